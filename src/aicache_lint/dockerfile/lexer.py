@@ -1,0 +1,431 @@
+"""A Dockerfile lexer that follows BuildKit's parser (frontend/dockerfile/parser/parser.go).
+
+It keeps exact offsets: each instruction's joined argument text carries a map back to the file, so
+a rule can point at, and edit, any byte. Behaviour copied from BuildKit on purpose:
+
+* parser directives (`syntax`, `escape`, `check`) only in the unbroken block at the top; a blank
+  line, a non-directive comment or an instruction ends the block; a repeated directive is an error;
+* a line continues when it ends with the escape character (optionally followed by spaces or tabs)
+  that is not itself escaped; comment lines and blank lines inside a continuation are dropped;
+* leading whitespace is stripped from an instruction's first line only;
+* heredocs (RUN/COPY/ADD, shell form) are found among the words of the joined line; their bodies
+  are the raw lines up to the terminator and are never read as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aicache_lint.dockerfile.model import (
+    HEREDOC_CAPABLE,
+    INSTRUCTIONS,
+    JSON_CAPABLE,
+    Directive,
+    Dockerfile,
+    Flag,
+    Heredoc,
+    Instruction,
+    MountOption,
+    ParseError,
+)
+from aicache_lint.source import MappedText, SourceText, Span
+
+_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_KNOWN_DIRECTIVES = ("syntax", "escape", "check")
+_HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)$")
+_KEYWORD_END = re.compile(r"[\t\v\f\r ]")
+
+
+def _lstrip_len(s: str) -> int:
+    return len(s) - len(s.lstrip())
+
+
+class _Lines:
+    """The file's lines as (start, content_end, next_start); content excludes trailing CR/LF."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.bounds: list[tuple[int, int, int]] = []
+        pos, n = 0, len(text)
+        while pos < n:
+            nl = text.find("\n", pos)
+            nxt = n if nl == -1 else nl + 1
+            end = n if nl == -1 else nl
+            while end > pos and text[end - 1] == "\r":
+                end -= 1
+            self.bounds.append((pos, end, nxt))
+            pos = nxt
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def content(self, i: int) -> str:
+        start, end, _ = self.bounds[i]
+        return self.text[start:end]
+
+
+def _continuation_cut(line: str, escape: str) -> int | None:
+    """Where the continuation marker starts, or None when ``line`` does not continue.
+
+    BuildKit: ``([^E])E[ \\t]*$|^E[ \\t]*$`` -- an escaped escape character does not continue.
+    """
+    stripped = line.rstrip(" \t")
+    if not stripped.endswith(escape):
+        return None
+    cut = len(stripped) - 1
+    if cut > 0 and line[cut - 1] == escape:
+        return None
+    return cut
+
+
+def parse(source: SourceText) -> Dockerfile:
+    return _Lexer(source).run()
+
+
+class _Lexer:
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.lines = _Lines(source.text)
+        self.escape = "\\"
+        self.directives: list[Directive] = []
+        self.instructions: list[Instruction] = []
+        self.comments: list[Span] = []
+        self.errors: list[ParseError] = []
+        self._directives_done = False
+
+    def run(self) -> Dockerfile:
+        i, n = 0, len(self.lines)
+        while i < n:
+            start, end, _ = self.lines.bounds[i]
+            raw = self.lines.content(i)
+            lead = _lstrip_len(raw)
+            stripped = raw[lead:]
+            self._maybe_directive(stripped, Span(start, end))
+            if stripped.startswith("#"):
+                self.comments.append(Span(start + lead, end))
+                i += 1
+                continue
+            if not stripped:
+                i += 1
+                continue
+            i = self._instruction(i, start + lead, stripped)
+        return Dockerfile(
+            self.source, self.escape, self.directives, self.instructions, self.comments, self.errors
+        )
+
+    # -- directives ---------------------------------------------------------------------------
+
+    def _maybe_directive(self, stripped: str, span: Span) -> None:
+        if self._directives_done:
+            return
+        m = _DIRECTIVE.match(stripped)
+        name = m.group(1).lower() if m else ""
+        if name not in _KNOWN_DIRECTIVES:
+            self._directives_done = True
+            return
+        value = m.group(2)  # type: ignore[union-attr]
+        if any(d.name == name for d in self.directives):
+            self.errors.append(ParseError(f"only one {name} parser directive can be used", span))
+            return
+        self.directives.append(Directive(name, value, span))
+        if name == "escape":
+            if value in ("\\", "`"):
+                self.escape = value
+            else:
+                self.errors.append(
+                    ParseError(f"invalid escape token '{value}' does not match ` or \\", span)
+                )
+
+    # -- instructions -------------------------------------------------------------------------
+
+    def _instruction(self, first: int, start: int, stripped: str) -> int:
+        """Lex the instruction starting on line ``first``; return the index of the next line."""
+        self._directives_done = True
+        pieces: list[MappedText] = []
+        cut = _continuation_cut(stripped, self.escape)
+        pieces.append(MappedText.contiguous(stripped if cut is None else stripped[:cut], start))
+        last = first
+        continues = cut is not None
+        while continues and last + 1 < len(self.lines):
+            last += 1
+            line_start, line_end, _ = self.lines.bounds[last]
+            raw = self.lines.content(last)
+            lead = _lstrip_len(raw)
+            if raw[lead:].startswith("#"):
+                self.comments.append(Span(line_start + lead, line_end))
+                continue
+            if lead == len(raw):
+                continue  # an empty continuation line (BuildKit warns, keeps going)
+            cut = _continuation_cut(raw, self.escape)
+            continues = cut is not None
+            pieces.append(MappedText.contiguous(raw if cut is None else raw[:cut], line_start))
+        joined = MappedText.join(pieces)
+        instruction = self._build(joined, first, last)
+        if instruction.keyword in HEREDOC_CAPABLE or (
+            instruction.inner is not None and instruction.inner.keyword in HEREDOC_CAPABLE
+        ):
+            target = instruction.inner or instruction
+            if target.is_shell_form and "<<" in joined.text:
+                last = self._heredocs(target, joined.text, last)
+                if target is not instruction:
+                    instruction.heredocs = target.heredocs
+        instruction.end_line = last + 1
+        instruction.span = Span(instruction.span.start, self.lines.bounds[last][1])
+        if instruction.inner is not None:
+            instruction.inner.end_line = instruction.end_line
+            instruction.inner.span = Span(instruction.inner.span.start, instruction.span.end)
+        self.instructions.append(instruction)
+        return last + 1
+
+    def _build(self, joined: MappedText, first: int, last: int) -> Instruction:
+        text = joined.text
+        m = _KEYWORD_END.search(text)
+        kw_end = m.start() if m else len(text)
+        keyword = text[:kw_end].upper()
+        kw_span = joined.file_span(0, kw_end)
+        rest_at = kw_end + _lstrip_len(text[kw_end:])
+        instruction = Instruction(
+            keyword=keyword,
+            keyword_span=kw_span,
+            span=Span(kw_span.start, kw_span.end),
+            start_line=first + 1,
+            end_line=last + 1,
+            flags=[],
+            args=joined.slice(rest_at, len(text)),
+            json_args=None,
+            heredocs=[],
+        )
+        if keyword not in INSTRUCTIONS:
+            word = text[:kw_end]
+            self.errors.append(ParseError(f"unknown instruction: {word}", kw_span))
+            return instruction
+        rest = joined.slice(rest_at, len(text))
+        if keyword == "ONBUILD":
+            instruction.args = rest
+            if rest.text.strip():
+                instruction.inner = self._build(rest, first, last)
+            return instruction
+        flags, args_at = _extract_flags(rest)
+        instruction.flags = flags
+        args = rest.slice(args_at, len(rest.text))
+        instruction.args = args
+        if keyword in JSON_CAPABLE:
+            instruction.json_args = _json_array(args.text)
+        return instruction
+
+    def _heredocs(self, instruction: Instruction, line: str, last: int) -> int:
+        for fd, strip_tabs, name, quoted in _find_heredocs(line):
+            body_first = last + 1
+            terminated = False
+            while last + 1 < len(self.lines):
+                last += 1
+                candidate = self.lines.content(last)
+                if strip_tabs:
+                    candidate = candidate.lstrip("\t")
+                if candidate == name:
+                    terminated = True
+                    break
+            bounds = self.lines.bounds
+            body_start = bounds[body_first][0] if body_first < len(bounds) else len(self.source.text)
+            if terminated:
+                body_end = bounds[last][0]
+                span_end = bounds[last][1]
+            else:
+                body_end = span_end = len(self.source.text)
+                self.errors.append(
+                    ParseError(f"unterminated heredoc {name!r}", instruction.keyword_span)
+                )
+            instruction.heredocs.append(
+                Heredoc(
+                    name=name,
+                    strip_tabs=strip_tabs,
+                    quoted=quoted,
+                    fd=int(fd) if fd else 0,
+                    body_span=Span(body_start, body_end),
+                    span=Span(body_start, span_end),
+                    content=self.source.text[body_start:body_end],
+                )
+            )
+            if not terminated:
+                return max(last, body_first - 1)
+        return last
+
+
+def _shell_words(line: str) -> list[str]:
+    """Split like BuildKit's shell lexer with raw quotes and raw escapes (quotes stay in words)."""
+    words: list[str] = []
+    word: list[str] = []
+    quote = ""
+    i, n = 0, len(line)
+    in_word = False
+    while i < n:
+        ch = line[i]
+        if quote:
+            word.append(ch)
+            if ch == "\\" and quote == '"' and i + 1 < n:
+                word.append(line[i + 1])
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in " \t\r\n\v\f":
+            if in_word:
+                words.append("".join(word))
+                word, in_word = [], False
+        else:
+            in_word = True
+            word.append(ch)
+            if ch in "'\"":
+                quote = ch
+            elif ch == "\\" and i + 1 < n:
+                word.append(line[i + 1])
+                i += 1
+        i += 1
+    if in_word:
+        words.append("".join(word))
+    return words
+
+
+def _unquote(word: str) -> str:
+    out: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(word):
+        ch = word[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < len(word) and word[i + 1] in '"\\$`':
+                i += 1
+                out.append(word[i])
+            else:
+                out.append(ch)
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "\\" and i + 1 < len(word):
+            i += 1
+            out.append(word[i])
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _find_heredocs(line: str) -> list[tuple[str, bool, str, bool]]:
+    """(fd, strip_tabs, name, quoted) for each heredoc word of the joined line, in order."""
+    found = []
+    for word in _shell_words(line):
+        m = _HEREDOC_WORD.match(word)
+        if not m or not m.group(3):
+            continue
+        rest = m.group(3)
+        name = _unquote(rest)
+        if len(_shell_words(name)) != 1:
+            continue
+        found.append((m.group(1), m.group(2) == "-", name, "'" in rest or '"' in rest))
+    return found
+
+
+def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
+    """Leading `--name[=value]` words (BuildKit's extractBuilderFlags); returns the args offset."""
+    text = rest.text
+    flags: list[Flag] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if not text.startswith("--", i):
+            return flags, i
+        start = i
+        value_chars: list[str] = []
+        value_index: list[int] = []
+        quote = ""
+        while i < n and (quote or not text[i].isspace()):
+            ch = text[i]
+            if quote:
+                if ch == quote:
+                    quote = ""
+                    i += 1
+                    continue
+            elif ch in "'\"":
+                quote = ch
+                i += 1
+                continue
+            if ch == "\\" and i + 1 < n:
+                i += 1
+                ch = text[i]
+            value_chars.append(ch)
+            value_index.append(i)
+            i += 1
+        word = "".join(value_chars)
+        if word == "--":
+            return flags, i
+        flags.append(_make_flag(rest, word, value_index, start, i))
+
+
+def _make_flag(rest: MappedText, word: str, index: list[int], start: int, end: int) -> Flag:
+    body = word[2:]
+    eq = body.find("=")
+    if eq == -1:
+        return Flag(body, None, rest.file_span(start, end), None)
+    name, value = body[:eq], body[eq + 1 :]
+    value_at = 2 + eq + 1  # position of the value's first char within ``word``
+    raw_value_start = index[value_at] if value_at < len(index) else end
+    flag = Flag(name, value, rest.file_span(start, end), rest.file_span(raw_value_start, end))
+    if name.lower() == "mount":
+        offsets = [rest.offsets[j] for j in index[value_at:]]
+        flag.options = _mount_options(value, offsets, flag.value_span.end)  # type: ignore[union-attr]
+    return flag
+
+
+def _mount_options(value: str, offsets: list[int], end_offset: int) -> list[MountOption]:
+    """Split a --mount value as CSV fields (double quotes group), with file spans."""
+    options: list[MountOption] = []
+    fields: list[tuple[int, int]] = []
+    quote = False
+    field_start = 0
+    for i, ch in enumerate(value):
+        if ch == '"':
+            quote = not quote
+        elif ch == "," and not quote:
+            fields.append((field_start, i))
+            field_start = i + 1
+    fields.append((field_start, len(value)))
+
+    def span(a: int, b: int) -> Span:
+        start = offsets[a] if a < len(offsets) else end_offset
+        stop = offsets[b - 1] + 1 if b > a else start
+        return Span(start, stop)
+
+    for a, b in fields:
+        if a == b:
+            continue
+        text = value[a:b]
+        eq = text.find("=")
+        if eq == -1:
+            options.append(MountOption(text.lower(), None, span(a, b), span(a, b), None))
+        else:
+            options.append(
+                MountOption(
+                    text[:eq].lower(),
+                    text[eq + 1 :].replace('"', ""),
+                    span(a, b),
+                    span(a, a + eq),
+                    span(a + eq + 1, b),
+                )
+            )
+    return options
+
+
+def _json_array(text: str) -> list[str] | None:
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    import json
+
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None

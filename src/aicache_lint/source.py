@@ -1,0 +1,142 @@
+"""Source text: decoding, newline facts, offsets <-> line/column, and mapped sub-texts.
+
+Offsets are indexes into the decoded text *without* the BOM. Lines and columns are 1-based and
+columns count characters, as ruff's JSON does.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+BOM = "\ufeff"
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a Dockerfile or Compose file larger than this is not a real one
+
+
+class SourceError(Exception):
+    """A file that cannot be linted as text; the message says why."""
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValueError(f"span start {self.start} after end {self.end}")
+
+
+@dataclass
+class SourceText:
+    text: str
+    path: str = "-"
+    bom: bool = False
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        find = self.text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self._line_starts = starts
+
+    @classmethod
+    def decode(cls, data: bytes, path: str = "-") -> "SourceText":
+        if len(data) > MAX_FILE_BYTES:
+            raise SourceError(f"file is too large ({len(data)} bytes, limit {MAX_FILE_BYTES})")
+        if b"\x00" in data:
+            raise SourceError("file is binary (contains NUL bytes)")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"file is not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
+        bom = text.startswith(BOM)
+        return cls(text[1:] if bom else text, path=path, bom=bom)
+
+    def encode(self, text: str | None = None) -> bytes:
+        body = self.text if text is None else text
+        return ((BOM if self.bom else "") + body).encode("utf-8")
+
+    @property
+    def newline(self) -> str:
+        """The file's newline style: CRLF when most line ends are CRLF, else LF."""
+        lf = self.text.count("\n")
+        crlf = self.text.count("\r\n")
+        return "\r\n" if crlf and crlf * 2 >= lf else "\n"
+
+    @property
+    def final_newline(self) -> bool:
+        return self.text.endswith("\n")
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def line_of(self, offset: int) -> int:
+        """1-based line holding ``offset``."""
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of ``offset``; columns count characters."""
+        line = self.line_of(offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    def line_start(self, line: int) -> int:
+        return self._line_starts[line - 1]
+
+    def line_end(self, line: int) -> int:
+        """Offset of the end of ``line``'s content (before its CR/LF)."""
+        if line < len(self._line_starts):
+            end = self._line_starts[line] - 1
+        else:
+            end = len(self.text)
+        if end > 0 and end - 1 >= self.line_start(line) and self.text[end - 1] == "\r":
+            end -= 1
+        return end
+
+    def line_text(self, line: int) -> str:
+        return self.text[self.line_start(line) : self.line_end(line)]
+
+
+@dataclass
+class MappedText:
+    """A text assembled from pieces of a file, with the file offset of every character.
+
+    ``offsets[i]`` is the file offset of ``text[i]``; ``offsets[len(text)]`` is the file offset
+    just after the last character, so spans map back exactly.
+    """
+
+    text: str
+    offsets: list[int]
+
+    @classmethod
+    def contiguous(cls, text: str, start: int) -> "MappedText":
+        return cls(text, list(range(start, start + len(text) + 1)))
+
+    @classmethod
+    def join(cls, pieces: list["MappedText"]) -> "MappedText":
+        text = "".join(p.text for p in pieces)
+        offsets: list[int] = []
+        for p in pieces:
+            offsets.extend(p.offsets[:-1])
+        offsets.append(pieces[-1].offsets[-1] if pieces else 0)
+        return cls(text, offsets)
+
+    def file_offset(self, index: int) -> int:
+        return self.offsets[index]
+
+    def file_span(self, start: int, end: int) -> Span:
+        """File span of ``text[start:end]``; the end follows the last character's source."""
+        if end <= start:
+            return Span(self.offsets[start], self.offsets[start])
+        return Span(self.offsets[start], self.offsets[end - 1] + 1)
+
+    def slice(self, start: int, end: int) -> "MappedText":
+        return MappedText(self.text[start:end], self.offsets[start:end] + [self.file_span(start, end).end])
+
+    def is_contiguous(self, start: int, end: int) -> bool:
+        """True when ``text[start:end]`` is one unbroken run of the file."""
+        return all(self.offsets[i + 1] == self.offsets[i] + 1 for i in range(start, end - 1))
