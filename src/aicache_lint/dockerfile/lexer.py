@@ -30,14 +30,19 @@ from aicache_lint.dockerfile.model import (
 )
 from aicache_lint.source import MappedText, SourceText, Span
 
-_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+# Go's RE2 `\s` is [\t\n\f\r ] only (Python's would also take \v and Unicode spaces).
+_DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$")
 _KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)$")
 _KEYWORD_END = re.compile(r"[\t\v\f\r ]")
+# Go's unicode.IsSpace, which BuildKit trims with (Python's str.isspace also takes \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# bufio.Scanner's default token limit: BuildKit refuses a line of this many bytes or more.
+_MAX_LINE_BYTES = 64 * 1024
 
 
 def _lstrip_len(s: str) -> int:
-    return len(s) - len(s.lstrip())
+    return len(s) - len(s.lstrip(_GO_SPACE))
 
 
 class _Lines:
@@ -94,6 +99,7 @@ class _Lexer:
         self._directives_done = False
 
     def run(self) -> Dockerfile:
+        self._check_line_lengths()
         i, n = 0, len(self.lines)
         while i < n:
             start, end, _ = self.lines.bounds[i]
@@ -112,6 +118,22 @@ class _Lexer:
         return Dockerfile(
             self.source, self.escape, self.directives, self.instructions, self.comments, self.errors
         )
+
+    def _check_line_lengths(self) -> None:
+        """BuildKit's line scanner fails on a line of 64 KiB or more (its CR included, LF not)."""
+        text = self.source.text
+        for index, (start, _, nxt) in enumerate(self.lines.bounds):
+            stop = nxt - 1 if text.endswith("\n", 0, nxt) else nxt
+            if (stop - start) * 4 < _MAX_LINE_BYTES - 3:
+                continue  # cannot reach the limit even at 4 UTF-8 bytes a character
+            size = len(text[start:stop].encode("utf-8")) + (3 if index == 0 and self.source.bom else 0)
+            if size >= _MAX_LINE_BYTES:
+                self.errors.append(
+                    ParseError(
+                        f"dockerfile line greater than max allowed size of {_MAX_LINE_BYTES - 1}",
+                        Span(start, stop),
+                    )
+                )
 
     # -- directives ---------------------------------------------------------------------------
 
@@ -179,10 +201,13 @@ class _Lexer:
 
     def _build(self, joined: MappedText, first: int, last: int) -> Instruction:
         text = joined.text
-        m = _KEYWORD_END.search(text)
+        # BuildKit trims the joined line first: it starts with whitespace when the first line was a
+        # bare escape character, e.g. "\\\n   RUN x" is a RUN.
+        kw_start = _lstrip_len(text)
+        m = _KEYWORD_END.search(text, kw_start)
         kw_end = m.start() if m else len(text)
-        keyword = text[:kw_end].upper()
-        kw_span = joined.file_span(0, kw_end)
+        keyword = text[kw_start:kw_end].upper()
+        kw_span = joined.file_span(kw_start, kw_end)
         rest_at = kw_end + _lstrip_len(text[kw_end:])
         instruction = Instruction(
             keyword=keyword,
@@ -196,7 +221,7 @@ class _Lexer:
             heredocs=[],
         )
         if keyword not in INSTRUCTIONS:
-            word = text[:kw_end]
+            word = text[kw_start:kw_end]
             self.errors.append(ParseError(f"unknown instruction: {word}", kw_span))
             return instruction
         rest = joined.slice(rest_at, len(text))
@@ -209,8 +234,25 @@ class _Lexer:
         instruction.flags = flags
         args = rest.slice(args_at, len(rest.text))
         instruction.args = args
-        if keyword in JSON_CAPABLE:
-            instruction.json_args = _json_array(args.text)
+        # Errors that BuildKit's line parsers raise (parser/line_parsers.go).
+        try:
+            if keyword in JSON_CAPABLE:
+                instruction.json_args = _json_array(args.text)
+            elif keyword == "HEALTHCHECK":  # `HEALTHCHECK CMD [...]`: the part after the type
+                parts = args.text.strip(_GO_SPACE).split(None, 1)
+                if len(parts) == 2:
+                    _json_array(parts[1])
+        except _NotStringArray:
+            self.errors.append(
+                ParseError(
+                    "when using JSON array syntax, arrays must be comprised of strings only",
+                    joined.file_span(rest_at, len(text)),
+                )
+            )
+        if keyword in ("ENV", "LABEL"):
+            message = _name_val_error(args.text.strip(_GO_SPACE), keyword, self.escape)
+            if message:
+                self.errors.append(ParseError(message, joined.file_span(rest_at, len(text))))
         return instruction
 
     def _heredocs(self, instruction: Instruction, line: str, last: int) -> int:
@@ -294,16 +336,17 @@ def _unquote(word: str) -> str:
         if quote:
             if ch == quote:
                 quote = ""
-            elif ch == "\\" and quote == '"' and i + 1 < len(word) and word[i + 1] in '"\\$`':
-                i += 1
+            elif ch == "\\" and quote == '"' and i + 1 < len(word) and word[i + 1] in '"\\$':
+                i += 1  # BuildKit's lexer escapes only " $ and \ inside double quotes
                 out.append(word[i])
             else:
                 out.append(ch)
         elif ch in "'\"":
             quote = ch
-        elif ch == "\\" and i + 1 < len(word):
-            i += 1
-            out.append(word[i])
+        elif ch == "\\":
+            if i + 1 < len(word):  # a lone escape at the end is dropped, as BuildKit does
+                i += 1
+                out.append(word[i])
         else:
             out.append(ch)
         i += 1
@@ -312,26 +355,115 @@ def _unquote(word: str) -> str:
 
 def _find_heredocs(line: str) -> list[tuple[str, bool, str, bool]]:
     """(fd, strip_tabs, name, quoted) for each heredoc word of the joined line, in order."""
-    found = []
+    found: list[tuple[str, bool, str, bool]] = []
+    if _shell_lex_fails(line):
+        return found  # BuildKit ignores the error and finds no words, hence no heredocs
     for word in _shell_words(line):
         m = _HEREDOC_WORD.match(word)
         if not m or not m.group(3):
             continue
         rest = m.group(3)
         name = _unquote(rest)
-        if len(_shell_words(name)) != 1:
+        if not name:  # `<<''`: BuildKit wants exactly one word; a quoted `<<"A B"` is one
             continue
         found.append((m.group(1), m.group(2) == "-", name, "'" in rest or '"' in rest))
     return found
+
+
+def _shell_lex_fails(line: str) -> bool:
+    """True when BuildKit's shell lexer (shell/lex.go ``ProcessWords``) fails on ``line``.
+
+    BuildKit looks for heredocs among the words of the whole joined line and silently finds none
+    when lexing fails: an unterminated quote, or a malformed ``${...}`` such as ``${FOO bar}``,
+    ``${#FOO}``, ``${}``. Follows current BuildKit, which accepts ``${a/b/c}``, ``${a%b}``, ``${a#b}``.
+    """
+    n = len(line)
+
+    def stop_on(i: int, stop: str | None) -> int:
+        while i < n:
+            ch = line[i]
+            if stop is not None and ch == stop:
+                return i + 1
+            if ch == "$":
+                i = dollar(i + 1)
+            elif ch == "'":
+                end = line.find("'", i + 1)
+                if end == -1:
+                    raise ValueError("unterminated single quote")
+                i = end + 1
+            elif ch == '"':
+                i = double(i + 1)
+            elif ch == "\\":
+                if i + 1 >= n:
+                    break
+                i += 2
+            else:
+                i += 1
+        if stop is not None:
+            raise ValueError(f"missing {stop}")
+        return i
+
+    def double(i: int) -> int:
+        while True:
+            if i >= n:
+                raise ValueError("unterminated double quote")
+            ch = line[i]
+            if ch == '"':
+                return i + 1
+            if ch == "$":
+                i = dollar(i + 1)
+                continue
+            i += 1
+            if ch == "\\" and i < n and line[i] in '"$\\':
+                i += 1
+
+    def name(i: int) -> int:
+        if i < n and line[i].isdecimal():
+            while i < n and line[i].isdecimal():
+                i += 1
+            return i
+        if i < n and line[i] in "@*#?-$!0":
+            return i + 1
+        while i < n and (line[i].isalpha() or line[i].isdecimal() or line[i] == "_"):
+            i += 1
+        return i
+
+    def dollar(i: int) -> int:  # ``i`` is just after the ``$``
+        if i >= n or line[i] != "{":
+            return name(i)
+        i += 1
+        if i >= n or line[i] in "{}:":
+            raise ValueError("bad substitution")
+        i = name(i)
+        ch = line[i] if i < n else ""
+        i += 1
+        if ch == "}":
+            return i
+        if ch == ":":  # Go falls through with whatever character follows
+            return stop_on(i + 1, "}")
+        if ch and ch in "+-?#%":
+            return stop_on(i, "}")
+        if ch == "/":
+            if i < n and line[i] == "/":
+                i += 1
+            return stop_on(stop_on(i, "/"), "}")
+        raise ValueError("unsupported modifier")
+
+    try:
+        stop_on(0, None)
+    except ValueError:
+        return True
+    return False
 
 
 def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
     """Leading `--name[=value]` words (BuildKit's extractBuilderFlags); returns the args offset."""
     text = rest.text
     flags: list[Flag] = []
-    i, n = 0, len(text)
+    # BuildKit parses the trimmed line: trailing whitespace is not part of the last flag.
+    i, n = 0, len(text.rstrip(_GO_SPACE))
     while True:
-        while i < n and text[i].isspace():
+        while i < n and text[i] in _GO_SPACE:
             i += 1
         if not text.startswith("--", i):
             return flags, i
@@ -339,7 +471,7 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
         value_chars: list[str] = []
         value_index: list[int] = []
         quote = ""
-        while i < n and (quote or not text[i].isspace()):
+        while i < n and (quote or text[i] not in _GO_SPACE):
             ch = text[i]
             if quote:
                 if ch == quote:
@@ -350,7 +482,10 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
                 quote = ch
                 i += 1
                 continue
-            if ch == "\\" and i + 1 < n:
+            if ch == "\\":
+                if i + 1 == n:  # BuildKit skips an escape at the very end of the line
+                    i += 1
+                    continue
                 i += 1
                 ch = text[i]
             value_chars.append(ch)
@@ -369,7 +504,8 @@ def _make_flag(rest: MappedText, word: str, index: list[int], start: int, end: i
         return Flag(body, None, rest.file_span(start, end), None)
     name, value = body[:eq], body[eq + 1 :]
     value_at = 2 + eq + 1  # position of the value's first char within ``word``
-    raw_value_start = index[value_at] if value_at < len(index) else end
+    # The raw value starts right after the `=` (so `--mount="a=b"` keeps both of its quotes).
+    raw_value_start = index[value_at - 1] + 1
     flag = Flag(name, value, rest.file_span(start, end), rest.file_span(raw_value_start, end))
     if name.lower() == "mount":
         offsets = [rest.offsets[j] for j in index[value_at:]]
@@ -397,35 +533,117 @@ def _mount_options(value: str, offsets: list[int], end_offset: int) -> list[Moun
         return Span(start, stop)
 
     for a, b in fields:
-        if a == b:
+        # encoding/csv: a field may be wrapped in double quotes (`"target=/a,b"`), in which `""`
+        # stands for one quote; the key then starts after the opening quote.
+        ca, cb = a, b
+        quoted = a < b and value[a] == '"'
+        if quoted:
+            ca += 1
+            if cb > ca and value[cb - 1] == '"':
+                cb -= 1
+        text = value[ca:cb]
+        if not text:
             continue
-        text = value[a:b]
         eq = text.find("=")
         if eq == -1:
-            options.append(MountOption(text.lower(), None, span(a, b), span(a, b), None))
+            key = text.replace('""', '"') if quoted else text
+            options.append(MountOption(key.lower(), None, span(a, b), span(ca, cb), None))
         else:
+            key, val = text[:eq], text[eq + 1 :]
             options.append(
                 MountOption(
-                    text[:eq].lower(),
-                    text[eq + 1 :].replace('"', ""),
+                    (key.replace('""', '"') if quoted else key).lower(),
+                    val.replace('""', '"') if quoted else val.replace('"', ""),
                     span(a, b),
-                    span(a, a + eq),
-                    span(a + eq + 1, b),
+                    span(ca, ca + eq),
+                    span(ca + eq + 1, cb),
                 )
             )
     return options
 
 
+class _NotStringArray(Exception):
+    """Valid JSON array with a non-string item: BuildKit's parseJSON refuses it."""
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(name)  # NaN and Infinity are not JSON for Go's encoding/json
+
+
 def _json_array(text: str) -> list[str] | None:
-    stripped = text.strip()
+    stripped = text.strip(_GO_SPACE)
     if not stripped.startswith("["):
         return None
     import json
 
     try:
-        value = json.loads(stripped)
+        value = json.loads(stripped, parse_constant=_reject_constant)
     except ValueError:
         return None
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
+    if not isinstance(value, list):
+        return None
+    if not all(isinstance(v, str) for v in value):
+        raise _NotStringArray()
+    return value
+
+
+def _parse_words(rest: str, escape: str) -> list[str]:
+    """BuildKit's parseWords: whitespace-separated words, quotes and escapes kept."""
+    words: list[str] = []
+    word: list[str] = []
+    in_word = blank_ok = False
+    quote = ""
+    i, n = 0, len(rest)
+    while i < n:
+        ch = rest[i]
+        if not in_word:
+            if ch in _GO_SPACE:
+                i += 1
+                continue
+            in_word = True
+        if quote:
+            if ch == quote:
+                quote = ""
+            if ch == escape and quote != "'":
+                if i + 1 == n:
+                    break
+                word.append(ch)
+                i += 1
+                ch = rest[i]
+            word.append(ch)
+            i += 1
+            continue
+        if ch in _GO_SPACE:
+            if blank_ok or word:
+                words.append("".join(word))
+            word, in_word, blank_ok = [], False, False
+            i += 1
+            continue
+        if ch in "'\"":
+            quote, blank_ok = ch, True
+        if ch == escape:
+            if i + 1 == n:
+                break
+            word.append(ch)
+            i += 1
+            ch = rest[i]
+        word.append(ch)
+        i += 1
+    if in_word and (blank_ok or word):
+        words.append("".join(word))
+    return words
+
+
+def _name_val_error(rest: str, keyword: str, escape: str) -> str | None:
+    """The error BuildKit's parseNameVal raises for ENV/LABEL arguments, if any."""
+    words = _parse_words(rest, escape)
+    if not words:
+        return None
+    if "=" not in words[0]:  # old `KEY name value` form
+        if len(re.split(r"[\t\v\f\r ]+", rest, maxsplit=1)) < 2:
+            return f"{keyword} must have two arguments"
+        return None
+    for word in words:
+        if "=" not in word:
+            return f"Syntax error - can't find = in \"{word}\". Must be of the form: name=value"
     return None

@@ -1,0 +1,344 @@
+"""Facts computed once per Dockerfile and shared by every rule.
+
+For each instruction: its stage, the ENV/ARG values in scope before it (with expansion), the
+effective USER, HOME and numeric ids, and -- for shell-form RUN -- the tokenized script. Values
+that cannot be known statically are ``None``; rules then report without a fix.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from aicache_lint.dockerfile.model import Dockerfile, Instruction
+from aicache_lint.dockerfile.words import expand, key_values
+from aicache_lint.source import MappedText
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.shell import Invocation, Script
+
+ROOT_NAMES = ("", "root", "0")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    uid: int | None = None
+    gid: int | None = None
+    home: str | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    """What is in force just before an instruction runs."""
+
+    env: dict[str, str | None]  # ENV of the stage (inherited through FROM <stage>)
+    args: dict[str, str | None]  # ARGs declared in the stage
+    user: str  # as written in USER (expanded), "" when never set
+    group: str | None
+    workdir: str
+    users: dict[str, UserInfo] = field(default_factory=dict)  # created by earlier RUNs
+
+    @property
+    def run_env(self) -> dict[str, str | None]:
+        """The environment a RUN sees: build args, overridden by ENV."""
+        return {**self.args, **self.env}
+
+    @property
+    def is_root(self) -> bool:
+        return self.user in ROOT_NAMES
+
+    @cached_property
+    def user_info(self) -> UserInfo:
+        if self.is_root:
+            return UserInfo("root", 0, 0, "/root")
+        info = self.users.get(self.user)
+        if info is None and self.user.isdigit():
+            uid = int(self.user)
+            info = next((u for u in self.users.values() if u.uid == uid), UserInfo(self.user, uid))
+        if info is None:
+            info = UserInfo(self.user, home=f"/home/{self.user}")
+        if self.group is not None:
+            gid = int(self.group) if self.group.isdigit() else _group_gid(self.group, self.users)
+            info = replace(info, gid=gid)
+        return info
+
+    @property
+    def home(self) -> str | None:
+        if "HOME" in self.env:
+            return self.env["HOME"]
+        return self.user_info.home
+
+    def cache_dir(self, tool: str, override_var: str, env: dict[str, str | None] | None = None) -> str | None:
+        """``$override_var``, else ``$XDG_CACHE_HOME/<tool>``, else ``$HOME/.cache/<tool>``."""
+        scope = {**self.run_env, **(env or {})}
+        if override_var in scope:
+            return _absolute(scope[override_var], self.workdir)
+        if "XDG_CACHE_HOME" in scope:
+            xdg = scope["XDG_CACHE_HOME"]
+            return posixpath.join(xdg, tool) if xdg and xdg.startswith("/") else None
+        home = self.home
+        return posixpath.join(home, ".cache", tool) if home and home.startswith("/") else None
+
+
+def _group_gid(group: str, users: dict[str, UserInfo]) -> int | None:
+    info = users.get(f"group:{group}")
+    return info.gid if info else None
+
+
+def _absolute(path: str | None, workdir: str) -> str | None:
+    if not path:
+        return None
+    return posixpath.normpath(posixpath.join(workdir, path))
+
+
+@dataclass(eq=False)
+class Stage:
+    index: int
+    name: str | None  # the AS alias, lower-cased (stage names are case-insensitive)
+    from_instruction: Instruction
+    base: str | None  # the expanded image reference
+    parent: "Stage | None"  # when FROM names an earlier stage
+    instructions: list[Instruction] = field(default_factory=list)
+    in_final_image: bool = False
+    copies_from: list["Stage"] = field(default_factory=list)
+
+    def chain(self) -> list["Stage"]:
+        """This stage and the stages it is built FROM, nearest first."""
+        out, stage = [], self
+        while stage is not None:
+            out.append(stage)
+            stage = stage.parent
+        return out
+
+
+class Facts:
+    def __init__(self, doc: Dockerfile) -> None:
+        self.doc = doc
+        self.stages: list[Stage] = []
+        self._state: dict[int, State] = {}
+        self._stage_of: dict[int, Stage] = {}
+        self._end_state: dict[int, State] = {}
+        self._scripts: dict[int, "Script | None"] = {}
+        self._build()
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def state(self, instruction: Instruction) -> State:
+        return self._state[id(instruction)]
+
+    def stage_of(self, instruction: Instruction) -> Stage | None:
+        return self._stage_of.get(id(instruction))
+
+    def end_state(self, stage: Stage) -> State:
+        """The state after the stage's last instruction."""
+        return self._end_state[stage.index]
+
+    @property
+    def final_stage(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    def runs(self) -> list[Instruction]:
+        """Every RUN, including ONBUILD RUN, in file order."""
+        return [i for i in self.doc.instructions if (i.inner or i).keyword == "RUN"]
+
+    def script(self, instruction: Instruction) -> "Script | None":
+        """The tokenized shell script of a shell-form RUN (None for exec form)."""
+        key = id(instruction)
+        if key not in self._scripts:
+            self._scripts[key] = _parse_run(instruction, self.doc.source.text)
+        return self._scripts[key]
+
+    def invocations(self, instruction: Instruction) -> list["Invocation"]:
+        from aicache_lint.dockerfile.shell import invocations
+
+        script = self.script(instruction)
+        return invocations(script) if script is not None else []
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        global_args: dict[str, str | None] = {}
+        state: State | None = None
+        stage: Stage | None = None
+        by_name: dict[str, Stage] = {}
+        escape = self.doc.escape
+        for instr in self.doc.instructions:
+            kw = instr.keyword
+            if kw == "FROM":
+                if stage is not None and state is not None:
+                    self._end_state[stage.index] = state
+                stage, state = self._new_stage(instr, global_args, by_name)
+                self._state[id(instr)] = state
+                self._stage_of[id(instr)] = stage
+                continue
+            if state is None or stage is None:
+                self._state[id(instr)] = State({}, dict(global_args), "", None, "/")
+                if kw == "ARG":
+                    for kv in key_values(instr.args, "ARG", escape):
+                        global_args[kv.key] = _value(kv.raw_value, global_args, escape)
+                continue
+            self._state[id(instr)] = state
+            self._stage_of[id(instr)] = stage
+            stage.instructions.append(instr)
+            state = self._apply(instr, state, global_args, by_name, stage)
+        if stage is not None and state is not None:
+            self._end_state[stage.index] = state
+        self._mark_final()
+
+    def _new_stage(
+        self, instr: Instruction, global_args: dict[str, str | None], by_name: dict[str, Stage]
+    ) -> tuple[Stage, State]:
+        words = instr.words
+        base = expand(words[0], global_args, self.doc.escape) if words else None
+        name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
+        parent = by_name.get(base.lower()) if base else None
+        stage = Stage(len(self.stages), name, instr, base, parent)
+        self.stages.append(stage)
+        if name:
+            by_name[name] = stage
+        if parent is not None:
+            inherited = self._end_state[parent.index]
+            state = replace(inherited, args={})
+        else:
+            state = State({}, {}, "", None, "/")
+        return stage, state
+
+    def _apply(
+        self,
+        instr: Instruction,
+        state: State,
+        global_args: dict[str, str | None],
+        by_name: dict[str, Stage],
+        stage: Stage,
+    ) -> State:
+        kw, escape = instr.keyword, self.doc.escape
+        if kw == "ENV":
+            env = dict(state.env)
+            for kv in key_values(instr.args, "ENV", escape):
+                env[kv.key] = _value(kv.raw_value, state.run_env, escape)
+            return replace(state, env=env)
+        if kw == "ARG":
+            args = dict(state.args)
+            for kv in key_values(instr.args, "ARG", escape):
+                if kv.raw_value is None:
+                    args[kv.key] = global_args.get(kv.key)
+                else:
+                    args[kv.key] = _value(kv.raw_value, state.run_env, escape)
+            return replace(state, args=args)
+        if kw == "USER":
+            raw = instr.args.text.strip()
+            value = expand(raw, state.run_env, escape) if raw else ""
+            if value is None:
+                value = raw  # keep the text; ids and HOME stay unknown
+            user, _, group = value.partition(":")
+            return replace(state, user=user, group=group or None)
+        if kw == "WORKDIR":
+            value = expand(instr.args.text.strip(), state.run_env, escape)
+            workdir = _absolute(value, state.workdir) if value else None
+            return replace(state, workdir=workdir or state.workdir)
+        if kw == "RUN":
+            users = _created_users(self.invocations(instr), state)
+            if users:
+                return replace(state, users={**state.users, **users})
+        if kw in ("COPY", "ADD"):
+            for flag in instr.flags_named("from"):
+                source = by_name.get((flag.value or "").lower())
+                if source is not None:
+                    stage.copies_from.append(source)
+        return state
+
+    def _mark_final(self) -> None:
+        final = self.final_stage
+        if final is None:
+            return
+        for s in final.chain():
+            s.in_final_image = True
+
+
+def _value(raw: str | None, env: dict[str, str | None], escape: str) -> str | None:
+    return None if raw is None else expand(raw, env, escape)
+
+
+def run_script_text(instruction: Instruction, text: str) -> MappedText:
+    """The shell text of a RUN: its joined arguments, then any heredoc lines (as the shell sees them)."""
+    target = instruction.inner or instruction
+    if not target.heredocs:
+        return target.args
+    first, last = target.heredocs[0], target.heredocs[-1]
+    newline = MappedText("\n", [first.span.start - 1, first.span.start])
+    body = MappedText.contiguous(text[first.span.start : last.span.end], first.span.start)
+    return MappedText.join([target.args, newline, body])
+
+
+def _parse_run(instruction: Instruction, text: str) -> "Script | None":
+    target = instruction.inner or instruction
+    if target.keyword != "RUN" or target.is_json:
+        return None
+    from aicache_lint.dockerfile.shell import parse_script
+
+    return parse_script(run_script_text(instruction, text))
+
+
+# -- users created by RUN useradd/adduser/groupadd ----------------------------------------------
+
+_USERADD_VALUE_OPTS = {
+    "useradd": {"-u": "uid", "--uid": "uid", "-g": "gid", "--gid": "gid", "-d": "home", "--home-dir": "home",
+                "-s": None, "--shell": None, "-c": None, "--comment": None, "-G": None, "--groups": None,
+                "-k": None, "--skel": None, "-e": None, "-f": None, "-K": None, "-p": None, "-b": None,
+                "--base-dir": None},
+    # Debian's adduser takes long options; BusyBox's adduser takes -u/-G/-h/-s/-g(gecos).
+    "adduser": {"--uid": "uid", "-u": "uid", "--gid": "gid", "--home": "home", "-h": "home",
+                "--shell": None, "-s": None, "--gecos": None, "-g": None, "--ingroup": "group",
+                "-G": "group", "--firstuid": None, "--lastuid": None, "-k": None},
+    "groupadd": {"-g": "gid", "--gid": "gid", "-K": None, "-p": None},
+    "addgroup": {"--gid": "gid", "-g": "gid"},
+}
+
+
+def _created_users(invs: list["Invocation"], state: State) -> dict[str, UserInfo]:
+    created: dict[str, UserInfo] = {}
+    known = {**state.users}
+    for inv in invs:
+        options = _USERADD_VALUE_OPTS.get(inv.program)
+        if options is None:
+            continue
+        values: dict[str, str] = {}
+        positional: list[str] = []
+        args = [w.value for w in inv.args]
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            opt, eq, inline = arg.partition("=")
+            if opt in options:
+                if eq:
+                    value = inline
+                else:
+                    i += 1
+                    value = args[i] if i < len(args) else ""
+                if options[opt]:
+                    values[options[opt]] = value
+            elif not arg.startswith("-"):
+                positional.append(arg)
+            i += 1
+        if not positional:
+            continue
+        if inv.program in ("groupadd", "addgroup") or (inv.program == "adduser" and "--group" in args):
+            gid = values.get("gid", "")
+            entry = UserInfo(positional[-1], gid=int(gid) if gid.isdigit() else None)
+            created[f"group:{positional[-1]}"] = known[f"group:{positional[-1]}"] = entry
+            continue
+        name = positional[0] if inv.program == "adduser" else positional[-1]
+        uid = values.get("uid", "")
+        gid_text = values.get("gid") or values.get("group") or ""
+        if gid_text.isdigit():
+            gid: int | None = int(gid_text)
+        elif gid_text:
+            gid = _group_gid(gid_text, known)
+        else:
+            gid = None
+        home = values.get("home") or f"/home/{name}"
+        created[name] = known[name] = UserInfo(name, int(uid) if uid.isdigit() else None, gid, home)
+    return created

@@ -1,0 +1,94 @@
+"""Check one file, and fix it to a fixed point with guards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aicache_lint.finding import Finding, Severity
+from aicache_lint.fix import Fix, apply_fixes
+from aicache_lint.settings import Settings
+from aicache_lint.source import SourceText, Span
+
+MAX_PASSES = 10
+
+
+def check_source(source: SourceText, settings: Settings) -> list[Finding]:
+    """Every finding for one Dockerfile, sorted; fixes are dropped when the file does not parse."""
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.dockerfile.lexer import parse
+    from aicache_lint.rules import ALL_RULES
+    from aicache_lint.rules.base import DockerfileContext
+
+    doc = parse(source)
+    facts = Facts(doc)
+    findings: list[Finding] = []
+    enabled = settings.enabled_codes
+    for rule_cls in ALL_RULES:
+        if rule_cls.code not in enabled or "dockerfile" not in rule_cls.targets:
+            continue
+        ctx = DockerfileContext(source, doc, facts, settings.options_for(rule_cls.code))
+        try:
+            for v in rule_cls().check(ctx):
+                fix = v.fix if not doc.errors else None
+                findings.append(
+                    Finding.at(source, rule_cls.code, rule_cls.name, rule_cls.severity, v.span, v.message, fix)
+                )
+        except Exception as exc:  # a broken rule must be visible, never swallowed
+            findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def internal_error(source: SourceText, message: str) -> Finding:
+    return Finding.at(source, "AIC000", "internal-error", Severity.ERROR, Span(0, 0), message)
+
+
+def io_error(path: str, message: str) -> Finding:
+    return Finding.at(SourceText("", path=path), "AIC003", "io-error", Severity.ERROR, Span(0, 0), message)
+
+
+def applicable(finding: Finding, settings: Settings) -> bool:
+    return finding.fix is not None and (finding.fix.is_safe or settings.unsafe_fixes)
+
+
+@dataclass
+class FixResult:
+    source: SourceText  # the final text (the original when nothing applied)
+    findings: list[Finding]  # what remains after fixing
+    applied: list[tuple[str, Fix]] = field(default_factory=list)  # (rule code, fix) in order
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def fix_source(original: SourceText, settings: Settings) -> FixResult:
+    """Apply fixes pass by pass until none is left; keep the original on a cycle, on hitting the
+    pass limit, or when a pass breaks parsing -- and say which rules were involved."""
+    from aicache_lint.dockerfile.lexer import parse
+
+    source = original
+    seen = {source.text}
+    applied: list[tuple[str, Fix]] = []
+    newline = original.newline
+    for _ in range(MAX_PASSES):
+        findings = check_source(source, settings)
+        fixable = [f for f in findings if applicable(f, settings)]
+        if not fixable:
+            return FixResult(source, findings, applied)
+        code_of = {id(f.fix): f.code for f in fixable}
+        text, chosen = apply_fixes(source.text, [f.fix for f in fixable], newline)  # type: ignore[misc]
+        rules = sorted({code_of[id(fix)] for fix in chosen})
+        candidate = SourceText(text, path=source.path, bom=source.bom)
+        if parse(candidate).errors:
+            return _give_up(original, settings, f"fixes by {', '.join(rules)} made the file unparsable; nothing was changed")
+        if text in seen:
+            return _give_up(original, settings, f"fixes by {', '.join(rules)} do not converge (cycle); nothing was changed")
+        seen.add(text)
+        applied.extend((code_of[id(fix)], fix) for fix in chosen)
+        source = candidate
+    return _give_up(original, settings, f"fixes did not settle within {MAX_PASSES} passes; nothing was changed")
+
+
+def _give_up(original: SourceText, settings: Settings, message: str) -> FixResult:
+    findings = check_source(original, settings)
+    return FixResult(original, sorted([*findings, internal_error(original, message)], key=lambda f: f.sort_key))

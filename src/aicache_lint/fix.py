@@ -1,0 +1,109 @@
+"""Edits, fixes and their application.
+
+A fix is a set of non-overlapping text edits on file offsets plus a title and an applicability.
+Untouched text is copied verbatim; inserted text is written with ``\\n`` and converted to the
+file's own newline style here, so no rule has to care about CRLF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Applicability(str, Enum):
+    SAFE = "safe"  # keeps what the image contains and does, or fixes an unambiguous bug
+    UNSAFE = "unsafe"  # may change behaviour: applied only with --unsafe-fixes
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    content: str = ""
+
+    @classmethod
+    def insert(cls, at: int, content: str) -> "Edit":
+        return cls(at, at, content)
+
+    @classmethod
+    def delete(cls, start: int, end: int) -> "Edit":
+        return cls(start, end, "")
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability = Applicability.SAFE
+
+    def __post_init__(self) -> None:
+        edits = tuple(sorted(set(self.edits)))
+        for a, b in zip(edits, edits[1:]):
+            if _overlap(a, b):
+                raise ValueError(f"fix {self.title!r} has overlapping edits {a} and {b}")
+        object.__setattr__(self, "edits", edits)
+
+    @classmethod
+    def safe(cls, title: str, *edits: Edit) -> "Fix":
+        return cls(title, edits, Applicability.SAFE)
+
+    @classmethod
+    def unsafe(cls, title: str, *edits: Edit) -> "Fix":
+        return cls(title, edits, Applicability.UNSAFE)
+
+    @property
+    def is_safe(self) -> bool:
+        return self.applicability is Applicability.SAFE
+
+
+def _overlap(a: Edit, b: Edit) -> bool:
+    """Edits overlap when their ranges intersect, or when both insert at the same point.
+
+    Two insertions at one offset would apply in an order nobody chose; the second one waits
+    for the next pass, when it sees the first.
+    """
+    if a == b:
+        return False
+    if a.start == a.end and b.start == b.end:
+        return a.start == b.start
+    return a.start < b.end and b.start < a.end
+
+
+def with_newline(content: str, newline: str) -> str:
+    if newline == "\n":
+        return content
+    return content.replace("\r\n", "\n").replace("\n", newline)
+
+
+def apply_edits(text: str, edits: list[Edit], newline: str = "\n") -> str:
+    """Apply sorted, non-overlapping edits."""
+    out: list[str] = []
+    pos = 0
+    for e in sorted(edits):
+        out.append(text[pos : e.start])
+        out.append(with_newline(e.content, newline))
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def select_fixes(fixes: list[Fix]) -> list[Fix]:
+    """The fixes one pass applies: in order of their first edit, skipping any that overlap one
+    already taken (it is retried on the next pass). Identical edits apply once."""
+    taken: list[Fix] = []
+    taken_edits: list[Edit] = []
+    for fix in sorted(fixes, key=lambda f: (f.edits[0] if f.edits else Edit(0, 0), f.title)):
+        if not fix.edits:
+            continue
+        if any(_overlap(e, t) for e in fix.edits for t in taken_edits):
+            continue
+        taken.append(fix)
+        taken_edits.extend(e for e in fix.edits if e not in taken_edits)
+    return taken
+
+
+def apply_fixes(text: str, fixes: list[Fix], newline: str = "\n") -> tuple[str, list[Fix]]:
+    chosen = select_fixes(fixes)
+    edits = sorted({e for f in chosen for e in f.edits})
+    return apply_edits(text, edits, newline), chosen

@@ -1,0 +1,57 @@
+"""JSON output in ruff's shape, plus `severity` and `name`; every field is always present."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING
+
+from aicache_lint.rules.base import rule_url
+from aicache_lint.source import SourceText
+
+if TYPE_CHECKING:
+    from aicache_lint.api import FileResult
+    from aicache_lint.finding import Finding
+
+
+def _location(source: SourceText, offset: int) -> dict[str, int]:
+    row, column = source.position(offset)
+    return {"row": row, "column": column}
+
+
+def finding_dict(f: "Finding", source: SourceText) -> dict:
+    fix = None
+    if f.fix is not None:
+        fix = {
+            "applicability": f.fix.applicability.value,
+            "message": f.fix.title,
+            "edits": [
+                {
+                    "content": e.content,
+                    "location": _location(source, e.start),
+                    "end_location": _location(source, e.end),
+                }
+                for e in f.fix.edits
+            ],
+        }
+    return {
+        "cell": None,
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.value,
+        "message": f.message,
+        "filename": os.path.abspath(f.path) if f.path != "-" else "-",
+        "location": {"row": f.start.row, "column": f.start.column},
+        "end_location": {"row": f.end.row, "column": f.end.column},
+        "fix": fix,
+        "noqa_row": f.start.row,
+        "url": rule_url(f.code),
+    }
+
+
+def render(results: list["FileResult"]) -> str:
+    items = []
+    for r in results:
+        source = SourceText(r.fixed if r.fixed is not None else (r.original or ""), path=r.path)
+        items.extend(finding_dict(f, source) for f in r.findings)
+    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,105 @@
+"""The Rule base class: metadata as class attributes, documentation in the docstring."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+
+from aicache_lint.finding import Severity, Violation
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.dockerfile.model import Dockerfile
+    from aicache_lint.source import SourceText
+
+DOC_SECTIONS = (
+    "What it does",
+    "Why is this bad?",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Options",
+    "References",
+)
+_CODE = re.compile(r"AIC\d{3}")
+_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+class FixAvailability:
+    ALWAYS = "always"  # every finding carries a fix
+    SOMETIMES = "sometimes"  # a fix when the right one can be known
+    NONE = "none"
+
+
+@dataclass
+class DockerfileContext:
+    source: "SourceText"
+    doc: "Dockerfile"
+    facts: "Facts"
+    options: dict[str, Any] = field(default_factory=dict)  # this rule's options
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    fix_availability: ClassVar[str] = FixAvailability.NONE
+    fix_safety: ClassVar[str] = "safe"  # the usual applicability; each finding decides its own
+    targets: ClassVar[tuple[str, ...]] = ("dockerfile",)
+    default_enabled: ClassVar[bool] = True
+    default_options: ClassVar[dict[str, Any]] = {}
+
+    def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        """The docstring's sections by heading (``## What it does`` ...)."""
+        sections: dict[str, str] = {}
+        current = None
+        for line in cls.documentation().splitlines():
+            if line.startswith("## "):
+                current = line[3:].strip()
+                sections[current] = ""
+            elif current is not None:
+                sections[current] += line + "\n"
+        return {k: v.strip() for k, v in sections.items()}
+
+    @classmethod
+    def validate(cls) -> None:
+        """Metadata checks, run when the registry is built: a bad rule fails loudly at import."""
+        problems = []
+        if not _CODE.fullmatch(getattr(cls, "code", "")):
+            problems.append("code must be AIC + 3 digits")
+        if not _NAME.fullmatch(getattr(cls, "name", "")):
+            problems.append("name must be kebab-case")
+        if not getattr(cls, "summary", ""):
+            problems.append("summary is empty")
+        if cls.fix_availability not in (FixAvailability.ALWAYS, FixAvailability.SOMETIMES, FixAvailability.NONE):
+            problems.append("bad fix_availability")
+        if cls.fix_safety not in ("safe", "unsafe"):
+            problems.append("fix_safety must be safe or unsafe")
+        missing = [s for s in DOC_SECTIONS if s not in cls.doc_sections()]
+        if missing:
+            problems.append(f"docstring lacks sections: {', '.join(missing)}")
+        if problems:
+            raise TypeError(f"rule {cls.__name__}: " + "; ".join(problems))
+
+
+# The generated rule pages live in the repository's `rules/` folder.
+DOCS_BASE_URL = "https://github.com/aicache-lint/aicache-lint/blob/main/rules/"
+
+
+def rule_url(code: str) -> str:
+    return f"{DOCS_BASE_URL}{code}.md"

@@ -1,0 +1,143 @@
+"""AIC201 hf-home-not-set."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator
+
+from aicache_lint.dockerfile import edits
+from aicache_lint.dockerfile.facts import Stage
+from aicache_lint.finding import Violation
+from aicache_lint.fix import Fix
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.rules.dockerfile.requirements import requested_packages
+
+# Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
+HF_LIBRARIES = frozenset(
+    "transformers diffusers sentence-transformers huggingface-hub datasets peft optimum timm "
+    "open-clip-torch faster-whisper whisperx vllm".split()
+)
+HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
+
+
+class HfHomeNotSet(Rule):
+    """
+    ## What it does
+    Flags an image that installs a Hugging Face library (transformers, diffusers,
+    sentence-transformers, huggingface_hub, datasets, peft, optimum, timm, open_clip_torch,
+    faster-whisper, whisperx, vllm) or runs `hf download` / `huggingface-cli download`, while the
+    final image sets neither `HF_HOME` nor `HF_HUB_CACHE` (nor its legacy alias
+    `HUGGINGFACE_HUB_CACHE`). Only stages that end up in the final image count: the final stage,
+    the stages it is built `FROM`, and stages it copies files from.
+
+    ## Why is this bad?
+    Models then land in `~/.cache/huggingface` inside the container's writable layer, a path
+    nobody mounted: every new container downloads gigabytes of weights again, and a Compose file
+    cannot know which directory to keep in a volume. An explicit `HF_HOME` gives the cache one
+    stable, documented place to persist.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install transformers
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ENV HF_HOME=/data/.huggingface
+    RUN pip install transformers
+    ```
+
+    ## Fix safety
+    The fix inserts `ENV HF_HOME=<path>` right after the `FROM` of the first final-image stage
+    that installs or downloads (or after the final `FROM` when the libraries are copied in from a
+    builder stage). It only decides where a cache that does not exist yet will live, so it is
+    safe. The path is `/data/.huggingface` for an image that runs as root; for a non-root final
+    `USER` it is that user's `~/.cache/huggingface`, because a non-root user cannot create
+    `/data`. When the final user's home cannot be known, the rule reports without a fix.
+    Packages named only in requirement files are not seen.
+
+    ## Options
+    `hf-home` (string, default `/data/.huggingface`): the path written for root images.
+
+    ## References
+    - [huggingface_hub environment variables](https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables)
+    - [Manage the huggingface_hub cache](https://huggingface.co/docs/huggingface_hub/guides/manage-cache)
+    """
+
+    code = "AIC201"
+    name = "hf-home-not-set"
+    summary = "An image with Hugging Face libraries sets no HF_HOME"
+    fix_availability = FixAvailability.SOMETIMES
+    default_options = {"hf-home": "/data/.huggingface"}
+
+    def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+        facts = ctx.facts
+        final = facts.final_stage
+        if final is None:
+            return
+        end = facts.end_state(final)
+        if any(var in end.env for var in HF_CACHE_VARS):
+            return
+        chain = final.chain()
+        image_stages = _image_stages(final)
+        for stage in sorted(image_stages, key=lambda s: s.index):
+            hit = self._first_hf_use(ctx, stage)
+            if hit is None:
+                continue
+            span, what = hit
+            anchor = stage if stage in chain else final
+            yield Violation(
+                span,
+                f"{what}, but the image sets no `HF_HOME`: downloaded models land in an unmounted "
+                "`~/.cache/huggingface` and are fetched again by every new container",
+                self._fix(ctx, anchor, end),
+            )
+            return
+
+    def _first_hf_use(self, ctx: DockerfileContext, stage: Stage):
+        facts = ctx.facts
+        for instr in stage.instructions:
+            if (instr.inner or instr).keyword != "RUN":
+                continue
+            script = facts.script(instr)
+            for inv in facts.invocations(instr):
+                if inv.program in ("hf", "huggingface-cli"):
+                    sub = [w.value for w in inv.args if not w.value.startswith("-")][:1]
+                    if sub == ["download"]:
+                        words = inv.program_words + inv.args[:1]
+                        return script.file_span(words[0].start, words[-1].end), f"`{inv.program} download` fetches a model"
+                for name, index in requested_packages(inv):
+                    if name in HF_LIBRARIES:
+                        word = inv.args[index]
+                        return script.file_span(word.start, word.end), f"`{name}` downloads models from the Hugging Face Hub"
+        return None
+
+    def _fix(self, ctx: DockerfileContext, stage: Stage, end) -> Fix | None:
+        if end.is_root:
+            path = self.options(ctx)["hf-home"]
+        else:
+            home = end.home
+            if not home or not home.startswith("/"):
+                return None
+            path = posixpath.join(home, ".cache", "huggingface")
+        line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} HF_HOME={path}"
+        return Fix.safe(f"Set `HF_HOME={path}` after the stage's `FROM`", edits.insert_line_after(stage.from_instruction, line))
+
+    def options(self, ctx: DockerfileContext) -> dict:
+        return {**self.default_options, **ctx.options}
+
+
+def _image_stages(final: Stage) -> list[Stage]:
+    """Stages whose files end up in the final image: its FROM chain and what they copy from."""
+    seen: list[Stage] = []
+    todo = list(final.chain())
+    while todo:
+        stage = todo.pop()
+        if stage in seen:
+            continue
+        seen.append(stage)
+        todo.extend(stage.chain())
+        todo.extend(stage.copies_from)
+    return seen

@@ -1,0 +1,205 @@
+"""Shared logic of the package-cache rules: which RUNs download with a tool, where that tool
+caches for the RUN's user and environment, and whether a cache mount covers that directory."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+from aicache_lint.dockerfile import edits
+from aicache_lint.dockerfile.facts import State
+from aicache_lint.dockerfile.model import Flag, Instruction
+from aicache_lint.dockerfile.words import expand
+from aicache_lint.fix import Edit, Fix
+from aicache_lint.source import Span
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.shell import Invocation, Word
+    from aicache_lint.rules.base import DockerfileContext
+
+
+@dataclass(frozen=True)
+class CacheTool:
+    program: str  # canonical program name from shell.normalize
+    label: str  # how messages name it
+    cache_var: str  # env var that moves the cache
+    xdg_name: str  # the directory name under $XDG_CACHE_HOME / ~/.cache
+    no_cache_flags: tuple[str, ...]
+    no_cache_env: str
+    any_value_disables: bool  # pip: any non-empty PIP_NO_CACHE_DIR disables; uv: only true values
+    downloads: tuple[tuple[str, ...], ...]  # subcommand paths that download packages
+
+    def downloading(self, inv: "Invocation") -> bool:
+        from aicache_lint.dockerfile.shell import subcommand
+
+        if inv.program != self.program:
+            return False
+        longest = max(len(d) for d in self.downloads)
+        words = subcommand(inv, longest)
+        return any(tuple(words[: len(d)]) == d for d in self.downloads)
+
+    def cache_dir(self, inv: "Invocation", state: State) -> str | None:
+        """Where this invocation caches: ``--cache-dir``, then env prefix, then the stage."""
+        flag = option_value(inv.args, "--cache-dir")
+        if flag is not None:
+            return posixpath.normpath(posixpath.join(state.workdir, flag)) if flag else None
+        prefix = {k: (w.value if not w.has_expansion else None) for k, w in inv.env.items()}
+        return state.cache_dir(self.xdg_name, self.cache_var, prefix)
+
+    def disabling_flags(self, inv: "Invocation") -> list["Word"]:
+        return [w for w in inv.args if w.value.split("=", 1)[0] in self.no_cache_flags]
+
+    def disables(self, value: str | None) -> bool:
+        """Whether a ``<no_cache_env>=value`` setting turns the cache off."""
+        if value is None:
+            return True  # set to something we cannot see: assume the worst
+        if value == "":
+            return False
+        if self.any_value_disables:
+            return True
+        return value.strip().lower() in ("1", "true", "yes", "y", "on", "t")
+
+
+PIP = CacheTool(
+    program="pip",
+    label="pip",
+    cache_var="PIP_CACHE_DIR",
+    xdg_name="pip",
+    no_cache_flags=("--no-cache-dir",),
+    no_cache_env="PIP_NO_CACHE_DIR",
+    any_value_disables=True,
+    downloads=(("install",), ("download",), ("wheel",)),
+)
+UV = CacheTool(
+    program="uv",
+    label="uv",
+    cache_var="UV_CACHE_DIR",
+    xdg_name="uv",
+    no_cache_flags=("--no-cache", "-n", "--no-cache-dir"),
+    no_cache_env="UV_NO_CACHE",
+    any_value_disables=False,
+    downloads=(("pip", "install"), ("pip", "sync"), ("sync",), ("tool", "install")),
+)
+
+
+def option_value(args: list["Word"], name: str) -> str | None:
+    """The value of ``--name VALUE`` / ``--name=VALUE`` in ``args`` (last one wins), else None."""
+    found = None
+    for i, w in enumerate(args):
+        if w.value == name and i + 1 < len(args):
+            found = args[i + 1].value if not args[i + 1].has_expansion else ""
+        elif w.value.startswith(name + "="):
+            found = w.value[len(name) + 1 :] if not w.has_expansion else ""
+    return found
+
+
+def cache_mount_targets(run: Instruction, state: State) -> list[tuple[Flag, str | None]]:
+    """The RUN's cache mounts with their absolute target (None when it cannot be known)."""
+    out = []
+    for flag in (run.inner or run).mounts:
+        if flag.mount_type != "cache":
+            continue
+        raw = flag.mount_target
+        value = expand(raw, state.run_env) if raw else None
+        target = posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
+        out.append((flag, target))
+    return out
+
+
+def covers(target: str, directory: str) -> bool:
+    return directory == target or directory.startswith(target.rstrip("/") + "/")
+
+
+def mount_covering(run: Instruction, state: State, directory: str | None) -> tuple[bool, Flag | None]:
+    """(covered, mount): covered is True when a cache mount covers ``directory`` -- or might, when a
+    target cannot be known (no report is better than a wrong one)."""
+    for flag, target in cache_mount_targets(run, state):
+        if target is None or directory is None:
+            return True, flag  # cannot tell: assume it does
+        if covers(target, directory):
+            return True, flag
+    return False, None
+
+
+def mount_flag(directory: str, state: State) -> tuple[str, str | None]:
+    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe)."""
+    opts = f"type=cache,target={directory}"
+    if state.is_root:
+        return f"--mount={opts}", None
+    info = state.user_info
+    if info.uid is None:
+        return (
+            f"--mount={opts}",
+            f"the uid of user `{state.user}` is not known, so the cache dir may not be writable: "
+            "add `uid=` to the mount",
+        )
+    opts += f",uid={info.uid}"
+    if info.gid is not None:
+        opts += f",gid={info.gid}"
+    return f"--mount={opts}", None
+
+
+def missing_mount_findings(ctx: "DockerfileContext", tool: CacheTool) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None]]:
+    """For each RUN that downloads with ``tool`` and has no cache mount at its cache dir:
+    (run, first invocation, cache dir, fix)."""
+    facts = ctx.facts
+    for run in facts.runs():
+        state = facts.state(run)
+        pending: list[tuple["Invocation", str | None]] = []
+        for inv in facts.invocations(run):
+            if not tool.downloading(inv):
+                continue
+            directory = tool.cache_dir(inv, state)
+            if directory is None:
+                if not cache_mount_targets(run, state):
+                    pending.append((inv, None))  # report; the right target is unknown
+                continue
+            covered, _ = mount_covering(run, state, directory)
+            if not covered and not _looks_mounted(run, state, tool):
+                pending.append((inv, directory))
+        if not pending:
+            continue
+        first, directory = pending[0]
+        fix = None
+        dirs = {d for _, d in pending}
+        if directory is not None and len(dirs) == 1:
+            fix = _mount_fix(ctx, run, state, tool, directory, [inv for inv, _ in pending])
+        yield run, first, directory, fix
+
+
+def _looks_mounted(run: Instruction, state: State, tool: CacheTool) -> bool:
+    """A cache mount that is clearly meant for this tool but sits elsewhere: that is a target
+    mismatch, not a missing mount, and adding a second mount would only hide it."""
+    for _, target in cache_mount_targets(run, state):
+        if target and posixpath.basename(target.rstrip("/")) == tool.xdg_name:
+            return True
+    return False
+
+
+def _mount_fix(
+    ctx: "DockerfileContext", run: Instruction, state: State, tool: CacheTool, directory: str, invs: list["Invocation"]
+) -> Fix | None:
+    flag, unsafe_reason = mount_flag(directory, state)
+    edit_list: list[Edit] = [edits.add_flag(run, flag)]
+    script = ctx.facts.script(run)
+    for inv in invs:
+        for word in tool.disabling_flags(inv):
+            if "=" in word.value:
+                continue  # `--no-cache-dir=false` style: leave to AIC102's reading
+            span = script.file_span(word.start, word.end)  # type: ignore[union-attr]
+            edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
+            if edit is None:
+                return None
+            edit_list.append(edit)
+    title = f"Mount a {tool.label} cache at {directory}"
+    if unsafe_reason:
+        return Fix.unsafe(f"{title} ({unsafe_reason})", *edit_list)
+    return Fix.safe(title, *edit_list)
+
+
+def program_span(ctx: "DockerfileContext", run: Instruction, inv: "Invocation") -> Span:
+    """The span that names the command, e.g. ``python3 -m pip install``."""
+    script = ctx.facts.script(run)
+    words = inv.program_words + inv.args[:1]
+    return script.file_span(words[0].start, words[-1].end)  # type: ignore[union-attr]

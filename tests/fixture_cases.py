@@ -1,0 +1,88 @@
+"""Loading of `fixtures/<CODE>/` cases: `cases.yaml` entries and annotated Dockerfile pairs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+_EXPECT = re.compile(r"^\s*#\s*expect:\s*(AIC\d{3})(?::(\d+))?\s*$")
+
+
+@dataclass
+class Case:
+    rule: str
+    name: str
+    text: str
+    passes: bool
+    findings: list[tuple[int, int | None]] = field(default_factory=list)  # (line, column or None)
+    fixed: str | None = None
+    unsafe: bool = False
+    config: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{self.name}"
+
+
+def _load_yaml(path: Path) -> list[Case]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rule = data["rule"]
+    if rule != path.parent.name:
+        raise ValueError(f"{path}: rule {rule} is not the folder's {path.parent.name}")
+    cases = []
+    for name, spec in data["cases"].items():
+        unknown = set(spec) - {"fail", "pass", "fixed", "findings", "unsafe", "config"}
+        if unknown or ("fail" in spec) == ("pass" in spec):
+            raise ValueError(f"{path}: case {name}: needs exactly one of fail/pass, unknown keys {unknown}")
+        findings = [(f["line"], f.get("column")) for f in spec.get("findings", [])]
+        if "fail" in spec and not findings:
+            raise ValueError(f"{path}: failing case {name} lists no findings")
+        cases.append(
+            Case(
+                rule, name, spec.get("fail", spec.get("pass")), "pass" in spec, findings,
+                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {},
+            )
+        )
+    return cases
+
+
+def _load_pair(path: Path) -> Case:
+    """`name.Dockerfile` (+ `name.fixed.Dockerfile`); `# expect: CODE[:col]` marks the next line."""
+    data = path.read_bytes()
+    text = data.decode("utf-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    rule = path.parent.name
+    findings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _EXPECT.match(line)
+        if m and m.group(1) == rule:
+            findings.append((number + 1, int(m.group(2)) if m.group(2) else None))
+    fixed_path = path.with_name(path.name.replace(".Dockerfile", ".fixed.Dockerfile"))
+    fixed = None
+    if fixed_path.exists():
+        fixed = fixed_path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    name = path.name.removesuffix(".Dockerfile")
+    return Case(rule, name, text, not findings, findings, fixed, name.endswith("unsafe"))
+
+
+def all_cases() -> list[Case]:
+    cases: list[Case] = []
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name.startswith("AIC")):
+        yaml_file = folder / "cases.yaml"
+        if yaml_file.exists():
+            cases.extend(_load_yaml(yaml_file))
+        for path in sorted(folder.glob("*.Dockerfile")):
+            if not path.name.endswith(".fixed.Dockerfile"):
+                cases.append(_load_pair(path))
+    return cases
+
+
+def raw_bytes_of(case: Case) -> bytes | None:
+    """The file bytes of a pair case (BOM and CRLF as stored), None for YAML cases."""
+    path = FIXTURES / case.rule / f"{case.name}.Dockerfile"
+    return path.read_bytes() if path.exists() else None
