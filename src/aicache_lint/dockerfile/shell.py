@@ -107,6 +107,7 @@ _VAR_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 _CASE_ENDS = frozenset({";;", ";&", ";;&"})
 # Reserved words that end a list; met where no list expects them they are a syntax error.
 _CLOSERS = frozenset({"then", "elif", "else", "fi", "do", "done", "esac", "}"})
+# Not programs (`time` is absent on purpose: normalize sees through it like a wrapper).
 _KEYWORDS = _CLOSERS | {"if", "for", "in", "while", "until", "case", "{", "!", "[[", "]]", "select", "function"}
 _TESTS = frozenset({"[", "[[", "test"})
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ash", "ksh"})
@@ -131,11 +132,14 @@ class _Opaque(Exception):
         self.pos = pos
 
 
+_CLOSER = {"(": ")", "{": "}", '"': '"', "`": "`"}
+
+
 def _scan(s: str, i: int, hi: int) -> int:
     """Index just past the construct opening at ``s[i]``: ``$(``, ``${``, ``(``, ``"``, ``'`` or a backtick.
 
     Constructs nest in any order; an explicit stack keeps deep nesting off the Python stack.
-    Inside parentheses, a ``)`` after a ``case`` word (until ``esac``) ends a pattern, not the group.
+    Raises _Opaque(i) when the construct is not closed before ``hi``.
     """
     origin = i
     if s[i] == "$":
@@ -145,7 +149,7 @@ def _scan(s: str, i: int, hi: int) -> int:
         if k < 0:
             raise _Opaque(origin)
         return k + 1
-    stack = [[s[i], 0, i + 1]]  # [opener, open case count, index after the opener]
+    stack = [[s[i], 0, i + 1]]  # [opener, open `case` count, index after the opener]
     j = i + 1
     while j < hi:
         frame = stack[-1]
@@ -153,48 +157,36 @@ def _scan(s: str, i: int, hi: int) -> int:
         if c == "\\":
             j += 2
             continue
-        if kind == "`":
-            closing = c == "`"
-        elif c == "`":
-            stack.append(["`", 0, j + 1])
+        if kind == "(" and (j == frame[2] or s[j - 1] in _WORD_END):
+            k = _skip_code_word(s, j, hi, frame)
+            if k != j:
+                j = k
+                continue
+        if c == _CLOSER[kind] and not (kind == "(" and frame[1]):  # in a case, `)` ends a pattern
+            stack.pop()
+            if not stack:
+                return j + 1
             j += 1
-            continue
+        elif kind == "`":  # backticks hold no other construct
+            j += 1
         elif c == "$" and j + 1 < hi and s[j + 1] in "({":
             stack.append([s[j + 1], 0, j + 2])
             j += 2
-            continue
-        elif kind == '"':
-            closing = c == '"'
-        elif c == "'":
+        elif c in "`\"" or c == kind:
+            stack.append([c, 0, j + 1])
+            j += 1
+        elif c == "'" and kind != '"':
             k = s.find("'", j + 1, hi)
             if k < 0:
                 break
             j = k + 1
-            continue
-        elif c == '"' or c == kind:
-            stack.append([c, 0, j + 1])
-            j += 1
-            continue
-        elif kind == "{":
-            closing = c == "}"
         else:
-            closing = c == ")" and not frame[1]
-            j = _scan_code_word(s, j, hi, frame)
-            if not closing and j > 0:
-                continue
-            j = -j if j < 0 else j
-        if closing:
-            stack.pop()
-            if not stack:
-                return j + 1
-        j += 1
+            j += 1
     raise _Opaque(origin)
 
 
-def _scan_code_word(s: str, j: int, hi: int, frame: list) -> int:
-    """Inside ``(...)``: skip a comment or count ``case``/``esac``; return the new index, or ``-j`` to go on at j."""
-    if j > frame[2] and s[j - 1] not in _WORD_END:
-        return -j
+def _skip_code_word(s: str, j: int, hi: int, frame: list) -> int:
+    """At a word start inside ``(...)``: skip a comment, or count a ``case``/``esac`` word."""
     if s[j] == "#":
         k = s.find("\n", j, hi)
         return hi if k < 0 else k
@@ -203,10 +195,11 @@ def _scan_code_word(s: str, j: int, hi: int, frame: list) -> int:
         if s.startswith(word, j) and (after >= hi or s[after] in _WORD_END) and _command_position(s, j, frame[2]):
             frame[1] = max(0, frame[1] + step)
             return after
-    return -j
+    return j
 
 
 def _command_position(s: str, j: int, lo: int) -> bool:
+    """Rough test that the word at ``j`` starts a command: after an operator or at the start."""
     k = j - 1
     while k >= lo and s[k] in " \t\r":
         k -= 1
@@ -280,6 +273,7 @@ class _Lexer:
         self.substs = parser.substs
         self.pos, self.hi = lo, hi
         self.dbracket = False  # inside [[ ]]: && || < > ( ) are plain words
+        self._construct = lo  # start of the word part being read, for opaque regions
         self.pending: list[Redirect] = []
         self._peeked: _Tok | None = None
 
@@ -368,8 +362,20 @@ class _Lexer:
     def _read_word(self, i: int) -> Word:
         s, hi = self.text, self.hi
         start, b = i, _WordBuf()
+        try:
+            i = self._word_parts(i, b)
+        except _Opaque as err:  # report the outermost unclosed construct, not an inner one
+            raise _Opaque(self._construct) from None
+        if b.substs:
+            self.substs[(start, i)] = b.substs
+        return Word(s[start:i], "".join(b.chars), start, i, b.quoted, b.expansion, tuple(b.index))
+
+    def _word_parts(self, i: int, b: _WordBuf) -> int:
+        s, hi = self.text, self.hi
+        start = i
         while i < hi:
             c = s[i]
+            self._construct = i
             if c in _WORD_END:
                 if c in "<>" and i == start:  # process substitution <(...) >(...)
                     i = self._substitution(i, i + 2, b)
@@ -397,9 +403,7 @@ class _Lexer:
             else:
                 b.add(c, i)
                 i += 1
-        if b.substs:
-            self.substs[(start, i)] = b.substs
-        return Word(s[start:i], "".join(b.chars), start, i, b.quoted, b.expansion, tuple(b.index))
+        return i
 
     def _escape(self, i: int, b: _WordBuf) -> int:
         s, hi = self.text, self.hi
@@ -462,7 +466,7 @@ class _Lexer:
             return self._substitution(i, i + 2, b)
         if nxt == "{":
             return self._substitution(i, -1, b)
-        if nxt in _VAR_START and nxt:
+        if nxt in _VAR_START:
             b.expansion = True
         b.add("$", i)
         return i + 1
@@ -517,10 +521,13 @@ class _Region:
                         prev.op_after = op
                     after_element = False
                 continue
-            if kind == "op" or kind == ")" or (kind == "word" and tok.word.raw in _CLOSERS):
-                if (";;" if kind == "op" else tok.text or tok.word.raw) in stops:
-                    return tok
-                raise _Opaque(tok.start)
+            stop = _stop_name(tok)
+            if stop is not None:
+                if stop not in stops:
+                    raise _Opaque(tok.start)
+                if stop == ";;" and after_element and prev is not None:
+                    prev.op_after = Operator(tok.text, tok.start, tok.end)
+                return tok
             elem_cond = _chain_conditional(op, prev_test, prev_cond)
             prev, prev_test = self._element(cond or elem_cond)
             if prev is not None:
@@ -531,7 +538,7 @@ class _Region:
         """One pipeline element; returns its simple command (None for compounds) and whether it is a test."""
         tok = self.lx.peek()
         self.nest += 1
-        if self.nest > _MAX_NEST:
+        if self.nest > _MAX_NEST or tok.kind not in ("word", "redir", "("):
             raise _Opaque(tok.start)
         try:
             if tok.kind == "(":
@@ -713,7 +720,7 @@ class _Region:
         lx = self.lx
         words = [lx.next().word]
         lx.dbracket = True
-        while words[-1].raw != "]]" or len(words) == 1:
+        while words[-1].raw != "]]":
             nxt = lx.next()
             if nxt.kind != "word":
                 raise _Opaque(tok.start)
@@ -722,7 +729,7 @@ class _Region:
         redirects = []
         while lx.peek().kind == "redir":
             redirects.append(self._redirect())
-        end = max(words[-1].end, *(r.end for r in redirects))
+        end = max([words[-1].end, *(r.end for r in redirects)])
         cmd = Command([], words, redirects, tok.start, end, None, None, cond, self.p.script)
         self.items.append(cmd)
         return cmd, True
@@ -759,6 +766,17 @@ _KEYWORD_HANDLERS = {
     "function": _Region._function,
     "!": _Region._bang,
 }
+
+
+def _stop_name(tok: _Tok) -> str | None:
+    """What ends a list here: ``;;`` for any case-arm terminator, ``)``, or a closing keyword."""
+    if tok.kind == "op":
+        return ";;" if tok.text in _CASE_ENDS else None
+    if tok.kind == ")":
+        return ")"
+    if tok.kind == "word" and tok.word.raw in _CLOSERS:
+        return tok.word.raw
+    return None
 
 
 def _item_start(item: Command | tuple[Word, bool]) -> int:
@@ -903,7 +921,7 @@ def _stdin_script(cmd: Command, inv: Invocation | None, text: str) -> ShellHered
         if inv is None or inv.program not in _SHELLS:
             return None
         has_c, operand = _shell_options(inv.args)
-        reads_stdin = any(a.value.startswith("-") and "s" in a.value[1:] for a in inv.args)
+        reads_stdin = any(a.value[:1] == "-" and a.value[1:2] != "-" and "s" in a.value for a in inv.args)
         if has_c or (operand is not None and not reads_stdin):
             return None
     doc = docs[-1]
@@ -927,7 +945,6 @@ def _foreign_shebang(body: str) -> bool:
 _PIP_RE = re.compile(r"pip\d*(?:\.\d+)*")
 _PYTHON_RE = re.compile(r"python\d*(?:\.\d+)*|py|pypy\d*(?:\.\d+)*")
 _PLAIN_NAME_RE = re.compile(r"[\w.+-]+")
-_NOT_PROGRAMS = _KEYWORDS  # `time` is a wrapper, not listed here
 
 
 def _option_skipper(short_value: str = "", long_value: frozenset[str] = frozenset(), assignments: bool = False,
@@ -999,7 +1016,7 @@ def _put_env(env: dict[str, Word], word: Word) -> None:
 def _command_name(word: Word) -> str | None:
     """Basename of a command word; None for keywords and computed names (``$PIP``)."""
     base = word.value.rsplit("/", 1)[-1]
-    if not base or (not word.quoted and word.raw in _NOT_PROGRAMS):
+    if not base or (not word.quoted and word.raw in _KEYWORDS):
         return None
     if word.has_expansion and not _PLAIN_NAME_RE.fullmatch(base):
         return None

@@ -28,6 +28,7 @@ def rule_page(rule: type[Rule]) -> str:
         f"- Default: {'on' if rule.default_enabled else 'opt-in (select it to enable)'}",
         f"- Fix: {fix_label(rule)}",
         "",
+        "",
     ]
     return "\n".join(head) + rule.documentation() + "\n"
 

@@ -84,7 +84,7 @@ class CacheDisabledUnderCacheMount(Rule):
                             yield found
 
     def _flags(self, ctx, run, inv: "Invocation", tool: CacheTool, directory: str) -> Iterator[Violation]:
-        script = ctx.facts.script(run)
+        script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
         for word in tool.disabling_flags(inv):
             span = script.file_span(word.start, word.end)
             edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
@@ -102,7 +102,7 @@ class CacheDisabledUnderCacheMount(Rule):
         word = _assignment_word(inv, tool.no_cache_env)
         if word is None:
             return
-        script = ctx.facts.script(run)
+        script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
         span = script.file_span(word.start, word.end)
         edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
         yield Violation(

@@ -101,8 +101,8 @@ class HfHomeNotSet(Rule):
         for instr in stage.instructions:
             if (instr.inner or instr).keyword != "RUN":
                 continue
-            script = facts.script(instr)
             for inv in facts.invocations(instr):
+                script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
                 if inv.program in ("hf", "huggingface-cli"):
                     sub = [w.value for w in inv.args if not w.value.startswith("-")][:1]
                     if sub == ["download"]:

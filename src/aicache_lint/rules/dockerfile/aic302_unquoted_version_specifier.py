@@ -22,7 +22,7 @@ class UnquotedVersionSpecifier(Rule):
     ## What it does
     Flags a requirement with `<` or `>` that is not quoted in a shell-form `RUN`, as an argument
     of pip, uv, pipx, conda, mamba, micromamba or poetry: `pip install numpy>=1.24.0`,
-    `pip install "torch"<2.0`, `uv pip install numpy>=1.24,<2`.
+    `pip install torch<2.0`, `uv pip install numpy>=1.24,<2`.
 
     ## Why is this bad?
     The shell reads `>` and `<` as redirections. `pip install numpy>=1.24.0` runs
@@ -69,7 +69,9 @@ class UnquotedVersionSpecifier(Rule):
                 continue
             for inv in facts.invocations(run):
                 if inv.program in PACKAGE_PROGRAMS:
-                    yield from _check_command(ctx, script, inv.command)
+                    # The command's own script: nested for `sh -c` / heredoc bodies, whose
+                    # offsets do not index the RUN's script text.
+                    yield from _check_command(ctx, inv.command.script, inv.command)
 
 
 def _check_command(ctx: DockerfileContext, script: "Script", command: "Command") -> Iterator[Violation]:

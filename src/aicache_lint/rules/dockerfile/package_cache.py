@@ -182,12 +182,14 @@ def _mount_fix(
 ) -> Fix | None:
     flag, unsafe_reason = mount_flag(directory, state)
     edit_list: list[Edit] = [edits.add_flag(run, flag)]
-    script = ctx.facts.script(run)
     for inv in invs:
+        # Word offsets index the script the command was tokenized in: a nested one for
+        # `sh -c '...'` and heredoc bodies, so map through it rather than the RUN's script.
+        script = inv.command.script
         for word in tool.disabling_flags(inv):
             if "=" in word.value:
                 continue  # `--no-cache-dir=false` style: leave to AIC102's reading
-            span = script.file_span(word.start, word.end)  # type: ignore[union-attr]
+            span = script.file_span(word.start, word.end)
             edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
             if edit is None:
                 return None
@@ -200,6 +202,6 @@ def _mount_fix(
 
 def program_span(ctx: "DockerfileContext", run: Instruction, inv: "Invocation") -> Span:
     """The span that names the command, e.g. ``python3 -m pip install``."""
-    script = ctx.facts.script(run)
     words = inv.program_words + inv.args[:1]
-    return script.file_span(words[0].start, words[-1].end)  # type: ignore[union-attr]
+    # The command's own script (nested for `sh -c` / heredoc bodies) maps its offsets to the file.
+    return inv.command.script.file_span(words[0].start, words[-1].end)

@@ -1,0 +1,202 @@
+"""The command line: output formats, exit codes, fixing, stdin, bad input -- via click's runner
+and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aicache_lint.cli import check, rule, rules
+
+BAD = "FROM python:3.12\nRUN pip install numpy>=1.24\n"
+FIXED = 'FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n'
+CLEAN = "FROM python:3.12\nRUN echo hello\n"
+
+
+def run(args, input=None):
+    return CliRunner().invoke(check, args, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "Dockerfile").write_text(BAD)
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "Dockerfile.gpu").write_text(CLEAN)
+    (tmp_path / "README.md").write_text("RUN pip install numpy>=1\n")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "Dockerfile").write_text(BAD)
+    return tmp_path
+
+
+def test_text_output_and_exit_code(repo: Path) -> None:
+    result = run([str(repo)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    path = os.path.join(str(repo), "Dockerfile")
+    assert lines[0] == f"{path}:2:5: AIC101 [*] `pip` downloads packages with no cache mount at `/root/.cache/pip`: every rebuild re-downloads them"
+    assert lines[1].startswith(f"{path}:2:17: AIC302 [*] `numpy>=1.24` is not quoted")
+    assert lines[2] == "Found 2 errors."
+    assert lines[3] == "[*] 2 fixable with the `--fix` option."
+    assert "node_modules" not in result.output
+
+
+def test_clean_file_exits_zero(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(CLEAN)
+    result = run([str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.output == "All checks passed!\n"
+
+
+def test_fix_writes_atomically_and_keeps_mode(repo: Path) -> None:
+    target = repo / "Dockerfile"
+    target.chmod(0o640)
+    result = run(["--fix", str(repo)])
+    assert result.exit_code == 0
+    assert target.read_text() == FIXED
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert "Found 2 errors (2 fixed, 0 remaining)." in result.output
+    assert not [p for p in repo.iterdir() if p.name.startswith(".aicache-lint-")]
+    assert run(["--fix", str(repo)]).output == "All checks passed!\n"
+
+
+def test_diff_writes_nothing(repo: Path) -> None:
+    result = CliRunner().invoke(check, ["--diff", str(repo)])
+    assert result.exit_code == 1
+    assert '+RUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"' in result.output
+    assert (repo / "Dockerfile").read_text() == BAD
+
+
+def test_select_and_ignore(repo: Path) -> None:
+    assert "AIC101" not in run(["--select", "AIC3", str(repo)]).output
+    out = run(["--ignore", "AIC3", str(repo)]).output
+    assert "AIC101" in out and "AIC302" not in out
+    assert run(["--select", "AIC1", "--ignore", "AIC101", str(repo)]).exit_code == 0
+
+
+def test_unknown_selector_is_a_usage_error(repo: Path) -> None:
+    result = CliRunner().invoke(check, ["--select", "XYZ", str(repo)])
+    assert result.exit_code == 2
+    assert "unknown rule selector `XYZ`" in result.output
+
+
+def test_exit_zero(repo: Path) -> None:
+    assert run(["--exit-zero", str(repo)]).exit_code == 0
+
+
+def test_json_output_has_every_field(repo: Path) -> None:
+    result = run(["--output-format", "json", str(repo / "Dockerfile")])
+    items = json.loads(result.output)
+    assert [i["code"] for i in items] == ["AIC101", "AIC302"]
+    quote = items[1]
+    assert set(quote) == {"cell", "code", "name", "severity", "message", "filename", "location",
+                          "end_location", "fix", "noqa_row", "url"}
+    assert quote["location"] == {"row": 2, "column": 17}
+    assert quote["end_location"] == {"row": 2, "column": 28}
+    assert quote["severity"] == "error" and quote["name"] == "unquoted-version-specifier"
+    assert quote["fix"] == {
+        "applicability": "safe",
+        "message": 'Quote `"numpy>=1.24"`',
+        "edits": [{"content": '"numpy>=1.24"', "location": {"row": 2, "column": 17}, "end_location": {"row": 2, "column": 28}}],
+    }
+    assert quote["url"].endswith("/rules/AIC302.md")
+
+
+def test_unsafe_fix_is_hidden_until_asked(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER app\nRUN pip install torch\n")
+    result = run([str(tmp_path)])
+    assert "AIC101 `pip`" in result.output  # no [*]: the fix is unsafe
+    assert "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)" in result.output
+    assert "AIC101 [*]" in run(["--unsafe-fixes", str(tmp_path)]).output
+
+
+def test_stdin(tmp_path: Path) -> None:
+    result = run(["-", "--stdin-filename", "svc/Dockerfile"], input=BAD)
+    assert result.exit_code == 1
+    assert result.output.startswith("svc/Dockerfile:2:5: AIC101")
+
+
+def test_stdin_fix_prints_fixed_text() -> None:
+    result = CliRunner().invoke(check, ["--fix", "-"], input=BAD)
+    assert result.stdout == FIXED
+    assert result.exit_code == 0
+
+
+def test_bad_files_are_reported_and_the_rest_is_linted(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_bytes(b"FROM a\nRUN echo \xff\xfe\n")
+    (tmp_path / "Dockerfile.bin").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "Dockerfile.ok").write_text(BAD)
+    result = run([str(tmp_path), str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    out = result.output
+    assert f"{tmp_path / 'Dockerfile'}:1:1: AIC003 cannot read file: file is not valid UTF-8" in out
+    assert f"{tmp_path / 'Dockerfile.bin'}:1:1: AIC003 cannot read file: file is binary" in out
+    assert f"{tmp_path / 'missing'}:1:1: AIC003 cannot read path: no such file or directory" in out
+    assert f"{tmp_path / 'Dockerfile.ok'}:2:5: AIC101" in out
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file(tmp_path: Path) -> None:  # pragma: no cover - CI runs as root
+    path = tmp_path / "Dockerfile"
+    path.write_text(BAD)
+    path.chmod(0)
+    assert "AIC003 cannot read file" in run([str(tmp_path)]).output
+
+
+def test_parse_error_blocks_fixes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM a\nRUNN x\nRUN pip install torch\n")
+    result = run(["--fix", str(tmp_path)])
+    assert "AIC001 unknown instruction: RUNN" in result.output
+    assert (tmp_path / "Dockerfile").read_text() == "FROM a\nRUNN x\nRUN pip install torch\n"
+    assert result.exit_code == 1
+
+
+def test_rule_command() -> None:
+    result = CliRunner().invoke(rule, ["AIC101"])
+    assert result.exit_code == 0
+    assert result.output.startswith("# AIC101 `pip-cache-not-mounted`")
+    assert "## Fix safety" in result.output
+    assert CliRunner().invoke(rule, ["hf-home-not-set"]).output.startswith("# AIC201")
+    bad = CliRunner().invoke(rule, ["AIC999"])
+    assert bad.exit_code == 2 and "unknown rule `AIC999`" in bad.output
+
+
+def test_rules_table() -> None:
+    out = CliRunner().invoke(rules, []).output.splitlines()
+    assert out[0].split() == ["code", "name", "severity", "default", "fix"]
+    assert any(line.startswith("AIC302  unquoted-version-specifier") for line in out)
+
+
+def _subprocess(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess:
+    import aicache_lint
+
+    env = {**os.environ, "PYTHONPATH": str(Path(aicache_lint.__file__).parent.parent)}
+    return subprocess.run(
+        [sys.executable, "-c", "from aicache_lint.cli import main; main()", *args],
+        cwd=cwd, input=input, capture_output=True, text=True, timeout=120, env=env,
+    )
+
+
+def test_real_subprocess(repo: Path) -> None:
+    done = _subprocess(".", cwd=repo)
+    assert done.returncode == 1
+    assert done.stdout.startswith("Dockerfile:2:5: AIC101")
+    done = _subprocess("rule", "AIC302", cwd=repo)
+    assert done.returncode == 0 and "unquoted-version-specifier" in done.stdout
+    done = _subprocess("--output-format", "yaml", cwd=repo)
+    assert done.returncode == 2 and "Invalid value for '--output-format'" in done.stderr
+
+
+def test_many_files_in_parallel_match_serial(tmp_path: Path) -> None:
+    for i in range(24):
+        (tmp_path / f"svc{i:02d}.Dockerfile").write_text(BAD if i % 2 else CLEAN)
+    serial = run(["--jobs", "1", str(tmp_path)]).output
+    parallel = run(["--jobs", "2", str(tmp_path)]).output
+    assert serial == parallel
+    assert "Found 24 errors." in serial

@@ -1,0 +1,28 @@
+"""The generated `rules/` folder matches the code, and every rule is documented fully."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aicache_lint.rules import ALL_RULES
+from aicache_lint.rules.base import DOC_SECTIONS
+from aicache_lint.rules.docs import expected_files
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+
+def test_rules_folder_is_up_to_date() -> None:
+    expected = expected_files()
+    present = {p.name for p in RULES_DIR.glob("*.md")}
+    assert present == set(expected), "run: python -m aicache_lint.rules.docs rules"
+    for name, content in expected.items():
+        assert (RULES_DIR / name).read_text(encoding="utf-8") == content, (
+            f"rules/{name} is stale; run: python -m aicache_lint.rules.docs rules"
+        )
+
+
+def test_every_rule_documents_every_section() -> None:
+    for rule in ALL_RULES:
+        sections = rule.doc_sections()
+        for heading in DOC_SECTIONS:
+            assert sections.get(heading), f"{rule.code}: empty section {heading!r}"

@@ -1,0 +1,140 @@
+"""Fix application and the fix loop's guards."""
+
+from __future__ import annotations
+
+import pytest
+
+import aicache_lint.rules as registry
+from aicache_lint.engine import MAX_PASSES, check_source, fix_source
+from aicache_lint.finding import Violation
+from aicache_lint.fix import Edit, Fix, apply_edits, apply_fixes, select_fixes
+from aicache_lint.rules.base import FixAvailability, Rule
+from aicache_lint.settings import Settings, SettingsError
+from aicache_lint.source import SourceText, Span
+
+
+def test_apply_edits_keeps_untouched_text_and_converts_newlines() -> None:
+    text = "FROM a\r\nRUN b\r\n"
+    out = apply_edits(text, [Edit.insert(6, "\nENV X=1")], "\r\n")
+    assert out == "FROM a\r\nENV X=1\r\nRUN b\r\n"
+
+
+def test_fix_rejects_overlapping_edits() -> None:
+    with pytest.raises(ValueError):
+        Fix.safe("bad", Edit(0, 5, "x"), Edit(3, 8, "y"))
+
+
+def test_select_fixes_skips_overlaps_and_dedupes_identical_edits() -> None:
+    a = Fix.safe("a", Edit(0, 3, "A"))
+    b = Fix.safe("b", Edit(2, 5, "B"))  # overlaps a: waits for the next pass
+    c = Fix.safe("c", Edit(0, 3, "A"), Edit(6, 6, "!"))  # same edit as a plus one more
+    chosen = select_fixes([b, a, c])
+    assert chosen == [a, c]
+    text, applied = apply_fixes("abcdefgh", [a, b, c])
+    assert text == "Adef!gh"
+    assert applied == [a, c]
+
+
+def test_two_inserts_at_one_point_conflict() -> None:
+    a = Fix.safe("a", Edit.insert(3, "x"))
+    b = Fix.safe("b", Edit.insert(3, "y"))
+    assert len(select_fixes([a, b])) == 1
+
+
+def test_insert_at_a_deletion_boundary_does_not_conflict() -> None:
+    a = Fix.safe("a", Edit.insert(3, "x"))
+    b = Fix.safe("b", Edit.delete(3, 5))
+    assert len(select_fixes([a, b])) == 2
+    assert apply_fixes("abcdefg", [a, b])[0] == "abcxfg"
+
+
+class _FakeRule(Rule):
+    """
+    ## What it does
+    Test rule.
+    ## Why is this bad?
+    -
+    ## Example
+    -
+    ## Use instead
+    -
+    ## Fix safety
+    -
+    ## Options
+    -
+    ## References
+    -
+    """
+
+    code = "AIC999"
+    name = "fake-rule"
+    summary = "fake"
+    fix_availability = FixAvailability.ALWAYS
+    make_fix = staticmethod(lambda text: None)
+
+    def check(self, ctx):
+        fix = self.make_fix(ctx.source.text)
+        if fix is not None:
+            yield Violation(Span(0, 1), "fake", fix)
+
+
+@pytest.fixture
+def fake_rule(monkeypatch):
+    monkeypatch.setattr(registry, "ALL_RULES", (*registry.ALL_RULES, _FakeRule))
+    monkeypatch.setitem(registry.BY_CODE, "AIC999", _FakeRule)
+    return _FakeRule
+
+
+def _settings() -> Settings:
+    return Settings(select=("AIC999",))
+
+
+def test_cycle_keeps_original(fake_rule, monkeypatch) -> None:
+    def flip(text):
+        return Fix.safe("flip", Edit(0, 1, "f" if text[0] == "F" else "F"))
+
+    monkeypatch.setattr(fake_rule, "make_fix", staticmethod(flip))
+    result = fix_source(SourceText("FROM a\n"), _settings())
+    assert result.source.text == "FROM a\n"
+    assert not result.changed
+    assert any(f.code == "AIC000" and "do not converge" in f.message and "AIC999" in f.message for f in result.findings)
+
+
+def test_pass_limit_keeps_original(fake_rule, monkeypatch) -> None:
+    monkeypatch.setattr(fake_rule, "make_fix", staticmethod(lambda text: Fix.safe("grow", Edit.insert(len(text), "#\n"))))
+    result = fix_source(SourceText("FROM a\n"), _settings())
+    assert result.source.text == "FROM a\n"
+    assert any(f.code == "AIC000" and f"within {MAX_PASSES} passes" in f.message for f in result.findings)
+
+
+def test_unparsable_result_keeps_original(fake_rule, monkeypatch) -> None:
+    def breaks(text):
+        return Fix.safe("break", Edit.insert(len(text), "BOGUS x\n")) if "BOGUS" not in text else None
+
+    monkeypatch.setattr(fake_rule, "make_fix", staticmethod(breaks))
+    result = fix_source(SourceText("FROM a\n"), _settings())
+    assert result.source.text == "FROM a\n"
+    assert any(f.code == "AIC000" and "unparsable" in f.message for f in result.findings)
+
+
+def test_crashing_rule_becomes_internal_error(fake_rule, monkeypatch) -> None:
+    def crash(text):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fake_rule, "make_fix", staticmethod(crash))
+    findings = check_source(SourceText("FROM a\n"), _settings())
+    assert [(f.code, f.message) for f in findings] == [("AIC000", "rule AIC999 failed: RuntimeError: boom")]
+
+
+def test_selection_longest_prefix_wins() -> None:
+    assert Settings(select=("AIC1",), ignore=("AIC10",), extend_select=("AIC101",)).enabled_codes >= {"AIC101"}
+    assert "AIC102" not in Settings(select=("AIC1",), ignore=("AIC10",)).enabled_codes
+    assert "AIC302" in Settings().enabled_codes
+    with pytest.raises(SettingsError):
+        Settings(ignore=("AIC9",))
+
+
+def test_findings_are_sorted_and_positions_count_characters() -> None:
+    text = "FROM a\nRUN echo é && pip install numpy>=1 torch<2\n"
+    findings = check_source(SourceText(text), Settings(select=("AIC302",)))
+    assert [(f.start.row, f.start.column, f.end.column) for f in findings] == [(2, 27, 35), (2, 36, 43)]
