@@ -85,8 +85,8 @@ def test_every_rule_has_pass_and_fail_cases() -> None:
     for case in CASES:
         by_rule.setdefault(case.rule, set()).add(case.passes)
     for rule in ALL_RULES:
-        if "dockerfile" not in rule.targets:
-            continue
+        if "dockerfile" not in rule.targets or rule.code.startswith("AIC0"):
+            continue  # meta rules (parse errors) are covered by the lexer and CLI tests
         assert by_rule.get(rule.code) == {True, False}, f"{rule.code} needs pass and fail cases"
 
 

@@ -71,6 +71,13 @@ class State:
             return self.env["HOME"]
         return self.user_info.home
 
+    @property
+    def home_known(self) -> bool:
+        """Whether ``home`` comes from the Dockerfile (root, ``ENV HOME``, a user created by an
+        earlier RUN) rather than the ``/home/<name>`` guess for a user of the base image (which
+        may be wrong: ``nobody`` lives in ``/nonexistent``)."""
+        return self.is_root or "HOME" in self.env or self.user_info.name in self.users
+
     def cache_dir(self, tool: str, override_var: str, env: dict[str, str | None] | None = None) -> str | None:
         """``$override_var``, else ``$XDG_CACHE_HOME/<tool>``, else ``$HOME/.cache/<tool>``."""
         scope = {**self.run_env, **(env or {})}

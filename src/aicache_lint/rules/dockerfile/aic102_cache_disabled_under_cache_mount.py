@@ -77,7 +77,11 @@ class CacheDisabledUnderCacheMount(Rule):
                         continue
                     yield from self._flags(ctx, run, inv, tool, directory)
                     yield from self._prefix(ctx, run, inv, tool, directory)
-                    if tool.no_cache_env not in inv.env and tool.no_cache_env not in inherited_reported:
+                    if (
+                        tool.no_cache_env not in inv.env
+                        and tool.no_cache_env not in inherited_reported
+                        and not _unsets(inv, tool.no_cache_env)
+                    ):
                         found = self._inherited(ctx, run, inv, tool, state, directory)
                         if found is not None:
                             inherited_reported.add(tool.no_cache_env)
@@ -130,6 +134,33 @@ class CacheDisabledUnderCacheMount(Rule):
 
 def _mounted(run: Instruction, state: State, directory: str) -> bool:
     return any(t is not None and covers(t, directory) for _, t in cache_mount_targets(run, state))
+
+
+def _unsets(inv: "Invocation", name: str) -> bool:
+    """Whether an `env` wrapper before the program drops ``name`` from the inherited environment:
+    `env -u NAME`, `env -uNAME`, `env --unset=NAME`, or `env -i` / `env -` (DOMAIN §2.1: the
+    per-RUN way to re-enable pip's cache under an image-level `PIP_NO_CACHE_DIR`)."""
+    first = inv.program_words[0] if inv.program_words else None
+    before: list[str] = []
+    for word in inv.command.words:
+        if word is first:
+            break
+        before.append(word.value)
+    in_env = False
+    for i, value in enumerate(before):
+        if value.rsplit("/", 1)[-1] == "env":
+            in_env = True
+            continue
+        if not in_env:
+            continue
+        nxt = before[i + 1] if i + 1 < len(before) else None
+        if value in ("-i", "--ignore-environment", "-"):
+            return True
+        if value in ("-u", "--unset") and nxt == name:
+            return True
+        if value in (f"-u{name}", f"--unset={name}"):
+            return True
+    return False
 
 
 def _assignment_word(inv: "Invocation", name: str) -> "Word | None":

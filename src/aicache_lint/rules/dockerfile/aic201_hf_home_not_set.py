@@ -18,6 +18,8 @@ HF_LIBRARIES = frozenset(
     "open-clip-torch faster-whisper whisperx vllm".split()
 )
 HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
+# transformers 4.x's hub-cache variables (DOMAIN §3.2, trap 9): they name the HUB dir, not HF_HOME.
+TRANSFORMERS_CACHE_VARS = ("TRANSFORMERS_CACHE", "PYTORCH_TRANSFORMERS_CACHE", "PYTORCH_PRETRAINED_BERT_CACHE")
 
 
 class HfHomeNotSet(Rule):
@@ -105,7 +107,9 @@ class HfHomeNotSet(Rule):
                 script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
                 if inv.program in ("hf", "huggingface-cli"):
                     sub = [w.value for w in inv.args if not w.value.startswith("-")][:1]
-                    if sub == ["download"]:
+                    # `--local-dir` writes the files there and never fills the HF cache (DOMAIN §2.7).
+                    local = any(w.value == "--local-dir" or w.value.startswith("--local-dir=") for w in inv.args)
+                    if sub == ["download"] and not local:
                         words = inv.program_words + inv.args[:1]
                         return script.file_span(words[0].start, words[-1].end), f"`{inv.program} download` fetches a model"
                 for name, index in requested_packages(inv):
@@ -115,11 +119,16 @@ class HfHomeNotSet(Rule):
         return None
 
     def _fix(self, ctx: DockerfileContext, stage: Stage, end) -> Fix | None:
+        if any(var in end.env for var in TRANSFORMERS_CACHE_VARS):
+            # transformers 4.x keeps using that dir for its models: a new HF_HOME elsewhere would
+            # split the cache in two (DOMAIN trap 9); the right move depends on the value.
+            return None
         if end.is_root:
             path = self.options(ctx)["hf-home"]
         else:
             home = end.home
-            if not home or not home.startswith("/"):
+            # A home guessed from the user name is not known (DOMAIN trap 16): no fix.
+            if not end.home_known or not home or not home.startswith("/"):
                 return None
             path = posixpath.join(home, ".cache", "huggingface")
         line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} HF_HOME={path}"

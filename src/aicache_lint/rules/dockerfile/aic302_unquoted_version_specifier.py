@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Iterator
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.source import Span
 
 if TYPE_CHECKING:
-    from aicache_lint.dockerfile.shell import Command, Redirect, Script
+    from aicache_lint.dockerfile.shell import Command, Redirect, Script, Word
 
 PACKAGE_PROGRAMS = frozenset("pip uv pipx conda mamba micromamba poetry".split())
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]*\])?")
-_VERSIONISH = re.compile(r"=?[0-9*]")
+# A version after `>`/`<`; `>=$VER` too (the `=` makes it a specifier, not a log file `>$LOG`).
+_VERSIONISH = re.compile(r"=?[0-9*]|=\$")
 
 
 class UnquotedVersionSpecifier(Rule):
@@ -91,7 +93,8 @@ def _check_command(ctx: DockerfileContext, script: "Script", command: "Command")
                     "specifier: quote the whole requirement without spaces",
                 )
             continue
-        if not _PACKAGE.fullmatch(word.raw):
+        # Match the unquoted value: `"torch"<2.0` is as broken (reported, not fixed: it has quotes).
+        if not _PACKAGE.fullmatch(word.value):
             continue
         end = redirect.end
         used.add(i)
@@ -104,13 +107,64 @@ def _check_command(ctx: DockerfileContext, script: "Script", command: "Command")
         requirement = text[word.start:end]
         span = script.file_span(word.start, end)
         fixable = script.source.is_contiguous(word.start, end) and not any(q in requirement for q in "\"'\\`")
-        fix = Fix.safe(f'Quote `"{requirement}"`', Edit(span.start, span.end, f'"{requirement}"')) if fixable else None
+        quote = _quote_char(command, span) if fixable else None
+        fix = Fix.safe(f"Quote `{quote}{requirement}{quote}`", Edit(span.start, span.end, f"{quote}{requirement}{quote}")) if quote else None
         yield Violation(
             span,
             f"`{requirement}` is not quoted: the shell reads `{redirect.op}` as a redirect and the "
             "version constraint is lost",
             fix,
         )
+
+
+def _quote_char(command: "Command", span: Span) -> str | None:
+    """The quote that keeps ``span`` one word at every level of shell that reads it, or None.
+
+    A command inside `sh -c "..."` sits in the outer shell's quotes: a `"` written there would
+    end the outer string and expose `>` to the outer shell, so inside double quotes the
+    requirement gets single quotes, inside single quotes double ones; unquoted or mixed: no fix.
+    """
+    from aicache_lint.dockerfile.shell import _shell_c_argument, normalize
+
+    allowed = {'"', "'"}
+    cmd = command
+    while cmd.parent is not None:
+        parent = cmd.parent
+        if parent.script is not cmd.script:
+            word = _shell_c_argument(normalize(parent))
+            if word is not None:  # None: a heredoc body, which no outer quoting wraps
+                state = _quote_state(parent.script, word, span)
+                allowed &= {"'": {'"'}, '"': {"'"}}.get(state or "", set())
+        cmd = parent
+    return '"' if '"' in allowed else ("'" if "'" in allowed else None)
+
+
+def _quote_state(script: "Script", word: "Word", span: Span) -> str | None:
+    """How the characters of ``span`` (file offsets) are quoted in ``word``'s raw text: `'`, `"`,
+    or `""` (unquoted); None when mixed, escaped or not found."""
+    raw, offsets = word.raw, script.source.offsets
+    states: dict[int, str] = {}  # file offset of a raw character -> its quoting ("?": a quote/escape)
+    quote, i = "", 0
+    while i < len(raw):
+        ch, at = raw[i], offsets[word.start + i]
+        if quote and ch == quote:
+            states[at], quote = "?", ""
+        elif quote == "'":
+            states[at] = "'"
+        elif ch == "\\" or ch == "`":
+            states[at] = "?"
+            if ch == "\\" and i + 1 < len(raw):
+                states[offsets[word.start + i + 1]] = "?"
+                i += 1
+        elif quote == '"':
+            states[at] = '"'
+        elif ch in "'\"":
+            states[at], quote = "?", ch
+        else:
+            states[at] = ""
+        i += 1
+    found = {states.get(k) for k in range(span.start, span.end)}
+    return found.pop() if len(found) == 1 and None not in found and "?" not in found else None
 
 
 def _specifier_redirect(redirect: "Redirect") -> bool:

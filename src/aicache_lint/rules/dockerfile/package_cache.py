@@ -163,9 +163,44 @@ def missing_mount_findings(ctx: "DockerfileContext", tool: CacheTool) -> Iterato
         first, directory = pending[0]
         fix = None
         dirs = {d for _, d in pending}
-        if directory is not None and len(dirs) == 1:
+        if (
+            directory is not None
+            and len(dirs) == 1
+            and not _other_mount_over(run, state, directory)
+            and not any(_links_into_cache(tool, inv, state) for inv, _ in pending)
+        ):
             fix = _mount_fix(ctx, run, state, tool, directory, [inv for inv, _ in pending])
         yield run, first, directory, fix
+
+
+def _links_into_cache(tool: CacheTool, inv: "Invocation", state: State) -> bool:
+    """uv with link mode `symlink` (or one that cannot be known) leaves installed files as links
+    into its cache; with the cache on a mount, which is not in the image, the image would ship
+    dangling links (DOMAIN §2.2), so no mount is offered."""
+    if tool.program != "uv":
+        return False
+    mode = option_value(inv.args, "--link-mode")
+    if mode is None:
+        word = inv.env.get("UV_LINK_MODE")
+        if word is not None:
+            mode = word.value if not word.has_expansion else ""
+        else:
+            mode = state.run_env.get("UV_LINK_MODE", "copy")
+    return not mode or mode.strip().lower() == "symlink"
+
+
+def _other_mount_over(run: Instruction, state: State, directory: str) -> bool:
+    """A non-cache mount (often `--mount=target=...` missing `type=cache`, a read-only bind) at or
+    above the cache dir: a second mount on top would shadow it or be shadowed by it, so what
+    pip/uv then sees cannot be known -- report without a fix."""
+    for flag in (run.inner or run).mounts:
+        if flag.mount_type == "cache" or not flag.mount_target:
+            continue
+        value = expand(flag.mount_target, state.run_env)
+        target = posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
+        if target is None or covers(target, directory):
+            return True
+    return False
 
 
 def _looks_mounted(run: Instruction, state: State, tool: CacheTool) -> bool:
