@@ -118,8 +118,11 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _OP_RE = re.compile(r";;&|;;|;&|;|&&|\|\||\|&|&|\|")
 # `&>` must be tried before the `&` control operator, so redirections are matched first.
 _REDIR_RE = re.compile(r"(\d*)(<<<|<<-|<<|<&|<>|<|>>|>&|>\||>|&>>|&>)")
+# A run of characters that mean nothing to the word reader or to _scan, consumed in one step.
+_PLAIN_RE = re.compile(r"[^ \t\r\n;&|()<>\\'\"`${}#]+")
 _ASSIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
 
+# Nesting limits keep recursion far from Python's stack limit; deeper input becomes opaque.
 _MAX_NEST = 64  # compound commands inside each other
 _MAX_DEPTH = 24  # $(...), sh -c and heredoc scripts inside each other
 
@@ -162,6 +165,10 @@ def _scan(s: str, i: int, hi: int) -> int:
             if k != j:
                 j = k
                 continue
+        plain = _PLAIN_RE.match(s, j, hi)
+        if plain:
+            j = plain.end()
+            continue
         if c == _CLOSER[kind] and not (kind == "(" and frame[1]):  # in a case, `)` ends a pattern
             stack.pop()
             if not stack:
@@ -401,8 +408,10 @@ class _Lexer:
             elif c in "$`":
                 i = self._dollar(i, b)
             else:
-                b.add(c, i)
-                i += 1
+                end = _PLAIN_RE.match(s, i, hi)
+                end = end.end() if end else i + 1
+                b.add_raw(s, i, end)
+                i = end
         return i
 
     def _escape(self, i: int, b: _WordBuf) -> int:
@@ -473,7 +482,8 @@ class _Lexer:
 
     def _substitution(self, i: int, body: int, b: _WordBuf) -> int:
         """Keep the construct at ``i`` whole; its contents from ``body`` are code unless body is -1."""
-        end = _scan(self.text, i + 1 if self.text[i] in "<>" else i, self.hi)
+        opener = i + 1 if self.text[i] in "<>" else i  # <(...) is scanned from its parenthesis
+        end = _scan(self.text, opener, self.hi)
         if body >= 0:
             b.substs.append((body, end - 1))
         b.add_raw(self.text, i, end)
@@ -515,7 +525,9 @@ class _Region:
                 return tok
             if kind == "op" and tok.text not in _CASE_ENDS:
                 lx.next()
-                if after_element:  # later separators (blank lines, `&&` + newline) are filler
+                # The first separator after an element joins it to the next one; later ones
+                # (blank lines, the newline after `&&`) are filler.
+                if after_element:
                     op = Operator(tok.text, tok.start, tok.end)
                     if prev is not None:
                         prev.op_after = op
@@ -537,9 +549,9 @@ class _Region:
     def _element(self, cond: bool) -> tuple[Command | None, bool]:
         """One pipeline element; returns its simple command (None for compounds) and whether it is a test."""
         tok = self.lx.peek()
-        self.nest += 1
-        if self.nest > _MAX_NEST or tok.kind not in ("word", "redir", "("):
+        if self.nest >= _MAX_NEST or tok.kind not in ("word", "redir", "("):
             raise _Opaque(tok.start)
+        self.nest += 1
         try:
             if tok.kind == "(":
                 return self._paren(tok, cond)
