@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.model import Dockerfile, Instruction
 from aicache_lint.dockerfile.words import expand, key_values
 from aicache_lint.source import MappedText
@@ -28,6 +29,7 @@ class UserInfo:
     uid: int | None = None
     gid: int | None = None
     home: str | None = None
+    home_created: bool = False  # the home directory exists, owned by the user (useradd -m, adduser)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class State:
 
     env: dict[str, str | None]  # ENV of the stage (inherited through FROM <stage>)
     args: dict[str, str | None]  # ARGs declared in the stage
-    user: str  # as written in USER (expanded), "" when never set
+    user: str | None  # as written in USER (expanded); "" when never set; None when unknown
     group: str | None
     workdir: str
     users: dict[str, UserInfo] = field(default_factory=dict)  # created by earlier RUNs
@@ -52,8 +54,10 @@ class State:
 
     @cached_property
     def user_info(self) -> UserInfo:
+        if self.user is None:
+            return UserInfo("?")  # the base image's user, which the Dockerfile does not show
         if self.is_root:
-            return UserInfo("root", 0, 0, "/root")
+            return UserInfo("root", 0, 0, "/root", home_created=True)
         info = self.users.get(self.user)
         if info is None and self.user.isdigit():
             uid = int(self.user)
@@ -208,10 +212,28 @@ class Facts:
             by_name[name] = stage
         if parent is not None:
             inherited = self._end_state[parent.index]
-            state = replace(inherited, args={})
-        else:
-            state = State({}, {}, "", None, "/")
-        return stage, state
+            return stage, replace(inherited, args={})
+        known = base_images.lookup(base)
+        if known is not None:
+            users = {}
+            if known.user:
+                users[known.user] = UserInfo(known.user, known.uid, known.gid, known.home, home_created=True)
+            return stage, State(dict(known.env), {}, known.user or "", None, "/", users)
+        # A stage that needs `sudo` before any USER line runs as a non-root user of its base image.
+        user = None if self._sudo_before_user(instr) else ""
+        return stage, State({}, {}, user, None, "/")
+
+    def _sudo_before_user(self, from_instruction: Instruction) -> bool:
+        instructions = self.doc.instructions
+        for instr in instructions[instructions.index(from_instruction) + 1 :]:
+            if instr.keyword in ("FROM", "USER"):
+                return False
+            script = self.script(instr) if (instr.inner or instr).keyword == "RUN" else None
+            if script is not None and any(
+                c.words and c.words[0].value.rsplit("/", 1)[-1] == "sudo" for c in script.commands
+            ):
+                return True
+        return False
 
     def _apply(
         self,
@@ -314,7 +336,8 @@ def _created_users(invs: list["Invocation"], state: State) -> dict[str, UserInfo
             continue
         values: dict[str, str] = {}
         positional: list[str] = []
-        args = [w.value for w in inv.args]
+        # `useradd -u ${NB_UID}` with `ARG NB_UID=1000` in scope: the shell sees the build arg.
+        args = [(expand(w.raw, state.run_env) or "") if w.has_expansion else w.value for w in inv.args]
         i = 0
         while i < len(args):
             arg = args[i]
@@ -347,5 +370,18 @@ def _created_users(invs: list["Invocation"], state: State) -> dict[str, UserInfo
         else:
             gid = None
         home = values.get("home") or f"/home/{name}"
-        created[name] = known[name] = UserInfo(name, int(uid) if uid.isdigit() else None, gid, home)
+        created[name] = known[name] = UserInfo(
+            name, int(uid) if uid.isdigit() else None, gid, home, _creates_home(inv.program, args)
+        )
     return created
+
+
+def _creates_home(program: str, args: list[str]) -> bool:
+    """useradd creates the home only with -m (alone or combined, e.g. `-rm`); adduser (Debian
+    and BusyBox) creates it unless told not to."""
+    if program == "adduser":
+        return "--no-create-home" not in args and "-H" not in args
+    return any(
+        a == "--create-home" or (a.startswith("-") and not a.startswith("--") and a[1:].isalpha() and "m" in a[1:])
+        for a in args
+    )

@@ -37,6 +37,7 @@ _HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)$")
 _KEYWORD_END = re.compile(r"[\t\v\f\r ]")
 # Go's unicode.IsSpace, which BuildKit trims with (Python's str.isspace also takes \x1c-\x1f).
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_ASCII_SPACE = "\t\n\v\f\r "
 # bufio.Scanner's default token limit: BuildKit refuses a line of this many bytes or more.
 _MAX_LINE_BYTES = 64 * 1024
 
@@ -192,7 +193,9 @@ class _Lexer:
                 if target is not instruction:
                     instruction.heredocs = target.heredocs
         instruction.end_line = last + 1
-        instruction.span = Span(instruction.span.start, self.lines.bounds[last][1])
+        # From the first line's content, which is before the keyword when that line is a bare
+        # escape character (BuildKit counts the instruction from there too).
+        instruction.span = Span(start, self.lines.bounds[last][1])
         if instruction.inner is not None:
             instruction.inner.end_line = instruction.end_line
             instruction.inner.span = Span(instruction.inner.span.start, instruction.span.end)
@@ -204,11 +207,13 @@ class _Lexer:
         # BuildKit trims the joined line first: it starts with whitespace when the first line was a
         # bare escape character, e.g. "\\\n   RUN x" is a RUN.
         kw_start = _lstrip_len(text)
-        m = _KEYWORD_END.search(text, kw_start)
-        kw_end = m.start() if m else len(text)
+        trimmed_end = len(text.rstrip(_GO_SPACE))  # `RUN\u00a0` is RUN: Go's TrimSpace is Unicode
+        m = _KEYWORD_END.search(text, kw_start, trimmed_end)
+        kw_end = m.start() if m else max(kw_start, trimmed_end)
         keyword = text[kw_start:kw_end].upper()
         kw_span = joined.file_span(kw_start, kw_end)
-        rest_at = kw_end + _lstrip_len(text[kw_end:])
+        # Only ASCII whitespace before the flags: BuildKit scans them byte by byte.
+        rest_at = kw_end + len(text[kw_end:]) - len(text[kw_end:].lstrip(_ASCII_SPACE))
         instruction = Instruction(
             keyword=keyword,
             keyword_span=kw_span,
@@ -309,7 +314,7 @@ def _shell_words(line: str) -> list[str]:
                 i += 1
             elif ch == quote:
                 quote = ""
-        elif ch in " \t\r\n\v\f":
+        elif ch in _GO_SPACE:  # unicode.IsSpace, as BuildKit's shell lexer splits
             if in_word:
                 words.append("".join(word))
                 word, in_word = [], False
@@ -463,10 +468,10 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
     # BuildKit parses the trimmed line: trailing whitespace is not part of the last flag.
     i, n = 0, len(text.rstrip(_GO_SPACE))
     while True:
-        while i < n and text[i] in _GO_SPACE:
+        while i < n and text[i] in _ASCII_SPACE:
             i += 1
         if not text.startswith("--", i):
-            return flags, i
+            return flags, i + _lstrip_len(text[i:])  # the arguments are trimmed
         start = i
         value_chars: list[str] = []
         value_index: list[int] = []
@@ -492,7 +497,9 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
             value_index.append(i)
             i += 1
         word = "".join(value_chars)
-        if word == "--":
+        if word == "--":  # BuildKit trims the arguments that follow
+            while i < n and text[i] in _GO_SPACE:
+                i += 1
             return flags, i
         flags.append(_make_flag(rest, word, value_index, start, i))
 

@@ -40,12 +40,21 @@ class PipCacheNotMounted(Rule):
     ## Fix safety
     The fix adds `--mount=type=cache,target=<dir>` (an absolute literal path, `type=cache` first)
     after the `RUN`'s existing flags on the same line, and drops `--no-cache-dir` from that `RUN`'s
-    pip commands. The mount is not part of the image, so the image is unchanged: the fix is safe.
-    For a non-root user the mount gets `uid=` (and `gid=` when known) so pip can write to it; when
-    the user's uid cannot be known from the Dockerfile the fix is unsafe and says so. When the cache
-    dir itself cannot be known (it depends on a variable set outside the Dockerfile), or different
-    pip commands in one `RUN` cache in different places, the rule reports without a fix.
-    A `RUN` whose cache mount is clearly meant for pip but sits at another path is left to the
+    pip commands. The mount is not part of the image, so for root the fix is safe. When another `RUN` of the
+    stage already mounts a cache at the same directory, the fix copies that mount's options (`id`,
+    `uid`, `sharing` ...), since a mount with other options is a different, cold cache.
+    For a non-root `USER` the mount gets `uid=` (and `gid=` when known) so the tool can write to it.
+    The fix is unsafe, and says why, when the uid cannot be known from the Dockerfile, or when the
+    cache dir's parent is not known to exist already (only `/`, `/tmp` and a home created by
+    `useradd -m`/`adduser` are): BuildKit creates missing parents of a mount point owned by root, in
+    the image, so `~/.cache` would become unwritable for the user at run time.
+    No fix at all -- a report only -- when the cache dir cannot be known: it depends on a variable
+    set outside the Dockerfile, the command runs under `sudo` as a non-root user (whose `HOME` then
+    depends on sudoers), or the stage uses `sudo` before any `USER` line (so its base image runs as a
+    user the Dockerfile does not show). Likewise when commands of one `RUN` cache in different
+    places, when a non-cache mount (such as a `--mount` missing `type=cache`) sits over the cache
+    dir, or when a dropped flag cannot be removed without breaking the continuation layout.
+    A `RUN` whose cache mount is clearly meant for the tool but sits at another path is left to the
     target-mismatch check rather than given a second mount.
 
     ## Options

@@ -33,10 +33,25 @@ class UvCacheNotMounted(Rule):
 
     ## Fix safety
     The fix adds `--mount=type=cache,target=<dir>` after the `RUN`'s existing flags and drops
-    `--no-cache` (and its spellings `-n`, `--no-cache-dir`) from that `RUN`'s uv commands. The
-    mount is not in the image, so the fix is safe; for a non-root user it adds `uid=`/`gid=`, and
-    it is unsafe when the uid cannot be known. No fix when the cache dir cannot be known. uv warns
-    that it cannot hard-link across the mount: set `UV_LINK_MODE=copy` (see uv's Docker guide).
+    `--no-cache` (and its spellings `-n`, `--no-cache-dir`) from that `RUN`'s uv commands. The mount is not part of the image, so for root the fix is safe. When another `RUN` of the
+    stage already mounts a cache at the same directory, the fix copies that mount's options (`id`,
+    `uid`, `sharing` ...), since a mount with other options is a different, cold cache.
+    For a non-root `USER` the mount gets `uid=` (and `gid=` when known) so the tool can write to it.
+    The fix is unsafe, and says why, when the uid cannot be known from the Dockerfile, or when the
+    cache dir's parent is not known to exist already (only `/`, `/tmp` and a home created by
+    `useradd -m`/`adduser` are): BuildKit creates missing parents of a mount point owned by root, in
+    the image, so `~/.cache` would become unwritable for the user at run time.
+    No fix at all -- a report only -- when the cache dir cannot be known: it depends on a variable
+    set outside the Dockerfile, the command runs under `sudo` as a non-root user (whose `HOME` then
+    depends on sudoers), or the stage uses `sudo` before any `USER` line (so its base image runs as a
+    user the Dockerfile does not show). Likewise when commands of one `RUN` cache in different
+    places, when a non-cache mount (such as a `--mount` missing `type=cache`) sits over the cache
+    dir, or when a dropped flag cannot be removed without breaking the continuation layout.
+    A `RUN` whose cache mount is clearly meant for the tool but sits at another path is left to the
+    target-mismatch check rather than given a second mount.
+    With `UV_LINK_MODE=symlink` (or `--link-mode=symlink`, or a link mode that cannot be known) the
+    installed files would be links into the cache, which is not in the image: no fix. uv warns that it
+    cannot hard-link across the mount: set `UV_LINK_MODE=copy`, as uv's Docker guide does.
 
     ## Options
     None.

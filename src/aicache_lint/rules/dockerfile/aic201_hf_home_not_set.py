@@ -56,9 +56,13 @@ class HfHomeNotSet(Rule):
     that installs or downloads (or after the final `FROM` when the libraries are copied in from a
     builder stage). It only decides where a cache that does not exist yet will live, so it is
     safe. The path is `/data/.huggingface` for an image that runs as root; for a non-root final
-    `USER` it is that user's `~/.cache/huggingface`, because a non-root user cannot create
-    `/data`. When the final user's home cannot be known, the rule reports without a fix.
-    Packages named only in requirement files are not seen.
+    `USER` it is that user's `~/.cache/huggingface` (the default, made explicit), because a non-root
+    user cannot create `/data`. The rule reports without a fix when the final user's home cannot be
+    known (a user of the base image), and when `TRANSFORMERS_CACHE` or `PYTORCH_TRANSFORMERS_CACHE`
+    is set: transformers 4.x would keep using that directory and the cache would be split in two.
+    Not reported: `hf download --local-dir` (it never writes the Hugging Face cache), images built
+    on a base known to set the cache (text-generation-inference sets `HF_HOME=/data`), and packages
+    named only in requirement files, which are not seen.
 
     ## Options
     `hf-home` (string, default `/data/.huggingface`): the path written for root images.

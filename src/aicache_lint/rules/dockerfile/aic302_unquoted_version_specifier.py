@@ -43,11 +43,13 @@ class UnquotedVersionSpecifier(Rule):
     ```
 
     ## Fix safety
-    The fix wraps the whole requirement in double quotes, so `numpy>=1.24,<2` stays one word and
-    `$VAR` inside it still expands. It restores what the line plainly meant, so it is safe. No fix
-    when the requirement is split by spaces (`numpy >=1.24`), spans a line continuation, or
-    already contains quotes: the intended word cannot be known. Exec-form `RUN`, requirement files
-    and quoted words are not affected and not reported.
+    The fix wraps the whole requirement in quotes, so `numpy>=1.24,<2` stays one word and `$VAR`
+    inside it still expands: double quotes normally, single quotes inside a double-quoted
+    `sh -c "..."` script (and double inside a single-quoted one), so the outer quoting stays intact.
+    It restores what the line plainly meant, so it is safe. No fix when the requirement is split by
+    spaces (`numpy >=1.24`), spans a line continuation, already contains quotes (`"torch"<2.0` is
+    reported), or sits in an unquoted or escaped nested script: the intended word cannot be known.
+    Exec-form `RUN`, requirement files and quoted words are not affected and not reported.
 
     ## Options
     None.

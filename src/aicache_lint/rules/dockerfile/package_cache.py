@@ -41,6 +41,8 @@ class CacheTool:
 
     def cache_dir(self, inv: "Invocation", state: State) -> str | None:
         """Where this invocation caches: ``--cache-dir``, then env prefix, then the stage."""
+        if not state.is_root and runs_under_sudo(inv):
+            return None  # root, with a HOME that depends on sudoers (-E, -H, env_reset)
         flag = option_value(inv.args, "--cache-dir")
         if flag is not None:
             return posixpath.normpath(posixpath.join(state.workdir, flag)) if flag else None
@@ -83,6 +85,17 @@ UV = CacheTool(
 )
 
 
+def runs_under_sudo(inv: "Invocation") -> bool:
+    """Whether a `sudo` wrapper precedes the program's own words in the command."""
+    first = inv.program_words[0]
+    for word in inv.command.words:
+        if word is first:
+            return False
+        if word.value.rsplit("/", 1)[-1] == "sudo":
+            return True
+    return False
+
+
 def option_value(args: list["Word"], name: str) -> str | None:
     """The value of ``--name VALUE`` / ``--name=VALUE`` in ``args`` (last one wins), else None."""
     found = None
@@ -122,8 +135,13 @@ def mount_covering(run: Instruction, state: State, directory: str | None) -> tup
     return False, None
 
 
-def mount_flag(directory: str, state: State) -> tuple[str, str | None]:
+def mount_flag(ctx: "DockerfileContext", run: Instruction, directory: str, state: State) -> tuple[str, str | None]:
     """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe)."""
+    same = _same_target_mount(ctx, run, directory)
+    if same is not None:
+        # Another RUN of the stage already mounts this cache: share it, options and all (a mount
+        # with other uid/gid/mode/id options would be a different, cold cache -- DOMAIN §1.4).
+        return f"--mount={same}", None
     opts = f"type=cache,target={directory}"
     if state.is_root:
         return f"--mount={opts}", None
@@ -131,13 +149,49 @@ def mount_flag(directory: str, state: State) -> tuple[str, str | None]:
     if info.uid is None:
         return (
             f"--mount={opts}",
-            f"the uid of user `{state.user}` is not known, so the cache dir may not be writable: "
+            f"the uid of user `{info.name}` is not known, so the cache dir may not be writable: "
             "add `uid=` to the mount",
         )
     opts += f",uid={info.uid}"
     if info.gid is not None:
         opts += f",gid={info.gid}"
+    parent = posixpath.dirname(directory)
+    if parent not in _existing_dirs(state):
+        # BuildKit creates missing parents of a mount point owned by root, in the image.
+        return (
+            f"--mount={opts}",
+            f"BuildKit would create `{parent}` owned by root, and `{info.name}` could no longer write "
+            f"there; create it as `{info.name}` first or point `{_cache_var_hint(directory)}` elsewhere",
+        )
     return f"--mount={opts}", None
+
+
+def _existing_dirs(state: State) -> set[str]:
+    """Directories that exist and that a missing mount point may be created in without harm."""
+    dirs = {"/", "/tmp", "/var/tmp"}
+    info = state.user_info
+    if info.home_created and info.home:
+        dirs.add(posixpath.normpath(info.home))
+    return dirs
+
+
+def _cache_var_hint(directory: str) -> str:
+    return "the cache variable" if "/.cache/" not in directory else "`XDG_CACHE_HOME` or the tool's cache variable"
+
+
+def _same_target_mount(ctx: "DockerfileContext", run: Instruction, directory: str) -> str | None:
+    """The raw ``--mount`` value of another cache mount in the run's stage with this target."""
+    facts = ctx.facts
+    stage = facts.stage_of(run)
+    if stage is None:
+        return None
+    for other in stage.instructions:
+        if other is run or (other.inner or other).keyword != "RUN":
+            continue
+        for flag, target in cache_mount_targets(other, facts.state(other)):
+            if target == directory and flag.value_span is not None:
+                return ctx.source.text[flag.value_span.start : flag.value_span.end]
+    return None
 
 
 def missing_mount_findings(ctx: "DockerfileContext", tool: CacheTool) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None]]:
@@ -215,7 +269,7 @@ def _looks_mounted(run: Instruction, state: State, tool: CacheTool) -> bool:
 def _mount_fix(
     ctx: "DockerfileContext", run: Instruction, state: State, tool: CacheTool, directory: str, invs: list["Invocation"]
 ) -> Fix | None:
-    flag, unsafe_reason = mount_flag(directory, state)
+    flag, unsafe_reason = mount_flag(ctx, run, directory, state)
     edit_list: list[Edit] = [edits.add_flag(run, flag)]
     for inv in invs:
         # Word offsets index the script the command was tokenized in: a nested one for

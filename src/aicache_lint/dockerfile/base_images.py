@@ -1,0 +1,38 @@
+"""What a few well-known base images set that a Dockerfile cannot show: their default USER and
+cache variables. Unknown images are assumed to run as root with no such variables -- unless the
+Dockerfile itself suggests otherwise (see ``Facts``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    repository: str  # without registry-less `docker.io/library/` noise, without tag
+    user: str | None = None  # the image's USER when not root
+    uid: int | None = None
+    gid: int | None = None
+    home: str | None = None
+    env: dict[str, str | None] = field(default_factory=dict)  # None: set, value depends on the tag
+
+
+KNOWN = (
+    # mambaorg/micromamba runs as `mambauser` (MAMBA_USER_ID=57439) with MAMBA_ROOT_PREFIX=/opt/conda:
+    # micromamba-docker Dockerfiles (DOMAIN §2 table).
+    BaseImage("mambaorg/micromamba", "mambauser", 57439, 57439, "/home/mambauser", {"MAMBA_ROOT_PREFIX": "/opt/conda"}),
+    # text-generation-inference sets HF_HOME=/data since v2.3.0 and HUGGINGFACE_HUB_CACHE=/data
+    # before it (huggingface/text-generation-inference Dockerfile; DOMAIN §3.4).
+    BaseImage("ghcr.io/huggingface/text-generation-inference", env={"HF_HOME": None}),
+)
+
+
+def lookup(reference: str | None) -> BaseImage | None:
+    if not reference:
+        return None
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    if ":" in name[slash + 1 :]:
+        name = name[: name.rfind(":")]
+    name = name.removeprefix("docker.io/").lower()
+    return next((b for b in KNOWN if b.repository == name), None)
