@@ -29,7 +29,7 @@ def replace_span(span: Span, text: str) -> Edit:
     return Edit(span.start, span.end, text)
 
 
-def delete_word(source: SourceText, span: Span, escape: str) -> Edit | None:
+def delete_word(source: SourceText, span: Span, escape: str) -> tuple[Edit, ...] | None:
     """Delete one shell word with the whitespace that separated it, keeping continuations intact.
 
     Returns None when no deletion can be proven to keep the instruction's layout valid.
@@ -45,20 +45,32 @@ def delete_word(source: SourceText, span: Span, escape: str) -> Edit | None:
         if after_rest == escape:
             # The word fills a continuation line: drop the whole line.
             next_start = source.line_start(line + 1) if line < source.line_count else len(text)
-            return Edit.delete(line_start, next_start)
-        # The word alone on the last line of an instruction: cut back to the previous line's
-        # content so that line no longer continues into whatever follows.
-        if line == 1:
-            return None
-        prev = source.line_text(line - 1).rstrip(" \t")
-        if not prev.endswith(escape) or prev.endswith(escape * 2) or not prev[:-1].strip():
-            return None
-        cut = source.line_start(line - 1) + len(prev[:-1].rstrip(" \t"))
-        return Edit.delete(cut, span.end)
+            return (Edit.delete(line_start, next_start),)
+        return _delete_last_line(source, line, span, escape)
     if after[:1] in (" ", "\t") and after_rest not in ("", escape):
         end = span.end + len(after) - len(after.lstrip(" \t"))
-        return Edit.delete(span.start, end)
+        return (Edit.delete(span.start, end),)
     if before[-1:] in (" ", "\t"):
         start = span.start - (len(before) - len(before.rstrip(" \t")))
-        return Edit.delete(start, span.end)
-    return Edit.delete(span.start, span.end)
+        return (Edit.delete(start, span.end),)
+    return (Edit.delete(span.start, span.end),)
+
+
+def _delete_last_line(source: SourceText, line: int, span: Span, escape: str) -> tuple[Edit, ...] | None:
+    """The word alone on an instruction's last line: end the instruction on the previous content
+    line instead (drop its continuation marker), and drop the word's line. Comment and blank
+    lines in between stay, now after the instruction."""
+    content = line - 1
+    while content >= 1 and (not source.line_text(content).strip() or source.line_text(content).lstrip().startswith("#")):
+        content -= 1
+    if content < 1:
+        return None
+    prev = source.line_text(content).rstrip(" \t")
+    if not prev.endswith(escape) or prev.endswith(escape * 2) or not prev[:-1].strip():
+        return None
+    marker = source.line_start(content) + len(prev[:-1].rstrip(" \t"))
+    word_line_start = source.line_start(line)
+    previous_newline = word_line_start - (2 if source.text[word_line_start - 2 : word_line_start] == "\r\n" else 1)
+    if content == line - 1:
+        return (Edit.delete(marker, span.end),)
+    return Edit.delete(marker, source.line_end(content)), Edit.delete(previous_newline, span.end)

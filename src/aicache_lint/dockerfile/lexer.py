@@ -36,7 +36,10 @@ _KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)$")
 _KEYWORD_END = re.compile(r"[\t\v\f\r ]")
 # Go's unicode.IsSpace, which BuildKit trims with (Python's str.isspace also takes \x1c-\x1f).
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 _ASCII_SPACE = "\t\n\v\f\r "
 # bufio.Scanner's default token limit: BuildKit refuses a line of this many bytes or more.
 _MAX_LINE_BYTES = 64 * 1024

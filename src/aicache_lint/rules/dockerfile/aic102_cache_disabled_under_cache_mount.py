@@ -92,7 +92,7 @@ class CacheDisabledUnderCacheMount(Rule):
         for word in tool.disabling_flags(inv):
             span = script.file_span(word.start, word.end)
             edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
-            fix = Fix.safe(f"Remove `{word.raw}`", edit) if edit and "=" not in word.value else None
+            fix = Fix.safe(f"Remove `{word.raw}`", *edit) if edit and "=" not in word.value else None
             yield Violation(
                 span,
                 f"`{word.raw}` disables the {tool.label} cache that this RUN mounts at `{directory}`",
@@ -112,18 +112,20 @@ class CacheDisabledUnderCacheMount(Rule):
         yield Violation(
             span,
             f"`{word.raw}` disables the {tool.label} cache that this RUN mounts at `{directory}`",
-            Fix.safe(f"Remove `{word.raw}`", edit) if edit else None,
+            Fix.safe(f"Remove `{word.raw}`", *edit) if edit else None,
         )
 
     def _inherited(self, ctx, run, inv, tool: CacheTool, state: State, directory: str) -> Violation | None:
         name = tool.no_cache_env
         if name not in state.run_env or not tool.disables(state.run_env[name]):
             return None
+        if name not in state.env and state.args.get(name) is None:
+            return None  # `ARG NAME` without a default: unset unless a --build-arg passes one
         setter = _last_setter(ctx, run, name)
         where = f"line {setter[0].start_line}" if setter else "a build argument"
         fix = None
         if setter is not None and setter[0].keyword == "ENV" and setter[1] is not None:
-            fix = Fix.unsafe(f"Remove `{name}` from the `ENV` on line {setter[0].start_line}", setter[1])
+            fix = Fix.unsafe(f"Remove `{name}` from the `ENV` on line {setter[0].start_line}", *setter[1])
         kind = "ENV" if setter is not None and setter[0].keyword == "ENV" else "ARG"
         return Violation(
             program_span(ctx, run, inv),
@@ -170,7 +172,9 @@ def _assignment_word(inv: "Invocation", name: str) -> "Word | None":
     return None
 
 
-def _last_setter(ctx: DockerfileContext, run: Instruction, name: str) -> tuple[Instruction, Edit | None] | None:
+def _last_setter(
+    ctx: DockerfileContext, run: Instruction, name: str
+) -> tuple[Instruction, tuple[Edit, ...] | None] | None:
     """The ENV/ARG instruction of the run's stage chain that last set ``name``, and the edit that
     removes the setting (the whole line when it is the instruction's only pair)."""
     stage = ctx.facts.stage_of(run)
@@ -186,7 +190,7 @@ def _last_setter(ctx: DockerfileContext, run: Instruction, name: str) -> tuple[I
                 if pair.key != name:
                     continue
                 if len(pairs) == 1:
-                    return instr, _delete_instruction(ctx, instr)
+                    return instr, (_delete_instruction(ctx, instr),)
                 span = instr.args.file_span(pair.start, pair.end)
                 return instr, edits.delete_word(ctx.source, span, ctx.doc.escape)
     return None

@@ -12,9 +12,11 @@ from aicache_lint.rules.dockerfile.package_cache import UV, missing_mount_findin
 class UvCacheNotMounted(Rule):
     """
     ## What it does
-    Flags a `RUN` that runs `uv pip install`, `uv pip sync`, `uv sync` or `uv tool install`
-    without a BuildKit cache mount at uv's cache dir for that `RUN`: `--cache-dir`, else
-    `UV_CACHE_DIR`, else `$XDG_CACHE_HOME/uv`, else `$HOME/.cache/uv` of the effective `USER`.
+    Flags a `RUN` that runs a uv command that downloads packages -- `uv pip install`,
+    `uv pip sync`, `uv sync`, `uv run` (which syncs the project first, unless `--no-sync`),
+    `uv add`, `uv lock`, `uv tool install`, `uv tool run` / `uvx` -- without a BuildKit cache mount
+    at uv's cache dir for that `RUN`: `--cache-dir`, else `UV_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/uv`, else `$HOME/.cache/uv` of the effective `USER`.
 
     ## Why is this bad?
     uv is fast because of its cache; in a Docker build without a cache mount the cache dies with

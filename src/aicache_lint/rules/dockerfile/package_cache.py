@@ -29,10 +29,16 @@ class CacheTool:
     no_cache_env: str
     any_value_disables: bool  # pip: any non-empty PIP_NO_CACHE_DIR disables; uv: only true values
     downloads: tuple[tuple[str, ...], ...]  # subcommand paths that download packages
+    aliases: tuple[str, ...] = ()  # programs that always download (`uvx` is `uv tool run`)
+    no_download_flags: tuple[str, ...] = ()  # e.g. `uv run --no-sync` installs nothing
 
     def downloading(self, inv: "Invocation") -> bool:
         from aicache_lint.dockerfile.shell import subcommand
 
+        if any(w.value in self.no_download_flags for w in inv.args):
+            return False
+        if inv.program in self.aliases:
+            return True
         if inv.program != self.program:
             return False
         longest = max(len(d) for d in self.downloads)
@@ -81,7 +87,11 @@ UV = CacheTool(
     no_cache_flags=("--no-cache", "-n", "--no-cache-dir"),
     no_cache_env="UV_NO_CACHE",
     any_value_disables=False,
-    downloads=(("pip", "install"), ("pip", "sync"), ("sync",), ("tool", "install")),
+    # `run`, `add` and `lock` sync or resolve the project first (uv docs, "Projects").
+    downloads=(("pip", "install"), ("pip", "sync"), ("sync",), ("tool", "install"), ("tool", "run"),
+               ("run",), ("add",), ("lock",)),
+    aliases=("uvx",),
+    no_download_flags=("--no-sync", "--offline"),
 )
 
 
@@ -282,7 +292,7 @@ def _mount_fix(
             edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
             if edit is None:
                 return None
-            edit_list.append(edit)
+            edit_list.extend(edit)
     title = f"Mount a {tool.label} cache at {directory}"
     if unsafe_reason:
         return Fix.unsafe(f"{title} ({unsafe_reason})", *edit_list)
