@@ -156,7 +156,7 @@ class Facts:
         return [i for i in self.doc.instructions if (i.inner or i).keyword == "RUN"]
 
     def script(self, instruction: Instruction) -> "Script | None":
-        """The tokenized shell script of a shell-form RUN (None for exec form)."""
+        """The tokenized script of a RUN; for exec form, its JSON strings as one command."""
         key = id(instruction)
         if key not in self._scripts:
             self._scripts[key] = _parse_run(instruction, self.doc.source.text)
@@ -304,8 +304,12 @@ def run_script_text(instruction: Instruction, text: str) -> MappedText:
 
 def _parse_run(instruction: Instruction, text: str) -> "Script | None":
     target = instruction.inner or instruction
-    if target.keyword != "RUN" or target.is_json:
+    if target.keyword != "RUN":
         return None
+    if target.is_json:
+        from aicache_lint.dockerfile.exec_form import exec_script
+
+        return exec_script(target.args)
     from aicache_lint.dockerfile.shell import parse_script
 
     return parse_script(run_script_text(instruction, text))

@@ -9,7 +9,13 @@ a rule can point at, and edit, any byte. Behaviour copied from BuildKit on purpo
   that is not itself escaped; comment lines and blank lines inside a continuation are dropped;
 * leading whitespace is stripped from an instruction's first line only;
 * heredocs (RUN/COPY/ADD, shell form) are found among the words of the joined line; their bodies
-  are the raw lines up to the terminator and are never read as instructions.
+  are the raw lines up to the terminator and are never read as instructions; a line that BuildKit's
+  shell lexer cannot split (unterminated quote, malformed `${...}`) has no heredocs;
+* the errors BuildKit's parser raises are errors here too: JSON arrays of non-strings, ENV/LABEL
+  without a value or `=`, unterminated heredocs, lines of 64 KiB or more, bad directives.
+
+Where BuildKit versions differ we follow current BuildKit (v0.15+): `check` is a directive, a JSON
+array followed by more text is shell form, and `${a/b/c}`, `${a%b}`, `${a#b}` lex fine.
 """
 
 from __future__ import annotations

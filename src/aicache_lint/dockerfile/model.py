@@ -77,7 +77,7 @@ class Heredoc:
 class Instruction:
     keyword: str  # upper-case
     keyword_span: Span
-    span: Span  # keyword start to the end of the last line that belongs to it
+    span: Span  # first line's text (the keyword unless it is a bare escape) to the end of the last line
     start_line: int
     end_line: int
     flags: list[Flag]

@@ -80,6 +80,7 @@ class Script:
     source: MappedText = field(repr=False)
     commands: list[Command]
     opaque: list[tuple[int, int]]
+    exec_form: bool = False  # words are JSON string literals of an exec-form RUN: never edit them
 
     def file_span(self, start: int, end: int) -> Span:
         return self.source.file_span(start, end)
@@ -849,7 +850,7 @@ class _Parser:
         for word in (*cmd.assignments, *cmd.words, *targets):
             out.extend(self._substitutions(word, cmd, cmd.conditional, depth))
         inv = normalize(cmd)
-        script_word = _shell_c_argument(inv)
+        script_word = shell_c_argument(inv)
         if script_word is not None:
             out.extend(self._inner(self._word_source(script_word), cmd, depth, _word_mapper(script_word)))
         heredoc = _stdin_script(cmd, inv, self.text)
@@ -897,7 +898,7 @@ def _word_mapper(word: Word):
     return to_outer
 
 
-def _shell_c_argument(inv: Invocation | None) -> Word | None:
+def shell_c_argument(inv: Invocation | None) -> Word | None:
     """The script word of ``sh -c SCRIPT`` (options may come before and between)."""
     if inv is None or inv.program not in _SHELLS:
         return None

@@ -11,7 +11,15 @@ from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import PIP, UV, CacheTool, covers, cache_mount_targets, program_span
+from aicache_lint.rules.dockerfile.package_cache import (
+    PIP,
+    UV,
+    CacheTool,
+    cache_mount_targets,
+    covers,
+    program_span,
+    remove_word,
+)
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation, Word
@@ -91,7 +99,7 @@ class CacheDisabledUnderCacheMount(Rule):
         script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
         for word in tool.disabling_flags(inv):
             span = script.file_span(word.start, word.end)
-            edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
+            edit = remove_word(ctx, inv, word)
             fix = Fix.safe(f"Remove `{word.raw}`", *edit) if edit and "=" not in word.value else None
             yield Violation(
                 span,
@@ -106,9 +114,8 @@ class CacheDisabledUnderCacheMount(Rule):
         word = _assignment_word(inv, tool.no_cache_env)
         if word is None:
             return
-        script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
-        span = script.file_span(word.start, word.end)
-        edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
+        span = inv.command.script.file_span(word.start, word.end)
+        edit = remove_word(ctx, inv, word)
         yield Violation(
             span,
             f"`{word.raw}` disables the {tool.label} cache that this RUN mounts at `{directory}`",

@@ -126,14 +126,14 @@ def _quote_char(command: "Command", span: Span) -> str | None:
     end the outer string and expose `>` to the outer shell, so inside double quotes the
     requirement gets single quotes, inside single quotes double ones; unquoted or mixed: no fix.
     """
-    from aicache_lint.dockerfile.shell import _shell_c_argument, normalize
+    from aicache_lint.dockerfile.shell import shell_c_argument, normalize
 
     allowed = {'"', "'"}
     cmd = command
     while cmd.parent is not None:
         parent = cmd.parent
         if parent.script is not cmd.script:
-            word = _shell_c_argument(normalize(parent))
+            word = shell_c_argument(normalize(parent))
             if word is not None:  # None: a heredoc body, which no outer quoting wraps
                 state = _quote_state(parent.script, word, span)
                 allowed &= {"'": {'"'}, '"': {"'"}}.get(state or "", set())

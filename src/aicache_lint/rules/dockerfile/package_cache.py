@@ -288,8 +288,7 @@ def _mount_fix(
         for word in tool.disabling_flags(inv):
             if "=" in word.value:
                 continue  # `--no-cache-dir=false` style: leave to AIC102's reading
-            span = script.file_span(word.start, word.end)
-            edit = edits.delete_word(ctx.source, span, ctx.doc.escape)
+            edit = remove_word(ctx, inv, word)
             if edit is None:
                 return None
             edit_list.extend(edit)
@@ -297,6 +296,15 @@ def _mount_fix(
     if unsafe_reason:
         return Fix.unsafe(f"{title} ({unsafe_reason})", *edit_list)
     return Fix.safe(title, *edit_list)
+
+
+def remove_word(ctx: "DockerfileContext", inv: "Invocation", word: "Word") -> tuple[Edit, ...] | None:
+    """Edits deleting one word of ``inv``'s command, None when that cannot be done safely (a JSON
+    string of an exec-form RUN is not a shell word: removing it needs the comma too)."""
+    script = inv.command.script  # nested for `sh -c` / heredoc bodies: maps to the file
+    if script.exec_form:
+        return None
+    return edits.delete_word(ctx.source, script.file_span(word.start, word.end), ctx.doc.escape)
 
 
 def program_span(ctx: "DockerfileContext", run: Instruction, inv: "Invocation") -> Span:
