@@ -6,7 +6,12 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import UV, missing_mount_findings, program_span
+from aicache_lint.rules.dockerfile.package_cache import (
+    UV,
+    missing_mount_findings,
+    missing_mount_message,
+    program_span,
+)
 
 
 class UvCacheNotMounted(Rule):
@@ -70,9 +75,4 @@ class UvCacheNotMounted(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         for run, inv, directory, fix in missing_mount_findings(ctx, UV):
-            where = f"at `{directory}`" if directory else "(its cache dir cannot be known here)"
-            yield Violation(
-                program_span(ctx, run, inv),
-                f"`uv` downloads packages with no cache mount {where}: every rebuild re-downloads them",
-                fix,
-            )
+            yield Violation(program_span(ctx, run, inv), missing_mount_message(UV, ctx, run, inv, directory), fix)

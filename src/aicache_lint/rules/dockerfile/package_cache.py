@@ -95,6 +95,22 @@ UV = CacheTool(
 )
 
 
+def unknown_dir_reason(inv: "Invocation", state: State) -> str:
+    """Why the cache dir of ``inv`` cannot be known, for the message."""
+    if state.user is None:
+        return "the stage runs as its base image's user, whom the Dockerfile does not name"
+    if not state.is_root and runs_under_sudo(inv):
+        return "it runs under `sudo`, whose HOME depends on the sudoers policy"
+    return "it depends on a variable set outside the Dockerfile"
+
+
+def missing_mount_message(tool: CacheTool, ctx: "DockerfileContext", run: Instruction, inv: "Invocation", directory: str | None) -> str:
+    if directory is not None:
+        return f"`{tool.label}` downloads packages with no cache mount at `{directory}`: every rebuild re-downloads them"
+    reason = unknown_dir_reason(inv, ctx.facts.state(run))
+    return f"`{tool.label}` downloads packages with no cache mount; its cache dir cannot be known ({reason})"
+
+
 def runs_under_sudo(inv: "Invocation") -> bool:
     """Whether a `sudo` wrapper precedes the program's own words in the command."""
     first = inv.program_words[0]
