@@ -40,7 +40,9 @@ _WORD_LIST = frozenset("FROM EXPOSE ADD COPY VOLUME".split())  # split on [\t\v\
 _JSON_CAPABLE = frozenset("RUN CMD ENTRYPOINT SHELL ADD COPY VOLUME".split())
 _WS = re.compile(r"[\t\v\f\r ]+")
 # Go's unicode.IsSpace, which strings.TrimSpace uses (Python's strip also takes \x1c-\x1f).
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
 
 
 class BuildKitError(Exception):
