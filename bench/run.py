@@ -403,6 +403,22 @@ def measure_tool(label: str, argv: list[str], one_file: Path, root: Path, repeat
     return {"command": argv, "version": version_of(argv), "startup_ms": startup * 1000}
 
 
+def interpreter_of(command: list[str] | None) -> str:
+    """The Python that runs ``command`` (its script's shebang), so the floor is that interpreter's
+    start-up -- a venv's python can start far faster than one whose site-packages run .pth hooks."""
+    if command:
+        try:
+            with open(command[0], "rb") as fh:
+                first = fh.readline().decode("utf-8", "replace").strip()
+        except OSError:
+            first = ""
+        if first.startswith("#!") and "python" in first:
+            return first[2:].split()[0]
+        if "python" in Path(command[0]).name:
+            return command[0]
+    return sys.executable
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
@@ -465,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
             },
-            "floor": {"python_c_pass_ms": median_seconds("python", [sys.executable, "-c", "pass"], root,
+            "floor": {"python_c_pass_ms": median_seconds("python", [interpreter_of(aicache), "-c", "pass"], root,
                                                           args.repeat) * 1000},
             "aicache": None,
             "hadolint": None,

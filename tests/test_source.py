@@ -236,3 +236,19 @@ def test_file_span_of_an_empty_range_is_zero_width():
     assert m.file_span(2, 2) == Span(5, 5)
     assert m.file_span(4, 4) == Span(7, 7)
     assert m.file_span(1, 3) == Span(1, 6)  # "b" .. "c" across the gap
+
+
+def test_utf16_is_named() -> None:
+    import pytest
+
+    from aicache_lint.source import SourceError, SourceText
+
+    with pytest.raises(SourceError, match="UTF-16"):
+        SourceText.decode("FROM a\n".encode("utf-16"))
+
+
+def test_line_end_trims_every_carriage_return() -> None:
+    from aicache_lint.source import SourceText
+
+    source = SourceText("a\r\r\nb\n")
+    assert source.line_text(1) == "a"

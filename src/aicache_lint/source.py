@@ -47,6 +47,8 @@ class SourceText:
     def decode(cls, data: bytes, path: str = "-") -> "SourceText":
         if len(data) > MAX_FILE_BYTES:
             raise SourceError(f"file is too large ({len(data)} bytes, limit {MAX_FILE_BYTES})")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise SourceError("file is UTF-16; save it as UTF-8")
         if b"\x00" in data:
             raise SourceError("file is binary (contains NUL bytes)")
         try:
@@ -93,7 +95,8 @@ class SourceText:
             end = self._line_starts[line] - 1
         else:
             end = len(self.text)
-        if end > 0 and end - 1 >= self.line_start(line) and self.text[end - 1] == "\r":
+        start = self.line_start(line)
+        while end > start and self.text[end - 1] == "\r":  # as BuildKit trims the line end
             end -= 1
         return end
 
