@@ -34,6 +34,7 @@ from aicache_lint.dockerfile.model import (
     MountOption,
     ParseError,
 )
+from aicache_lint.dockerfile.words import GO_SPACE, split_words
 from aicache_lint.source import MappedText, SourceText, Span
 
 # Go's RE2 `\s` is [\t\n\f\r ] only (Python's would also take \v and Unicode spaces).
@@ -41,18 +42,13 @@ _DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\
 _KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC_WORD = re.compile(r"(\d*)<<(-?)([^<]*)$")
 _KEYWORD_END = re.compile(r"[\t\v\f\r ]")
-# Go's unicode.IsSpace, which BuildKit trims with (Python's str.isspace also takes \x1c-\x1f).
-_GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
 _ASCII_SPACE = "\t\n\v\f\r "
 # bufio.Scanner's default token limit: BuildKit refuses a line of this many bytes or more.
 _MAX_LINE_BYTES = 64 * 1024
 
 
 def _lstrip_len(s: str) -> int:
-    return len(s) - len(s.lstrip(_GO_SPACE))
+    return len(s) - len(s.lstrip(GO_SPACE))
 
 
 class _Lines:
@@ -216,7 +212,7 @@ class _Lexer:
         # BuildKit trims the joined line first: it starts with whitespace when the first line was a
         # bare escape character, e.g. "\\\n   RUN x" is a RUN.
         kw_start = _lstrip_len(text)
-        trimmed_end = len(text.rstrip(_GO_SPACE))  # `RUN\u00a0` is RUN: Go's TrimSpace is Unicode
+        trimmed_end = len(text.rstrip(GO_SPACE))  # `RUN\u00a0` is RUN: Go's TrimSpace is Unicode
         m = _KEYWORD_END.search(text, kw_start, trimmed_end)
         kw_end = m.start() if m else max(kw_start, trimmed_end)
         keyword = text[kw_start:kw_end].upper()
@@ -253,7 +249,7 @@ class _Lexer:
             if keyword in JSON_CAPABLE:
                 instruction.json_args = _json_array(args.text)
             elif keyword == "HEALTHCHECK":  # `HEALTHCHECK CMD [...]`: the part after the type
-                parts = args.text.strip(_GO_SPACE).split(None, 1)
+                parts = args.text.strip(GO_SPACE).split(None, 1)
                 if len(parts) == 2:
                     _json_array(parts[1])
         except _NotStringArray:
@@ -264,7 +260,7 @@ class _Lexer:
                 )
             )
         if keyword in ("ENV", "LABEL"):
-            message = _name_val_error(args.text.strip(_GO_SPACE), keyword, self.escape)
+            message = _name_val_error(args.text.strip(GO_SPACE), keyword, self.escape)
             if message:
                 self.errors.append(ParseError(message, joined.file_span(rest_at, len(text))))
         return instruction
@@ -323,7 +319,7 @@ def _shell_words(line: str) -> list[str]:
                 i += 1
             elif ch == quote:
                 quote = ""
-        elif ch in _GO_SPACE:  # unicode.IsSpace, as BuildKit's shell lexer splits
+        elif ch in GO_SPACE:  # unicode.IsSpace, as BuildKit's shell lexer splits
             if in_word:
                 words.append("".join(word))
                 word, in_word = [], False
@@ -475,7 +471,7 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
     text = rest.text
     flags: list[Flag] = []
     # BuildKit parses the trimmed line: trailing whitespace is not part of the last flag.
-    i, n = 0, len(text.rstrip(_GO_SPACE))
+    i, n = 0, len(text.rstrip(GO_SPACE))
     while True:
         while i < n and text[i] in _ASCII_SPACE:
             i += 1
@@ -485,7 +481,7 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
         value_chars: list[str] = []
         value_index: list[int] = []
         quote = ""
-        while i < n and (quote or text[i] not in _GO_SPACE):
+        while i < n and (quote or text[i] not in GO_SPACE):
             ch = text[i]
             if quote:
                 if ch == quote:
@@ -507,7 +503,7 @@ def _extract_flags(rest: MappedText) -> tuple[list[Flag], int]:
             i += 1
         word = "".join(value_chars)
         if word == "--":  # BuildKit trims the arguments that follow
-            while i < n and text[i] in _GO_SPACE:
+            while i < n and text[i] in GO_SPACE:
                 i += 1
             return flags, i
         flags.append(_make_flag(rest, word, value_index, start, i))
@@ -587,7 +583,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _json_array(text: str) -> list[str] | None:
-    stripped = text.strip(_GO_SPACE)
+    stripped = text.strip(GO_SPACE)
     if not stripped.startswith("["):
         return None
     import json
@@ -603,56 +599,9 @@ def _json_array(text: str) -> list[str] | None:
     return value
 
 
-def _parse_words(rest: str, escape: str) -> list[str]:
-    """BuildKit's parseWords: whitespace-separated words, quotes and escapes kept."""
-    words: list[str] = []
-    word: list[str] = []
-    in_word = blank_ok = False
-    quote = ""
-    i, n = 0, len(rest)
-    while i < n:
-        ch = rest[i]
-        if not in_word:
-            if ch in _GO_SPACE:
-                i += 1
-                continue
-            in_word = True
-        if quote:
-            if ch == quote:
-                quote = ""
-            if ch == escape and quote != "'":
-                if i + 1 == n:
-                    break
-                word.append(ch)
-                i += 1
-                ch = rest[i]
-            word.append(ch)
-            i += 1
-            continue
-        if ch in _GO_SPACE:
-            if blank_ok or word:
-                words.append("".join(word))
-            word, in_word, blank_ok = [], False, False
-            i += 1
-            continue
-        if ch in "'\"":
-            quote, blank_ok = ch, True
-        if ch == escape:
-            if i + 1 == n:
-                break
-            word.append(ch)
-            i += 1
-            ch = rest[i]
-        word.append(ch)
-        i += 1
-    if in_word and (blank_ok or word):
-        words.append("".join(word))
-    return words
-
-
 def _name_val_error(rest: str, keyword: str, escape: str) -> str | None:
     """The error BuildKit's parseNameVal raises for ENV/LABEL arguments, if any."""
-    words = _parse_words(rest, escape)
+    words = [w.raw for w in split_words(rest, escape)]
     if not words:
         return None
     if "=" not in words[0]:  # old `KEY name value` form

@@ -21,29 +21,55 @@ class DWord:
     end: int
 
 
+# Go's unicode.IsSpace, which BuildKit splits and trims with (str.isspace also takes \x1c-\x1f).
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def split_words(text: str, escape: str = "\\") -> list[DWord]:
-    """Whitespace-separated words; quotes and escapes keep a word together (BuildKit parseWords)."""
+    """BuildKit's parseWords, with offsets: whitespace-separated words whose quotes and escapes
+    stay in ``raw``; a quoted empty word counts; a lone escape at the very end is dropped."""
     words: list[DWord] = []
+    start: int | None = None
+    quote = ""
+    blank_ok = False
     i, n = 0, len(text)
+    stop = n
     while i < n:
-        while i < n and text[i].isspace():
-            i += 1
-        if i >= n:
-            break
-        start, quote = i, ""
-        while i < n and (quote or not text[i].isspace()):
-            ch = text[i]
-            if quote:
-                if ch == quote:
-                    quote = ""
-                elif ch == escape and quote == '"' and i + 1 < n:
-                    i += 1
-            elif ch in "'\"":
-                quote = ch
-            elif ch == escape and i + 1 < n:
+        ch = text[i]
+        if start is None:
+            if ch in GO_SPACE:
+                i += 1
+                continue
+            start = i
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == escape and quote != "'":
+                if i + 1 == n:
+                    stop = i
+                    break
                 i += 1
             i += 1
-        words.append(DWord(text[start:i], start, i))
+            continue
+        if ch in GO_SPACE:
+            if blank_ok or i > start:
+                words.append(DWord(text[start:i], start, i))
+            start, blank_ok = None, False
+            i += 1
+            continue
+        if ch in "'\"":
+            quote, blank_ok = ch, True
+        elif ch == escape:
+            if i + 1 == n:
+                stop = i
+                break
+            i += 1
+        i += 1
+    if start is not None and (blank_ok or stop > start):
+        words.append(DWord(text[start:stop], start, stop))
     return words
 
 
