@@ -1,5 +1,5 @@
-"""The command line: output formats, exit codes, fixing, stdin, bad input -- via click's runner
-and as a real subprocess."""
+"""The command line: output formats, exit codes, fixing, stdin, bad input -- in-process and as a
+real subprocess."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from aicache_lint.cli import check, rule, rules
+from cli_runner import invoke
 
 BAD = "FROM python:3.12\nRUN pip install numpy>=1.24\n"
 FIXED = 'FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n'
@@ -21,7 +19,7 @@ CLEAN = "FROM python:3.12\nRUN echo hello\n"
 
 
 def run(args, input=None):
-    return CliRunner().invoke(check, args, input=input, catch_exceptions=False)
+    return invoke(args, input=input)
 
 
 @pytest.fixture
@@ -67,7 +65,7 @@ def test_fix_writes_atomically_and_keeps_mode(repo: Path) -> None:
 
 
 def test_diff_writes_nothing(repo: Path) -> None:
-    result = CliRunner().invoke(check, ["--diff", str(repo)])
+    result = run(["--diff", str(repo)])
     assert result.exit_code == 1
     assert '+RUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"' in result.output
     assert (repo / "Dockerfile").read_text() == BAD
@@ -81,7 +79,7 @@ def test_select_and_ignore(repo: Path) -> None:
 
 
 def test_unknown_selector_is_a_usage_error(repo: Path) -> None:
-    result = CliRunner().invoke(check, ["--select", "XYZ", str(repo)])
+    result = run(["--select", "XYZ", str(repo)])
     assert result.exit_code == 2
     assert "unknown rule selector `XYZ`" in result.output
 
@@ -123,7 +121,7 @@ def test_stdin(tmp_path: Path) -> None:
 
 
 def test_stdin_fix_prints_fixed_text() -> None:
-    result = CliRunner().invoke(check, ["--fix", "-"], input=BAD)
+    result = run(["--fix", "-"], input=BAD)
     assert result.stdout == FIXED
     assert result.exit_code == 0
 
@@ -158,17 +156,17 @@ def test_parse_error_blocks_fixes(tmp_path: Path) -> None:
 
 
 def test_rule_command() -> None:
-    result = CliRunner().invoke(rule, ["AIC101"])
+    result = run(["rule", "AIC101"])
     assert result.exit_code == 0
     assert result.output.startswith("# AIC101 `pip-cache-not-mounted`")
     assert "## Fix safety" in result.output
-    assert CliRunner().invoke(rule, ["hf-home-not-set"]).output.startswith("# AIC201")
-    bad = CliRunner().invoke(rule, ["AIC999"])
+    assert run(["rule", "hf-home-not-set"]).output.startswith("# AIC201")
+    bad = run(["rule", "AIC999"])
     assert bad.exit_code == 2 and "unknown rule `AIC999`" in bad.output
 
 
 def test_rules_table() -> None:
-    out = CliRunner().invoke(rules, []).output.splitlines()
+    out = run(["rules"]).output.splitlines()
     assert out[0].split() == ["code", "name", "severity", "default", "fix"]
     assert any(line.startswith("AIC302  unquoted-version-specifier") for line in out)
 
@@ -190,7 +188,9 @@ def test_real_subprocess(repo: Path) -> None:
     done = _subprocess("rule", "AIC302", cwd=repo)
     assert done.returncode == 0 and "unquoted-version-specifier" in done.stdout
     done = _subprocess("--output-format", "yaml", cwd=repo)
-    assert done.returncode == 2 and "Invalid value for '--output-format'" in done.stderr
+    assert done.returncode == 2 and "argument --output-format: invalid choice: 'yaml'" in done.stderr
+    done = _subprocess("--version", cwd=repo)
+    assert done.returncode == 0 and done.stdout.startswith("aicache-lint ")
 
 
 def test_many_files_in_parallel_match_serial(tmp_path: Path) -> None:
@@ -200,3 +200,18 @@ def test_many_files_in_parallel_match_serial(tmp_path: Path) -> None:
     parallel = run(["--jobs", "2", str(tmp_path)]).output
     assert serial == parallel
     assert "Found 24 errors." in serial
+
+
+def test_usage_errors_exit_2(repo: Path) -> None:
+    result = run(["-", str(repo)])
+    assert result.exit_code == 2
+    assert "usage error: aicache-lint: `-` (standard input) cannot be combined with other paths" in result.stderr
+    result = run(["rule"])
+    assert result.exit_code == 2 and "name a rule code" in result.stderr
+    assert run(["--jobs", "0", str(repo)]).exit_code == 2
+    assert run(["--no-such-flag"]).exit_code == 2
+
+
+def test_help_exits_zero(capsys) -> None:
+    assert run(["--help"]).exit_code == 0
+    assert "--unsafe-fixes" in capsys.readouterr().out

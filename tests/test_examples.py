@@ -5,9 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from aicache_lint.cli import check
+from cli_runner import invoke
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED = {
@@ -22,7 +20,7 @@ EXPECTED = {
 
 
 def _findings(root: Path) -> set[tuple[str, int, str]]:
-    result = CliRunner().invoke(check, [str(root)])
+    result = invoke([str(root)])
     found = set()
     for line in result.output.splitlines():
         if line.startswith(str(root)) and ": AIC" in line:
@@ -39,7 +37,7 @@ def test_examples_show_every_rule() -> None:
 def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = tmp_path / "examples"
     shutil.copytree(EXAMPLES, copy)
-    result = CliRunner().invoke(check, ["--fix", str(copy)])
+    result = invoke(["--fix", str(copy)])
     assert result.exit_code == 0, result.output
     assert "(14 fixed, 0 remaining)" in result.output
     assert _findings(copy) == set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
@@ -64,6 +63,8 @@ def process_bytes(data: bytes, path: str, settings: Settings, fix: bool = False,
 
 def write_atomic(path: str, data: bytes) -> None:
     """Write through a temporary file in the same directory, keeping the file's mode."""
+    import tempfile  # only when writing: keeps it off the lint path
+
     directory = os.path.dirname(os.path.abspath(path))
     mode = os.stat(path).st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".aicache-lint-", suffix=".tmp")
