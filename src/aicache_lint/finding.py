@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from enum import Enum
 
 from aicache_lint.fix import Fix
@@ -15,8 +15,7 @@ class Severity(str, Enum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """A rule's raw report: where, what, and how to fix it (if it can be fixed)."""
 
     span: Span
@@ -24,14 +23,12 @@ class Violation:
     fix: Fix | None = None
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     row: int
     column: int
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     code: str
     name: str
     message: str

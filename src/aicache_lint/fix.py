@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Applicability(str, Enum):
@@ -16,8 +17,7 @@ class Applicability(str, Enum):
     UNSAFE = "unsafe"  # may change behaviour: applied only with --unsafe-fixes
 
 
-@dataclass(frozen=True, order=True)
-class Edit:
+class Edit(NamedTuple):
     start: int
     end: int
     content: str = ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a Dockerfile or Compose file larger than this is not a real one
@@ -17,14 +18,20 @@ class SourceError(Exception):
     """A file that cannot be linted as text; the message says why."""
 
 
-@dataclass(frozen=True)
-class Span:
+class _SpanFields(NamedTuple):
     start: int
     end: int
 
-    def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise ValueError(f"span start {self.start} after end {self.end}")
+
+class Span(_SpanFields):
+    """A half-open range of offsets; a plain tuple underneath (cheap to create, to compare)."""
+
+    __slots__ = ()
+
+    def __new__(cls, start: int, end: int) -> "Span":
+        if start > end:
+            raise ValueError(f"span start {start} after end {end}")
+        return super().__new__(cls, start, end)
 
 
 @dataclass

@@ -4,26 +4,25 @@ Dockerfile itself suggests otherwise (see ``Facts``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class BaseImage:
+class BaseImage(NamedTuple):
     repository: str  # without registry-less `docker.io/library/` noise, without tag
     user: str | None = None  # the image's USER when not root
     uid: int | None = None
     gid: int | None = None
     home: str | None = None
-    env: dict[str, str | None] = field(default_factory=dict)  # None: set, value depends on the tag
+    env: tuple[tuple[str, str | None], ...] = ()  # (name, value); None: set, value depends on the tag
 
 
 KNOWN = (
     # mambaorg/micromamba runs as `mambauser` (MAMBA_USER_ID=57439) with MAMBA_ROOT_PREFIX=/opt/conda:
     # micromamba-docker Dockerfiles (DOMAIN §2 table).
-    BaseImage("mambaorg/micromamba", "mambauser", 57439, 57439, "/home/mambauser", {"MAMBA_ROOT_PREFIX": "/opt/conda"}),
+    BaseImage("mambaorg/micromamba", "mambauser", 57439, 57439, "/home/mambauser", (("MAMBA_ROOT_PREFIX", "/opt/conda"),)),
     # text-generation-inference sets HF_HOME=/data since v2.3.0 and HUGGINGFACE_HUB_CACHE=/data
     # before it (huggingface/text-generation-inference Dockerfile; DOMAIN §3.4).
-    BaseImage("ghcr.io/huggingface/text-generation-inference", env={"HF_HOME": None}),
+    BaseImage("ghcr.io/huggingface/text-generation-inference", env=(("HF_HOME", None),)),
 )
 
 

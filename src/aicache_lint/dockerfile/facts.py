@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.model import Dockerfile, Instruction
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 ROOT_NAMES = ("", "root", "0")
 
 
-@dataclass(frozen=True)
-class UserInfo:
+class UserInfo(NamedTuple):
     name: str
     uid: int | None = None
     gid: int | None = None
@@ -66,7 +65,7 @@ class State:
             info = UserInfo(self.user, home=f"/home/{self.user}")
         if self.group is not None:
             gid = int(self.group) if self.group.isdigit() else _group_gid(self.group, self.users)
-            info = replace(info, gid=gid)
+            info = info._replace(gid=gid)
         return info
 
     @property

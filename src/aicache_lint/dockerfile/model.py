@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aicache_lint.source import MappedText, SourceText, Span
 
@@ -15,15 +16,13 @@ JSON_CAPABLE = frozenset("ADD CMD COPY ENTRYPOINT RUN SHELL VOLUME".split())
 HEREDOC_CAPABLE = frozenset("ADD COPY RUN".split())
 
 
-@dataclass
-class Directive:
+class Directive(NamedTuple):
     name: str  # lower-case: syntax, escape, check
     value: str
     span: Span  # the whole directive line (without its newline)
 
 
-@dataclass
-class MountOption:
+class MountOption(NamedTuple):
     key: str  # lower-cased, as BuildKit matches keys
     value: str | None  # None for bare keys such as `ro`
     span: Span  # `key=value` in the file
@@ -107,8 +106,7 @@ class Instruction:
         return self.args.text.split()
 
 
-@dataclass
-class ParseError:
+class ParseError(NamedTuple):
     message: str
     span: Span
 

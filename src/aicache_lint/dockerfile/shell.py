@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aicache_lint.source import MappedText, Span
 
@@ -22,8 +23,7 @@ from aicache_lint.source import MappedText, Span
 # Public model
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     raw: str
     value: str
     start: int
@@ -33,15 +33,13 @@ class Word:
     value_index: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Operator:
+class Operator(NamedTuple):
     text: str
     start: int
     end: int
 
 
-@dataclass(frozen=True)
-class ShellHeredoc:
+class ShellHeredoc(NamedTuple):
     delimiter: str
     strip_tabs: bool
     quoted: bool

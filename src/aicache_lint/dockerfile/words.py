@@ -7,15 +7,14 @@ build argument without a default, or ``$HOME`` when only the runtime sets it). F
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aicache_lint.source import MappedText
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
-class DWord:
+class DWord(NamedTuple):
     raw: str
     start: int  # index into the MappedText the word came from
     end: int
@@ -156,8 +155,7 @@ def _matching_brace(raw: str, i: int) -> int:
     return -1
 
 
-@dataclass(frozen=True)
-class KeyValue:
+class KeyValue(NamedTuple):
     key: str
     raw_value: str | None  # None for `ARG NAME` with no default
     start: int  # index range of the whole pair in the instruction's args MappedText

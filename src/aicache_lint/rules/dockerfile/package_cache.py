@@ -4,8 +4,7 @@ caches for the RUN's user and environment, and whether a cache mount covers that
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from aicache_lint.rules.base import DockerfileContext
 
 
-@dataclass(frozen=True)
-class CacheTool:
+class CacheTool(NamedTuple):
     program: str  # canonical program name from shell.normalize
     label: str  # how messages name it
     cache_var: str  # env var that moves the cache
