@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
 from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix
@@ -22,14 +20,24 @@ def fix_text(text: str, path: str = "Dockerfile", settings: Settings | None = No
     return fix_source(SourceText(text, path=path), settings or Settings())
 
 
-@dataclass
 class FileResult:
-    path: str
-    findings: list[Finding]
-    original: str | None = None  # decoded text, None when unreadable
-    fixed: str | None = None  # new text when fixes changed it
-    applied: list[tuple[str, Fix]] = field(default_factory=list)
-    written: bool = False
+    def __init__(
+        self,
+        path: str,
+        findings: list[Finding],
+        original: str | None = None,  # decoded text, None when unreadable
+        fixed: str | None = None,  # new text when fixes changed it
+        applied: list[tuple[str, Fix]] | None = None,
+    ) -> None:
+        self.path = path
+        self.findings = findings
+        self.original = original
+        self.fixed = fixed
+        self.applied = applied or []
+        self.written = False
+
+    def __repr__(self) -> str:
+        return f"FileResult({self.path!r}, {len(self.findings)} findings)"
 
 
 def process_file(path: str, settings: Settings, fix: bool = False, write: bool = False) -> FileResult:

@@ -8,6 +8,7 @@ few milliseconds and leaves the tool with no run-time dependency at all.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import IO
 
@@ -21,6 +22,19 @@ class UsageError(Exception):
     """Bad arguments: reported like argparse's own errors, exit code 2."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter asks shutil for the terminal width, and argparse builds one for every
+    option it adds: importing shutil (and its compression modules) then costs start-up even when
+    no help is printed. os alone answers the question."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
+
+
 def _codes(values: list[str] | None) -> tuple[str, ...]:
     return tuple(c.strip() for v in values or () for c in v.split(",") if c.strip())
 
@@ -28,6 +42,7 @@ def _codes(values: list[str] | None) -> tuple[str, ...]:
 def _check_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
+        formatter_class=_HelpFormatter,
         description="Lint (and with --fix, fix) the Dockerfiles under PATHS (default: the current directory).",
         epilog="Also: `aicache-lint rule CODE` prints a rule's documentation; `aicache-lint rules` lists the rules.",
     )
@@ -133,7 +148,9 @@ def _exit_code(results, exit_zero: bool, diff: bool) -> int:
 
 
 def rule(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
-    parser = argparse.ArgumentParser(prog=f"{PROG} rule", description="Print the documentation of rules.")
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} rule", description="Print the documentation of rules.", formatter_class=_HelpFormatter
+    )
     parser.add_argument("codes", nargs="*", metavar="CODE", help="a rule code (AIC101) or name (pip-cache-not-mounted)")
     parser.add_argument("--all", action="store_true", help="print every rule's documentation")
     args = parser.parse_args(argv)
@@ -156,7 +173,7 @@ def rule(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) ->
 
 
 def rules(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
-    argparse.ArgumentParser(prog=f"{PROG} rules", description="List every rule.").parse_args(argv)
+    argparse.ArgumentParser(prog=f"{PROG} rules", description="List every rule.", formatter_class=_HelpFormatter).parse_args(argv)
     from aicache_lint.rules import ALL_RULES
     from aicache_lint.rules.docs import fix_label
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aicache_lint.finding import Finding, Severity
 from aicache_lint.fix import Fix, apply_fixes
@@ -50,11 +50,10 @@ def applicable(finding: Finding, settings: Settings) -> bool:
     return finding.fix is not None and (finding.fix.is_safe or settings.unsafe_fixes)
 
 
-@dataclass
-class FixResult:
+class FixResult(NamedTuple):
     source: SourceText  # the final text (the original when nothing applied)
     findings: list[Finding]  # what remains after fixing
-    applied: list[tuple[str, Fix]] = field(default_factory=list)  # (rule code, fix) in order
+    applied: list[tuple[str, Fix]]  # (rule code, fix) in order
 
     @property
     def changed(self) -> bool:
@@ -91,4 +90,4 @@ def fix_source(original: SourceText, settings: Settings) -> FixResult:
 
 def _give_up(original: SourceText, settings: Settings, message: str) -> FixResult:
     findings = check_source(original, settings)
-    return FixResult(original, sorted([*findings, internal_error(original, message)], key=lambda f: f.sort_key))
+    return FixResult(original, sorted([*findings, internal_error(original, message)], key=lambda f: f.sort_key), [])

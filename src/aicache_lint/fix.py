@@ -7,7 +7,6 @@ file's own newline style here, so no rule has to care about CRLF.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
@@ -31,18 +30,23 @@ class Edit(NamedTuple):
         return cls(start, end, "")
 
 
-@dataclass(frozen=True)
-class Fix:
+class _FixFields(NamedTuple):
     title: str
     edits: tuple[Edit, ...]
-    applicability: Applicability = Applicability.SAFE
+    applicability: Applicability
 
-    def __post_init__(self) -> None:
-        edits = tuple(sorted(set(self.edits)))
-        for a, b in zip(edits, edits[1:]):
+
+class Fix(_FixFields):
+    """Sorted, non-overlapping edits with a title and an applicability."""
+
+    __slots__ = ()
+
+    def __new__(cls, title: str, edits: tuple[Edit, ...], applicability: Applicability = Applicability.SAFE) -> "Fix":
+        ordered = tuple(sorted(set(edits)))
+        for a, b in zip(ordered, ordered[1:]):
             if _overlap(a, b):
-                raise ValueError(f"fix {self.title!r} has overlapping edits {a} and {b}")
-        object.__setattr__(self, "edits", edits)
+                raise ValueError(f"fix {title!r} has overlapping edits {a} and {b}")
+        return super().__new__(cls, title, ordered, applicability)
 
     @classmethod
     def safe(cls, title: str, *edits: Edit) -> "Fix":

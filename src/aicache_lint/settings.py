@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 
@@ -11,23 +9,29 @@ class SettingsError(ValueError):
     """A bad selection or option; the CLI turns it into exit code 2."""
 
 
-@dataclass(frozen=True)
 class Settings:
-    select: tuple[str, ...] = ()  # empty: the default selection
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    unsafe_fixes: bool = False
-    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        select: tuple[str, ...] = (),  # empty: the default selection
+        extend_select: tuple[str, ...] = (),
+        ignore: tuple[str, ...] = (),
+        unsafe_fixes: bool = False,
+        rule_options: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         from aicache_lint.rules import BY_CODE
 
-        for prefix in (*self.select, *self.extend_select, *self.ignore):
+        for prefix in (*select, *extend_select, *ignore):
             if not any(code.startswith(prefix.upper()) for code in BY_CODE):
                 raise SettingsError(f"unknown rule selector `{prefix}`")
+        self.select = select
+        self.extend_select = extend_select
+        self.ignore = ignore
+        self.unsafe_fixes = unsafe_fixes
+        self.rule_options = rule_options or {}
+        self.enabled_codes = self._enabled_codes()
 
-    @cached_property
-    def enabled_codes(self) -> frozenset[str]:
+    def _enabled_codes(self) -> frozenset[str]:
         """Longest matching prefix wins between select and ignore; a prefix shorter than a code
         only selects rules that are on by default, the full code selects any rule."""
         from aicache_lint.rules import ALL_RULES

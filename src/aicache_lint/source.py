@@ -7,7 +7,6 @@ columns count characters, as ruff's JSON does.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 BOM = "\ufeff"
@@ -34,14 +33,13 @@ class Span(_SpanFields):
         return super().__new__(cls, start, end)
 
 
-@dataclass
 class SourceText:
-    text: str
-    path: str = "-"
-    bom: bool = False
-    _line_starts: list[int] = field(default_factory=list, repr=False)
+    __slots__ = ("text", "path", "bom", "_line_starts")
 
-    def __post_init__(self) -> None:
+    def __init__(self, text: str, path: str = "-", bom: bool = False) -> None:
+        self.text = text  # without the BOM
+        self.path = path
+        self.bom = bom
         starts = [0]
         find = self.text.find
         i = find("\n")
@@ -111,8 +109,7 @@ class SourceText:
         return self.text[self.line_start(line) : self.line_end(line)]
 
 
-@dataclass
-class MappedText:
+class MappedText(NamedTuple):
     """A text assembled from pieces of a file, with the file offset of every character.
 
     ``offsets[i]`` is the file offset of ``text[i]``; ``offsets[len(text)]`` is the file offset

@@ -8,8 +8,6 @@ that cannot be known statically are ``None``; rules then report without a fix.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile import base_images
@@ -31,16 +29,15 @@ class UserInfo(NamedTuple):
     home_created: bool = False  # the home directory exists, owned by the user (useradd -m, adduser)
 
 
-@dataclass(frozen=True)
-class State:
-    """What is in force just before an instruction runs."""
+class State(NamedTuple):
+    """What is in force just before an instruction runs (a new State after each change)."""
 
     env: dict[str, str | None]  # ENV of the stage (inherited through FROM <stage>)
     args: dict[str, str | None]  # ARGs declared in the stage
     user: str | None  # as written in USER (expanded); "" when never set; None when unknown
     group: str | None
     workdir: str
-    users: dict[str, UserInfo] = field(default_factory=dict)  # created by earlier RUNs
+    users: dict[str, UserInfo]  # created by earlier RUNs (key `group:<name>` for groups)
 
     @property
     def run_env(self) -> dict[str, str | None]:
@@ -51,7 +48,7 @@ class State:
     def is_root(self) -> bool:
         return self.user in ROOT_NAMES
 
-    @cached_property
+    @property
     def user_info(self) -> UserInfo:
         if self.user is None:
             return UserInfo("?")  # the base image's user, which the Dockerfile does not show
@@ -104,16 +101,26 @@ def _absolute(path: str | None, workdir: str) -> str | None:
     return posixpath.normpath(posixpath.join(workdir, path))
 
 
-@dataclass(eq=False)
 class Stage:
-    index: int
-    name: str | None  # the AS alias, lower-cased (stage names are case-insensitive)
-    from_instruction: Instruction
-    base: str | None  # the expanded image reference
-    parent: "Stage | None"  # when FROM names an earlier stage
-    instructions: list[Instruction] = field(default_factory=list)
-    in_final_image: bool = False
-    copies_from: list["Stage"] = field(default_factory=list)
+    def __init__(
+        self,
+        index: int,
+        name: str | None,  # the AS alias, lower-cased (stage names are case-insensitive)
+        from_instruction: Instruction,
+        base: str | None,  # the expanded image reference
+        parent: "Stage | None",  # when FROM names an earlier stage
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.from_instruction = from_instruction
+        self.base = base
+        self.parent = parent
+        self.instructions: list[Instruction] = []
+        self.in_final_image = False
+        self.copies_from: list[Stage] = []
+
+    def __repr__(self) -> str:
+        return f"Stage({self.index}, {self.name!r}, base={self.base!r})"
 
     def chain(self) -> list["Stage"]:
         """This stage and the stages it is built FROM, nearest first."""
@@ -185,7 +192,7 @@ class Facts:
                 self._stage_of[id(instr)] = stage
                 continue
             if state is None or stage is None:
-                self._state[id(instr)] = State({}, dict(global_args), "", None, "/")
+                self._state[id(instr)] = State({}, dict(global_args), "", None, "/", {})
                 if kw == "ARG":
                     for kv in key_values(instr.args, "ARG", escape):
                         global_args[kv.key] = _value(kv.raw_value, global_args, escape)
@@ -211,7 +218,7 @@ class Facts:
             by_name[name] = stage
         if parent is not None:
             inherited = self._end_state[parent.index]
-            return stage, replace(inherited, args={})
+            return stage, inherited._replace(args={})
         known = base_images.lookup(base)
         if known is not None:
             users = {}
@@ -220,7 +227,7 @@ class Facts:
             return stage, State(dict(known.env), {}, known.user or "", None, "/", users)
         # A stage that needs `sudo` before any USER line runs as a non-root user of its base image.
         user = None if self._sudo_before_user(instr) else ""
-        return stage, State({}, {}, user, None, "/")
+        return stage, State({}, {}, user, None, "/", {})
 
     def _sudo_before_user(self, from_instruction: Instruction) -> bool:
         instructions = self.doc.instructions
@@ -247,7 +254,7 @@ class Facts:
             env = dict(state.env)
             for kv in key_values(instr.args, "ENV", escape):
                 env[kv.key] = _value(kv.raw_value, state.run_env, escape)
-            return replace(state, env=env)
+            return state._replace(env=env)
         if kw == "ARG":
             args = dict(state.args)
             for kv in key_values(instr.args, "ARG", escape):
@@ -255,22 +262,22 @@ class Facts:
                     args[kv.key] = global_args.get(kv.key)
                 else:
                     args[kv.key] = _value(kv.raw_value, state.run_env, escape)
-            return replace(state, args=args)
+            return state._replace(args=args)
         if kw == "USER":
             raw = instr.args.text.strip()
             value = expand(raw, state.run_env, escape) if raw else ""
             if value is None:
                 value = raw  # keep the text; ids and HOME stay unknown
             user, _, group = value.partition(":")
-            return replace(state, user=user, group=group or None)
+            return state._replace(user=user, group=group or None)
         if kw == "WORKDIR":
             value = expand(instr.args.text.strip(), state.run_env, escape)
             workdir = _absolute(value, state.workdir) if value else None
-            return replace(state, workdir=workdir or state.workdir)
+            return state._replace(workdir=workdir or state.workdir)
         if kw == "RUN":
             users = _created_users(self.invocations(instr), state)
             if users:
-                return replace(state, users={**state.users, **users})
+                return state._replace(users={**state.users, **users})
         if kw in ("COPY", "ADD"):
             for flag in instr.flags_named("from"):
                 source = by_name.get((flag.value or "").lower())

@@ -518,11 +518,12 @@ def _make_flag(rest: MappedText, word: str, index: list[int], start: int, end: i
     value_at = 2 + eq + 1  # position of the value's first char within ``word``
     # The raw value starts right after the `=` (so `--mount="a=b"` keeps both of its quotes).
     raw_value_start = index[value_at - 1] + 1
-    flag = Flag(name, value, rest.file_span(start, end), rest.file_span(raw_value_start, end))
+    value_span = rest.file_span(raw_value_start, end)
+    options: tuple[MountOption, ...] = ()
     if name.lower() == "mount":
         offsets = [rest.offsets[j] for j in index[value_at:]]
-        flag.options = _mount_options(value, offsets, flag.value_span.end)  # type: ignore[union-attr]
-    return flag
+        options = tuple(_mount_options(value, offsets, value_span.end))
+    return Flag(name, value, rest.file_span(start, end), value_span, options)
 
 
 def _mount_options(value: str, offsets: list[int], end_offset: int) -> list[MountOption]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from aicache_lint.source import MappedText, SourceText, Span
@@ -30,13 +29,12 @@ class MountOption(NamedTuple):
     value_span: Span | None
 
 
-@dataclass
-class Flag:
+class Flag(NamedTuple):
     name: str  # as written, without the leading `--`
     value: str | None  # quote-free value after `=`, None for a bare `--link`
     span: Span  # the whole flag word in the file
     value_span: Span | None  # the raw value text after `=` in the file
-    options: list[MountOption] = field(default_factory=list)  # `--mount` only
+    options: tuple[MountOption, ...] = ()  # `--mount` only
 
     @property
     def key(self) -> str:
@@ -61,8 +59,7 @@ class Flag:
         return opt.value if opt else None
 
 
-@dataclass
-class Heredoc:
+class Heredoc(NamedTuple):
     name: str  # the delimiter, quotes removed
     strip_tabs: bool  # `<<-`
     quoted: bool  # `<<'EOF'` / `<<"EOF"`: no build-time expansion
@@ -72,18 +69,38 @@ class Heredoc:
     content: str
 
 
-@dataclass
 class Instruction:
-    keyword: str  # upper-case
-    keyword_span: Span
-    span: Span  # first line's text (the keyword unless it is a bare escape) to the end of the last line
-    start_line: int
-    end_line: int
-    flags: list[Flag]
-    args: MappedText  # text after the flags, continuations joined and comment lines dropped
-    json_args: list[str] | None
-    heredocs: list[Heredoc]
-    inner: "Instruction | None" = None  # the instruction ONBUILD wraps
+    """One instruction. Mutable while the lexer completes it (heredocs extend its end)."""
+
+    __slots__ = ("keyword", "keyword_span", "span", "start_line", "end_line", "flags", "args", "json_args",
+                 "heredocs", "inner")
+
+    def __init__(
+        self,
+        keyword: str,  # upper-case
+        keyword_span: Span,
+        span: Span,  # first line's text (the keyword unless it is a bare escape) to the end of the last line
+        start_line: int,
+        end_line: int,
+        flags: list[Flag],
+        args: MappedText,  # text after the flags, continuations joined and comment lines dropped
+        json_args: list[str] | None,
+        heredocs: list[Heredoc],
+        inner: "Instruction | None" = None,  # the instruction ONBUILD wraps
+    ) -> None:
+        self.keyword = keyword
+        self.keyword_span = keyword_span
+        self.span = span
+        self.start_line = start_line
+        self.end_line = end_line
+        self.flags = flags
+        self.args = args
+        self.json_args = json_args
+        self.heredocs = heredocs
+        self.inner = inner
+
+    def __repr__(self) -> str:
+        return f"Instruction({self.keyword} lines {self.start_line}-{self.end_line})"
 
     @property
     def is_json(self) -> bool:
@@ -111,8 +128,7 @@ class ParseError(NamedTuple):
     span: Span
 
 
-@dataclass
-class Dockerfile:
+class Dockerfile(NamedTuple):
     source: SourceText
     escape: str
     directives: list[Directive]

@@ -14,7 +14,6 @@ It never raises: what it cannot tokenize (an unclosed quote, a missing ``fi``) b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from aicache_lint.source import MappedText, Span
@@ -47,45 +46,80 @@ class ShellHeredoc(NamedTuple):
     body_end: int
 
 
-@dataclass
 class Redirect:
-    op: str
-    fd: str | None
-    target: Word | None
-    start: int
-    end: int
-    heredoc: ShellHeredoc | None = None
+    __slots__ = ("op", "fd", "target", "start", "end", "heredoc")
+
+    def __init__(
+        self, op: str, fd: str | None, target: Word | None, start: int, end: int, heredoc: ShellHeredoc | None = None
+    ) -> None:
+        self.op = op
+        self.fd = fd
+        self.target = target
+        self.start = start
+        self.end = end
+        self.heredoc = heredoc  # set once the body is found
+
+    def __repr__(self) -> str:
+        return f"Redirect({self.fd or ''}{self.op} {self.target.raw if self.target else ''!s})"
 
 
-# Commands and scripts point at each other: identity equality and a short repr keep
-# comparisons and printing from walking the whole graph.
-@dataclass(eq=False)
+# Commands and scripts point at each other: identity equality (the default) and a short repr
+# keep comparisons and printing from walking the whole graph.
 class Command:
-    assignments: list[Word]
-    words: list[Word]
-    redirects: list[Redirect]
-    start: int
-    end: int
-    op_before: Operator | None
-    op_after: Operator | None
-    conditional: bool
-    script: Script = field(repr=False)
-    parent: Command | None = field(default=None, repr=False)
+    __slots__ = ("assignments", "words", "redirects", "start", "end", "op_before", "op_after", "conditional",
+                 "script", "parent")
+
+    def __init__(
+        self,
+        assignments: list[Word],
+        words: list[Word],
+        redirects: list[Redirect],
+        start: int,
+        end: int,
+        op_before: Operator | None,
+        op_after: Operator | None,
+        conditional: bool,
+        script: Script,
+        parent: Command | None = None,
+    ) -> None:
+        self.assignments = assignments
+        self.words = words
+        self.redirects = redirects
+        self.start = start
+        self.end = end
+        self.op_before = op_before
+        self.op_after = op_after
+        self.conditional = conditional
+        self.script = script
+        self.parent = parent
+
+    def __repr__(self) -> str:
+        return f"Command({' '.join(w.raw for w in self.words)!r})"
 
 
-@dataclass(eq=False)
 class Script:
-    source: MappedText = field(repr=False)
-    commands: list[Command]
-    opaque: list[tuple[int, int]]
-    exec_form: bool = False  # words are JSON string literals of an exec-form RUN: never edit them
+    __slots__ = ("source", "commands", "opaque", "exec_form")
+
+    def __init__(
+        self,
+        source: MappedText,
+        commands: list[Command],
+        opaque: list[tuple[int, int]],
+        exec_form: bool = False,  # words are JSON string literals of an exec-form RUN: never edit them
+    ) -> None:
+        self.source = source
+        self.commands = commands
+        self.opaque = opaque
+        self.exec_form = exec_form
+
+    def __repr__(self) -> str:
+        return f"Script({len(self.commands)} commands, {len(self.opaque)} opaque)"
 
     def file_span(self, start: int, end: int) -> Span:
         return self.source.file_span(start, end)
 
 
-@dataclass
-class Invocation:
+class Invocation(NamedTuple):
     program: str
     args: list[Word]
     env: dict[str, Word]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, NamedTuple
 
 from aicache_lint.finding import Severity, Violation
 
@@ -27,18 +25,26 @@ _CODE = re.compile(r"AIC\d{3}")
 _NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
+def _cleandoc(doc: str) -> str:
+    """Like inspect.cleandoc (without importing inspect on the lint path): dedent the lines after
+    the first by their common indent, drop leading and trailing blank lines."""
+    lines = doc.expandtabs().split("\n")
+    indent = min((len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()), default=0)
+    cleaned = [lines[0].strip()] + [line[indent:].rstrip() for line in lines[1:]]
+    return "\n".join(cleaned).strip("\n")
+
+
 class FixAvailability:
     ALWAYS = "always"  # every finding carries a fix
     SOMETIMES = "sometimes"  # a fix when the right one can be known
     NONE = "none"
 
 
-@dataclass
-class DockerfileContext:
+class DockerfileContext(NamedTuple):
     source: "SourceText"
     doc: "Dockerfile"
     facts: "Facts"
-    options: dict[str, Any] = field(default_factory=dict)  # this rule's options
+    options: dict[str, Any]  # this rule's options
 
     @property
     def path(self) -> str:
@@ -61,7 +67,7 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        return _cleandoc(cls.__doc__ or "")
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
