@@ -108,14 +108,9 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
 
 
 def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]) -> None:
-    if output_format == "json":
-        from aicache_lint.report.json import render as render_json
+    from aicache_lint.report import ReportContext, render
 
-        stream.write(render_json(results))
-    else:
-        from aicache_lint.report.text import render as render_text
-
-        stream.write(render_text(results, settings, fixing))
+    stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd())))
 
 
 def _print_diffs(results, stdout: IO[str], stderr: IO[str]) -> None:

@@ -10,7 +10,7 @@ from aicache_lint.rules.base import rule_url
 from aicache_lint.source import SourceText
 
 if TYPE_CHECKING:
-    from aicache_lint.api import FileResult
+    from aicache_lint.report import ReportContext
     from aicache_lint.finding import Finding
 
 
@@ -49,9 +49,9 @@ def finding_dict(f: "Finding", source: SourceText) -> dict:
     }
 
 
-def render(results: list["FileResult"]) -> str:
+def render(ctx: "ReportContext") -> str:
     items = []
-    for r in results:
+    for r in ctx.results:
         source = SourceText(r.fixed if r.fixed is not None else (r.original or ""), path=r.path)
         items.extend(finding_dict(f, source) for f in r.findings)
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

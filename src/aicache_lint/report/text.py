@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aicache_lint.engine import applicable
 
 if TYPE_CHECKING:
-    from aicache_lint.api import FileResult
+    from aicache_lint.report import ReportContext
     from aicache_lint.settings import Settings
 
 
@@ -15,7 +15,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render(results: list["FileResult"], settings: "Settings", fixing: bool) -> str:
+def render(ctx: "ReportContext") -> str:
+    results, settings, fixing = ctx.results, ctx.settings, ctx.fixing
     lines: list[str] = []
     findings = [f for r in results for f in r.findings]
     for f in findings:
