@@ -33,8 +33,8 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_text_output_and_exit_code(repo: Path) -> None:
-    result = run([str(repo)])
+def test_concise_output_and_exit_code(repo: Path) -> None:
+    result = run(["--output-format", "concise", str(repo)])
     assert result.exit_code == 1
     lines = result.output.splitlines()
     path = os.path.join(str(repo), "Dockerfile")
@@ -108,14 +108,14 @@ def test_json_output_has_every_field(repo: Path) -> None:
 
 def test_unsafe_fix_is_hidden_until_asked(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER app\nRUN pip install torch\n")
-    result = run([str(tmp_path)])
+    result = run(["--output-format", "concise", str(tmp_path)])
     assert "AIC101 `pip`" in result.output  # no [*]: the fix is unsafe
     assert "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)" in result.output
-    assert "AIC101 [*]" in run(["--unsafe-fixes", str(tmp_path)]).output
+    assert "AIC101 [*]" in run(["--output-format", "concise", "--unsafe-fixes", str(tmp_path)]).output
 
 
 def test_stdin(tmp_path: Path) -> None:
-    result = run(["-", "--stdin-filename", "svc/Dockerfile"], input=BAD)
+    result = run(["-", "--stdin-filename", "svc/Dockerfile", "--output-format", "concise"], input=BAD)
     assert result.exit_code == 1
     assert result.output.startswith("svc/Dockerfile:2:5: AIC101")
 
@@ -130,7 +130,7 @@ def test_bad_files_are_reported_and_the_rest_is_linted(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_bytes(b"FROM a\nRUN echo \xff\xfe\n")
     (tmp_path / "Dockerfile.bin").write_bytes(b"\x00\x01\x02")
     (tmp_path / "Dockerfile.ok").write_text(BAD)
-    result = run([str(tmp_path), str(tmp_path / "missing")])
+    result = run(["--output-format", "concise", str(tmp_path), str(tmp_path / "missing")])
     assert result.exit_code == 1
     out = result.output
     assert f"{tmp_path / 'Dockerfile'}:1:1: AIC003 cannot read file: file is not valid UTF-8" in out
@@ -182,7 +182,7 @@ def _subprocess(*args: str, cwd: Path, input: str | None = None) -> subprocess.C
 
 
 def test_real_subprocess(repo: Path) -> None:
-    done = _subprocess(".", cwd=repo)
+    done = _subprocess(".", "--output-format", "concise", cwd=repo)
     assert done.returncode == 1
     assert done.stdout.startswith("Dockerfile:2:5: AIC101")
     done = _subprocess("rule", "AIC302", cwd=repo)

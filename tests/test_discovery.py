@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from aicache_lint.discovery import discover, is_dockerfile_name
+from aicache_lint.discovery import discover as _discover
+from aicache_lint.discovery import is_dockerfile_name
+from aicache_lint.settings import Settings
+
+
+def discover(paths: list[str], settings: Settings | None = None):
+    settings = settings or Settings(root=paths[0])
+    return _discover(paths, settings.is_excluded)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +54,16 @@ def test_named_files_are_always_linted_and_missing_paths_reported(tmp_path: Path
     files, problems = discover([str(odd), str(tmp_path / "nope")])
     assert files == [str(odd)]
     assert problems == [(str(tmp_path / "nope"), "no such file or directory")]
+
+
+def test_exclude_patterns(tmp_path: Path) -> None:
+    for rel in ["Dockerfile", "legacy/Dockerfile", "svc/Dockerfile.old", "svc/Dockerfile"]:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("FROM a\n")
+    settings = Settings(root=str(tmp_path), extend_exclude=("legacy", "*.old"))
+    files, _ = discover([str(tmp_path)], settings)
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == ["Dockerfile", "svc/Dockerfile"]
+    # Named on the command line: linted all the same.
+    files, _ = discover([str(tmp_path / "legacy" / "Dockerfile")], settings)
+    assert files == [str(tmp_path / "legacy" / "Dockerfile")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
 from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix
@@ -35,25 +36,40 @@ class FileResult:
         self.fixed = fixed
         self.applied = applied or []
         self.written = False
+        self.suppressions_added = 0  # --add-ignore
 
     def __repr__(self) -> str:
         return f"FileResult({self.path!r}, {len(self.findings)} findings)"
 
 
-def process_file(path: str, settings: Settings, fix: bool = False, write: bool = False) -> FileResult:
+class Task(NamedTuple):
+    """What to do with one file."""
+
+    path: str
+    settings: Settings
+    fix: bool = False  # compute fixes (--fix, --diff)
+    write: bool = False  # write the fixed text back (--fix)
+    add_ignore: str | None = None  # --add-ignore: insert suppressions with this reason
+
+
+def process_file(task: Task) -> FileResult:
     try:
-        with open(path, "rb") as fh:
+        with open(task.path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return FileResult(path, [io_error(path, f"cannot read file: {exc.strerror or exc}")])
-    return process_bytes(data, path, settings, fix=fix, write=write)
+        return FileResult(task.path, [io_error(task.path, f"cannot read file: {exc.strerror or exc}")])
+    return process_bytes(data, *task)
 
 
-def process_bytes(data: bytes, path: str, settings: Settings, fix: bool = False, write: bool = False) -> FileResult:
+def process_bytes(
+    data: bytes, path: str, settings: Settings, fix: bool = False, write: bool = False, add_ignore: str | None = None
+) -> FileResult:
     try:
         source = SourceText.decode(data, path=path)
     except SourceError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
+    if add_ignore is not None:
+        return _add_ignores(source, settings, add_ignore)
     if not fix:
         return FileResult(path, check_source(source, settings), source.text)
     result: FixResult = fix_source(source, settings)
@@ -61,12 +77,33 @@ def process_bytes(data: bytes, path: str, settings: Settings, fix: bool = False,
     if result.changed:
         out.fixed = result.source.text
         if write:
-            try:
-                write_atomic(path, result.source.encode())
-                out.written = True
-            except OSError as exc:
-                out.findings.append(io_error(path, f"cannot write fixed file: {exc.strerror or exc}"))
+            _write(out, result.source)
     return out
+
+
+def _add_ignores(source: SourceText, settings: Settings, reason: str) -> FileResult:
+    from aicache_lint import suppress
+    from aicache_lint.dockerfile.lexer import parse
+    from aicache_lint.fix import apply_edits
+
+    findings = check_source(source, settings)
+    edits = suppress.add_ignore_edits(source, parse(source), findings, reason)
+    out = FileResult(source.path, findings, source.text)
+    if edits:
+        fixed = SourceText(apply_edits(source.text, edits, source.newline), path=source.path, bom=source.bom)
+        out.fixed = fixed.text
+        out.findings = check_source(fixed, settings)
+        out.suppressions_added = len(edits)
+        _write(out, fixed)
+    return out
+
+
+def _write(out: FileResult, source: SourceText) -> None:
+    try:
+        write_atomic(out.path, source.encode())
+        out.written = True
+    except OSError as exc:
+        out.findings.append(io_error(out.path, f"cannot write fixed file: {exc.strerror or exc}"))
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -91,17 +128,12 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
-def _worker(args: tuple[str, Settings, bool, bool]) -> FileResult:
-    return process_file(*args)
-
-
-def process_paths(files: list[str], settings: Settings, fix: bool = False, write: bool = False, jobs: int | None = None) -> list[FileResult]:
-    """Results in path order; many files run in parallel processes with the same output."""
+def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult]:
+    """Results in task order; many files run in parallel processes with the same output."""
     jobs = jobs or os.cpu_count() or 1
-    work = [(path, settings, fix, write) for path in files]
-    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        return [_worker(w) for w in work]
+    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
+        return [process_file(t) for t in tasks]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_worker, work, chunksize=max(1, len(work) // (jobs * 4))))
+        return list(pool.map(process_file, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))

@@ -40,6 +40,8 @@ def _codes(values: list[str] | None) -> tuple[str, ...]:
 
 
 def _check_parser() -> argparse.ArgumentParser:
+    from aicache_lint.report import FORMATS
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         formatter_class=_HelpFormatter,
@@ -47,14 +49,29 @@ def _check_parser() -> argparse.ArgumentParser:
         epilog="Also: `aicache-lint rule CODE` prints a rule's documentation; `aicache-lint rules` lists the rules.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; `-` reads standard input")
-    parser.add_argument("--fix", action="store_true", help="apply safe fixes in place")
-    parser.add_argument("--unsafe-fixes", action="store_true", help="also apply (and show as fixable) unsafe fixes")
-    parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
-    parser.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
-    parser.add_argument("--extend-select", action="append", metavar="CODES", help="add rule codes or prefixes to the selection")
-    parser.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
-    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
-    parser.add_argument("--output-format", choices=("text", "json"), default="text", help="default: text")
+    fixing = parser.add_argument_group("fixing")
+    fixing.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    fixing.add_argument("--unsafe-fixes", action="store_true", default=None,
+                        help="also apply (and show as fixable) unsafe fixes")
+    fixing.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
+                        help="do not apply unsafe fixes, whatever the configuration says")
+    fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
+    fixing.add_argument("--add-ignore", nargs="?", const="", metavar="REASON",
+                        help="add a suppression comment for every current finding (with an optional reason)")
+    rules = parser.add_argument_group("rule selection")
+    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
+    rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rule codes or prefixes to the selection")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
+    config = parser.add_argument_group("configuration")
+    config.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    config.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    config.add_argument("--show-settings", action="store_true", help="print the settings that apply to the first PATH")
+    output = parser.add_argument_group("output")
+    output.add_argument("--output-format", choices=tuple(FORMATS), help="default: text, or the configuration's")
+    output.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
+    output.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead")
+    output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for input read from `-`")
     parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: CPU count)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -71,46 +88,115 @@ def _positive_int(text: str) -> int:
 def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
     args = _check_parser().parse_args(argv)
     from aicache_lint import api
+    from aicache_lint.config import CliOverrides, ConfigError, Resolver
     from aicache_lint.discovery import discover
     from aicache_lint.engine import io_error
-    from aicache_lint.settings import Settings, SettingsError
+    from aicache_lint.settings import SettingsError
 
-    try:
-        settings = Settings(
-            select=_codes(args.select),
-            extend_select=_codes(args.extend_select),
-            ignore=_codes(args.ignore),
-            unsafe_fixes=args.unsafe_fixes,
-        )
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    fixing = args.fix or args.diff
     paths = args.paths or ["."]
-    if "-" in paths:
-        if len(paths) > 1:
-            raise UsageError("`-` (standard input) cannot be combined with other paths")
-        results = [api.process_bytes(stdin.read(), args.stdin_filename or "-", settings, fix=fixing)]
-    else:
-        files, problems = discover(paths)
-        results = api.process_paths(files, settings, fix=fixing, write=args.fix and not args.diff, jobs=args.jobs)
-        results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
-        results.sort(key=lambda r: r.path)
+    if "-" in paths and len(paths) > 1:
+        raise UsageError("`-` (standard input) cannot be combined with other paths")
+    overrides = CliOverrides(
+        select=_codes(args.select) if args.select else None,
+        extend_select=_codes(args.extend_select),
+        ignore=_codes(args.ignore),
+        unsafe_fixes=args.unsafe_fixes,
+        output_format=args.output_format,
+        config=args.config,
+        isolated=args.isolated,
+    )
+    try:
+        resolver = Resolver(overrides)
+        anchor = (args.stdin_filename or ".") if paths == ["-"] else paths[0]
+        settings = resolver.for_path(anchor)
+        if args.show_settings:
+            _show_settings(anchor, settings, stdout)
+            return EXIT_CLEAN
+        fixing = args.fix or args.diff
+        if paths == ["-"]:
+            results = [api.process_bytes(stdin.read(), args.stdin_filename or "-", settings, fix=fixing)]
+        else:
+            files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
+            write = args.fix and not args.diff
+            tasks = [api.Task(f, resolver.for_path(f), fixing, write, args.add_ignore) for f in files]
+            results = api.process_paths(tasks, jobs=args.jobs)
+            results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
+            results.sort(key=lambda r: r.path)
+    except (ConfigError, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
 
+    if args.add_ignore is not None:
+        added = sum(r.suppressions_added for r in results)
+        touched = sum(1 for r in results if r.suppressions_added)
+        stderr.write(f"Added {added} suppression{'' if added == 1 else 's'} to {touched} file{'' if touched == 1 else 's'}.\n")
+        return EXIT_ERROR if any(f.code == "AIC000" for r in results for f in r.findings) else EXIT_CLEAN
     if args.diff:
         _print_diffs(results, stdout, stderr)
-    elif args.fix and "-" in paths:
-        result = results[0]
-        stdout.write(result.fixed if result.fixed is not None else (result.original or ""))
-        _report(results, settings, args.output_format, fixing=True, stream=stderr)
-    else:
-        _report(results, settings, args.output_format, fixing=args.fix, stream=stdout)
-    return _exit_code(results, args.exit_zero, args.diff)
+        return _exit_code(results, args.exit_zero, diff=True)
+    report_stream = open(args.output_file, "w", encoding="utf-8") if args.output_file else None
+    try:
+        out = report_stream or (stderr if args.fix and paths == ["-"] else stdout)
+        if args.fix and paths == ["-"]:
+            result = results[0]
+            stdout.write(result.fixed if result.fixed is not None else (result.original or ""))
+        if args.show_fixes and args.fix:
+            _show_fixes(results, out if settings.output_format in ("text", "concise") else stderr)
+        if args.statistics:
+            _statistics(results, settings, out)
+        else:
+            _report(results, settings, settings.output_format, fixing=args.fix, stream=out)
+    finally:
+        if report_stream is not None:
+            report_stream.close()
+    return _exit_code(results, args.exit_zero, diff=False)
 
 
 def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]) -> None:
     from aicache_lint.report import ReportContext, render
 
     stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd())))
+
+
+def _show_settings(path: str, settings, stdout: IO[str]) -> None:
+    import json
+
+    stdout.write(f"# Settings for {path}\n")
+    for key, value in settings.describe():
+        stdout.write(f"{key} = {json.dumps(value)}\n")
+
+
+def _statistics(results, settings, stream: IO[str]) -> None:
+    from aicache_lint.engine import applicable
+    from aicache_lint.rules import BY_CODE
+
+    counts: dict[str, list[int]] = {}
+    for f in (f for r in results for f in r.findings):
+        entry = counts.setdefault(f.code, [0, 0])
+        entry[0] += 1
+        entry[1] += applicable(f, settings)
+    rows = [("count", "code", "fixable", "name")]
+    rows += [(str(n), code, str(fix), BY_CODE[code].name) for code, (n, fix) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        stream.write(f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}\n")
+
+
+def _show_fixes(results, stream: IO[str]) -> None:
+    fixed = [r for r in results if r.applied]
+    total = sum(len(r.applied) for r in fixed)
+    if not total:
+        stream.write("No errors fixed.\n")
+        return
+    stream.write(f"Fixed {total} error{'' if total == 1 else 's'}:\n")
+    from aicache_lint.rules import BY_CODE
+
+    for r in fixed:
+        stream.write(f"- {r.path}:\n")
+        per_code: dict[str, int] = {}
+        for code, _ in r.applied:
+            per_code[code] = per_code.get(code, 0) + 1
+        for code, n in sorted(per_code.items()):
+            stream.write(f"    {n} × {code} ({BY_CODE[code].name})\n")
 
 
 def _print_diffs(results, stdout: IO[str], stderr: IO[str]) -> None:

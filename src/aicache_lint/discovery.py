@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 # `Dockerfile`/`Containerfile` in any case, with any `.`, `-` or `_` prefix or suffix
 # (`Dockerfile.gpu`, `Dockerfile-cuda`, `Dockerfile_dev`, `app.Dockerfile`, `Qwen2VL_Dockerfile`).
@@ -14,10 +14,6 @@ _NOT_DOCKERFILE = (
     ".md", ".txt", ".py", ".sh", ".json", ".yml", ".yaml", ".dockerignore", ".j2", ".jinja",
     ".jinja2", ".template", ".tmpl", ".in", ".rst", ".html", ".toml", ".cfg", ".ini", ".bak",
     ".orig", ".swp", ".ps1", ".bat", ".go", ".rs", ".js", ".ts",
-)
-SKIP_DIRS = frozenset(
-    ".git .hg .svn node_modules __pycache__ .tox .nox .mypy_cache .pytest_cache .ruff_cache "
-    ".venv venv .eggs".split()
 )
 
 
@@ -29,28 +25,35 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
-    """(files to lint, sorted; [(path, problem)] for paths that cannot be used)."""
+def discover(paths: list[str], excluded: Callable[[str], bool]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(files to lint, sorted; [(path, problem)] for paths that cannot be used).
+
+    ``excluded(path)`` says whether a file or directory found while walking is left out (the
+    settings' exclude patterns); paths named here are always linted.
+    """
     files: set[str] = set()
     problems: list[tuple[str, str]] = []
     for path in paths:
         if os.path.isdir(path):
-            files.update(_walk(path, problems))
+            files.update(_walk(path, excluded, problems))
         elif os.path.exists(path) or os.path.islink(path):
-            files.add(os.path.normpath(path))  # named explicitly: always linted
+            files.add(os.path.normpath(path))
         else:
             problems.append((path, "no such file or directory"))
     return sorted(files), problems
 
 
-def _walk(root: str, problems: list[tuple[str, str]]) -> Iterator[str]:
+def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, str]]) -> Iterator[str]:
     def on_error(err: OSError) -> None:
         problems.append((err.filename or root, err.strerror or str(err)))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         dirnames[:] = sorted(
-            d for d in dirnames if d not in SKIP_DIRS and not _is_virtualenv(os.path.join(dirpath, d))
+            d
+            for d in dirnames
+            if not excluded(os.path.join(dirpath, d)) and not _is_virtualenv(os.path.join(dirpath, d))
         )
         for name in filenames:
-            if is_dockerfile_name(name):
-                yield os.path.normpath(os.path.join(dirpath, name))
+            path = os.path.normpath(os.path.join(dirpath, name))
+            if is_dockerfile_name(name) and not excluded(path):
+                yield path

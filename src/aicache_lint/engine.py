@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from aicache_lint.finding import Finding, Severity
-from aicache_lint.fix import Fix, apply_fixes
+from aicache_lint.fix import Edit, Fix, apply_fixes
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText, Span
 
@@ -13,7 +13,8 @@ MAX_PASSES = 10
 
 
 def check_source(source: SourceText, settings: Settings) -> list[Finding]:
-    """Every finding for one Dockerfile, sorted; fixes are dropped when the file does not parse."""
+    """Every finding for one Dockerfile, sorted: rules, then per-file ignores and suppression
+    comments, then unused suppressions. Fixes are dropped when the file does not parse."""
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.lexer import parse
     from aicache_lint.rules import ALL_RULES
@@ -22,20 +23,57 @@ def check_source(source: SourceText, settings: Settings) -> list[Finding]:
     doc = parse(source)
     facts = Facts(doc)
     findings: list[Finding] = []
-    enabled = settings.enabled_codes
+    enabled = settings.enabled_codes - settings.ignored_for(source.path)
     for rule_cls in ALL_RULES:
         if rule_cls.code not in enabled or "dockerfile" not in rule_cls.targets:
             continue
         ctx = DockerfileContext(source, doc, facts, settings.options_for(rule_cls.code))
+        severity = settings.severity_for(rule_cls.code, rule_cls.severity)
         try:
             for v in rule_cls().check(ctx):
                 fix = v.fix if not doc.errors else None
-                findings.append(
-                    Finding.at(source, rule_cls.code, rule_cls.name, rule_cls.severity, v.span, v.message, fix)
-                )
+                findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, fix))
         except Exception as exc:  # a broken rule must be visible, never swallowed
             findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
+    findings = _suppress(source, doc, findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _suppress(source: SourceText, doc, findings: list[Finding], settings: Settings, enabled: frozenset[str]) -> list[Finding]:
+    from aicache_lint import suppress
+    from aicache_lint.rules import BY_CODE
+
+    suppressions = suppress.parse(source, doc)
+    if not suppressions:
+        return findings
+    kept, used = suppress.apply([f for f in findings if f.code != "AIC000"], suppressions, doc)
+    kept += [f for f in findings if f.code == "AIC000"]  # internal errors are never hidden
+    if "AIC002" not in enabled:
+        return kept
+    rule = BY_CODE["AIC002"]
+    severity = settings.severity_for(rule.code, rule.severity)
+    for n, sup in enumerate(suppressions):
+        for span, message, edit_span in _unused(sup, n, used, enabled, BY_CODE):
+            fix = Fix.safe("Remove the unused suppression", Edit.delete(*edit_span))
+            kept.append(Finding.at(source, rule.code, rule.name, severity, span, message, fix))
+    return kept
+
+
+def _unused(sup, n: int, used: set, enabled: frozenset[str], known: dict) -> list[tuple[Span, str, Span]]:
+    """(where, message, what to delete) for each stale part of one suppression."""
+    if not sup.codes:
+        if (n, -1) in used:
+            return []
+        return [(sup.comment, "suppression matches no finding", sup.line_span)]
+    stale = []
+    for i, code in enumerate(sup.codes):
+        name = code.code.upper()
+        if name not in known:
+            stale.append((code, f"unknown rule code `{code.code}` in suppression"))
+        elif name in enabled and (n, i) not in used:
+            stale.append((code, f"unused suppression of `{name}`: nothing here triggers it"))
+    whole = len(stale) == len(sup.codes)  # nothing would be left: drop the comment line
+    return [(code.span, message, sup.line_span if whole else code.delete) for code, message in stale]
 
 
 def internal_error(source: SourceText, message: str) -> Finding:
@@ -47,7 +85,11 @@ def io_error(path: str, message: str) -> Finding:
 
 
 def applicable(finding: Finding, settings: Settings) -> bool:
-    return finding.fix is not None and (finding.fix.is_safe or settings.unsafe_fixes)
+    return (
+        finding.fix is not None
+        and (finding.fix.is_safe or settings.unsafe_fixes)
+        and finding.code in settings.fixable_codes
+    )
 
 
 class FixResult(NamedTuple):

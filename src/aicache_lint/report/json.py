@@ -1,11 +1,18 @@
-"""JSON output in ruff's shape, plus `severity` and `name`; every field is always present."""
+"""JSON output in ruff's shape, plus `severity` and `name`; every field is always present.
+
+Scripts and editor integrations read one array of objects: `code`, `name`, `severity`, `message`,
+`filename` (absolute), `location`/`end_location` (1-based row and character column in the file's
+final text), `fix` (`applicability`, `message`, `edits` with `content` and positions) or null,
+and `url` (the rule's page).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
+from aicache_lint.report._common import final_text
 from aicache_lint.rules.base import rule_url
 from aicache_lint.source import SourceText
 
@@ -49,9 +56,12 @@ def finding_dict(f: "Finding", source: SourceText) -> dict:
     }
 
 
-def render(ctx: "ReportContext") -> str:
-    items = []
+def finding_dicts(ctx: "ReportContext") -> Iterator[dict]:
+    """Every finding's object, in report order (shared with `json-lines`)."""
     for r in ctx.results:
-        source = SourceText(r.fixed if r.fixed is not None else (r.original or ""), path=r.path)
-        items.extend(finding_dict(f, source) for f in r.findings)
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+        source = SourceText(final_text(r) or "", path=r.path)
+        yield from (finding_dict(f, source) for f in r.findings)
+
+
+def render(ctx: "ReportContext") -> str:
+    return json.dumps(list(finding_dicts(ctx)), indent=2, ensure_ascii=False) + "\n"

@@ -1,51 +1,62 @@
-"""Human-readable output: `path:line:col: CODE [*] message`, then a summary line."""
+"""Full text output, for people at a terminal (ruff's "full" format, without colour).
+
+For each finding: the concise line, the source line under a gutter of line numbers with carets
+under the finding's columns (a finding over several lines shows its first line and `...`), and
+`= help: <fix title>` when it has a fix; a blank line after each. Then the concise summary.
+Positions refer to the file's final text; an unreadable file gets its header line only.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
-from aicache_lint.engine import applicable
+from aicache_lint.report._common import final_source
+from aicache_lint.report.concise import header, summary
 
 if TYPE_CHECKING:
+    from aicache_lint.finding import Finding
     from aicache_lint.report import ReportContext
-    from aicache_lint.settings import Settings
+    from aicache_lint.source import SourceText
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+TAB_WIDTH = 4
 
 
 def render(ctx: "ReportContext") -> str:
-    results, settings, fixing = ctx.results, ctx.settings, ctx.fixing
     lines: list[str] = []
-    findings = [f for r in results for f in r.findings]
-    for f in findings:
-        marker = " [*]" if applicable(f, settings) else ""
-        lines.append(f"{f.path}:{f.start.row}:{f.start.column}: {f.code}{marker} {f.message}")
-    fixed = sum(len(r.applied) for r in results)
-    if fixing:
-        if not findings and not fixed:
-            lines.append("All checks passed!")
-        elif not findings:
-            lines.append(f"Found {_plural(fixed, 'error')} ({fixed} fixed, 0 remaining).")
-        else:
-            lines.append(f"Found {_plural(fixed + len(findings), 'error')} ({fixed} fixed, {len(findings)} remaining).")
-        lines.extend(_hints(findings, settings, fixing=True))
-        return "\n".join(lines) + "\n"
-    if not findings:
-        return "All checks passed!\n"
-    lines.append(f"Found {_plural(len(findings), 'error')}.")
-    lines.extend(_hints(findings, settings, fixing=False))
-    return "\n".join(lines) + "\n"
+    for r in ctx.results:
+        source = final_source(r)
+        for f in r.findings:
+            lines.append(header(f, ctx.settings))
+            if source is not None and f.start.row <= source.line_count:
+                lines.extend(_snippet(f, source))
+            lines.append("")
+    return "\n".join(lines + summary(ctx)) + "\n"
 
 
-def _hints(findings, settings: "Settings", fixing: bool) -> list[str]:
-    out = []
-    safe = sum(1 for f in findings if applicable(f, settings))
-    hidden = sum(1 for f in findings if f.fix is not None and not f.fix.is_safe and not settings.unsafe_fixes)
-    if safe and not fixing:
-        out.append(f"[*] {safe} fixable with the `--fix` option.")
-    if hidden:
-        fixes = "fix" if hidden == 1 else "fixes"
-        out.append(f"({hidden} hidden {fixes} can be enabled with the `--unsafe-fixes` option.)")
+def _snippet(f: "Finding", source: "SourceText") -> list[str]:
+    row = f.start.row
+    text = source.line_text(row)
+    # A span that ends at column 1 of a later line ends, for display, with the line before it.
+    last_row = f.end.row - 1 if f.end.row > row and f.end.column == 1 else f.end.row
+    end_column = f.end.column if f.end.row == row else len(text) + 1
+    start = _width(text[: f.start.column - 1])
+    end = _width(text[: end_column - 1])
+    gutter = " " * len(str(row))
+    out = [
+        f"{gutter} |",
+        f"{row} | {text.expandtabs(TAB_WIDTH)}".rstrip(),
+        f"{gutter} | {' ' * start}{'^' * max(1, end - start)}",
+    ]
+    if last_row > row:
+        out.append("...")
+    out.append(f"{gutter} |")
+    if f.fix is not None:
+        unsafe = "" if f.fix.is_safe else " (unsafe fix)"
+        out.append(f"{gutter} = help: {f.fix.title}{unsafe}")
     return out
+
+
+def _width(prefix: str) -> int:
+    """Display width of the start of a line: tabs expanded, wide characters counted twice."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in prefix.expandtabs(TAB_WIDTH))

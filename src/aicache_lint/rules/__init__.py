@@ -8,11 +8,12 @@ from aicache_lint.rules.dockerfile.aic102_cache_disabled_under_cache_mount impor
 from aicache_lint.rules.dockerfile.aic104_uv_cache_not_mounted import UvCacheNotMounted
 from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HfHomeNotSet
 from aicache_lint.rules.dockerfile.aic302_unquoted_version_specifier import UnquotedVersionSpecifier
-from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError
+from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
 
 ALL_RULES: tuple[type[Rule], ...] = (
     InternalError,
     ParseError,
+    UnusedSuppression,
     IoError,
     PipCacheNotMounted,
     CacheDisabledUnderCacheMount,

@@ -1,11 +1,12 @@
-"""AIC000 internal-error, AIC001 parse-error, AIC003 io-error: findings the engine itself emits."""
+"""AIC000 internal-error, AIC001 parse-error, AIC002 unused-suppression, AIC003 io-error: findings
+the engine itself emits."""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 from aicache_lint.finding import Severity, Violation
-from aicache_lint.rules.base import DockerfileContext, Rule
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class InternalError(Rule):
@@ -116,4 +117,44 @@ class IoError(Rule):
     name = "io-error"
     summary = "The file cannot be read as text"
     severity = Severity.ERROR
+    targets = ()
+
+
+class UnusedSuppression(Rule):
+    """
+    ## What it does
+    Reports a suppression comment (`# aicache-lint: ignore=...` above an instruction, or
+    `# aicache-lint: ignore-file=...` in the top comment block) whose code suppressed nothing on
+    this run, and codes that name no rule. Codes of rules that are not selected are not judged.
+
+    ## Why is this bad?
+    A stale suppression hides the next real problem of that kind at that place, and tells readers
+    something that is no longer true.
+
+    ## Example
+    ```dockerfile
+    # aicache-lint: ignore=AIC101 fixed long ago
+    RUN --mount=type=cache,target=/root/.cache/pip pip install torch
+    ```
+
+    ## Use instead
+    ```dockerfile
+    RUN --mount=type=cache,target=/root/.cache/pip pip install torch
+    ```
+
+    ## Fix safety
+    The fix removes the stale code from the list, or the whole comment line when no code is left.
+    It only touches a comment, so it is safe.
+
+    ## Options
+    None.
+
+    ## References
+    - The README's "Suppressions" section.
+    """
+
+    code = "AIC002"
+    name = "unused-suppression"
+    summary = "A suppression comment suppresses nothing"
+    fix_availability = FixAvailability.ALWAYS
     targets = ()

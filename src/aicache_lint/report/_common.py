@@ -1,0 +1,60 @@
+"""Helpers the reporters share: which text a result's positions refer to, paths relative to the
+report root, and line-content keys that identify a finding across unrelated edits."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Iterator, NamedTuple
+
+from aicache_lint.source import SourceText
+
+if TYPE_CHECKING:
+    from aicache_lint.api import FileResult
+    from aicache_lint.finding import Finding
+
+
+def final_text(r: "FileResult") -> str | None:
+    """The text the findings' positions refer to: the fixed text when fixes changed it; None
+    when the file could not be read."""
+    return r.fixed if r.fixed is not None else r.original
+
+
+def final_source(r: "FileResult") -> SourceText | None:
+    text = final_text(r)
+    return None if text is None else SourceText(text, path=r.path)
+
+
+def relative_path(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` with ``/`` separators, or None when it lies outside ``root``."""
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    except ValueError:  # another drive on Windows
+        return None
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
+        return None
+    return rel.replace(os.sep, "/")
+
+
+def display_path(path: str, root: str) -> str:
+    """The relative path when the file is under ``root``, else the absolute one (``/`` separators)."""
+    rel = relative_path(path, root)
+    return rel if rel is not None else os.path.abspath(path).replace(os.sep, "/")
+
+
+class Keyed(NamedTuple):
+    finding: "Finding"
+    line: str  # the stripped text of the finding's first line ("" when the file is unreadable)
+    occurrence: int  # 1-based, among this file's findings of the same rule on lines with this text
+
+
+def keyed_findings(r: "FileResult") -> Iterator[Keyed]:
+    """Each finding with what identifies it without its line number, so that inserting or removing
+    lines above it keeps its identity and two findings on identical lines stay apart."""
+    source = final_source(r)
+    seen: dict[tuple[str, str], int] = {}
+    for f in r.findings:
+        line = ""
+        if source is not None and f.start.row <= source.line_count:
+            line = source.line_text(f.start.row).strip()
+        n = seen[(f.code, line)] = seen.get((f.code, line), 0) + 1
+        yield Keyed(f, line, n)

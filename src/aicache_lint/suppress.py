@@ -1,0 +1,171 @@
+"""Suppression comments in Dockerfiles.
+
+``# aicache-lint: ignore=AIC101,AIC203 optional reason`` on the comment line(s) directly above an
+instruction silences those codes for that instruction (heredoc bodies included);
+``# aicache-lint: ignore-file=AIC101`` (or ``ignore-file`` alone, for every code) anywhere in the
+comment block above the first instruction silences them for the whole file. A `#` after an
+instruction is part of its arguments, so there are no trailing pragmas.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from aicache_lint.source import SourceText, Span
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.model import Dockerfile, Instruction
+    from aicache_lint.finding import Finding
+
+_DIRECTIVE = re.compile(
+    r"#\s*aicache-lint\s*:\s*(?P<kind>ignore-file|ignore)(?![\w-])(?:\s*=\s*(?P<codes>[^\s]*))?(?P<reason>.*)$"
+)
+PREFIX = "# aicache-lint: ignore="
+
+
+class Code(NamedTuple):
+    code: str  # as written
+    span: Span  # the code itself
+    delete: Span  # the code with one separating comma
+
+
+class Suppression(NamedTuple):
+    file_wide: bool
+    codes: tuple[Code, ...]  # empty: every code
+    line_span: Span  # the whole comment line, newline included
+    comment: Span  # the comment text
+    codes_end: int  # offset just after the code list (where --add-ignore appends)
+    instruction: "Instruction | None"  # the instruction it sits above (None for file-wide)
+
+    def covers(self, code: str) -> bool:
+        return not self.codes or any(c.code.upper() == code for c in self.codes)
+
+
+def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
+    first_instruction = doc.instructions[0].start_line if doc.instructions else source.line_count + 1
+    comment_lines = {source.line_of(span.start): span for span in doc.comments}
+    starts = {i.start_line: i for i in doc.instructions}
+    out = []
+    for line, span in sorted(comment_lines.items()):
+        m = _DIRECTIVE.match(source.text, span.start, span.end)
+        if m is None:
+            continue
+        file_wide = m.group("kind") == "ignore-file"
+        instruction = None
+        if file_wide:
+            if line >= first_instruction:
+                continue  # only in the top comment block
+        else:
+            instruction = _instruction_below(line, comment_lines, starts)
+            if instruction is None:
+                continue
+        codes = _codes(m, span.start) if m.group("codes") else ()
+        end = m.end("codes") if m.group("codes") is not None else m.end("kind")
+        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction))
+    return out
+
+
+def _instruction_below(line: int, comment_lines: dict[int, Span], starts: dict[int, "Instruction"]):
+    """The instruction right under a block of comment lines that includes ``line``."""
+    below = line + 1
+    while below in comment_lines:
+        below += 1
+    return starts.get(below)
+
+
+def _codes(m: re.Match, offset: int) -> tuple[Code, ...]:
+    text, base = m.group("codes"), m.start("codes")
+    codes = []
+    pos = 0
+    parts = text.split(",")
+    for i, part in enumerate(parts):
+        start, end = base + pos, base + pos + len(part)
+        if part:
+            if len(parts) == 1:
+                delete = Span(start, end)
+            elif i < len(parts) - 1:
+                delete = Span(start, end + 1)  # with the comma after it
+            else:
+                delete = Span(start - 1, end)  # the last one: with the comma before it
+            codes.append(Code(part, Span(start, end), delete))
+        pos += len(part) + 1
+    return tuple(codes)
+
+
+def _line_span(source: SourceText, line: int) -> Span:
+    start = source.line_start(line)
+    end = source.line_start(line + 1) if line < source.line_count else len(source.text)
+    return Span(start, end)
+
+
+def containing_instruction(doc: "Dockerfile", offset: int) -> "Instruction | None":
+    """The instruction whose text (heredoc bodies included) holds ``offset``."""
+    starts = [i.span.start for i in doc.instructions]
+    at = bisect.bisect_right(starts, offset) - 1
+    if at < 0:
+        return None
+    instruction = doc.instructions[at]
+    return instruction if offset <= instruction.span.end else None
+
+
+def apply(findings: list["Finding"], suppressions: list[Suppression], doc: "Dockerfile") -> tuple[list["Finding"], set[tuple[int, int]]]:
+    """The findings no suppression covers, and which (suppression, code index) pairs were used
+    (code index -1: a blanket suppression)."""
+    used: set[tuple[int, int]] = set()
+    kept = []
+    for finding in findings:
+        instruction = containing_instruction(doc, finding.span.start)
+        hit = False
+        for n, sup in enumerate(suppressions):
+            if not sup.file_wide and sup.instruction is not instruction:
+                continue
+            if sup.covers(finding.code):
+                hit = True
+                used.add((n, _code_index(sup, finding.code)))
+        if not hit:
+            kept.append(finding)
+    return kept, used
+
+
+def _code_index(sup: Suppression, code: str) -> int:
+    for i, c in enumerate(sup.codes):
+        if c.code.upper() == code:
+            return i
+    return -1
+
+
+NOT_SUPPRESSIBLE = frozenset({"AIC000", "AIC001", "AIC002", "AIC003"})
+
+
+def add_ignore_edits(source: SourceText, doc: "Dockerfile", findings: list["Finding"], reason: str) -> list:
+    """Edits that suppress every finding: a new `# aicache-lint: ignore=...` line above each
+    instruction with findings (indented like it), or the missing codes appended to the one that
+    is already there. Running it again adds nothing: the findings are gone."""
+    from aicache_lint.fix import Edit
+
+    by_instruction: dict[int, tuple["Instruction", list[str]]] = {}
+    for finding in findings:
+        if finding.code in NOT_SUPPRESSIBLE:
+            continue
+        instruction = containing_instruction(doc, finding.span.start)
+        if instruction is None:
+            continue
+        codes = by_instruction.setdefault(id(instruction), (instruction, []))[1]
+        if finding.code not in codes:
+            codes.append(finding.code)
+    existing = {id(s.instruction): s for s in parse(source, doc) if s.instruction is not None and s.codes}
+    edits = []
+    for key, (instruction, codes) in by_instruction.items():
+        codes = sorted(codes)
+        current = existing.get(key)
+        if current is not None:
+            missing = [c for c in codes if not current.covers(c)]
+            edits.append(Edit.insert(current.codes_end, "," + ",".join(missing)))
+            continue
+        line_start = source.line_start(instruction.start_line)
+        indent = source.text[line_start : instruction.span.start]
+        note = f" {reason}" if reason else ""
+        edits.append(Edit.insert(line_start, f"{indent}{PREFIX}{','.join(codes)}{note}\n"))
+    return edits
