@@ -87,13 +87,13 @@ def _add_ignores(source: SourceText, settings: Settings, reason: str) -> FileRes
     from aicache_lint.fix import apply_edits
 
     findings = check_source(source, settings)
-    edits = suppress.add_ignore_edits(source, parse(source), findings, reason)
+    edits, added = suppress.add_ignore_edits(source, parse(source), findings, reason)
     out = FileResult(source.path, findings, source.text)
     if edits:
         fixed = SourceText(apply_edits(source.text, edits, source.newline), path=source.path, bom=source.bom)
         out.fixed = fixed.text
         out.findings = check_source(fixed, settings)
-        out.suppressions_added = len(edits)
+        out.suppressions_added = added
         _write(out, fixed)
     return out
 

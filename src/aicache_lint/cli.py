@@ -57,8 +57,9 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="do not apply unsafe fixes, whatever the configuration says")
     fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
-    fixing.add_argument("--add-ignore", nargs="?", const="", metavar="REASON",
-                        help="add a suppression comment for every current finding (with an optional reason)")
+    fixing.add_argument("--add-ignore", action="store_true",
+                        help="add a suppression comment for every current finding; "
+                             "--add-ignore=REASON records why")
     rules = parser.add_argument_group("rule selection")
     rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
     rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rule codes or prefixes to the selection")
@@ -86,7 +87,12 @@ def _positive_int(text: str) -> int:
 
 
 def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
+    # `--add-ignore[=REASON]`: the reason only in the `=` form, so that `--add-ignore Dockerfile`
+    # never takes a path for a reason.
+    reasons = [a.split("=", 1)[1] for a in argv if a.startswith("--add-ignore=")]
+    argv = ["--add-ignore" if a.startswith("--add-ignore=") else a for a in argv]
     args = _check_parser().parse_args(argv)
+    add_ignore = (reasons[-1] if reasons else "") if args.add_ignore else None
     from aicache_lint import api
     from aicache_lint.config import CliOverrides, ConfigError, Resolver
     from aicache_lint.discovery import discover
@@ -96,6 +102,8 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         raise UsageError("`-` (standard input) cannot be combined with other paths")
+    if "-" in paths and add_ignore is not None:
+        raise UsageError("--add-ignore edits files in place; it cannot read standard input")
     overrides = CliOverrides(
         select=_codes(args.select) if args.select else None,
         extend_select=_codes(args.extend_select),
@@ -118,14 +126,14 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         else:
             files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
             write = args.fix and not args.diff
-            tasks = [api.Task(f, resolver.for_path(f), fixing, write, args.add_ignore) for f in files]
+            tasks = [api.Task(f, resolver.for_path(f), fixing, write, add_ignore) for f in files]
             results = api.process_paths(tasks, jobs=args.jobs)
             results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
             results.sort(key=lambda r: r.path)
     except (ConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
 
-    if args.add_ignore is not None:
+    if add_ignore is not None:
         added = sum(r.suppressions_added for r in results)
         touched = sum(1 for r in results if r.suppressions_added)
         stderr.write(f"Added {added} suppression{'' if added == 1 else 's'} to {touched} file{'' if touched == 1 else 's'}.\n")

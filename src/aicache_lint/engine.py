@@ -54,13 +54,16 @@ def _suppress(source: SourceText, doc, findings: list[Finding], settings: Settin
     severity = settings.severity_for(rule.code, rule.severity)
     for n, sup in enumerate(suppressions):
         for span, message, edit_span in _unused(sup, n, used, enabled, BY_CODE):
-            fix = Fix.safe("Remove the unused suppression", Edit.delete(*edit_span))
+            fix = Fix.safe("Remove the unused suppression", Edit.delete(*edit_span)) if edit_span else None
             kept.append(Finding.at(source, rule.code, rule.name, severity, span, message, fix))
     return kept
 
 
-def _unused(sup, n: int, used: set, enabled: frozenset[str], known: dict) -> list[tuple[Span, str, Span]]:
+def _unused(sup, n: int, used: set, enabled: frozenset[str], known: dict) -> list[tuple[Span, str, Span | None]]:
     """(where, message, what to delete) for each stale part of one suppression."""
+    if not sup.file_wide and sup.instruction is None:
+        # Not above an instruction (a blank line in between?): the author's intent is unclear.
+        return [(sup.comment, "suppression is not directly above an instruction, so it applies to nothing", None)]
     if not sup.codes:
         if (n, -1) in used:
             return []

@@ -37,7 +37,7 @@ class Suppression(NamedTuple):
     line_span: Span  # the whole comment line, newline included
     comment: Span  # the comment text
     codes_end: int  # offset just after the code list (where --add-ignore appends)
-    instruction: "Instruction | None"  # the instruction it sits above (None for file-wide)
+    instruction: "Instruction | None"  # the instruction it sits above (None: file-wide or misplaced)
 
     def covers(self, code: str) -> bool:
         return not self.codes or any(c.code.upper() == code for c in self.codes)
@@ -58,9 +58,8 @@ def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
             if line >= first_instruction:
                 continue  # only in the top comment block
         else:
+            # None when no instruction follows the comment block: reported as misplaced.
             instruction = _instruction_below(line, comment_lines, starts)
-            if instruction is None:
-                continue
         codes = _codes(m, span.start) if m.group("codes") else ()
         end = m.end("codes") if m.group("codes") is not None else m.end("kind")
         out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction))
@@ -139,8 +138,8 @@ def _code_index(sup: Suppression, code: str) -> int:
 NOT_SUPPRESSIBLE = frozenset({"AIC000", "AIC001", "AIC002", "AIC003"})
 
 
-def add_ignore_edits(source: SourceText, doc: "Dockerfile", findings: list["Finding"], reason: str) -> list:
-    """Edits that suppress every finding: a new `# aicache-lint: ignore=...` line above each
+def add_ignore_edits(source: SourceText, doc: "Dockerfile", findings: list["Finding"], reason: str) -> tuple[list, int]:
+    """(edits, number of codes added) that suppress every finding: a new `# aicache-lint: ignore=...` line above each
     instruction with findings (indented like it), or the missing codes appended to the one that
     is already there. Running it again adds nothing: the findings are gone."""
     from aicache_lint.fix import Edit
@@ -157,15 +156,18 @@ def add_ignore_edits(source: SourceText, doc: "Dockerfile", findings: list["Find
             codes.append(finding.code)
     existing = {id(s.instruction): s for s in parse(source, doc) if s.instruction is not None and s.codes}
     edits = []
+    added = 0
     for key, (instruction, codes) in by_instruction.items():
         codes = sorted(codes)
         current = existing.get(key)
         if current is not None:
             missing = [c for c in codes if not current.covers(c)]
             edits.append(Edit.insert(current.codes_end, "," + ",".join(missing)))
+            added += len(missing)
             continue
+        added += len(codes)
         line_start = source.line_start(instruction.start_line)
         indent = source.text[line_start : instruction.span.start]
         note = f" {reason}" if reason else ""
         edits.append(Edit.insert(line_start, f"{indent}{PREFIX}{','.join(codes)}{note}\n"))
-    return edits
+    return edits, added
