@@ -5,8 +5,10 @@ What consumers read (GitHub: "SARIF support for code scanning"):
   `help.markdown` is its body, `defaultConfiguration.level` its severity, `properties.tags` filters;
 - each result: `ruleId`/`ruleIndex`, `level`, `message.text`, and a region (1-based lines and
   Unicode code point columns, end column exclusive) in a file named relative to `%SRCROOT%`;
-- `partialFingerprints.primaryLocationLineHash`: the rule and the stripped text of the finding's
-  line with an occurrence counter (`hash:N`), so an alert survives edits above it;
+- `partialFingerprints["aicacheLint/v1"]`: the rule and the stripped text of the finding's line
+  with an occurrence counter (`hash:N`), so an alert survives edits above it. Our own key, not
+  GitHub's `primaryLocationLineHash`: the upload action computes that one itself (with another
+  algorithm) and warns about every result whose value differs from its own;
 - `fixes[]`: the finding's fix as replacements in the same text, for SARIF viewers that apply them;
 - `automationDetails.id`: the analysis category, so other uploads do not close our alerts.
 """
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from aicache_lint.rules.base import Rule
     from aicache_lint.source import SourceText
 
+FINGERPRINT_KEY = "aicacheLint/v1"
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = DOCS_BASE_URL.split("/blob/")[0]
 SRCROOT = "%SRCROOT%"
@@ -98,7 +101,7 @@ def _results(r: "FileResult", root: str, index: dict[str, int]) -> list[om.Resul
                 locations=[
                     om.Location(physical_location=om.PhysicalLocation(artifact_location=artifact, region=region))
                 ],
-                partial_fingerprints={"primaryLocationLineHash": f"{line_hash}:{occurrence}"},
+                partial_fingerprints={FINGERPRINT_KEY: f"{line_hash}:{occurrence}"},
                 fixes=[_fix(f, source, artifact)] if f.fix is not None and source is not None else None,
             )
         )

@@ -185,7 +185,7 @@ def mount_flag(ctx: "DockerfileContext", run: Instruction, directory: str, state
         return (
             f"--mount={opts}",
             f"BuildKit would create `{parent}` owned by root, and `{info.name}` could no longer write "
-            f"there; create it as `{info.name}` first or point `{_cache_var_hint(directory)}` elsewhere",
+            f"there; create it as `{info.name}` first or point {_cache_var_hint(directory)} elsewhere",
         )
     return f"--mount={opts}", None
 
