@@ -215,3 +215,61 @@ def test_usage_errors_exit_2(repo: Path) -> None:
 def test_help_exits_zero(capsys) -> None:
     assert run(["--help"]).exit_code == 0
     assert "--unsafe-fixes" in capsys.readouterr().out
+
+
+def test_every_output_format_through_the_cli(repo: Path) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "data" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    dockerfile = str(repo / "Dockerfile")
+    sarif = json.loads(run(["--output-format", "sarif", dockerfile]).stdout)
+    jsonschema.Draft7Validator(schema).validate(sarif)
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    for result in sarif["runs"][0]["results"]:
+        assert rules[result["ruleId"]]["help"]["markdown"]
+    lines = run(["--output-format", "json-lines", dockerfile]).stdout.splitlines()
+    assert [json.loads(line)["code"] for line in lines] == ["AIC101", "AIC302"]
+    github = run(["--output-format", "github", dockerfile]).stdout.splitlines()
+    assert github[0].startswith("::warning file=") and ",line=2,col=5," in github[0]
+    gitlab = json.loads(run(["--output-format", "gitlab", dockerfile]).stdout)
+    assert [g["check_name"] for g in gitlab] == ["AIC101", "AIC302"]
+    text = run([dockerfile]).stdout
+    assert "2 | RUN pip install numpy>=1.24" in text and "= help: Mount a pip cache at /root/.cache/pip" in text
+
+
+def test_output_file(repo: Path, tmp_path_factory) -> None:
+    target = tmp_path_factory.mktemp("out") / "report.sarif"
+    result = run(["--output-format", "sarif", "--output-file", str(target), str(repo)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert json.loads(target.read_text())["version"] == "2.1.0"
+
+
+def test_statistics(repo: Path) -> None:
+    result = run(["--statistics", str(repo)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "count  code    fixable  name",
+        "    1  AIC101        1  pip-cache-not-mounted",
+        "    1  AIC302        1  unquoted-version-specifier",
+    ]
+
+
+def test_show_fixes(repo: Path) -> None:
+    result = run(["--fix", "--show-fixes", "--output-format", "concise", str(repo)])
+    assert result.exit_code == 0
+    path = os.path.join(str(repo), "Dockerfile")
+    assert result.stdout.splitlines()[:4] == [
+        "Fixed 2 errors:",
+        f"- {path}:",
+        "    1 × AIC101 (pip-cache-not-mounted)",
+        "    1 × AIC302 (unquoted-version-specifier)",
+    ]
+
+
+def test_rule_all_and_sarif_in_a_real_subprocess(repo: Path) -> None:
+    done = _subprocess("rule", "--all", cwd=repo)
+    assert done.returncode == 0 and done.stdout.count("## What it does") >= 6
+    done = _subprocess("--output-format", "sarif", ".", cwd=repo)
+    assert done.returncode == 1
+    run_ = json.loads(done.stdout)["runs"][0]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"]} == {"Dockerfile"}
