@@ -176,3 +176,13 @@ def test_config_errors_in_a_real_subprocess(project: Path) -> None:
     )
     assert done.returncode == 2
     assert "pyproject.toml: `ignore`: expected a list of rule codes or prefixes (strings), got [1]" in done.stderr
+
+
+def test_search_stops_at_the_repository_root(project: Path) -> None:
+    (project.parent / ".aicache-lint.toml").write_text('select = ["AIC3"]\n')
+    try:
+        assert set(codes(lint(project))) == {"AIC302"}  # no repository: the search goes up
+        (project / ".git").mkdir()
+        assert set(codes(lint(project))) == {"AIC101", "AIC201", "AIC302"}
+    finally:
+        (project.parent / ".aicache-lint.toml").unlink()

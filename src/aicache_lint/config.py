@@ -2,7 +2,7 @@
 
 A project configures aicache-lint in ``.aicache-lint.toml`` or ``aicache-lint.toml`` (top-level
 keys) or in ``pyproject.toml`` under ``[tool.aicache-lint]``; the nearest one from a linted path
-upwards applies. Every key is checked: an unknown key, a wrong type or an unknown rule code is an
+upwards (up to the repository root) applies. Every key is checked: an unknown key, a wrong type or an unknown rule code is an
 error naming the file, the key and what was expected.
 """
 
@@ -34,7 +34,9 @@ class CliOverrides(NamedTuple):
 
 
 def find_config(start: str) -> str | None:
-    """The nearest configuration file from ``start`` (a file or directory) upwards."""
+    """The nearest configuration file from ``start`` (a file or directory) upwards, stopping at
+    the repository root (a directory with `.git`): a stray file above a checkout must not
+    change how its files are linted."""
     directory = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)))
     while True:
         for name in CONFIG_NAMES:
@@ -42,7 +44,7 @@ def find_config(start: str) -> str | None:
             if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
                 return candidate
         parent = os.path.dirname(directory)
-        if parent == directory:
+        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
             return None
         directory = parent
 

@@ -1,0 +1,329 @@
+"""The pre-commit hooks: their `files` pattern agrees with discovery, and they work under pre-commit.
+
+The last test runs the real `pre-commit try-repo` against a snapshot of this checkout: pre-commit
+builds a virtualenv and pip-installs the project into it (from PyPI: needs the network, ~10-30 s).
+Deselect it with `-m "not slow"`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aicache_lint.discovery import is_dockerfile_name
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
+HOOK_IDS = ("aicache-lint", "aicache-lint-fix")
+
+
+@functools.lru_cache(maxsize=None)
+def _hooks() -> dict[str, dict]:
+    hooks = yaml.safe_load(HOOKS_FILE.read_text(encoding="utf-8"))
+    return {hook["id"]: hook for hook in hooks}
+
+
+def _pattern(hook_id: str) -> re.Pattern[str]:
+    return re.compile(_hooks()[hook_id]["files"])
+
+
+def _selected(pattern: re.Pattern[str], path: str) -> bool:
+    return pattern.search(path) is not None  # what pre-commit does with `files`
+
+
+# Names: Dockerfile variants, docs/scripts/templates that carry the word, lookalikes, case and
+# separator edge cases, and the Unicode characters whose case rules differ between `re` and
+# `str.lower()` (KELVIN SIGN, LONG S, dotted/dotless I).
+NAMES = [
+    # discovery accepts
+    "Dockerfile", "dockerfile", "DOCKERFILE", "DockerFile", "Containerfile", "containerfile",
+    "CONTAINERFILE", "Dockerfile.gpu", "Dockerfile.GPU", "Dockerfile-cuda", "Dockerfile_dev",
+    "Dockerfile.cuda12.4", "Dockerfile.prod.gpu", "Dockerfile..gpu", "Dockerfile.-x", "Dockerfile.d",
+    "app.Dockerfile", "base.dockerfile", "Qwen2VL_Dockerfile", "cuda-12.Dockerfile",
+    "my-app.dockerfile", "a.b.c.Dockerfile", "x_Dockerfile", "..Dockerfile", "-.Dockerfile",
+    "Containerfile.arm64", "build.containerfile", "Dockerfile.markdown", "Dockerfile.mdx",
+    "Dockerfile.jinja3", "Dockerfile.py3", "Dockerfile.shell", "Dockerfile.yamlx", "Dockerfile.ini2",
+    "Dockerfile.md.gpu", "Dockerfile.txt-cuda", "Dockerfile.build.sh.bak2", "Dockerfile.dockerfile",
+    "Dockerfile.Dockerfile.md.Dockerfile", "Dockerfile.ba\u212a2", "Dockerfile.\u017fh",
+    "Dockerfile.j\u017fon", "Dockerfile.\u0130ni", "Dockerfile.\u0131ni", "Docker\u212aerfile",
+    "Dockerfile with space", "Dockerfile.\u00e9t\u00e9", "Dockerfile.\r",
+    # discovery rejects: docs, scripts and templates that merely carry the word
+    "Dockerfile.md", "Dockerfile.MD", "dockerfile.txt", "Dockerfile.TXT", "build_dockerfile.py",
+    "Dockerfile.j2", "Dockerfile.J2", "Dockerfile.jinja", "Dockerfile.jinja2", "Dockerfile.template",
+    "Dockerfile.tmpl", "Dockerfile.in", "Dockerfile.IN", "Dockerfile.rst", "Dockerfile.html",
+    "Dockerfile.toml", "Dockerfile.cfg", "Dockerfile.ini", "Dockerfile.bak", "Dockerfile.orig",
+    "Dockerfile.swp", ".Dockerfile.swp", "Dockerfile.ps1", "Dockerfile.bat", "Dockerfile.go",
+    "Dockerfile.rs", "Dockerfile.js", "Dockerfile.ts", "Dockerfile.sh", "Dockerfile.json",
+    "Dockerfile.yml", "Dockerfile.yaml", "Dockerfile.YAML", "dockerfile.dockerignore",
+    "Dockerfile.gpu.md", "app.Dockerfile.j2", "Dockerfile.ba\u212a", "Dockerfile.BA\u212a",
+    "render-dockerfile.sh", "dockerfile_test.py", "Containerfile.in",
+    # discovery rejects: not the word, or not separated from it
+    ".dockerignore", "dockerignore", "Dockerfilex", "xDockerfile", "mydockerfiles", "Dockerfiles",
+    "Docker", "docker-file", "Docker_file", "Containerfiles", "notes.json", "README.md", "Makefile",
+    "compose.yaml", "docker-compose.yml", "docker-bake.hcl", "Dockerfile.", "Dockerfile-", ".Dockerfile",
+    "_Dockerfile", "-Dockerfile", ".dockerfile", ".containerfile", "Dockerfile\n", "Dockerfile.gpu\n",
+    "app\n.Dockerfile", "Docker\u017file", "",
+]
+DIRS = ["", "svc/", "deep/nested/dir/", "docker/", "Dockerfile.d/", "Dockerfile/", "docs/", "x.md/",
+        ".github/", "mydockerfiles/", "Dockerfile.md/", "\u00e9/"]
+
+# What the brief for the hooks demands, independent of discovery.
+MUST_MATCH = ["Dockerfile", "Dockerfile.gpu", "svc/Dockerfile.gpu", "base.dockerfile",
+              "docker/base.dockerfile", "Dockerfile-cuda", "Dockerfile_dev", "app.Dockerfile",
+              "Qwen2VL_Dockerfile", "Containerfile", "ci/Containerfile.arm64", "DOCKERFILE"]
+MUST_NOT_MATCH = ["Dockerfile.md", "docs/dockerfile.txt", "build_dockerfile.py", "Dockerfile.j2",
+                  ".dockerignore", "mydockerfiles/notes.md", "README.md", "Dockerfile/config"]
+
+# The Compose branch the YAML comment promises (not enabled until Compose linting lands).
+COMPOSE_BRANCH = r"|(?:docker-)?compose(?:[._-][^/\n]*)?\.ya?ml"
+COMPOSE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
+                 "compose.override.yaml", "compose.override.yml", "docker-compose.override.yml",
+                 "docker-compose.override.yaml", "compose-gpu.yaml", "compose.prod.yml",
+                 "docker-compose.dev.yaml", "docker-compose_ci.yml", "deploy/compose.yaml",
+                 "Docker-Compose.YML"]
+NOT_COMPOSE = ["composer.yml", "compose.json", "compose.yaml.bak", "my-compose.yaml", "compose",
+               "docker-compose.yml.j2", "compose.yaml/README.md"]
+
+
+def test_hook_definitions() -> None:
+    hooks = _hooks()
+    assert tuple(hooks) == HOOK_IDS
+    for hook in hooks.values():
+        assert hook["entry"] == "aicache-lint"
+        assert hook["language"] == "python"
+        assert hook["require_serial"] is False
+        assert hook["types"] == ["text"]
+        assert hook["description"]
+    assert "args" not in hooks["aicache-lint"]
+    assert hooks["aicache-lint-fix"]["args"] == ["--fix"]
+    assert hooks["aicache-lint"]["files"] == hooks["aicache-lint-fix"]["files"]
+
+
+@pytest.mark.parametrize("hook_id", HOOK_IDS)
+def test_files_pattern_selects_what_discovery_lints(hook_id: str) -> None:
+    pattern = _pattern(hook_id)
+    expected = {name: is_dockerfile_name(name) for name in NAMES}
+    assert any(expected.values()) and not all(expected.values())
+    wrong = [
+        (directory + name, accepted)
+        for directory in DIRS
+        for name, accepted in expected.items()
+        if _selected(pattern, directory + name) != accepted
+    ]
+    assert wrong == [], "(path, discovery's answer) where the hook's `files` disagrees"
+
+
+@pytest.mark.parametrize("hook_id", HOOK_IDS)
+def test_files_pattern_required_names(hook_id: str) -> None:
+    pattern = _pattern(hook_id)
+    assert [p for p in MUST_MATCH if not _selected(pattern, p)] == []
+    assert [p for p in MUST_NOT_MATCH if _selected(pattern, p)] == []
+
+
+_PIECES = st.sampled_from(
+    ["dockerfile", "Dockerfile", "DOCKERFILE", "containerfile", "Containerfile", ".", "-", "_", "/",
+     "md", "MD", "txt", "py", "sh", "json", "yml", "yaml", "j2", "jinja", "jinja2", "template", "in",
+     "ini", "bak", "ba", "dockerignore", "gpu", "cuda", "x", "2", " ", "\n", "\u212a", "\u017f",
+     "\u0130", "\u0131", "\u00e9", "compose"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=8).map("".join))
+def test_files_pattern_agrees_with_discovery_on_generated_paths(path: str) -> None:
+    pattern = _pattern("aicache-lint")
+    assert _selected(pattern, path) == is_dockerfile_name(path.rsplit("/", 1)[-1])
+
+
+def test_compose_names_are_one_alternation_away() -> None:
+    """Compose files stay out for now; the branch in the YAML comment adds exactly them."""
+    text = HOOKS_FILE.read_text(encoding="utf-8")
+    assert COMPOSE_BRANCH in text, "the YAML comment should show the Compose branch tested here"
+    source = _hooks()["aicache-lint"]["files"]
+    assert source.endswith(r")\Z")
+    current = re.compile(source)
+    with_compose = re.compile(source[: -len(r")\Z")] + COMPOSE_BRANCH + r")\Z")
+    assert [n for n in COMPOSE_NAMES if _selected(current, n)] == []
+    assert [n for n in COMPOSE_NAMES if not _selected(with_compose, n)] == []
+    assert [n for n in NOT_COMPOSE if _selected(with_compose, n)] == []
+    paths = [directory + name for directory in DIRS for name in NAMES]
+    # The Dockerfile part is unchanged: the branch only adds the Compose names among NAMES.
+    assert [p for p in paths if _selected(current, p) and not _selected(with_compose, p)] == []
+    added = {p.rsplit("/", 1)[-1] for p in paths if _selected(with_compose, p) and not _selected(current, p)}
+    assert added == {"compose.yaml", "docker-compose.yml"}
+
+
+def _pre_commit() -> list[str] | None:
+    if importlib.util.find_spec("pre_commit") is not None:
+        return [sys.executable, "-m", "pre_commit"]
+    exe = shutil.which("pre-commit")
+    return [exe] if exe else None
+
+
+def test_manifest_is_valid_for_pre_commit() -> None:
+    pre_commit = _pre_commit()
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (pip install '.[test]')")
+    proc = subprocess.run(
+        [*pre_commit, "validate-manifest", str(HOOKS_FILE)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# The real thing: pre-commit installs the hooks from this checkout and runs them in a git repo.
+
+# pre-commit strips these itself before running git; anything else GIT_* (GIT_DIR, GIT_INDEX_FILE
+# when pytest runs inside a git hook, ...) would point our git commands at the wrong repository.
+_GIT_ENV_KEPT = {"GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
+                 "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS"}
+# PYTHONPATH (e.g. `PYTHONPATH=src`) would let the hook import the source tree instead of the
+# package pre-commit installed; SKIP would skip the hooks; PRE_COMMIT_* could change the run.
+_DROPPED = {"PYTHONPATH", "SKIP", "VIRTUAL_ENV", "PRE_COMMIT", "PRE_COMMIT_COLOR",
+            "PRE_COMMIT_ALLOW_NO_CONFIG", "PRE_COMMIT_NO_CONCURRENCY"}
+_TIMEOUT = 300
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items()
+        if k not in _DROPPED and (not k.startswith("GIT_") or k in _GIT_ENV_KEPT)
+    }
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    # try-repo keeps its clone and virtualenv in a fresh temporary directory (not PRE_COMMIT_HOME),
+    # one per run: keep that inside tmp_path too.
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(tmp_path / "tmp")
+    env["VIRTUALENV_OVERRIDE_APP_DATA"] = str(tmp_path / "virtualenv-app-data")
+    env["PIP_CACHE_DIR"] = str(tmp_path / "pip-cache")
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _git(repo: Path, env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=_TIMEOUT)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def _init_repo(repo: Path, env: dict[str, str]) -> None:
+    repo.mkdir(parents=True, exist_ok=True)
+    _git(repo, env, "init", "-q")
+    _git(repo, env, "config", "user.name", "aicache-lint tests")
+    _git(repo, env, "config", "user.email", "tests@aicache-lint.invalid")
+    _git(repo, env, "config", "commit.gpgsign", "false")
+    _git(repo, env, "config", "core.autocrlf", "false")
+
+
+def _commit_all(repo: Path, env: dict[str, str]) -> None:
+    _git(repo, env, "add", "-A")
+    _git(repo, env, "commit", "-q", "--no-verify", "-m", "snapshot")
+
+
+_UNTRACKED_JUNK = shutil.ignore_patterns(
+    ".git", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".venv", "venv", ".tox", ".nox",
+    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".benchmarks",
+)
+
+
+def _snapshot_checkout(dest: Path, env: dict[str, str]) -> Path:
+    """This checkout's working tree, as a one-commit git repository.
+
+    `try-repo <path>` clones the path's HEAD and carries over only *tracked* changes: a new
+    untracked file (a new module, or `.pre-commit-hooks.yaml` itself before its first commit)
+    would be missing, and a checkout that is not a git repository (an sdist) cannot be used at
+    all. The snapshot holds what `git add -A` would commit: tracked and untracked files, minus
+    ignored ones (or, outside git, minus build output and caches).
+    """
+    inside = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=CHECKOUT, env=env, capture_output=True, text=True,
+    )
+    if inside.returncode == 0 and Path(inside.stdout.strip()).resolve() == CHECKOUT:
+        listed = _git(CHECKOUT, env, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        for rel in filter(None, listed.split("\0")):
+            source = CHECKOUT / rel
+            if source.is_file() or source.is_symlink():  # a deleted tracked file is skipped
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target, follow_symlinks=False)
+    else:
+        shutil.copytree(CHECKOUT, dest, ignore=_UNTRACKED_JUNK, symlinks=True)
+    assert (dest / ".pre-commit-hooks.yaml").is_file()
+    _init_repo(dest, env)
+    _commit_all(dest, env)
+    return dest
+
+
+BAD = b"FROM python:3.12-slim\nRUN pip install numpy>=1.24\n"
+FIXED = b'FROM python:3.12-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n'
+CLEAN_GPU = (b"FROM python:3.12-slim\n"
+             b'RUN --mount=type=cache,target=/root/.cache/pip pip install "torch==2.3.1"\n')
+# Not a Dockerfile: linted as one it would be a parse error, so the hook must not be given it.
+README = b"# demo\n\nThis repository builds two images.\n"
+
+
+@pytest.mark.slow
+def test_hooks_under_pre_commit_try_repo(tmp_path: Path) -> None:
+    pre_commit = _pre_commit()
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (pip install '.[test]')")
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    env = _env(tmp_path)
+    hooks_repo = _snapshot_checkout(tmp_path / "hooks-repo", env)
+
+    # Configuration is looked up from each linted file upwards, past the repository root: an
+    # empty one right above the repository keeps a stray /tmp/pyproject.toml or
+    # /tmp/.aicache-lint.toml from changing what this test sees. It is not part of the repository.
+    (tmp_path / ".aicache-lint.toml").write_bytes(b"")
+    project = tmp_path / "project"
+    _init_repo(project, env)
+    (project / "Dockerfile").write_bytes(BAD)
+    (project / "svc").mkdir()
+    (project / "svc" / "Dockerfile.gpu").write_bytes(CLEAN_GPU)
+    (project / "README.md").write_bytes(README)
+    _commit_all(project, env)
+
+    def try_repo(hook_id: str | None) -> tuple[int, str]:
+        hook = [hook_id] if hook_id else []
+        proc = subprocess.run(
+            [*pre_commit, "try-repo", str(hooks_repo), *hook, "--all-files", "--color", "never"],
+            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=_TIMEOUT,
+        )
+        return proc.returncode, proc.stdout
+
+    code, out = try_repo("aicache-lint")
+    assert code == 1, out
+    assert re.search(r"^Dockerfile:2:\d+: AIC101\b", out, re.MULTILINE), out
+    assert re.search(r"^Dockerfile:2:\d+: AIC302\b", out, re.MULTILINE), out
+    assert "svc/Dockerfile.gpu" not in out and "README.md" not in out, out
+    assert (project / "Dockerfile").read_bytes() == BAD
+
+    code, out = try_repo("aicache-lint-fix")
+    assert code == 1, out
+    assert "files were modified by this hook" in out, out
+    assert (project / "Dockerfile").read_bytes() == FIXED
+    assert (project / "svc" / "Dockerfile.gpu").read_bytes() == CLEAN_GPU
+    assert (project / "README.md").read_bytes() == README
+
+    # Both hooks in one run (try-repo with no hook id runs every hook in the manifest): each
+    # try-repo builds its own virtualenv, so this saves an install.
+    code, out = try_repo(None)
+    assert code == 0, out
+    assert re.search(r"^aicache-lint\.+Passed$", out, re.MULTILINE), out
+    assert re.search(r"^aicache-lint \(fix\)\.+Passed$", out, re.MULTILINE), out
+    assert (project / "Dockerfile").read_bytes() == FIXED
