@@ -86,3 +86,27 @@ def raw_bytes_of(case: Case) -> bytes | None:
     """The file bytes of a pair case (BOM and CRLF as stored), None for YAML cases."""
     path = FIXTURES / case.rule / f"{case.name}.Dockerfile"
     return path.read_bytes() if path.exists() else None
+
+
+class Interaction:
+    """`fixtures/_interactions/<name>.Dockerfile` (+ `.fixed.Dockerfile`): every rule at once, unsafe
+    fixes on. `# expect: CODE` comments mark the line below with a finding of that code."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name.removesuffix(".Dockerfile")
+        self.data = path.read_bytes()
+        fixed = path.with_name(f"{self.name}.fixed.Dockerfile")
+        self.fixed = fixed.read_bytes() if fixed.exists() else None
+        text = self.data.decode("utf-8").removeprefix("\ufeff")
+        self.expected: list[tuple[int, str]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            m = _EXPECT.match(line)
+            if m:
+                self.expected.append((number + 1, m.group(1)))
+
+
+def interaction_cases() -> list[Interaction]:
+    folder = FIXTURES / "_interactions"
+    if not folder.is_dir():
+        return []
+    return [Interaction(p) for p in sorted(folder.glob("*.Dockerfile")) if not p.name.endswith(".fixed.Dockerfile")]

@@ -11,7 +11,7 @@ from aicache_lint.rules import ALL_RULES
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText
 from buildkit_oracle import assert_matches_buildkit, available
-from fixture_cases import Case, all_cases, raw_bytes_of
+from fixture_cases import Case, Interaction, all_cases, interaction_cases, raw_bytes_of
 
 CASES = all_cases()
 
@@ -98,6 +98,23 @@ def test_all_rules_round_trip(case: Case) -> None:
     result = fix_source(source, settings)
     assert not any(f.code == "AIC000" for f in result.findings), [f.message for f in result.findings]
     assert not parse(result.source).errors
+    assert not fix_source(result.source, settings).changed
+    _assert_same_layout(source, result.source)
+    if available():
+        assert_matches_buildkit(result.source.text)
+
+
+@pytest.mark.parametrize("case", interaction_cases(), ids=lambda c: c.name)
+def test_interactions(case: Interaction) -> None:
+    """Several rules fixing the same lines: the expected findings, then one converged result."""
+    source = SourceText.decode(case.data, "Dockerfile")
+    settings = Settings(unsafe_fixes=True, select=("AIC",))
+    findings = check_source(source, settings)
+    assert sorted({(f.start.row, f.code) for f in findings}) == sorted(set(case.expected))
+    result = fix_source(source, settings)
+    assert not any(f.code == "AIC000" for f in result.findings), [f.message for f in result.findings]
+    assert case.fixed is not None, "an interaction case needs its .fixed.Dockerfile"
+    assert result.source.encode() == case.fixed
     assert not fix_source(result.source, settings).changed
     _assert_same_layout(source, result.source)
     if available():
