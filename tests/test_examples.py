@@ -1,26 +1,53 @@
-"""The bundled examples show every rule, and --fix on a copy cleans them."""
+"""The bundled examples show every rule, and --fix on a copy cleans them (but for the findings
+that have no fix by design), leaving files that BuildKit's parser still accepts."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+BASE, WHISPERX, COMFYUI = "cuda-base/Dockerfile.runtime", "whisperx/Dockerfile", "comfyui/Dockerfile"
+TALK, GATEWAY = "infinitetalk/Dockerfile", "gateway/Dockerfile"
 EXPECTED = {
-    ("cuda-base/Dockerfile.runtime", 27, "AIC101"), ("cuda-base/Dockerfile.runtime", 30, "AIC101"),
-    ("cuda-base/Dockerfile.runtime", 37, "AIC101"), ("cuda-base/Dockerfile.runtime", 38, "AIC302"),
-    ("cuda-base/Dockerfile.runtime", 39, "AIC302"), ("whisperx/Dockerfile", 21, "AIC201"),
-    ("whisperx/Dockerfile", 25, "AIC101"), ("comfyui/Dockerfile", 15, "AIC102"),
-    ("comfyui/Dockerfile", 19, "AIC104"), ("comfyui/Dockerfile", 21, "AIC302"),
-    ("comfyui/Dockerfile", 30, "AIC104"), ("comfyui/Dockerfile", 50, "AIC102"),
-    ("comfyui/Dockerfile", 55, "AIC101"), ("comfyui/Dockerfile", 55, "AIC201"),
+    (BASE, 4, "AIC130"), (BASE, 6, "AIC303"), (BASE, 16, "AIC111"), (BASE, 16, "AIC112"),
+    (BASE, 17, "AIC111"), (BASE, 28, "AIC113"), (BASE, 29, "AIC113"), (BASE, 31, "AIC101"),
+    (BASE, 34, "AIC101"), (BASE, 35, "AIC202"), (BASE, 41, "AIC101"), (BASE, 42, "AIC302"),
+    (BASE, 43, "AIC302"),
+    (WHISPERX, 11, "AIC203"), (WHISPERX, 24, "AIC120"), (WHISPERX, 24, "AIC122"), (WHISPERX, 31, "AIC301"),
+    (WHISPERX, 31, "AIC101"),
+    (COMFYUI, 9, "AIC110"), (COMFYUI, 14, "AIC002"), (COMFYUI, 16, "AIC102"), (COMFYUI, 19, "AIC104"),
+    (COMFYUI, 21, "AIC202"), (COMFYUI, 21, "AIC302"), (COMFYUI, 27, "AIC105"), (COMFYUI, 34, "AIC106"),
+    (COMFYUI, 40, "AIC110"), (COMFYUI, 54, "AIC102"), (COMFYUI, 59, "AIC101"), (COMFYUI, 59, "AIC201"),
+    (TALK, 14, "AIC107"), (TALK, 16, "AIC121"), (TALK, 17, "AIC101"), (TALK, 17, "AIC202"),
+    (TALK, 21, "AIC101"), (TALK, 25, "AIC101"), (TALK, 29, "AIC101"), (TALK, 29, "AIC201"),
+    (TALK, 31, "AIC204"), (TALK, 31, "AIC205"), (TALK, 32, "AIC204"), (TALK, 32, "AIC205"),
+    (TALK, 33, "AIC204"), (TALK, 33, "AIC205"), (TALK, 36, "AIC304"),
+    (GATEWAY, 8, "AIC114"), (GATEWAY, 11, "AIC116"), (GATEWAY, 23, "AIC117"), (GATEWAY, 28, "AIC115"),
+}
+# Opt-in rules, shown with `--extend-select CODE`.
+OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}}
+# Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
+META = {"AIC000", "AIC001", "AIC003"}
+# Report-only by design: no offline fix can pick a CUDA tag (AIC303), and no cache-mount recipe for
+# microdnf is confirmed (AIC115). `--fix --unsafe-fixes` leaves exactly these.
+NO_FIX = {(BASE, 6, "AIC303"), (GATEWAY, 28, "AIC115")}
+# What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC304), and AIC205,
+# which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
+UNSAFE_LEFT = {
+    (TALK, 31, "AIC204"), (TALK, 32, "AIC204"), (TALK, 33, "AIC204"), (TALK, 36, "AIC304"),
+    (TALK, 31, "AIC205"), (TALK, 32, "AIC205"), (TALK, 33, "AIC205"), (WHISPERX, 31, "AIC301"),
 }
 
 
-def _findings(root: Path) -> set[tuple[str, int, str]]:
-    result = invoke([str(root)])
+def _findings(root: Path, *options: str) -> set[tuple[str, int, str]]:
+    result = invoke([*options, str(root)])
     found = set()
     for line in result.output.splitlines():
         if line.startswith(str(root)) and ": AIC" in line:
@@ -29,16 +56,74 @@ def _findings(root: Path) -> set[tuple[str, int, str]]:
     return found
 
 
+def _rules() -> dict[str, str]:
+    """`aicache-lint rules`: code -> default (`on` / `opt-in`)."""
+    result = invoke(["rules"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("AIC")]
+    return {row[0]: row[3] for row in rows}
+
+
+def _copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, copy)
+    return copy
+
+
+def _dockerfiles(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*/Dockerfile*") if p.is_file())
+
+
 def test_examples_show_every_rule() -> None:
+    result = invoke([str(EXAMPLES)])
+    assert result.exit_code == 1, result.output  # the quick start lints these and finds problems
     assert _findings(EXAMPLES) == EXPECTED
-    assert {code for *_, code in EXPECTED} == {"AIC101", "AIC102", "AIC104", "AIC201", "AIC302"}
+    rules = _rules()
+    default_on = {code for code, default in rules.items() if default == "on"}
+    assert {code for *_, code in EXPECTED} == default_on - META
+    assert set(OPT_IN) == {code for code, default in rules.items() if default != "on"}
+
+
+@pytest.mark.parametrize("code", sorted(OPT_IN))
+def test_examples_show_opt_in_rules(code: str) -> None:
+    assert _findings(EXAMPLES, "--select", code) == OPT_IN[code]
+    assert _findings(EXAMPLES, "--extend-select", code) == EXPECTED | OPT_IN[code]
 
 
 def test_fix_cleans_a_copy(tmp_path: Path) -> None:
-    copy = tmp_path / "examples"
-    shutil.copytree(EXAMPLES, copy)
+    copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
-    assert result.exit_code == 0, result.output
-    assert "(14 fixed, 0 remaining)" in result.output
-    assert _findings(copy) == set()
-    assert (EXAMPLES / "comfyui" / "Dockerfile").read_bytes() != (copy / "comfyui" / "Dockerfile").read_bytes()
+    assert result.exit_code == 1, result.output
+    assert "(39 fixed, 10 remaining)" in result.output
+    assert _findings(copy) == NO_FIX | UNSAFE_LEFT
+    assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
+
+
+def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    selection = ["--extend-select", ",".join(sorted(OPT_IN))]
+    result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
+    assert result.exit_code == 1, result.output
+    assert "(48 fixed, 2 remaining)" in result.output
+
+    report = invoke(["--output-format", "json", *selection, str(copy)])
+    items = json.loads(report.stdout)
+    assert items, report.output
+    assert all(item["fix"] is None for item in items), [i for i in items if i["fix"] is not None]
+    remaining = {
+        (Path(i["filename"]).relative_to(copy).as_posix(), i["location"]["row"], i["code"]) for i in items
+    }
+    # AIC131's fix put `# syntax=docker/dockerfile:1` on the gateway's line 1: its AIC115 moved down one line.
+    assert remaining == {(BASE, 6, "AIC303"), (GATEWAY, 29, "AIC115")}
+
+    for path in _dockerfiles(copy):
+        original = (EXAMPLES / path.relative_to(copy)).read_bytes()
+        assert path.read_bytes() != original, f"{path.relative_to(copy)} was not fixed"
+        if available():
+            assert_matches_buildkit(path.read_bytes().decode("utf-8"))
+
+
+@pytest.mark.skipif(not available(), reason="the `dockerfile` package (BuildKit's parser) is not installed")
+@pytest.mark.parametrize("path", _dockerfiles(EXAMPLES), ids=lambda p: p.relative_to(EXAMPLES).as_posix())
+def test_examples_parse_with_buildkit(path: Path) -> None:
+    assert_matches_buildkit(path.read_bytes().decode("utf-8"))

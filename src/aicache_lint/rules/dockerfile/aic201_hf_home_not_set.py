@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import posixpath
 from typing import Iterator
 
-from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, image_stages
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
@@ -87,8 +86,8 @@ class HfHomeNotSet(Rule):
         if any(var in end.env for var in HF_CACHE_VARS):
             return
         chain = final.chain()
-        image_stages = _image_stages(final)
-        for stage in sorted(image_stages, key=lambda s: s.index):
+        stages = image_stages(final)
+        for stage in sorted(stages, key=lambda s: s.index):
             hit = self._first_hf_use(ctx, stage)
             if hit is None:
                 continue
@@ -127,30 +126,8 @@ class HfHomeNotSet(Rule):
             # transformers 4.x keeps using that dir for its models: a new HF_HOME elsewhere would
             # split the cache in two (DOMAIN trap 9); the right move depends on the value.
             return None
-        if end.is_root:
-            path = self.options(ctx)["hf-home"]
-        else:
-            home = end.home
-            # A home guessed from the user name is not known (DOMAIN trap 16): no fix.
-            if not end.home_known or not home or not home.startswith("/"):
-                return None
-            path = posixpath.join(home, ".cache", "huggingface")
-        line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} HF_HOME={path}"
-        return Fix.safe(f"Set `HF_HOME={path}` after the stage's `FROM`", edits.insert_line_after(stage.from_instruction, line))
+        return cache_env_fix(ctx, stage, end, "HF_HOME", self.options(ctx)["hf-home"], "huggingface")
 
     def options(self, ctx: DockerfileContext) -> dict:
         return {**self.default_options, **ctx.options}
 
-
-def _image_stages(final: Stage) -> list[Stage]:
-    """Stages whose files end up in the final image: its FROM chain and what they copy from."""
-    seen: list[Stage] = []
-    todo = list(final.chain())
-    while todo:
-        stage = todo.pop()
-        if stage in seen:
-            continue
-        seen.append(stage)
-        todo.extend(stage.chain())
-        todo.extend(stage.copies_from)
-    return seen

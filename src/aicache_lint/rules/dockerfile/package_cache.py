@@ -4,7 +4,7 @@ caches for the RUN's user and environment, and whether a cache mount covers that
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
@@ -91,6 +91,18 @@ UV = CacheTool(
     aliases=("uvx",),
     no_download_flags=("--no-sync", "--offline"),
 )
+POETRY = CacheTool(
+    program="poetry",
+    label="poetry",
+    cache_var="POETRY_CACHE_DIR",
+    xdg_name="pypoetry",
+    # The global `--no-cache` ("Disables Poetry source caches", poetry >= 1.2, python-poetry/poetry#5519).
+    no_cache_flags=("--no-cache",),
+    no_cache_env="",
+    any_value_disables=False,
+    downloads=(("install",), ("add",), ("lock",), ("update",), ("sync",)),
+)
+PYTHON_TOOLS = (PIP, UV, POETRY)
 
 
 def unknown_dir_reason(inv: "Invocation", state: State) -> str:
@@ -131,17 +143,17 @@ def option_value(args: list["Word"], name: str) -> str | None:
     return found
 
 
+def mount_target(flag: Flag, state: State) -> str | None:
+    """The absolute target of a ``--mount`` (None when it cannot be known): expanded with the
+    stage's ENV/ARGs and joined to the WORKDIR, as BuildKit does (DOMAIN §1.4)."""
+    raw = flag.mount_target
+    value = expand(raw, state.run_env) if raw else None
+    return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
+
+
 def cache_mount_targets(run: Instruction, state: State) -> list[tuple[Flag, str | None]]:
     """The RUN's cache mounts with their absolute target (None when it cannot be known)."""
-    out = []
-    for flag in (run.inner or run).mounts:
-        if flag.mount_type != "cache":
-            continue
-        raw = flag.mount_target
-        value = expand(raw, state.run_env) if raw else None
-        target = posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
-        out.append((flag, target))
-    return out
+    return [(flag, mount_target(flag, state)) for flag in (run.inner or run).mounts if flag.mount_type == "cache"]
 
 
 def covers(target: str, directory: str) -> bool:
@@ -159,35 +171,44 @@ def mount_covering(run: Instruction, state: State, directory: str | None) -> tup
     return False, None
 
 
-def mount_flag(ctx: "DockerfileContext", run: Instruction, directory: str, state: State) -> tuple[str, str | None]:
-    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe)."""
+def mount_flag(
+    ctx: "DockerfileContext", run: Instruction, directory: str, state: State, existing: tuple[str, ...] = ()
+) -> tuple[str, str | None]:
+    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe).
+    ``existing`` names directories known to exist in the image (a conda root prefix ...)."""
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
         # Another RUN of the stage already mounts this cache: share it, options and all (a mount
         # with other uid/gid/mode/id options would be a different, cold cache -- DOMAIN §1.4).
         return f"--mount={same}", None
-    opts = f"type=cache,target={directory}"
+    extra, reason = owner_options(state, directory, existing)
+    return f"--mount=type=cache,target={directory}{extra}", reason
+
+
+def owner_options(state: State, directory: str, existing: tuple[str, ...] = ()) -> tuple[str, str | None]:
+    """The ``,uid=…,gid=…`` a cache mount at ``directory`` needs for the RUN's user ("" for
+    root), and why such a mount is unsafe (None when it is safe)."""
     if state.is_root:
-        return f"--mount={opts}", None
+        return "", None
     info = state.user_info
     if info.uid is None:
         return (
-            f"--mount={opts}",
+            "",
             f"the uid of user `{info.name}` is not known, so the cache dir may not be writable: "
             "add `uid=` to the mount",
         )
-    opts += f",uid={info.uid}"
+    opts = f",uid={info.uid}"
     if info.gid is not None:
         opts += f",gid={info.gid}"
     parent = posixpath.dirname(directory)
-    if parent not in _existing_dirs(state):
+    if parent not in _existing_dirs(state) and parent not in existing:
         # BuildKit creates missing parents of a mount point owned by root, in the image.
         return (
-            f"--mount={opts}",
+            opts,
             f"BuildKit would create `{parent}` owned by root, and `{info.name}` could no longer write "
             f"there; create it as `{info.name}` first or point {_cache_var_hint(directory)} elsewhere",
         )
-    return f"--mount={opts}", None
+    return opts, None
 
 
 def _existing_dirs(state: State) -> set[str]:
@@ -218,36 +239,52 @@ def _same_target_mount(ctx: "DockerfileContext", run: Instruction, directory: st
     return None
 
 
-def missing_mount_findings(ctx: "DockerfileContext", tool: CacheTool) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None]]:
+def missing_mount_findings(
+    ctx: "DockerfileContext",
+    tool: CacheTool,
+    dir_of: "Callable[[Instruction, Invocation, State], str | None] | None" = None,
+    mount_dirs: "Callable[[DockerfileContext, Instruction, Invocation, State, str], list[str]] | None" = None,
+    existing: "tuple[str, ...] | Callable[[Instruction], tuple[str, ...]]" = (),
+) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None]]:
     """For each RUN that downloads with ``tool`` and has no cache mount at its cache dir:
-    (run, first invocation, cache dir, fix)."""
+    (run, first invocation, cache dir, fix).
+
+    ``dir_of`` replaces the tool's own cache-dir reading; ``mount_dirs`` names the directories to
+    mount for a cache dir (poetry: its `cache` and `artifacts` subdirectories only, when its
+    virtualenvs would land in the cache dir); ``existing`` names directories known to exist in
+    the image (see ``owner_options``), or a function of the RUN giving them (called after
+    ``dir_of`` has run for that RUN)."""
     facts = ctx.facts
     for run in facts.runs():
         state = facts.state(run)
-        pending: list[tuple["Invocation", str | None]] = []
+        pending: list[tuple["Invocation", str | None, tuple[str, ...]]] = []
         for inv in facts.invocations(run):
             if not tool.downloading(inv):
                 continue
-            directory = tool.cache_dir(inv, state)
+            directory = dir_of(run, inv, state) if dir_of is not None else tool.cache_dir(inv, state)
             if directory is None:
                 if not cache_mount_targets(run, state):
-                    pending.append((inv, None))  # report; the right target is unknown
+                    pending.append((inv, None, ()))  # report; the right target is unknown
                 continue
             covered, _ = mount_covering(run, state, directory)
-            if not covered and not _looks_mounted(run, state, tool):
-                pending.append((inv, directory))
+            if covered or _looks_mounted(run, state, tool):
+                continue
+            targets = mount_dirs(ctx, run, inv, state, directory) if mount_dirs is not None else [directory]
+            targets = [t for t in targets if not mount_covering(run, state, t)[0]]
+            if targets:
+                pending.append((inv, directory, tuple(targets)))
         if not pending:
             continue
-        first, directory = pending[0]
+        first, directory, targets = pending[0]
         fix = None
-        dirs = {d for _, d in pending}
         if (
             directory is not None
-            and len(dirs) == 1
-            and not _other_mount_over(run, state, directory)
-            and not any(_links_into_cache(tool, inv, state) for inv, _ in pending)
+            and len({p[2] for p in pending}) == 1
+            and not any(_other_mount_over(run, state, t) for t in targets)
+            and not any(_links_into_cache(tool, inv, state) for inv, _, _ in pending)
         ):
-            fix = _mount_fix(ctx, run, state, tool, directory, [inv for inv, _ in pending])
+            known = existing(run) if callable(existing) else existing
+            fix = _mount_fix(ctx, run, state, tool, list(targets), [inv for inv, _, _ in pending], known)
         yield run, first, directory, fix
 
 
@@ -291,14 +328,23 @@ def _looks_mounted(run: Instruction, state: State, tool: CacheTool) -> bool:
 
 
 def _mount_fix(
-    ctx: "DockerfileContext", run: Instruction, state: State, tool: CacheTool, directory: str, invs: list["Invocation"]
+    ctx: "DockerfileContext",
+    run: Instruction,
+    state: State,
+    tool: CacheTool,
+    targets: list[str],
+    invs: list["Invocation"],
+    existing: tuple[str, ...] = (),
 ) -> Fix | None:
-    flag, unsafe_reason = mount_flag(ctx, run, directory, state)
-    edit_list: list[Edit] = [edits.add_flag(run, flag)]
+    flags, reasons = [], []
+    for target in targets:
+        flag, reason = mount_flag(ctx, run, target, state, existing)
+        flags.append(flag)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    # One insertion: two at the same offset would be applied in separate passes.
+    edit_list: list[Edit] = [edits.add_flag(run, " ".join(flags))]
     for inv in invs:
-        # Word offsets index the script the command was tokenized in: a nested one for
-        # `sh -c '...'` and heredoc bodies, so map through it rather than the RUN's script.
-        script = inv.command.script
         for word in tool.disabling_flags(inv):
             if "=" in word.value:
                 continue  # `--no-cache-dir=false` style: leave to AIC102's reading
@@ -306,9 +352,9 @@ def _mount_fix(
             if edit is None:
                 return None
             edit_list.extend(edit)
-    title = f"Mount a {tool.label} cache at {directory}"
-    if unsafe_reason:
-        return Fix.unsafe(f"{title} ({unsafe_reason})", *edit_list)
+    title = f"Mount a {tool.label} cache at {' and '.join(targets)}"
+    if reasons:
+        return Fix.unsafe(f"{title} ({'; '.join(reasons)})", *edit_list)
     return Fix.safe(title, *edit_list)
 
 
@@ -326,3 +372,101 @@ def program_span(ctx: "DockerfileContext", run: Instruction, inv: "Invocation") 
     words = inv.program_words + inv.args[:1]
     # The command's own script (nested for `sh -c` / heredoc bodies) maps its offsets to the file.
     return inv.command.script.file_span(words[0].start, words[-1].end)
+
+
+# Cache dirs no bind mount is ever meant for: the root defaults of DOMAIN §2's table.
+WELL_KNOWN_CACHE_DIRS = frozenset({
+    "/root/.cache/pip", "/root/.cache/uv", "/root/.cache/pypoetry", "/root/.cache/pipenv",
+    "/opt/conda/pkgs", "/var/cache/apt", "/var/lib/apt", "/var/lib/apt/lists", "/var/cache/apk",
+    "/var/cache/dnf", "/var/cache/yum", "/var/cache/libdnf5", "/root/.npm", "/go/pkg/mod",
+    "/root/.cache/go-build", "/usr/local/cargo/registry", "/usr/local/cargo/git/db",
+    "/root/.cache/huggingface", "/root/.cache/torch",
+})
+
+
+def run_cache_dirs(ctx: "DockerfileContext", run: Instruction) -> dict[str, CacheTool]:
+    """The cache dirs that the RUN's downloading commands use, with their tool."""
+    facts = ctx.facts
+    state = facts.state(run)
+    out: dict[str, CacheTool] = {}
+    for inv in facts.invocations(run):
+        for tool in PYTHON_TOOLS:
+            if tool.downloading(inv):
+                directory = tool.cache_dir(inv, state)
+                if directory is not None:
+                    out.setdefault(directory, tool)
+    return out
+
+
+# -- poetry's virtualenvs live in its cache dir (DOMAIN §2.3) ----------------------------------------
+
+_POETRY_FALSE = ("false", "0")
+_POETRY_TRUE = ("true", "1")
+
+
+def poetry_venv_outside_cache(
+    ctx: "DockerfileContext", run: Instruction, inv: "Invocation", state: State, directory: str
+) -> bool:
+    """Whether poetry keeps its virtualenv out of ``directory`` (its cache dir) for ``inv``:
+    `POETRY_VIRTUALENVS_CREATE=false`, `POETRY_VIRTUALENVS_IN_PROJECT=true`, an absolute
+    `POETRY_VIRTUALENVS_PATH` elsewhere, an active `VIRTUAL_ENV`, or the same settings made by
+    `poetry config` earlier in the RUN or in an earlier RUN of the stage as the same user."""
+    scope = {**state.run_env, **{k: (w.value if not w.has_expansion else None) for k, w in inv.env.items()}}
+    settings = {
+        "virtualenvs.create": scope.get("POETRY_VIRTUALENVS_CREATE"),
+        "virtualenvs.in-project": scope.get("POETRY_VIRTUALENVS_IN_PROJECT"),
+        "virtualenvs.path": scope.get("POETRY_VIRTUALENVS_PATH"),
+    }
+    if scope.get("VIRTUAL_ENV"):
+        return True
+    for key, value in _poetry_config_calls(ctx, run, inv, state):
+        if key in settings and not any(f"POETRY_{key.upper().replace('.', '_').replace('-', '_')}" == k for k in scope):
+            settings[key] = value
+    if (settings["virtualenvs.create"] or "").lower() in _POETRY_FALSE:
+        return True
+    if (settings["virtualenvs.in-project"] or "").lower() in _POETRY_TRUE:
+        return True
+    path = settings["virtualenvs.path"]
+    if path and path.startswith("/") and "{" not in path:
+        return not covers(directory, posixpath.normpath(path))
+    return False
+
+
+def _poetry_config_calls(ctx: "DockerfileContext", run: Instruction, inv: "Invocation", state: State) -> list[tuple[str, str]]:
+    """(key, value) of `poetry config KEY VALUE` run before ``inv`` by the same user: earlier RUNs
+    of the stage chain, then earlier commands of this RUN (later ones win)."""
+    from aicache_lint.dockerfile.shell import subcommand
+
+    facts = ctx.facts
+    stage = facts.stage_of(run)
+    runs: list[Instruction] = []
+    if stage is not None:
+        for s in reversed(stage.chain()):
+            runs.extend(i for i in s.instructions if (i.inner or i).keyword == "RUN" and i.inner is None)
+    out: list[tuple[str, str]] = []
+    for other in runs:
+        if other.span.start > run.span.start:
+            break
+        other_state = facts.state(other)
+        if other_state.user != state.user:
+            continue
+        for call in facts.invocations(other):
+            if other is run and call.command is inv.command:
+                return out
+            if call.program != "poetry" or any(w.value in ("--unset", "--list") for w in call.args):
+                continue
+            local = any(w.value == "--local" for w in call.args)
+            if local and other_state.workdir != state.workdir:
+                continue
+            words = subcommand(call, 3)
+            if len(words) == 3 and words[0] == "config":
+                out.append((words[1], words[2]))
+    return out
+
+
+def poetry_mount_dirs(ctx: "DockerfileContext", run: Instruction, inv: "Invocation", state: State, directory: str) -> list[str]:
+    """What to mount for poetry: the whole cache dir when the virtualenv stays out of it, else
+    only its `cache` and `artifacts` subdirectories (the venv must stay in the image)."""
+    if poetry_venv_outside_cache(ctx, run, inv, state, directory):
+        return [directory]
+    return [posixpath.join(directory, "cache"), posixpath.join(directory, "artifacts")]

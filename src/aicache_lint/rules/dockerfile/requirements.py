@@ -56,7 +56,7 @@ def requested_packages(inv: "Invocation") -> list[tuple[str, int]]:
             continue
         if "://" in value or value.startswith((".", "/", "~")):
             continue
-        m = _NAME.match(value)
+        m = _NAME.match(value.rsplit("::", 1)[-1])  # conda `channel::package`
         if m:
             found.append((normalize(m.group()), i))
     return found
@@ -68,3 +68,52 @@ def _after_subcommand(values: list[str], paths: tuple[tuple[str, ...], ...]) -> 
         if [v for _, v in positional[: len(path)]] == list(path):
             return positional[len(path) - 1][0] + 1
     return None
+
+
+_EXTRAS = re.compile(r"\[[^\]]*\]")
+_UNSEEN_OPTIONS = frozenset("-r --requirement -c --constraint -e --editable --file --override".split())
+# (program, subcommand path) pairs that install from a project or lock file the linter cannot read.
+_PROJECT_INSTALLS = {
+    "uv": (("sync",), ("pip", "sync")),
+    "pip": (),
+    "poetry": (("install",), ("sync",)),
+    "pipenv": (("install",), ("sync",)),
+    "pdm": (("install",), ("sync",)),
+    "conda": (("env", "create"), ("env", "update")),
+    "mamba": (("env", "create"), ("env", "update")),
+    "micromamba": (("env", "create"), ("env", "update")),
+}
+
+
+def requested_requirements(inv: "Invocation") -> list[tuple[str, str, int]]:
+    """(normalised name, version specifier text, index into inv.args) of each package an install
+    command names: `"huggingface_hub[cli]>=0.20,<1"` -> ('huggingface-hub', '>=0.20,<1', i).
+    The specifier is empty when the package is named without a version."""
+    out = []
+    for name, index in requested_packages(inv):
+        value = inv.args[index].value.rsplit("::", 1)[-1]
+        m = _NAME.match(value)
+        rest = value[m.end() :] if m else ""
+        rest = _EXTRAS.sub("", rest, count=1) if rest.startswith("[") else rest
+        out.append((name, rest.split(";", 1)[0].strip(), index))
+    return out
+
+
+def unseen_requirements(inv: "Invocation") -> bool:
+    """Whether an install reads requirements from somewhere the linter cannot see: a requirements
+    or constraints file, a local project or VCS URL, a lock file (`uv sync`, `poetry install`)."""
+    values = [w.value for w in inv.args]
+    for path in _PROJECT_INSTALLS.get(inv.program, ()):
+        positional = [v for v in values if not v.startswith("-")]
+        if positional[: len(path)] == list(path):
+            return True
+    paths = INSTALLS.get(inv.program)
+    if not paths or _after_subcommand(values, paths) is None:
+        return False
+    start = _after_subcommand(values, paths)
+    for value in values[start:]:
+        if value.split("=", 1)[0] in _UNSEEN_OPTIONS:
+            return True
+        if not value.startswith("-") and ("://" in value or value.startswith((".", "/", "~"))):
+            return True
+    return False

@@ -1,0 +1,1 @@
+"""Package data: offline tables shipped with aicache-lint (sources in ``SOURCES.md``)."""

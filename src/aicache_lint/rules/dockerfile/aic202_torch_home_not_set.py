@@ -1,0 +1,117 @@
+"""AIC202 torch-home-not-set."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from aicache_lint.dockerfile.facts import Stage
+from aicache_lint.finding import Violation
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, image_stages
+from aicache_lint.rules.dockerfile.requirements import requested_packages
+
+# Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
+# (DOMAIN §3.2, §3.3). openai-whisper is not one of them: it caches in $XDG_CACHE_HOME/whisper.
+# `pytorch` is torch's name on conda channels.
+TORCH_LIBRARIES = frozenset({"torch", "pytorch", "torchvision", "torchaudio", "timm"})
+# Variables that make the torch cache location explicit: TORCH_HOME, or XDG_CACHE_HOME (torch
+# then uses $XDG_CACHE_HOME/torch).
+TORCH_CACHE_VARS = ("TORCH_HOME", "XDG_CACHE_HOME")
+
+
+class TorchHomeNotSet(Rule):
+    """
+    ## What it does
+    Flags an image that installs `torch`, `torchvision`, `torchaudio` or `timm` while the final
+    image sets neither `TORCH_HOME` nor `XDG_CACHE_HOME`. Only stages that end up in the final
+    image count: the final stage, the stages it is built `FROM`, and stages it copies files from.
+
+    `TORCH_HOME` (default `$XDG_CACHE_HOME/torch`, else `~/.cache/torch`) is the root of the
+    torch hub cache: `torch.hub.load()` unpacks repositories into `$TORCH_HOME/hub`, and
+    `torch.hub.load_state_dict_from_url()` -- which torchvision and torchaudio pretrained weights
+    use -- stores files in `$TORCH_HOME/hub/checkpoints`. timm downloads most models from the
+    Hugging Face Hub (see AIC201) and uses the torch hub cache only for weights published as
+    plain URLs. `TORCH_HOME` does **not** move the caches of other libraries: openai-whisper keeps
+    its models in `$XDG_CACHE_HOME/whisper` (`~/.cache/whisper`), open_clip's URL fallback in
+    `~/.cache/clip`, Hugging Face libraries in `HF_HOME`. Installing openai-whisper alone is
+    therefore not reported here.
+
+    ## Why is this bad?
+    Weights fetched at run time land in `~/.cache/torch` inside the container's writable layer, a
+    path nobody mounted: every new container downloads them again, and a Compose file cannot know
+    which directory to keep in a volume. An explicit `TORCH_HOME` gives the cache one stable,
+    documented place to persist.
+
+    ## Example
+    ```dockerfile
+    FROM python:3.12-slim
+    RUN pip install torch torchvision
+    ```
+
+    ## Use instead
+    ```dockerfile
+    FROM python:3.12-slim
+    ENV TORCH_HOME=/data/.torch
+    RUN pip install torch torchvision
+    ```
+
+    ## Fix safety
+    The fix inserts `ENV TORCH_HOME=<path>` right after the `FROM` of the first final-image stage
+    that installs the libraries (or after the final `FROM` when they are copied in from a builder
+    stage). It only decides where a cache that does not exist yet will live, so it is safe. The
+    path is `/data/.torch` (option `torch-home`) for an image that runs as root; for a non-root
+    final `USER` it is that user's `~/.cache/torch` (the default, made explicit), because a
+    non-root user cannot create `/data`. The rule reports without a fix when the final user's
+    home cannot be known (a user of the base image, or a numeric uid). Packages named only in
+    requirement files, and torch that comes with the base image, are not seen.
+
+    ## Options
+    `torch-home` (string, default `/data/.torch`): the path written for root images.
+
+    ## References
+    - [torch.hub: where saved models are stored](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
+    - [torchvision: pretrained weights](https://pytorch.org/vision/stable/models.html)
+    - [openai/whisper `load_model` (`download_root`)](https://github.com/openai/whisper/blob/main/whisper/__init__.py)
+    """
+
+    code = "AIC202"
+    name = "torch-home-not-set"
+    summary = "An image with torch libraries sets no TORCH_HOME"
+    fix_availability = FixAvailability.SOMETIMES
+    default_options = {"torch-home": "/data/.torch"}
+
+    def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+        facts = ctx.facts
+        final = facts.final_stage
+        if final is None:
+            return
+        end = facts.end_state(final)
+        if any(var in end.env for var in TORCH_CACHE_VARS):
+            return
+        chain = final.chain()
+        for stage in sorted(image_stages(final), key=lambda s: s.index):
+            hit = self._first_use(ctx, stage)
+            if hit is None:
+                continue
+            span, name = hit
+            anchor = stage if stage in chain else final
+            options = {**self.default_options, **ctx.options}
+            yield Violation(
+                span,
+                f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
+                "`TORCH_HOME`: they land in an unmounted `~/.cache/torch` and are fetched again by every new container",
+                cache_env_fix(ctx, anchor, end, "TORCH_HOME", options["torch-home"], "torch"),
+            )
+            return
+
+    def _first_use(self, ctx: DockerfileContext, stage: Stage):
+        facts = ctx.facts
+        for instr in stage.instructions:
+            if (instr.inner or instr).keyword != "RUN":
+                continue
+            for inv in facts.invocations(instr):
+                for name, index in requested_packages(inv):
+                    if name in TORCH_LIBRARIES:
+                        word = inv.args[index]
+                        return inv.command.script.file_span(word.start, word.end), name
+        return None

@@ -1,0 +1,209 @@
+"""Shared logic of the model-cache rules (AIC2xx): which stages end up in the final image, the
+`ENV <CACHE_VAR>=<path>` fix for the final user, and what the file pins for a package."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import TYPE_CHECKING, Iterable, NamedTuple
+
+from aicache_lint.dockerfile import edits
+from aicache_lint.dockerfile.facts import Stage, State
+from aicache_lint.dockerfile.model import Instruction
+from aicache_lint.fix import Fix
+from aicache_lint.rules.dockerfile.requirements import requested_requirements, unseen_requirements
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.rules.base import DockerfileContext
+
+
+def image_stages(final: Stage) -> list[Stage]:
+    """Stages whose files end up in the final image: its FROM chain and what they copy from."""
+    seen: list[Stage] = []
+    todo = list(final.chain())
+    while todo:
+        stage = todo.pop()
+        if stage in seen:
+            continue
+        seen.append(stage)
+        todo.extend(stage.chain())
+        todo.extend(stage.copies_from)
+    return seen
+
+
+def cache_env_fix(
+    ctx: "DockerfileContext", stage: Stage, end: State, var: str, root_path: str, tool_dir: str
+) -> Fix | None:
+    """`ENV <var>=<path>` right after ``stage``'s FROM: ``root_path`` for an image that runs as
+    root, ``<home>/.cache/<tool_dir>`` for a non-root final user whose home the Dockerfile shows
+    (DOMAIN trap 16: a non-root user cannot create `/data`); None when that home is not known."""
+    if end.is_root:
+        path = root_path
+    else:
+        home = end.home
+        # A home guessed from the user name is not known (`nobody` lives in /nonexistent).
+        if not end.home_known or not home or not home.startswith("/"):
+            return None
+        path = posixpath.join(home, ".cache", tool_dir)
+    line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {var}={path}"
+    return Fix.safe(f"Set `{var}={path}` after the stage's `FROM`", edits.insert_line_after(stage.from_instruction, line))
+
+
+# -- versions -------------------------------------------------------------------------------------
+
+_RELEASE = re.compile(r"\d+(?:\.\d+)*")
+_SPEC = re.compile(r"\s*(===|==|~=|!=|<=|>=|<|>|=)\s*([^\s,;]*)")
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    m = _RELEASE.match(text.strip().lstrip("v"))
+    return tuple(int(p) for p in m.group().split(".")) if m else None
+
+
+def _cmp(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    n = max(len(a), len(b))
+    a, b = a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
+    return (a > b) - (a < b)
+
+
+class Bounds(NamedTuple):
+    """What a version specifier allows, as far as release numbers tell: (version, inclusive)."""
+
+    lower: tuple[tuple[int, ...], bool] | None = None
+    upper: tuple[tuple[int, ...], bool] | None = None
+    known: bool = True  # False when the specifier could not be read
+
+    def below(self, version: str) -> bool:
+        """Every allowed version is < ``version``."""
+        v = parse_version(version)
+        if not self.known or self.upper is None or v is None:
+            return False
+        c = _cmp(self.upper[0], v)
+        return c < 0 or (c == 0 and not self.upper[1])
+
+    def at_least(self, version: str) -> bool:
+        """Every allowed version is >= ``version``."""
+        v = parse_version(version)
+        if not self.known or self.lower is None or v is None:
+            return False
+        return _cmp(self.lower[0], v) >= 0
+
+    @property
+    def unpinned(self) -> bool:
+        return self.known and self.lower is None and self.upper is None
+
+
+def bounds(spec: str) -> Bounds:
+    """Bounds of a PEP 440 specifier set (`>=0.20,<1`, `==0.18.*`, `~=4.40.0`) or a conda `=4.40`."""
+    spec = spec.split(";", 1)[0].strip()
+    if not spec:
+        return Bounds()
+    lower: tuple[tuple[int, ...], bool] | None = None
+    upper: tuple[tuple[int, ...], bool] | None = None
+    for part in spec.split(","):
+        if not part.strip():
+            continue
+        m = _SPEC.fullmatch(part)
+        if not m:
+            return Bounds(known=False)
+        op, text = m.groups()
+        v = parse_version(text)
+        if v is None:
+            return Bounds(known=False)
+        lo: tuple[tuple[int, ...], bool] | None = None
+        hi: tuple[tuple[int, ...], bool] | None = None
+        if op in ("==", "===", "=") and (text.endswith(".*") or op == "="):
+            lo, hi = (v, True), (v[:-1] + (v[-1] + 1,), False)
+        elif op in ("==", "==="):
+            lo, hi = (v, True), (v, True)
+        elif op == ">=":
+            lo = (v, True)
+        elif op == ">":
+            lo = (v, False)
+        elif op == "<=":
+            hi = (v, True)
+        elif op == "<":
+            hi = (v, False)
+        elif op == "~=":
+            if len(v) < 2:
+                return Bounds(known=False)
+            lo, hi = (v, True), (v[:-2] + (v[-2] + 1,), False)
+        if lo is not None and (lower is None or _cmp(lo[0], lower[0]) > 0):
+            lower = lo
+        if hi is not None and (upper is None or _cmp(hi[0], upper[0]) < 0):
+            upper = hi
+    return Bounds(lower, upper)
+
+
+class Pins(NamedTuple):
+    """What the installs seen before a point say about packages: the last requirement named for
+    each package, and whether some install reads requirements the linter cannot see."""
+
+    specs: dict[str, Bounds]
+    unseen: bool  # `-r requirements.txt`, `.`, `uv sync`, `poetry install` ...
+
+    def get(self, name: str) -> Bounds | None:
+        return self.specs.get(name)
+
+
+def pins(ctx: "DockerfileContext", instructions: Iterable[Instruction]) -> Pins:
+    specs: dict[str, Bounds] = {}
+    unseen = False
+    facts = ctx.facts
+    for instr in instructions:
+        if (instr.inner or instr).keyword != "RUN":
+            continue
+        for inv in facts.invocations(instr):
+            unseen = unseen or unseen_requirements(inv)
+            for name, spec, _ in requested_requirements(inv):
+                specs[name] = bounds(spec)
+    return Pins(specs, unseen)
+
+
+def file_pins(ctx: "DockerfileContext") -> Pins:
+    return pins(ctx, ctx.doc.instructions)
+
+
+def pins_before(ctx: "DockerfileContext", run: Instruction) -> Pins:
+    """Installs that can be in effect for ``run``: earlier instructions (and the run itself) of the
+    stages whose files the run's stage contains."""
+    stage = ctx.facts.stage_of(run)
+    if stage is None:
+        return Pins({}, False)
+    stages = image_stages(stage)
+    chosen = [
+        i for s in sorted(stages, key=lambda s: s.index) for i in s.instructions
+        if s is not stage or i.span.start <= run.span.start
+    ]
+    return pins(ctx, chosen)
+
+
+def hf_hub_status(p: Pins) -> tuple[str, bool]:
+    """What the installs say about huggingface_hub, and whether it is certainly >= 0.34 (has `hf`).
+
+    `new`: >= 1.0 for certain (pinned so, or transformers >= 5, which requires it -- DOMAIN §2.7);
+    `old`: < 1.0 for certain; `latest`: named with no upper bound below 1.0 (or only pulled in by a
+    transformers without an upper bound), so the newest release at build time; `unknown` otherwise,
+    including when some install reads requirements the linter cannot see."""
+    hub = p.get("huggingface-hub")
+    tf = p.get("transformers")
+    if (hub is not None and hub.at_least("1.0")) or (tf is not None and tf.at_least("5")):
+        return "new", True
+    if hub is not None and hub.below("1.0"):
+        return "old", False
+    if p.unseen or (hub is not None and not hub.known) or (tf is not None and not _open_above(tf)):
+        return "unknown", False
+    if hub is not None and _open_above(hub):
+        return "latest", hub.at_least("0.34")
+    if hub is None and tf is not None:
+        return "latest", False
+    return "unknown", False
+
+
+def _open_above(b: Bounds) -> bool:
+    return b.known and b.upper is None
+
+
+def cli_option_names(inv: "Invocation") -> list[str]:
+    return [w.value.split("=", 1)[0] for w in inv.args if w.value.startswith("-")]
