@@ -63,16 +63,15 @@ class UvLinkModeNotCopy(Rule):
       (and `symlink` gives a broken image), so this is safe. Not in an exec-form `RUN`
       (no fix there: the JSON string would need rewriting).
     - `UV_LINK_MODE` unset: the fix inserts `ENV UV_LINK_MODE=copy` (in the file's keyword case)
-      on its own line before the first such `RUN` of the stage, above the comment lines directly
-      over it so they stay with the `RUN`. The installed files are the same as uv's fallback
-      copy; this is uv's documented recipe: safe. (The variable is then also in the image's
-      environment, where it only changes how uv links.)
+      on its own line right after the stage's `FROM`, so it is in force for every `RUN` of the
+      stage -- also one that gets its cache mount from another fix later. The installed files
+      are the same as uv's fallback copy; this is uv's documented recipe: safe. (The variable is
+      then also in the image's environment, where it only changes how uv links.)
     - `ENV UV_LINK_MODE=<mode>` earlier in the same stage: the fix changes that value to `copy`.
       That `ENV` also applies to the stage's other `RUN`s and to the image at run time, and its
       value was chosen on purpose: unsafe.
-    - `ENV UV_LINK_MODE=<mode>` in a parent stage: the fix inserts `ENV UV_LINK_MODE=copy` in this
-      stage before its first such `RUN`, overriding the inherited choice for the rest of the
-      stage: unsafe.
+    - `ENV UV_LINK_MODE=<mode>` in a parent stage: the fix inserts `ENV UV_LINK_MODE=copy` after
+      this stage's `FROM`, overriding the inherited choice for the stage: unsafe.
     - No fix -- a report only -- when the value comes from a build argument (a `--build-arg`
       may change it) or from the base image, or for an `ONBUILD RUN`.
     A link mode that cannot be known (an `ARG` without a default, a variable in the flag) is
@@ -136,8 +135,8 @@ class UvLinkModeNotCopy(Rule):
         elif mode.source in ("default", "parent") and run.inner is None and stage is not None:
             key = (stage.index, mode.source)
             if key not in insert_at:
-                insert_at[key] = _env_line(ctx, run)
-            title = f"Add `ENV {VAR}=copy` before the first uv install of the stage"
+                insert_at[key] = _env_line(ctx, stage)
+            title = f"Add `ENV {VAR}=copy` after the stage's `FROM`"
             if mode.source == "default":
                 fix = Fix.safe(title, insert_at[key])
             else:
@@ -227,16 +226,8 @@ def _change_env(ctx: DockerfileContext, setter: Instruction) -> Fix | None:
     )
 
 
-def _env_line(ctx: DockerfileContext, run: Instruction) -> Edit:
-    """An ``ENV UV_LINK_MODE=copy`` line before ``run`` and the comment lines directly above it."""
-    source = ctx.source
-    instructions = ctx.doc.instructions
-    index = instructions.index(run)
-    floor = instructions[index - 1].end_line if index else 0
-    line = run.start_line
-    while line - 1 > floor and source.line_text(line - 1).lstrip().startswith("#"):
-        line -= 1
-    start = source.line_start(line)
-    run_line = source.line_text(run.start_line)
-    indent = run_line[: len(run_line) - len(run_line.lstrip(" \t"))]
-    return Edit.insert(start, f"{indent}{edits.keyword(run, source, 'ENV')} {VAR}=copy\n")
+def _env_line(ctx: DockerfileContext, stage: Stage) -> Edit:
+    """An ``ENV UV_LINK_MODE=copy`` line right after the stage's ``FROM``: in force for every RUN
+    of the stage, so a RUN that gets its cache mount in a later fix pass needs no second line."""
+    line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {VAR}=copy"
+    return edits.insert_line_after(stage.from_instruction, line)
