@@ -26,3 +26,9 @@ def test_every_rule_documents_every_section() -> None:
         sections = rule.doc_sections()
         for heading in DOC_SECTIONS:
             assert sections.get(heading), f"{rule.code}: empty section {heading!r}"
+
+
+def test_readme_lists_every_rule() -> None:
+    readme = (RULES_DIR.parent / "README.md").read_text(encoding="utf-8")
+    for rule in ALL_RULES:
+        assert f"[{rule.code}](rules/{rule.code}.md) | `{rule.name}`" in readme, f"README lacks {rule.code}"
