@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cli_runner import invoke
 
 BAD = "FROM python:3.12\nRUN pip install numpy>=1.24 transformers\n"

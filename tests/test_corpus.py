@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from buildkit_oracle import assert_matches_buildkit, available
 
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.dockerfile.model import Dockerfile, Instruction
@@ -40,7 +41,6 @@ from aicache_lint.engine import check_source, fix_source
 from aicache_lint.finding import Finding
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText
-from buildkit_oracle import assert_matches_buildkit, available
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

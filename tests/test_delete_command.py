@@ -4,13 +4,13 @@ continuation layout stays valid (checked against BuildKit's parser where it is i
 from __future__ import annotations
 
 import pytest
+from buildkit_oracle import assert_matches_buildkit, available
 
 from aicache_lint.dockerfile.edits import delete_command
 from aicache_lint.dockerfile.facts import Facts
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.fix import apply_edits
 from aicache_lint.source import SourceText
-from buildkit_oracle import assert_matches_buildkit, available
 
 
 def _delete(text: str, program: str = "rm") -> str | None:

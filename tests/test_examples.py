@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
 

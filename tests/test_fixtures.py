@@ -4,14 +4,14 @@ all-rules round trip over every fixture."""
 from __future__ import annotations
 
 import pytest
+from buildkit_oracle import assert_matches_buildkit, available
+from fixture_cases import Case, Interaction, all_cases, interaction_cases, raw_bytes_of
 
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.engine import applicable, check_source, fix_source
 from aicache_lint.rules import ALL_RULES
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText
-from buildkit_oracle import assert_matches_buildkit, available
-from fixture_cases import Case, Interaction, all_cases, interaction_cases, raw_bytes_of
 
 CASES = all_cases()
 

@@ -7,13 +7,13 @@ Every example is also run through ``assert_matches_buildkit`` (BuildKit's real p
 from __future__ import annotations
 
 import pytest
+from buildkit_oracle import assert_matches_buildkit, available, buildkit_instructions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.dockerfile.model import Dockerfile, Instruction
 from aicache_lint.source import SourceText, Span
-from buildkit_oracle import assert_matches_buildkit, available, buildkit_instructions
 
 needs_oracle = pytest.mark.skipif(not available(), reason="the `dockerfile` package is not installed")
 

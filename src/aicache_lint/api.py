@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import NamedTuple
+
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
 from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix

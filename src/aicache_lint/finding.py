@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from enum import Enum
+from typing import NamedTuple
 
 from aicache_lint.fix import Fix
 from aicache_lint.source import SourceText, Span

@@ -26,12 +26,22 @@ KNOWN = (
 )
 
 
-def lookup(reference: str | None) -> BaseImage | None:
+def repository(reference: str | None) -> str | None:
+    """``nvcr.io/nvidia/cuda`` of ``nvcr.io/nvidia/cuda:12.4.1-runtime@sha256:...``; Docker Hub
+    references lose their default registry host and ``library/`` (``docker.io/library/rust`` ->
+    ``rust``). Lower-cased; None for no reference."""
     if not reference:
         return None
     name = reference.split("@", 1)[0]
     slash = name.rfind("/")
     if ":" in name[slash + 1 :]:
         name = name[: name.rfind(":")]
-    name = name.removeprefix("docker.io/").lower()
+    name = name.lower()
+    for host in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(host)
+    return name.removeprefix("library/")
+
+
+def lookup(reference: str | None) -> BaseImage | None:
+    name = repository(reference)
     return next((b for b in KNOWN if b.repository == name), None)

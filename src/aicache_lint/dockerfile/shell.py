@@ -400,11 +400,11 @@ class _Lexer:
     # -- words ---------------------------------------------------------------------------------
 
     def _read_word(self, i: int) -> Word:
-        s, hi = self.text, self.hi
+        s = self.text
         start, b = i, _WordBuf()
         try:
             i = self._word_parts(i, b)
-        except _Opaque as err:  # report the outermost unclosed construct, not an inner one
+        except _Opaque:  # report the outermost unclosed construct, not an inner one
             raise _Opaque(self._construct) from None
         if b.substs:
             self.substs[(start, i)] = b.substs
@@ -1152,11 +1152,12 @@ _VALUE_OPTIONS = {
     "yum": _DNF_VALUES,
     "microdnf": _DNF_VALUES,
     "zypper": frozenset({"-R", "--root", "-D", "--reposd-dir", "-C", "--cache-dir", "-c", "--config"}),
-    "npm": frozenset({"--prefix", "--cache", "--registry", "--userconfig", "-w", "--workspace"}),
-    "yarn": frozenset({"--cwd", "--cache-folder", "--modules-folder", "--registry"}),
-    "pnpm": frozenset({"-C", "--dir", "--filter", "-F", "--store-dir"}),
+    "npm": frozenset({"--prefix", "-C", "--cache", "--registry", "--userconfig", "--loglevel", "-w", "--workspace"}),
+    "yarn": frozenset({"--cwd", "--cache-folder", "--modules-folder", "--network-timeout", "--mutex", "--registry",
+                       "--global-folder"}),
+    "pnpm": frozenset({"-C", "--dir", "--filter", "-F", "--store-dir", "--reporter", "--loglevel"}),
     "go": frozenset({"-C"}),
-    "cargo": frozenset({"--config", "-C", "-Z", "--manifest-path"}),
+    "cargo": frozenset({"--config", "-C", "-Z", "--manifest-path", "--color"}),
     "git": frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace"}),
     "poetry": frozenset({"-C", "--directory", "-P", "--project"}),
 }
@@ -1176,6 +1177,8 @@ def subcommand(inv: Invocation, depth: int = 1) -> list[str]:
             break
         if v.startswith("-") and len(v) > 1:
             i += v in takes_value
+        elif inv.program == "cargo" and v.startswith("+"):
+            continue  # a toolchain: `cargo +nightly build`
         else:
             out.append(v)
     return out

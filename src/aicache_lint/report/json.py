@@ -17,8 +17,8 @@ from aicache_lint.rules.base import rule_url
 from aicache_lint.source import SourceText
 
 if TYPE_CHECKING:
-    from aicache_lint.report import ReportContext
     from aicache_lint.finding import Finding
+    from aicache_lint.report import ReportContext
 
 
 def _location(source: SourceText, offset: int) -> dict[str, int]:

@@ -1,107 +1,84 @@
-"""The rule registry: one explicit table of every rule, grouped by family, listed by code."""
+"""The rule registry: one explicit table of every rule, listed by code."""
 
 from __future__ import annotations
 
 from aicache_lint.rules.base import Rule
-
-# -- meta ----------------------------------------------------------------------------------------
-from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
-
-# -- Python package caches (pip, uv, poetry, conda) and cache-mount correctness --------------------
 from aicache_lint.rules.dockerfile.aic101_pip_cache_not_mounted import PipCacheNotMounted
 from aicache_lint.rules.dockerfile.aic102_cache_disabled_under_cache_mount import CacheDisabledUnderCacheMount
 from aicache_lint.rules.dockerfile.aic104_uv_cache_not_mounted import UvCacheNotMounted
-from aicache_lint.rules.dockerfile.aic121_mount_type_missing import MountTypeMissing
-from aicache_lint.rules.dockerfile.aic120_cache_mount_target_mismatch import CacheMountTargetMismatch
-from aicache_lint.rules.dockerfile.aic122_cache_mount_not_writable import CacheMountNotWritable
 from aicache_lint.rules.dockerfile.aic105_uv_link_mode_not_copy import UvLinkModeNotCopy
 from aicache_lint.rules.dockerfile.aic106_poetry_cache_not_mounted import PoetryCacheNotMounted
 from aicache_lint.rules.dockerfile.aic107_conda_cache_not_mounted import CondaCacheNotMounted
-# (python-family imports end)
-
-# -- system package managers (apt, apk, dnf/yum/zypper) and clean-ups -----------------------------
-from aicache_lint.rules.dockerfile.aic113_cache_cleared_inside_cache_mount import CacheClearedInsideCacheMount
-from aicache_lint.rules.dockerfile.aic111_apt_cache_mount_not_locked import AptCacheMountNotLocked
 from aicache_lint.rules.dockerfile.aic110_apt_cache_not_mounted import AptCacheNotMounted
+from aicache_lint.rules.dockerfile.aic111_apt_cache_mount_not_locked import AptCacheMountNotLocked
 from aicache_lint.rules.dockerfile.aic112_apt_cache_defeated_by_docker_clean import AptCacheDefeatedByDockerClean
+from aicache_lint.rules.dockerfile.aic113_cache_cleared_inside_cache_mount import CacheClearedInsideCacheMount
 from aicache_lint.rules.dockerfile.aic114_apk_cache_not_mounted import ApkCacheNotMounted
 from aicache_lint.rules.dockerfile.aic115_dnf_yum_zypper_cache_not_mounted import DnfYumZypperCacheNotMounted
-# (system-family imports end)
-
-# -- JS, Go, Cargo caches and BuildKit syntax ------------------------------------------------------
-from aicache_lint.rules.dockerfile.aic130_syntax_directive_ignored import SyntaxDirectiveIgnored
-from aicache_lint.rules.dockerfile.aic131_buildkit_syntax_not_declared import BuildkitSyntaxNotDeclared
 from aicache_lint.rules.dockerfile.aic116_js_package_cache_not_mounted import JsPackageCacheNotMounted
 from aicache_lint.rules.dockerfile.aic117_go_cargo_cache_not_mounted import GoCargoCacheNotMounted
-# (build-family imports end)
-
-# -- model and runtime caches ----------------------------------------------------------------------
+from aicache_lint.rules.dockerfile.aic120_cache_mount_target_mismatch import CacheMountTargetMismatch
+from aicache_lint.rules.dockerfile.aic121_mount_type_missing import MountTypeMissing
+from aicache_lint.rules.dockerfile.aic122_cache_mount_not_writable import CacheMountNotWritable
+from aicache_lint.rules.dockerfile.aic130_syntax_directive_ignored import SyntaxDirectiveIgnored
+from aicache_lint.rules.dockerfile.aic131_buildkit_syntax_not_declared import BuildkitSyntaxNotDeclared
 from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HfHomeNotSet
-from aicache_lint.rules.dockerfile.aic203_deprecated_hf_cache_variable import DeprecatedHfCacheVariable
 from aicache_lint.rules.dockerfile.aic202_torch_home_not_set import TorchHomeNotSet
+from aicache_lint.rules.dockerfile.aic203_deprecated_hf_cache_variable import DeprecatedHfCacheVariable
 from aicache_lint.rules.dockerfile.aic204_huggingface_cli_removed import HuggingfaceCliRemoved
 from aicache_lint.rules.dockerfile.aic205_model_download_without_cache import ModelDownloadWithoutCache
-# (model-family imports end)
-
-# -- layer order, reproducibility, images ---------------------------------------------------------
-from aicache_lint.rules.dockerfile.aic302_unquoted_version_specifier import UnquotedVersionSpecifier
 from aicache_lint.rules.dockerfile.aic301_copy_before_dependency_install import CopyBeforeDependencyInstall
+from aicache_lint.rules.dockerfile.aic302_unquoted_version_specifier import UnquotedVersionSpecifier
 from aicache_lint.rules.dockerfile.aic303_cuda_base_not_pinned import CudaBaseNotPinned
 from aicache_lint.rules.dockerfile.aic304_cuda_devel_image_in_final_stage import CudaDevelImageInFinalStage
-# (image-family imports end)
+from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
 
-_RULES: tuple[type[Rule], ...] = (
+ALL_RULES: tuple[type[Rule], ...] = (
     # meta
     InternalError,
     ParseError,
     UnusedSuppression,
     IoError,
-    # python family
+    # build-time package caches and cache mounts
     PipCacheNotMounted,
     CacheDisabledUnderCacheMount,
     UvCacheNotMounted,
-    MountTypeMissing,
-    CacheMountTargetMismatch,
-    CacheMountNotWritable,
     UvLinkModeNotCopy,
     PoetryCacheNotMounted,
     CondaCacheNotMounted,
-    # (python-family rules end)
-    # system family
-    CacheClearedInsideCacheMount,
-    AptCacheMountNotLocked,
     AptCacheNotMounted,
+    AptCacheMountNotLocked,
     AptCacheDefeatedByDockerClean,
+    CacheClearedInsideCacheMount,
     ApkCacheNotMounted,
     DnfYumZypperCacheNotMounted,
-    # (system-family rules end)
-    # build family
-    SyntaxDirectiveIgnored,
-    BuildkitSyntaxNotDeclared,
     JsPackageCacheNotMounted,
     GoCargoCacheNotMounted,
-    # (build-family rules end)
-    # model family
+    CacheMountTargetMismatch,
+    MountTypeMissing,
+    CacheMountNotWritable,
+    SyntaxDirectiveIgnored,
+    BuildkitSyntaxNotDeclared,
+    # model and runtime caches
     HfHomeNotSet,
-    DeprecatedHfCacheVariable,
     TorchHomeNotSet,
+    DeprecatedHfCacheVariable,
     HuggingfaceCliRemoved,
     ModelDownloadWithoutCache,
-    # (model-family rules end)
-    # image family
-    UnquotedVersionSpecifier,
+    # layer order, reproducibility, images
     CopyBeforeDependencyInstall,
+    UnquotedVersionSpecifier,
     CudaBaseNotPinned,
     CudaDevelImageInFinalStage,
-    # (image-family rules end)
 )
-ALL_RULES: tuple[type[Rule], ...] = tuple(sorted(_RULES, key=lambda r: r.code))
 BY_CODE: dict[str, type[Rule]] = {}
 for _rule in ALL_RULES:
     _rule.validate()
     if _rule.code in BY_CODE or any(r.name == _rule.name for r in BY_CODE.values()):
         raise TypeError(f"duplicate rule code or name: {_rule.code} {_rule.name}")
     BY_CODE[_rule.code] = _rule
+if list(BY_CODE) != sorted(BY_CODE):
+    raise TypeError("ALL_RULES must be listed by code")
 
 
 def lookup(code_or_name: str) -> type[Rule] | None:

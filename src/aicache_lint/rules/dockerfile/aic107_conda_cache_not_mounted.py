@@ -6,6 +6,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Iterator
 
+from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import expand
@@ -219,16 +220,7 @@ def _installer_prefix(ctx: DockerfileContext, run: Instruction) -> tuple[str, st
 
 def _base_image(ctx: DockerfileContext, run: Instruction) -> str | None:
     stage = ctx.facts.stage_of(run)
-    if stage is None:
-        return None
-    base = stage.chain()[-1].base
-    if not base:
-        return None
-    name = base.split("@", 1)[0]
-    slash = name.rfind("/")
-    if ":" in name[slash + 1 :]:
-        name = name[: name.rfind(":")]
-    return name.removeprefix("docker.io/").lower()
+    return base_images.repository(stage.chain()[-1].base) if stage is not None else None
 
 
 def _unknown_reason(ctx: DockerfileContext, run: Instruction, inv: "Invocation") -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
+from aicache_lint.dockerfile.shell import subcommand
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile.build_cache import (
@@ -19,7 +20,6 @@ from aicache_lint.rules.dockerfile.build_cache import (
     program_span,
     tool_findings,
     tool_message,
-    tool_subcommand,
 )
 from aicache_lint.rules.dockerfile.package_cache import option_value
 
@@ -31,12 +31,12 @@ _PNPM_INSTALLS = frozenset({"install", "i", "add", "fetch", "update", "up"})
 
 
 def _npm_downloads(inv: "Invocation") -> bool:
-    sub = tool_subcommand(inv, 1)
+    sub = subcommand(inv, 1)
     return bool(sub) and sub[0] in _NPM_INSTALLS
 
 
 def _yarn_downloads(inv: "Invocation") -> bool:
-    sub = tool_subcommand(inv, 2)
+    sub = subcommand(inv, 2)
     if not sub:
         # A bare `yarn` (options only) installs -- unless it only prints something.
         return not any(w.value in ("--version", "-v", "--help", "-h") for w in inv.args)
@@ -45,7 +45,7 @@ def _yarn_downloads(inv: "Invocation") -> bool:
 
 
 def _pnpm_downloads(inv: "Invocation") -> bool:
-    sub = tool_subcommand(inv, 1)
+    sub = subcommand(inv, 1)
     return bool(sub) and sub[0] in _PNPM_INSTALLS
 
 

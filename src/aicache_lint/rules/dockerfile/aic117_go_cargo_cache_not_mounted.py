@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
+from aicache_lint.dockerfile.shell import subcommand
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile.build_cache import (
@@ -19,7 +20,6 @@ from aicache_lint.rules.dockerfile.build_cache import (
     program_span,
     tool_findings,
     tool_message,
-    tool_subcommand,
 )
 
 if TYPE_CHECKING:
@@ -33,12 +33,12 @@ _IMAGE_DEFAULTS = {"golang": ("GOPATH", "/go"), "rust": ("CARGO_HOME", "/usr/loc
 
 
 def _go_downloads(inv: "Invocation") -> bool:
-    sub = tool_subcommand(inv, 2)
+    sub = subcommand(inv, 2)
     return bool(sub) and (sub[0] in _GO_COMPILES or any(tuple(sub[: len(f)]) == f for f in _GO_FETCHES))
 
 
 def _cargo_downloads(inv: "Invocation") -> bool:
-    sub = tool_subcommand(inv, 1)
+    sub = subcommand(inv, 1)
     return bool(sub) and sub[0] in _CARGO_DOWNLOADS
 
 
@@ -68,7 +68,7 @@ def _go_dirs(ctx: DockerfileContext, run: Instruction, inv: "Invocation", state:
             out.append(ToolDir(None, "`GOPATH` is not known"))
         else:
             out.append(ToolDir(None, "`GOPATH` is not set and its default is not relied on; set `GOMODCACHE`"))
-    if tool_subcommand(inv, 1)[:1] == ["mod"] or tool_subcommand(inv, 1)[:1] == ["get"]:
+    if subcommand(inv, 1)[:1] == ["mod"] or subcommand(inv, 1)[:1] == ["get"]:
         return out  # fetching only: no compiling, no build cache
     is_set, value = env_value(inv, state, "GOCACHE")
     if is_set:

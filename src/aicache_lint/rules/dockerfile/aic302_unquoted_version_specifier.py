@@ -126,7 +126,7 @@ def _quote_char(command: "Command", span: Span) -> str | None:
     end the outer string and expose `>` to the outer shell, so inside double quotes the
     requirement gets single quotes, inside single quotes double ones; unquoted or mixed: no fix.
     """
-    from aicache_lint.dockerfile.shell import shell_c_argument, normalize
+    from aicache_lint.dockerfile.shell import normalize, shell_c_argument
 
     allowed = {'"', "'"}
     cmd = command

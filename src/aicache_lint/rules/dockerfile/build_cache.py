@@ -16,7 +16,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
-from aicache_lint.dockerfile import edits
+from aicache_lint.dockerfile import base_images, edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.fix import Edit, Fix
@@ -365,52 +365,8 @@ def tool_message(tool: BuildTool, missing: list[ToolDir]) -> str:
 
 
 def base_repository(ctx: "DockerfileContext", run: Instruction) -> str | None:
-    """The Docker Hub repository the RUN's stage is ultimately built from (``golang``, ``rust``),
-    without registry host, ``library/``, tag or digest; None when unknown."""
+    """The repository the RUN's stage is ultimately built from (``golang``, ``rust``)."""
     stage = ctx.facts.stage_of(run)
-    if stage is None:
-        return None
-    base = stage.chain()[-1].base
-    if not base:
-        return None
-    name = base.split("@", 1)[0]
-    slash = name.rfind("/")
-    if ":" in name[slash + 1 :]:
-        name = name[: name.rfind(":")]
-    name = name.lower()
-    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-        name = name.removeprefix(prefix)
-    return name.removeprefix("library/")
+    return base_images.repository(stage.chain()[-1].base) if stage is not None else None
 
 
-# Options that take a value before the subcommand (``npm --prefix /app ci``, ``cargo +nightly -C
-# dir build``); ``shell.subcommand`` only knows the Python and system package managers.
-_VALUE_OPTIONS = {
-    "npm": frozenset({"--prefix", "-C", "--userconfig", "--cache", "--registry", "--loglevel", "--workspace", "-w"}),
-    "yarn": frozenset({"--cwd", "--cache-folder", "--modules-folder", "--network-timeout", "--mutex", "--registry",
-                       "--global-folder"}),
-    "pnpm": frozenset({"-C", "--dir", "--filter", "-F", "--store-dir", "--reporter", "--loglevel"}),
-    "go": frozenset({"-C"}),
-    "cargo": frozenset({"-C", "--config", "-Z", "--color"}),
-}
-
-
-def tool_subcommand(inv: "Invocation", depth: int = 1) -> list[str]:
-    """The first ``depth`` non-option arguments of a JS/Go/Cargo command."""
-    takes_value = _VALUE_OPTIONS.get(inv.program, frozenset())
-    out: list[str] = []
-    args = inv.args
-    i = 0
-    while i < len(args) and len(out) < depth:
-        v = args[i].value
-        i += 1
-        if v == "--":
-            out.extend(a.value for a in args[i : i + depth - len(out)])
-            break
-        if v.startswith("-") and len(v) > 1:
-            i += v in takes_value
-        elif inv.program == "cargo" and v.startswith("+"):
-            continue  # a toolchain: `cargo +nightly build`
-        else:
-            out.append(v)
-    return out

@@ -10,7 +10,7 @@ import posixpath
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from aicache_lint.dockerfile import edits
-from aicache_lint.dockerfile.facts import State, Stage
+from aicache_lint.dockerfile.facts import Stage, State
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.fix import Edit
