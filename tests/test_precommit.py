@@ -270,7 +270,7 @@ def _snapshot_checkout(dest: Path, env: dict[str, str]) -> Path:
 BAD = b"FROM python:3.12-slim\nRUN pip install numpy>=1.24\n"
 FIXED = b'FROM python:3.12-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n'
 CLEAN_GPU = (b"FROM python:3.12-slim\n"
-             b'RUN --mount=type=cache,target=/root/.cache/pip pip install "torch==2.3.1"\n')
+             b'RUN --mount=type=cache,target=/root/.cache/pip pip install "requests==2.32.3"\n')
 # Not a Dockerfile: linted as one it would be a parse error, so the hook must not be given it.
 README = b"# demo\n\nThis repository builds two images.\n"
 
