@@ -273,3 +273,31 @@ def test_rule_all_and_sarif_in_a_real_subprocess(repo: Path) -> None:
     assert done.returncode == 1
     run_ = json.loads(done.stdout)["runs"][0]
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"]} == {"Dockerfile"}
+
+
+def test_compose_files_are_discovered_and_broken_yaml_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(BAD)
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: 'python:3.12\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "docker-compose.override.yml").write_text("services:\n  app:\n    image: python:3.12\n")
+    (tmp_path / "composer.yml").write_text("not: [a compose file\n")
+    result = run(["--output-format", "concise", str(tmp_path)])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert f"{tmp_path / 'compose.yaml'}:3:12: AIC001" in out
+    assert f"{tmp_path / 'Dockerfile'}:2:5: AIC101" in out
+    assert "docker-compose.override.yml" not in out and "composer.yml" not in out
+    assert run(["--output-format", "concise", str(tmp_path / "deploy")]).stdout == "All checks passed!\n"
+
+
+def test_yaml_is_not_imported_for_dockerfiles(repo: Path) -> None:
+    import aicache_lint
+
+    code = (
+        "import sys; from aicache_lint.cli import run; import io;"
+        "run(['Dockerfile'], stdout=io.StringIO());"
+        "print('yaml' in sys.modules, 'sarif_om' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(aicache_lint.__file__).parent.parent)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.strip() == "False False", done.stderr

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aicache_lint.discovery import is_dockerfile_name
+from aicache_lint.discovery import is_compose_name, is_dockerfile_name
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
@@ -85,7 +85,7 @@ MUST_MATCH = ["Dockerfile", "Dockerfile.gpu", "svc/Dockerfile.gpu", "base.docker
 MUST_NOT_MATCH = ["Dockerfile.md", "docs/dockerfile.txt", "build_dockerfile.py", "Dockerfile.j2",
                   ".dockerignore", "mydockerfiles/notes.md", "README.md", "Dockerfile/config"]
 
-# The Compose branch the YAML comment promises (not enabled until Compose linting lands).
+# The Compose branch of the hooks' `files` pattern.
 COMPOSE_BRANCH = r"|(?:docker-)?compose(?:[._-][^/\n]*)?\.ya?ml"
 COMPOSE_NAMES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
                  "compose.override.yaml", "compose.override.yml", "docker-compose.override.yml",
@@ -113,7 +113,7 @@ def test_hook_definitions() -> None:
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_files_pattern_selects_what_discovery_lints(hook_id: str) -> None:
     pattern = _pattern(hook_id)
-    expected = {name: is_dockerfile_name(name) for name in NAMES}
+    expected = {name: is_dockerfile_name(name) or is_compose_name(name) for name in NAMES}
     assert any(expected.values()) and not all(expected.values())
     wrong = [
         (directory + name, accepted)
@@ -143,25 +143,19 @@ _PIECES = st.sampled_from(
 @given(st.lists(_PIECES, max_size=8).map("".join))
 def test_files_pattern_agrees_with_discovery_on_generated_paths(path: str) -> None:
     pattern = _pattern("aicache-lint")
-    assert _selected(pattern, path) == is_dockerfile_name(path.rsplit("/", 1)[-1])
+    name = path.rsplit("/", 1)[-1]
+    assert _selected(pattern, path) == (is_dockerfile_name(name) or is_compose_name(name))
 
 
-def test_compose_names_are_one_alternation_away() -> None:
-    """Compose files stay out for now; the branch in the YAML comment adds exactly them."""
+def test_compose_names_are_selected() -> None:
+    """The Compose branch selects exactly the Compose names discovery lints."""
     text = HOOKS_FILE.read_text(encoding="utf-8")
     assert COMPOSE_BRANCH in text, "the YAML comment should show the Compose branch tested here"
-    source = _hooks()["aicache-lint"]["files"]
-    assert source.endswith(r")\Z")
-    current = re.compile(source)
-    with_compose = re.compile(source[: -len(r")\Z")] + COMPOSE_BRANCH + r")\Z")
-    assert [n for n in COMPOSE_NAMES if _selected(current, n)] == []
-    assert [n for n in COMPOSE_NAMES if not _selected(with_compose, n)] == []
-    assert [n for n in NOT_COMPOSE if _selected(with_compose, n)] == []
-    paths = [directory + name for directory in DIRS for name in NAMES]
-    # The Dockerfile part is unchanged: the branch only adds the Compose names among NAMES.
-    assert [p for p in paths if _selected(current, p) and not _selected(with_compose, p)] == []
-    added = {p.rsplit("/", 1)[-1] for p in paths if _selected(with_compose, p) and not _selected(current, p)}
-    assert added == {"compose.yaml", "docker-compose.yml"}
+    current = re.compile(_hooks()["aicache-lint"]["files"])
+    assert [n for n in COMPOSE_NAMES if not _selected(current, n)] == []
+    assert [n for n in NOT_COMPOSE if _selected(current, n)] == []
+    assert all(is_compose_name(n.rsplit("/", 1)[-1]) for n in COMPOSE_NAMES)
+    assert not any(is_compose_name(n.rsplit("/", 1)[-1]) for n in NOT_COMPOSE)
 
 
 def _pre_commit() -> list[str] | None:

@@ -70,7 +70,11 @@ def process_bytes(
     except SourceError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
     if add_ignore is not None:
-        return _add_ignores(source, settings, add_ignore)
+        from aicache_lint.discovery import file_kind
+
+        if file_kind(path) == "dockerfile":
+            return _add_ignores(source, settings, add_ignore)
+        return FileResult(path, check_source(source, settings), source.text)
     if not fix:
         return FileResult(path, check_source(source, settings), source.text)
     result: FixResult = fix_source(source, settings)

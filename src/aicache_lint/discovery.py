@@ -1,4 +1,4 @@
-"""Which files to lint: Dockerfile variants found under the given paths."""
+"""Which files to lint: Dockerfile variants and Compose files found under the given paths."""
 
 from __future__ import annotations
 
@@ -17,8 +17,22 @@ _NOT_DOCKERFILE = (
 )
 
 
+# Compose files: `compose.yaml`, `docker-compose.override.yml`, `compose.gpu.yaml`,
+# `docker-compose-dev.yml` ... (not `composer.yml`); the pre-commit hooks use the same pattern.
+_COMPOSE = re.compile(r"(?:docker-)?compose(?:[._-][^/\n]*)?\.ya?ml", re.IGNORECASE)
+
+
 def is_dockerfile_name(name: str) -> bool:
     return bool(_DOCKERFILE.fullmatch(name)) and not name.lower().endswith(_NOT_DOCKERFILE)
+
+
+def is_compose_name(name: str) -> bool:
+    return bool(_COMPOSE.fullmatch(name))
+
+
+def file_kind(path: str) -> str:
+    """`compose` for a Compose file name, else `dockerfile` (also for files named explicitly)."""
+    return "compose" if is_compose_name(os.path.basename(path)) else "dockerfile"
 
 
 def _is_virtualenv(path: str) -> bool:
@@ -55,5 +69,5 @@ def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, 
         )
         for name in filenames:
             path = os.path.normpath(os.path.join(dirpath, name))
-            if is_dockerfile_name(name) and not excluded(path):
+            if (is_dockerfile_name(name) or is_compose_name(name)) and not excluded(path):
                 yield path

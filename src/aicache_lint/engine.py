@@ -13,6 +13,30 @@ MAX_PASSES = 10
 
 
 def check_source(source: SourceText, settings: Settings) -> list[Finding]:
+    """Every finding for one file, sorted."""
+    from aicache_lint.discovery import file_kind
+
+    if file_kind(source.path) == "compose":
+        return check_compose(source, settings)
+    return check_dockerfile(source, settings)
+
+
+def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
+    """A Compose file: YAML that cannot be read as a Compose document is a parse error (AIC001).
+    PyYAML is imported here only, when a Compose file is linted."""
+    from aicache_lint.compose.parse import parse
+    from aicache_lint.rules import BY_CODE
+
+    if "AIC001" not in settings.enabled_codes - settings.ignored_for(source.path):
+        return []
+    rule = BY_CODE["AIC001"]
+    severity = settings.severity_for(rule.code, rule.severity)
+    doc = parse(source)
+    findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     """Every finding for one Dockerfile, sorted: rules, then per-file ignores and suppression
     comments, then unused suppressions. Fixes are dropped when the file does not parse."""
     from aicache_lint.dockerfile.facts import Facts
