@@ -22,6 +22,7 @@ class Case:
     fixed: str | None = None
     unsafe: bool = False
     config: dict = field(default_factory=dict)
+    compose: bool = False  # a Compose case: linted as `compose.yaml`
 
     @property
     def id(self) -> str:
@@ -31,6 +32,7 @@ class Case:
 def _load_yaml(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rule = data["rule"]
+    compose = data.get("kind", "dockerfile") == "compose"  # `kind: compose`: the cases are Compose files
     if rule != path.parent.name:
         raise ValueError(f"{path}: rule {rule} is not the folder's {path.parent.name}")
     cases = []
@@ -44,14 +46,15 @@ def _load_yaml(path: Path) -> list[Case]:
         cases.append(
             Case(
                 rule, name, spec.get("fail", spec.get("pass")), "pass" in spec, findings,
-                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {},
+                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, compose,
             )
         )
     return cases
 
 
 def _load_pair(path: Path) -> Case:
-    """`name.Dockerfile` (+ `name.fixed.Dockerfile`); `# expect: CODE[:col]` marks the next line."""
+    """`name.Dockerfile` (+ `name.fixed.Dockerfile`), or `name.compose.yaml` (+
+    `name.compose.fixed.yaml`); `# expect: CODE[:col]` marks the next line."""
     data = path.read_bytes()
     text = data.decode("utf-8")
     if text.startswith("\ufeff"):
@@ -62,12 +65,13 @@ def _load_pair(path: Path) -> Case:
         m = _EXPECT.match(line)
         if m and m.group(1) == rule:
             findings.append((number + 1, int(m.group(2)) if m.group(2) else None))
-    fixed_path = path.with_name(path.name.replace(".Dockerfile", ".fixed.Dockerfile"))
+    suffix = ".compose.yaml" if path.name.endswith(".compose.yaml") else ".Dockerfile"
+    name = path.name.removesuffix(suffix)
+    fixed_path = path.with_name(name + (".compose.fixed.yaml" if suffix == ".compose.yaml" else ".fixed.Dockerfile"))
     fixed = None
     if fixed_path.exists():
         fixed = fixed_path.read_bytes().decode("utf-8").removeprefix("\ufeff")
-    name = path.name.removesuffix(".Dockerfile")
-    return Case(rule, name, text, not findings, findings, fixed, name.endswith("unsafe"))
+    return Case(rule, name, text, not findings, findings, fixed, name.endswith("unsafe"), compose=suffix == ".compose.yaml")
 
 
 def all_cases() -> list[Case]:
@@ -79,12 +83,13 @@ def all_cases() -> list[Case]:
         for path in sorted(folder.glob("*.Dockerfile")):
             if not path.name.endswith(".fixed.Dockerfile"):
                 cases.append(_load_pair(path))
+        cases.extend(_load_pair(path) for path in sorted(folder.glob("*.compose.yaml")))
     return cases
 
 
 def raw_bytes_of(case: Case) -> bytes | None:
     """The file bytes of a pair case (BOM and CRLF as stored), None for YAML cases."""
-    path = FIXTURES / case.rule / f"{case.name}.Dockerfile"
+    path = FIXTURES / case.rule / f"{case.name}{'.compose.yaml' if case.compose else '.Dockerfile'}"
     return path.read_bytes() if path.exists() else None
 
 

@@ -14,6 +14,7 @@ from cli_runner import invoke
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE, WHISPERX, COMFYUI = "cuda-base/Dockerfile.runtime", "whisperx/Dockerfile", "comfyui/Dockerfile"
 TALK, GATEWAY = "infinitetalk/Dockerfile", "gateway/Dockerfile"
+COMPOSE = "compose.yaml"
 EXPECTED = {
     (BASE, 4, "AIC130"), (BASE, 6, "AIC303"), (BASE, 16, "AIC111"), (BASE, 16, "AIC112"),
     (BASE, 17, "AIC111"), (BASE, 28, "AIC113"), (BASE, 29, "AIC113"), (BASE, 31, "AIC101"),
@@ -29,6 +30,7 @@ EXPECTED = {
     (TALK, 31, "AIC204"), (TALK, 31, "AIC205"), (TALK, 32, "AIC204"), (TALK, 32, "AIC205"),
     (TALK, 33, "AIC204"), (TALK, 33, "AIC205"), (TALK, 36, "AIC304"),
     (GATEWAY, 8, "AIC114"), (GATEWAY, 11, "AIC116"), (GATEWAY, 23, "AIC117"), (GATEWAY, 28, "AIC115"),
+    (COMPOSE, 20, "AIC404"),
 }
 # Opt-in rules, shown with `--extend-select CODE`.
 OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}}
@@ -93,7 +95,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(38 fixed, 10 remaining)" in result.output
+    assert "(39 fixed, 10 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
 
@@ -103,7 +105,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(OPT_IN))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(47 fixed, 2 remaining)" in result.output
+    assert "(48 fixed, 2 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)

@@ -18,7 +18,32 @@ CASES = all_cases()
 
 def _source(case: Case) -> SourceText:
     raw = raw_bytes_of(case)
-    return SourceText.decode(raw, "Dockerfile") if raw is not None else SourceText(case.text, "Dockerfile")
+    name = "compose.yaml" if case.compose else "Dockerfile"
+    return SourceText.decode(raw, name) if raw is not None else SourceText(case.text, name)
+
+
+def _parses(source: SourceText, compose: bool) -> None:
+    """The text parses -- for BuildKit too (Dockerfiles), or as a schema-valid Compose file."""
+    if compose:
+        from aicache_lint.compose.parse import parse as parse_compose
+
+        assert not parse_compose(source).errors
+        _assert_compose_schema(source.text)
+        return
+    assert not parse(source).errors
+    if available():
+        assert_matches_buildkit(source.text)
+
+
+def _assert_compose_schema(text: str) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    schema = json.loads((Path(__file__).parent / "data" / "schemas" / "compose-spec.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(yaml.safe_load(text))
 
 
 def _settings(case: Case, unsafe: bool | None = None) -> Settings:
@@ -42,10 +67,8 @@ def _assert_same_layout(before: SourceText, after: SourceText) -> None:
 def test_case(case: Case) -> None:
     source = _source(case)
     settings = _settings(case)
-    # 1. The input parses, for us and for BuildKit.
-    assert not parse(source).errors
-    if available():
-        assert_matches_buildkit(source.text)
+    # 1. The input parses, for us and for BuildKit (or the Compose schema).
+    _parses(source, case.compose)
     # 2. The rule alone fires, with exactly the expected findings.
     findings = check_source(source, settings)
     assert {f.code for f in findings} <= {case.rule}, [f.message for f in findings]
@@ -71,10 +94,8 @@ def test_case(case: Case) -> None:
     assert not fix_source(result.source, settings).changed
     # 6. Nothing outside the edits changed: BOM, newline style, final newline.
     _assert_same_layout(source, result.source)
-    # 7. The fixed file still parses, for BuildKit too.
-    assert not parse(result.source).errors
-    if available():
-        assert_matches_buildkit(result.source.text)
+    # 7. The fixed file still parses, for BuildKit too (or validates against the Compose schema).
+    _parses(result.source, case.compose)
     # Unsafe fixes stay unapplied without --unsafe-fixes.
     if case.unsafe:
         assert not fix_source(source, _settings(case, unsafe=False)).changed
@@ -85,7 +106,7 @@ def test_every_rule_has_pass_and_fail_cases() -> None:
     for case in CASES:
         by_rule.setdefault(case.rule, set()).add(case.passes)
     for rule in ALL_RULES:
-        if "dockerfile" not in rule.targets or rule.code.startswith("AIC0"):
+        if not rule.targets or rule.code.startswith("AIC0"):
             continue  # meta rules (parse errors) are covered by the lexer and CLI tests
         assert by_rule.get(rule.code) == {True, False}, f"{rule.code} needs pass and fail cases"
 
@@ -97,11 +118,9 @@ def test_all_rules_round_trip(case: Case) -> None:
     settings = Settings(unsafe_fixes=True, select=("AIC",))
     result = fix_source(source, settings)
     assert not any(f.code == "AIC000" for f in result.findings), [f.message for f in result.findings]
-    assert not parse(result.source).errors
+    _parses(result.source, case.compose)
     assert not fix_source(result.source, settings).changed
     _assert_same_layout(source, result.source)
-    if available():
-        assert_matches_buildkit(result.source.text)
 
 
 @pytest.mark.parametrize("case", interaction_cases(), ids=lambda c: c.name)

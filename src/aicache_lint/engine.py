@@ -22,17 +22,40 @@ def check_source(source: SourceText, settings: Settings) -> list[Finding]:
 
 
 def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
-    """A Compose file: YAML that cannot be read as a Compose document is a parse error (AIC001).
-    PyYAML is imported here only, when a Compose file is linted."""
-    from aicache_lint.compose.parse import parse
-    from aicache_lint.rules import BY_CODE
+    """A Compose file, seen as part of its project (the base and override files Compose loads with
+    it): YAML that cannot be read as a Compose document is a parse error (AIC001); otherwise the
+    Compose rules run and report what lies in this file. PyYAML is imported only here."""
+    import os
 
-    if "AIC001" not in settings.enabled_codes - settings.ignored_for(source.path):
-        return []
-    rule = BY_CODE["AIC001"]
-    severity = settings.severity_for(rule.code, rule.severity)
+    from aicache_lint.compose.parse import parse
+    from aicache_lint.compose.project import companion_files, load_project
+    from aicache_lint.rules import ALL_RULES, BY_CODE
+    from aicache_lint.rules.base import ComposeContext
+
+    enabled = settings.enabled_codes - settings.ignored_for(source.path)
     doc = parse(source)
-    findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
+    if doc.errors:
+        if "AIC001" not in enabled:
+            return []
+        rule = BY_CODE["AIC001"]
+        severity = settings.severity_for(rule.code, rule.severity)
+        findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
+        return sorted(findings, key=lambda f: f.sort_key)
+    here = os.path.abspath(source.path)
+    files = [source if os.path.abspath(p) == here else p for p in companion_files(source.path)]
+    project = load_project(files if source in files else [source])
+    findings: list[Finding] = []
+    for rule_cls in ALL_RULES:
+        if rule_cls.code not in enabled or "compose" not in rule_cls.targets:
+            continue
+        ctx = ComposeContext(source, doc, project, settings.options_for(rule_cls.code))
+        severity = settings.severity_for(rule_cls.code, rule_cls.severity)
+        try:
+            for v in rule_cls().check(ctx):
+                if v.path is None or os.path.abspath(v.path) == here:
+                    findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, v.fix))
+        except Exception as exc:  # a broken rule must be visible, never swallowed
+            findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -132,8 +155,6 @@ class FixResult(NamedTuple):
 def fix_source(original: SourceText, settings: Settings) -> FixResult:
     """Apply fixes pass by pass until none is left; keep the original on a cycle, on hitting the
     pass limit, or when a pass breaks parsing -- and say which rules were involved."""
-    from aicache_lint.dockerfile.lexer import parse
-
     source = original
     seen = {source.text}
     applied: list[tuple[str, Fix]] = []
@@ -147,7 +168,7 @@ def fix_source(original: SourceText, settings: Settings) -> FixResult:
         text, chosen = apply_fixes(source.text, [f.fix for f in fixable], newline)  # type: ignore[misc]
         rules = sorted({code_of[id(fix)] for fix in chosen})
         candidate = SourceText(text, path=source.path, bom=source.bom)
-        if parse(candidate).errors:
+        if _parse_errors(candidate):
             return _give_up(original, settings, f"fixes by {', '.join(rules)} made the file unparsable; nothing was changed")
         if text in seen:
             return _give_up(original, settings, f"fixes by {', '.join(rules)} do not converge (cycle); nothing was changed")
@@ -155,6 +176,19 @@ def fix_source(original: SourceText, settings: Settings) -> FixResult:
         applied.extend((code_of[id(fix)], fix) for fix in chosen)
         source = candidate
     return _give_up(original, settings, f"fixes did not settle within {MAX_PASSES} passes; nothing was changed")
+
+
+def _parse_errors(source: SourceText) -> bool:
+    """Whether a fixed text no longer parses, as a Dockerfile or as a Compose document."""
+    from aicache_lint.discovery import file_kind
+
+    if file_kind(source.path) == "compose":
+        from aicache_lint.compose.parse import parse as parse_compose
+
+        return bool(parse_compose(source).errors)
+    from aicache_lint.dockerfile.lexer import parse
+
+    return bool(parse(source).errors)
 
 
 def _give_up(original: SourceText, settings: Settings, message: str) -> FixResult:

@@ -21,6 +21,7 @@ class Violation(NamedTuple):
     span: Span
     message: str
     fix: Fix | None = None
+    path: str | None = None  # Compose rules see a whole project: the file the span is in
 
 
 class Location(NamedTuple):

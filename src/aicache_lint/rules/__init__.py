@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aicache_lint.rules.base import Rule
+from aicache_lint.rules.compose.aic404_named_volume_not_declared import NamedVolumeNotDeclared
 from aicache_lint.rules.dockerfile.aic101_pip_cache_not_mounted import PipCacheNotMounted
 from aicache_lint.rules.dockerfile.aic102_cache_disabled_under_cache_mount import CacheDisabledUnderCacheMount
 from aicache_lint.rules.dockerfile.aic104_uv_cache_not_mounted import UvCacheNotMounted
@@ -70,6 +71,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UnquotedVersionSpecifier,
     CudaBaseNotPinned,
     CudaDevelImageInFinalStage,
+    # Compose
+    NamedVolumeNotDeclared,
 )
 BY_CODE: dict[str, type[Rule]] = {}
 for _rule in ALL_RULES:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterator, NamedTuple
 from aicache_lint.finding import Severity, Violation
 
 if TYPE_CHECKING:
+    from aicache_lint.compose.model import ComposeDoc
+    from aicache_lint.compose.project import Project
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.model import Dockerfile
     from aicache_lint.source import SourceText
@@ -38,6 +40,17 @@ class FixAvailability:
     ALWAYS = "always"  # every finding carries a fix
     SOMETIMES = "sometimes"  # a fix when the right one can be known
     NONE = "none"
+
+
+class ComposeContext(NamedTuple):
+    source: "SourceText"  # the file being linted
+    doc: "ComposeDoc"
+    project: "Project"  # this file merged with the files Compose loads with it (base, override)
+    options: dict[str, Any]  # this rule's options
+
+    @property
+    def path(self) -> str:
+        return self.source.path
 
 
 class DockerfileContext(NamedTuple):
