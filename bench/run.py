@@ -341,6 +341,37 @@ def generate(root: Path, n: int, seed: int) -> list[Path]:
 # ---------------------------------------------------------------------------
 
 
+def generate_compose(root: Path, services: int) -> Path:
+    """One large Compose file (a platform team's stack): `services` services of ~10 lines each,
+    with anchors and merge keys, list- and map-form environment, short and long volumes."""
+    lines = [
+        "x-gpu: &gpu",
+        "  deploy:",
+        "    resources:",
+        "      reservations:",
+        "        devices: [{driver: nvidia, count: all, capabilities: [gpu]}]",
+        "services:",
+    ]
+    for i in range(services):
+        lines += [
+            f"  svc-{i:04d}:",
+            "    <<: *gpu",
+            f"    image: registry.example/team/model-{i % 17}:1.{i % 5}",
+            "    environment:",
+            f"      - MODEL_ID=org/model-{i}" if i % 2 else f"      MODEL_ID: org/model-{i}",
+            "      - HF_HOME=/data/hf" if i % 2 else "      HF_HOME: /data/hf",
+            "    volumes:",
+            "      - hf-cache:/data/hf",
+            "      - type: bind",
+            f"        source: ./svc-{i:04d}",
+            "        target: /app/config",
+        ]
+    lines += ["volumes:", "  hf-cache:"]
+    path = root / "compose.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def run_once(argv: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -436,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", metavar="DIR", type=Path,
                         help="write the generated files to DIR (new or empty) and keep them "
                              "(default: a temporary directory, removed afterwards)")
+    parser.add_argument("--compose-services", type=int, default=300, metavar="S",
+                        help="services in the generated large Compose file (default 300, ~3,300 lines)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1 or args.dir_repeat < 1:
@@ -491,6 +524,13 @@ def main(argv: list[str] | None = None) -> int:
             res = measure_tool("aicache-lint", aicache, one_file, root, args.repeat)
             dir_s = median_seconds("aicache-lint", [*aicache, str(root)], root, args.dir_repeat)
             res.update(dir_s=dir_s, files_per_s=args.files / dir_s)
+            compose_dir = root / "_compose"
+            compose_dir.mkdir()
+            compose = generate_compose(compose_dir, args.compose_services)
+            res.update(
+                compose_lines=compose.read_text(encoding="utf-8").count("\n"),
+                compose_ms=median_seconds("aicache-lint", [*aicache, str(compose)], compose_dir, args.dir_repeat) * 1000,
+            )
             results["aicache"] = res
 
         if hadolint:
@@ -552,6 +592,9 @@ def print_text(res: dict) -> None:
     print(f"  hadolint / aicache-lint {ratio(ratios['throughput'])}")
     print(f"  hadolint 1 process/file vs aicache-lint <dir>, per file: "
           f"{ratio(ratios['hadolint_per_process_vs_aicache_dir'])}")
+    if a:
+        print(f"\nOne Compose file of {a['compose_lines']} lines: aicache-lint {ms(a['compose_ms'])}"
+              f" (whole process, median of {res['dir_repeat']} runs)")
     print()
     for label, tool in (("aicache-lint", a), ("hadolint", h)):
         if tool:
