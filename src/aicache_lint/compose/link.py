@@ -1,0 +1,191 @@
+"""Link a Compose service that has `build:` to the Dockerfile it builds.
+
+The image a service runs decides where it keeps models: the final (or `target:`) stage's `HF_HOME`,
+`TORCH_HOME`, `XDG_CACHE_HOME`, its USER and that user's HOME, and the Hugging Face / torch
+libraries it installs (DOMAIN §3). We read the Dockerfile from disk (`context` + `dockerfile`,
+default `Dockerfile`), apply the build `args` to the ARG defaults, and summarise what the rules
+need. A Dockerfile that cannot be read (missing, a URL context, `dockerfile_inline`) gives None:
+no guess.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.project import Service
+    from aicache_lint.dockerfile.facts import Stage, State
+
+
+class LinkedImage(NamedTuple):
+    """What a service's Dockerfile says about the image it runs."""
+
+    dockerfile: str  # the path read
+    stage: str | None  # the stage used: its `AS` name, or None for an unnamed final stage
+    env: dict[str, str | None]  # ENV of that stage at its end (None: value not known)
+    user: str | None  # as written in USER ("" never set = root); None when unknown (base image user)
+    uid: int | None
+    is_root: bool
+    home: str | None  # the user's HOME (may be a guess: see ``home_known``)
+    home_known: bool
+    hf_libraries: tuple[str, ...]  # Hugging Face libraries installed into the image
+    torch_libraries: tuple[str, ...]  # torch libraries installed into the image
+    created_dirs: dict[str, str | None]  # directory -> owner name ("" root) the RUNs create/chown
+
+    def owns(self, directory: str) -> bool:
+        """Whether the image creates ``directory`` (or a parent it chowns recursively) for its
+        final user, so a new named volume mounted there is writable (DOMAIN trap 17)."""
+        if self.is_root:
+            return True
+        names = {n for n in (self.user, str(self.uid) if self.uid is not None else None) if n}
+        owner = self.created_dirs.get(directory.rstrip("/") or "/")
+        return owner is not None and owner in names
+
+
+_CACHE: dict[tuple, LinkedImage | None] = {}
+
+
+def link(service: "Service") -> LinkedImage | None:
+    """The linked image of a service with a `build:` whose Dockerfile can be read, else None."""
+    build = service.build
+    if build is None or build.dockerfile_inline or build.dockerfile is None or build.context is None:
+        return None
+    if "://" in build.context or build.context.startswith("git@"):
+        return None
+    path = build.dockerfile
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    args = tuple(sorted((name, var.value) for name, var in build.args.items() if var.value is not None))
+    target = build_target(service)
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, args, target)
+    if key not in _CACHE:
+        _CACHE[key] = _read(path, dict(args), target)
+    return _CACHE[key]
+
+
+def build_target(service: "Service") -> str | None:
+    """The `build.target` of the last file that sets one (interpolated), or None."""
+    from aicache_lint.compose.model import Mapping
+
+    target = None
+    for cfile, mapping in service.definitions:
+        build = mapping.get("build")
+        if isinstance(build, Mapping) and build.get("target") is not None:
+            target = cfile.value(build.get("target"))
+    return target
+
+
+def _read(path: str, args: dict[str, str], target: str | None) -> LinkedImage | None:
+    from aicache_lint.dockerfile.lexer import parse
+    from aicache_lint.source import SourceError, SourceText
+
+    try:
+        with open(path, "rb") as f:
+            source = SourceText.decode(f.read(), path=path)
+    except (OSError, SourceError):
+        return None
+    doc = parse(source)
+    if doc.errors:
+        return None
+    facts = _facts_with_args(doc, args)
+    if target:
+        stage = next((s for s in facts.stages if s.name == target.lower()), None)
+    else:
+        stage = facts.final_stage
+    if stage is None:
+        return None
+    return _summary(path, facts, stage)
+
+
+def _facts_with_args(doc, args: dict[str, str]):
+    """``Facts`` where the build args given by Compose replace the ARG defaults."""
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.dockerfile.words import key_values
+
+    class _Facts(Facts):
+        def _new_stage(self, instr, global_args, by_name):
+            for name in list(global_args):
+                if name in args:
+                    global_args[name] = args[name]  # the dict `_build` keeps: later FROMs see it too
+            return super()._new_stage(instr, global_args, by_name)
+
+        def _apply(self, instr, state, global_args, by_name, stage):
+            state = super()._apply(instr, state, global_args, by_name, stage)
+            if instr.keyword == "ARG":
+                given = {kv.key: args[kv.key] for kv in key_values(instr.args, "ARG", self.doc.escape) if kv.key in args}
+                if given:
+                    state = state._replace(args={**state.args, **given})
+            return state
+
+    return _Facts(doc) if args else Facts(doc)
+
+
+def _summary(path: str, facts, stage: "Stage") -> LinkedImage:
+    from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HF_LIBRARIES
+    from aicache_lint.rules.dockerfile.aic202_torch_home_not_set import TORCH_LIBRARIES
+    from aicache_lint.rules.dockerfile.model_cache import image_stages
+    from aicache_lint.rules.dockerfile.requirements import requested_packages
+
+    end: State = facts.end_state(stage)
+    hf: list[str] = []
+    torch: list[str] = []
+    created: dict[str, str | None] = {}
+    for s in sorted(image_stages(stage), key=lambda s: s.index):
+        for instr in s.instructions:
+            if (instr.inner or instr).keyword != "RUN":
+                continue
+            invocations = facts.invocations(instr)
+            for inv in invocations:
+                for name, _ in requested_packages(inv):
+                    if name in HF_LIBRARIES and name not in hf:
+                        hf.append(name)
+                    if name in TORCH_LIBRARIES and name not in torch:
+                        torch.append(name)
+            if s in stage.chain():
+                state = facts.state(instr)
+                _created_dirs(invocations, created, "" if state.is_root else state.user)
+    info = end.user_info if end.user is not None else None
+    return LinkedImage(
+        dockerfile=path,
+        stage=stage.name,
+        env=dict(end.env),
+        user=end.user,
+        uid=0 if end.is_root else (info.uid if info else None),
+        is_root=end.is_root,
+        home=end.home,
+        home_known=bool(end.home_known and end.home and end.home.startswith("/")),
+        hf_libraries=tuple(hf),
+        torch_libraries=tuple(torch),
+        created_dirs=created,
+    )
+
+
+def _created_dirs(invocations, created: dict[str, str | None], user: str | None) -> None:
+    """Directories made by `mkdir -p` and handed over by `chown [-R] user[:group] dir` (a recursive
+    chown also hands over the directories made below it)."""
+    for inv in invocations:
+        values = [w.value for w in inv.args]
+        if inv.program == "mkdir":
+            for v in values:
+                if v.startswith("/"):
+                    path = os.path.normpath(v)
+                    created.setdefault(path, user)
+        elif inv.program == "chown":
+            recursive = any(v in ("-R", "--recursive") or (v.startswith("-") and not v.startswith("--") and "R" in v)
+                            for v in values)
+            rest = [v for v in values if not v.startswith("-")]
+            if len(rest) < 2:
+                continue
+            owner = rest[0].partition(":")[0].partition(".")[0]
+            for v in rest[1:]:
+                if not v.startswith("/"):
+                    continue
+                path = os.path.normpath(v)
+                created[path] = owner
+                if recursive:
+                    for d in list(created):
+                        if d.startswith(path.rstrip("/") + "/"):
+                            created[d] = owner

@@ -1,0 +1,297 @@
+"""AIC401 model-cache-not-persisted."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import TYPE_CHECKING, Iterator
+
+from aicache_lint.finding import Severity, Violation
+from aicache_lint.fix import Edit, Fix
+from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.caches import ModelCache, Runtime
+    from aicache_lint.compose.project import Project, Service
+
+_LABELS = {"hf": "Hugging Face", "torch": "torch hub"}
+
+
+class ModelCacheNotPersisted(Rule):
+    """
+    ## What it does
+    Flags a Compose service that downloads models at run time while no volume (named or bind)
+    covers the directory its models land in. A service downloads when it runs a well-known AI
+    image (Ollama, vLLM, text-generation-inference, text-embeddings-inference, LocalAI,
+    Open WebUI, ...), when the Dockerfile its `build:` names installs Hugging Face libraries
+    (transformers, diffusers, huggingface_hub, ...) or torch libraries (torch, torchvision, ...),
+    when its `command:` runs `hf download`, or when it sets `HF_TOKEN` or a Hugging Face repo id
+    in `MODEL_ID`. The cache directory comes from the service's `environment` (`HF_HOME`,
+    `HF_HUB_CACHE`, `TORCH_HOME`, `XDG_CACHE_HOME`), else from the ENV of the Dockerfile's final
+    stage (or its `build.target`, with the build `args` applied), else from the default under the
+    user's home (`~/.cache/huggingface`, `~/.cache/torch`) when that home is known. The project
+    is merged as Compose merges it, so a volume added by an override file counts. A cache that a
+    variable of the service's `environment` or of its Dockerfile (`HF_HOME`, `TORCH_HOME`,
+    `XDG_CACHE_HOME`, `OLLAMA_MODELS`...) puts at an absolute path is left to AIC402
+    `cache-path-not-on-volume`, which reports that variable.
+
+    ## Why is this bad?
+    Without a volume the models live in the container's writable layer: every rebuild, every
+    `docker compose up` that recreates the container, downloads gigabytes again (2-20 GB per
+    service in a typical GPU stack).
+
+    ## Example
+    ```yaml
+    services:
+      comfyui:
+        build: ./comfyui   # its Dockerfile installs diffusers and transformers
+        volumes:
+          - comfyui-models:/workspace/ComfyUI/models
+    volumes:
+      comfyui-models:
+    ```
+
+    ## Use instead
+    ```yaml
+    services:
+      comfyui:
+        build: ./comfyui
+        volumes:
+          - comfyui-models:/workspace/ComfyUI/models
+          - hf-cache:/data/.huggingface
+        environment:
+          HF_HOME: /data/.huggingface
+    volumes:
+      comfyui-models:
+      hf-cache:
+    ```
+
+    ## Fix safety
+    The fix mounts a named volume (one name shared by every service: `hf-cache`, `torch-cache`,
+    configurable) at the cache directory, declares it under the top-level `volumes:`, and, when
+    neither the service nor its Dockerfile sets one, sets `HF_HOME` (or `TORCH_HOME`):
+    `/data/.huggingface` (`/data/.torch`) for a root image, `<home>/.cache/huggingface` for a
+    non-root user whose home the Dockerfile shows. A known image gets the volume its
+    documentation uses (`ollama:/root/.ollama`). The fix is safe for a service that runs as root.
+    It is unsafe when the service runs as a non-root user (a new volume mounted where the image
+    has no directory starts root-owned, so that user cannot write it) unless the image creates
+    the directory for that user and no other service uses the volume, when the user is not known,
+    and when the shared volume is also mounted by a service of another user. Reported without a
+    fix: a cache directory that cannot be known (a user of the base image, a variable), a shared
+    volume name that other services use for another layout (a hub cache rather than an
+    `HF_HOME`, or anything else), `TRANSFORMERS_CACHE` outside the new volume, a service whose
+    definition the fix cannot extend (written in another file -- an `include:`d service is fixed
+    when that file is linted --, a flow mapping, `volumes:` inherited through a `<<` merge key),
+    and images whose model directory differs between tags.
+
+    ## Options
+    - `hf-volume` (string, default `hf-cache`): the volume name for Hugging Face caches.
+    - `torch-volume` (string, default `torch-cache`): the volume name for torch hub caches.
+    - `hf-home` (string, default `/data/.huggingface`): the `HF_HOME` set for root images.
+    - `torch-home` (string, default `/data/.torch`): the `TORCH_HOME` set for root images.
+
+    ## References
+    - [Manage the huggingface_hub cache](https://huggingface.co/docs/huggingface_hub/guides/manage-cache)
+    - [torch.hub: where are my downloaded models saved?](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
+    - [Compose file reference: volumes](https://docs.docker.com/reference/compose-file/volumes/)
+    - [Docker: populate a volume using a container](https://docs.docker.com/engine/storage/volumes/#populate-a-volume-using-a-container)
+    """
+
+    code = "AIC401"
+    name = "model-cache-not-persisted"
+    summary = "A service that downloads models keeps its model cache in no volume"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.SOMETIMES
+    targets = ("compose",)
+    default_options = {
+        "hf-volume": "hf-cache", "torch-volume": "torch-cache",
+        "hf-home": "/data/.huggingface", "torch-home": "/data/.torch",
+    }
+
+    def check(self, ctx: ComposeContext) -> Iterator[Violation]:
+        from aicache_lint.compose.caches import covered, model_caches, runtime
+
+        options = {**self.default_options, **ctx.options}
+        project = ctx.project
+        layouts = None
+        for service in project.services.values():
+            where = _service_key(service)
+            if where is None:
+                continue
+            key, path = where
+            rt = runtime(service)
+            for cache in model_caches(service, rt):
+                if _set_explicitly(service, rt, cache):
+                    continue  # AIC402 reports the variable that points at an unmounted path
+                state = covered(service, cache)
+                if state is True:
+                    continue
+                if state is None and (cache.directory is not None or service.volumes):
+                    continue  # a volume we cannot read, or a dir we cannot know next to some volume
+                fix = None
+                if os.path.abspath(path) == os.path.abspath(ctx.source.path) and cache.directory is not None:
+                    if layouts is None:
+                        layouts = _layouts(project)
+                    fix = self._fix(ctx, service, rt, cache, options, layouts)
+                label = _LABELS.get(cache.kind, cache.kind)
+                at = f" at `{cache.directory}` ({cache.where})" if cache.directory else ""
+                yield Violation(
+                    key.span,
+                    f"service `{service.name}` downloads models ({cache.why}) but no volume keeps its {label} "
+                    f"cache{at}: every new container downloads them again",
+                    fix,
+                    path,
+                )
+
+    def _fix(self, ctx: ComposeContext, service: "Service", rt: "Runtime", cache: "ModelCache", options: dict,
+             layouts: dict[str, set[str]]) -> Fix | None:
+        from aicache_lint.compose import caches as c
+        from aicache_lint.compose.edits import (
+            add_service_env,
+            add_service_volume,
+            declare_top_level_key,
+            service_mapping,
+        )
+
+        mapping = service_mapping(ctx.doc, service.name)
+        if mapping is None:
+            return None
+        env: tuple[str, str] | None = None
+        if cache.kind in (c.HF, c.TORCH):
+            hf = cache.kind == c.HF
+            name = options["hf-volume" if hf else "torch-volume"]
+            mount, layout = cache.root, cache.layout
+            if cache.variable is None and not rt.has("XDG_CACHE_HOME"):
+                # The default dir under HOME: make it explicit, at a path that user can have.
+                var = "HF_HOME" if hf else "TORCH_HOME"
+                if rt.is_root:
+                    mount = options["hf-home" if hf else "torch-home"]
+                elif rt.is_root is False and rt.home:
+                    mount = posixpath.join(rt.home, ".cache", "huggingface" if hf else "torch")
+                else:
+                    return None
+                env = (var, mount)
+            if mount is None:
+                return None
+            used = layouts.get(name, set())
+            if hf and used == {c.HF_HUB_LAYOUT} and layout == c.HF_HOME_LAYOUT:
+                mount, layout = posixpath.join(mount, "hub"), c.HF_HUB_LAYOUT  # share the hub cache itself
+            if used - {layout}:
+                return None  # the shared volume holds something else there
+            covered_dirs = [posixpath.join(mount, "hub") if layout != c.HF_HUB_LAYOUT else mount, *cache.extra]
+            if env is None and any(not _under(d, mount) for d in covered_dirs):
+                return None
+            if env is not None and any(not _under(d, mount) for d in cache.extra):
+                return None  # TRANSFORMERS_CACHE stays elsewhere
+            item = f"{name}:{mount}"
+        else:
+            image = rt.image
+            if image is None or image.tag_dependent or cache.root is None:
+                return None
+            mount, name = cache.root, f"{cache.kind}-models"
+            docs_source, _, docs_target = (image.docs_volume or "").rpartition(":")
+            if cache.variable is None and _is_volume_name(docs_source) and docs_target.startswith("/") \
+                    and _under(mount, docs_target):
+                name, mount = docs_source, docs_target
+            if layouts.get(name, set()) - {cache.kind}:
+                return None
+            item = f"{name}:{mount}"
+        if any(v.target and posixpath.normpath(v.target) == mount for v in service.volumes):
+            return None  # the same target would replace that mount
+        edits = add_service_volume(ctx.doc, ctx.source, mapping, item)
+        if edits is None:
+            return None
+        edits = list(edits)
+        if env is not None:
+            if rt.has(env[0]):
+                return None
+            more = add_service_env(ctx.doc, ctx.source, mapping, *env)
+            if more is None:
+                return None
+            edits += more
+        if name not in ctx.project.volumes:
+            declared = declare_top_level_key(ctx.doc, ctx.source, "volumes", name)
+            if declared is None:
+                return None
+            edits.append(declared)
+        title = f"Mount volume `{name}` at `{mount}`" + (f" and set `{env[0]}={env[1]}`" if env else "")
+        safe = self._safe(ctx.project, service, rt, name, mount)
+        return (Fix.safe if safe else Fix.unsafe)(title, *_merge_inserts(edits))
+
+    @staticmethod
+    def _safe(project: "Project", service: "Service", rt: "Runtime", name: str, mount: str) -> bool:
+        """Root writes any new volume; a non-root user only one the image creates for it (trap 17).
+        A volume another service shares must not mix files of different users."""
+        from aicache_lint.compose.caches import runtime
+
+        others = [s for s in project.services.values() if s is not service
+                  and any(v.is_named and v.source == name for v in s.volumes)]
+        if rt.is_root:
+            return all(runtime(s).is_root for s in others)
+        if rt.is_root is False and rt.linked is not None and not others:
+            return rt.linked.owns(mount)
+        return False
+
+
+def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> bool:
+    """The cache dir comes from a variable (HF_HOME, TORCH_HOME, XDG_CACHE_HOME...) that the service's
+    `environment` or its Dockerfile sets to an absolute path: AIC402 `cache-path-not-on-volume`
+    reports that variable, where it is written."""
+    from aicache_lint.rules.compose.aic402_cache_path_not_on_volume import CACHE_VARS
+
+    var = cache.variable or ("XDG_CACHE_HOME" if rt.has("XDG_CACHE_HOME") and cache.kind in ("hf", "torch") else None)
+    if var is None or var not in CACHE_VARS or not (rt.get(var) or "").startswith("/"):
+        return False
+    return var in service.environment or (rt.linked is not None and var in rt.linked.env)
+
+
+def _service_key(service: "Service"):
+    """(the key node naming the service, its file) in the last file that defines it."""
+    from aicache_lint.compose.model import Mapping
+
+    cfile, _ = service.definitions[-1] if service.definitions else (None, None)
+    if cfile is None or cfile.doc.root is None:
+        return None
+    services = cfile.doc.root.get("services")
+    entry = services.entry(service.name) if isinstance(services, Mapping) else None
+    if entry is None:
+        return None
+    return entry.pair.key, cfile.path
+
+
+def _layouts(project: "Project") -> dict[str, set[str]]:
+    from aicache_lint.compose.caches import volume_layouts
+
+    return volume_layouts(project)
+
+
+def _under(directory: str, parent: str) -> bool:
+    parent = posixpath.normpath(parent)
+    return directory == parent or directory.startswith(parent.rstrip("/") + "/")
+
+
+def _is_volume_name(text: str) -> bool:
+    return bool(text) and text[0].isalnum() and all(ch.isalnum() or ch in "._-" for ch in text)
+
+
+def _merge_inserts(edits: list[Edit]) -> list[Edit]:
+    """Insertions at one point become one, a fix's edits must not overlap: the more indented text
+    first, so an item that continues a nested list or map stays inside it (`volumes:` list items
+    before a new `environment:` key, `HF_HOME` in the env map before a new `volumes:` key)."""
+    groups: dict[int, list[Edit]] = {}
+    merged: list[Edit] = []
+    for edit in edits:
+        if edit.start == edit.end:
+            groups.setdefault(edit.start, []).append(edit)
+        else:
+            merged.append(edit)
+    for at, group in groups.items():
+        group.sort(key=lambda e: -_indent(e.content))
+        merged.append(Edit.insert(at, "".join(e.content for e in group)))
+    return merged
+
+
+def _indent(text: str) -> int:
+    line = text[1:] if text.startswith("\n") else text
+    line = line.split("\n", 1)[0]
+    return len(line) - len(line.lstrip(" "))

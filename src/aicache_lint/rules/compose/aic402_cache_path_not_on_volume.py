@@ -1,0 +1,275 @@
+"""AIC402 cache-path-not-on-volume."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from aicache_lint.finding import Severity, Violation
+from aicache_lint.fix import Fix
+from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
+from aicache_lint.source import Span
+
+# The variables that move a model or runtime cache (DOMAIN §3), in the order they are reported.
+CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "SENTENCE_TRANSFORMERS_HOME", "TORCH_HOME", "OLLAMA_MODELS",
+              "VLLM_CACHE_ROOT", "XDG_CACHE_HOME")
+DEFAULT_NAMES = {
+    "HF_HOME": "hf-cache",
+    "HF_HUB_CACHE": "hf-cache",
+    "SENTENCE_TRANSFORMERS_HOME": "sentence-transformers-cache",
+    "TORCH_HOME": "torch-cache",
+    "OLLAMA_MODELS": "ollama-models",
+    "VLLM_CACHE_ROOT": "vllm-cache",
+    "XDG_CACHE_HOME": "cache",
+}
+# What a volume mounted at each variable's directory holds, as ``caches.volume_layouts`` names it:
+# a volume already holding another layout must not be reused for this one.
+_LAYOUTS = {"HF_HOME": "hf-home", "HF_HUB_CACHE": "hf-hub", "TORCH_HOME": "torch-home"}
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+class CacheSetting(NamedTuple):
+    var: str
+    path: str  # absolute, normalised
+    span: Span
+    file: str
+    where: str  # "environment" or the Dockerfile path
+
+
+class CachePathNotOnVolume(Rule):
+    """
+    ## What it does
+    Flags `HF_HOME`, `HF_HUB_CACHE`, `SENTENCE_TRANSFORMERS_HOME`, `TORCH_HOME`, `OLLAMA_MODELS`,
+    `VLLM_CACHE_ROOT` or `XDG_CACHE_HOME` set to an absolute path that no volume of the service
+    covers. The variable may be set in the service's `environment` (reported there) or in the final
+    stage of the Dockerfile the service builds (reported at its `build:`), when the service does not
+    set it itself. A named volume, an anonymous volume or a bind mount whose target is the path or a
+    parent of it covers it; a mount *inside* the path is taken as a deliberate choice and also
+    silences the rule, as does a `tmpfs` there. The project is the file together with the base or
+    override file Compose loads with it.
+
+    ## Why is this bad?
+    Setting the variable says "keep the models here", but without a volume the directory lives in
+    the container's writable layer: every `docker compose up --build`, every new container,
+    downloads the models again -- often 2 to 20 GB.
+
+    ## Example
+    ```yaml
+    services:
+      whisperx:
+        image: whisperx-api
+        environment:
+          HF_HOME: /data/.huggingface
+    ```
+
+    ## Use instead
+    ```yaml
+    services:
+      whisperx:
+        image: whisperx-api
+        environment:
+          HF_HOME: /data/.huggingface
+        volumes:
+          - hf-cache:/data/.huggingface
+    volumes:
+      hf-cache:
+    ```
+
+    ## Fix safety
+    The fix mounts a named volume at the path (added to the service's `volumes:` in its own style,
+    or a new `volumes:` key) and declares it under the top-level `volumes:` unless the project
+    already does; the volume name comes from the `volume-names` option. A name another service
+    already uses for the same kind of cache is shared, which is what a model cache wants. When one
+    flagged path lies inside another (`HF_HOME=/data/hf`, `HF_HUB_CACHE=/data/hf/hub`), both
+    findings carry the fix that mounts the outer one, which covers both.
+    The fix is safe when the service runs as root (a `user:` of root, a known image or a linked
+    Dockerfile running as root) or when its Dockerfile creates the directory for its final user.
+    Otherwise it is unsafe: a new named volume mounted where the image has no directory starts
+    root-owned, and a non-root process cannot write into it (the user may also simply not be
+    known).
+    There is no fix -- a report only -- when the value depends on a variable that cannot be known
+    (then there is no finding at all), when the path contains `:` or `$`, when the variable's path
+    lies inside another flagged variable's path (fixing the outer one covers it), when the volume
+    name is already mounted by the service elsewhere or holds another cache layout, when the
+    service gets `volumes` through a `<<` merge that cannot be copied or through an alias, when a
+    later file replaces the service's volumes (`!reset`/`!override`), and when the top-level
+    `volumes:` cannot be extended (a flow mapping, an alias or a tag).
+    Variables set only in an `env_file` are not read.
+
+    ## Options
+    `volume-names` (table, variable -> volume name; default `HF_HOME = "hf-cache"`,
+    `HF_HUB_CACHE = "hf-cache"`, `SENTENCE_TRANSFORMERS_HOME = "sentence-transformers-cache"`,
+    `TORCH_HOME = "torch-cache"`, `OLLAMA_MODELS = "ollama-models"`, `VLLM_CACHE_ROOT = "vllm-cache"`,
+    `XDG_CACHE_HOME = "cache"`): the named volume a fix mounts for each variable. Given names are
+    merged over the defaults.
+
+    ## References
+    - [Compose file reference: services.volumes](https://docs.docker.com/reference/compose-file/services/#volumes)
+    - [Docker volumes: populate a volume using a container](https://docs.docker.com/engine/storage/volumes/#populate-a-volume-using-a-container)
+    - [huggingface_hub environment variables](https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables)
+    """
+
+    code = "AIC402"
+    name = "cache-path-not-on-volume"
+    summary = "A model cache variable points at a path no volume covers"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.SOMETIMES
+    targets = ("compose",)
+    default_options = {"volume-names": dict(DEFAULT_NAMES)}
+
+    def check(self, ctx: ComposeContext) -> Iterator[Violation]:
+        names = {**DEFAULT_NAMES, **(ctx.options.get("volume-names") or {})}
+        for service in ctx.project.services.values():
+            settings = _settings(service)
+            if not settings or any(not v.known for v in service.volumes):
+                continue
+            uncovered = [s for s in settings if not _covered(service, s.path)]
+            claimed: dict[str, str] = {}  # volume name -> path, within this service
+            fixes: dict[CacheSetting, Fix | None] = {}
+            for setting in uncovered:
+                fix = None
+                if setting.file == ctx.source.path:
+                    # A path inside another flagged one: the volume at the outer path covers both.
+                    outer = min((o for o in uncovered if o.file == ctx.source.path and _inside(setting.path, o.path)),
+                                key=lambda o: len(o.path), default=setting)
+                    if outer not in fixes:
+                        fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed)
+                    fix = fixes[outer]
+                yield Violation(
+                    setting.span,
+                    f"`{setting.var}` ({setting.where}) points at `{setting.path}`, which no volume of service "
+                    f"`{service.name}` covers: what is cached there is lost with every new container",
+                    fix,
+                    setting.file,
+                )
+
+    def _fix(self, ctx: ComposeContext, service, setting: CacheSetting, name: str | None,
+             claimed: dict[str, str]) -> Fix | None:
+        from aicache_lint.compose.caches import runtime, volume_layouts
+        from aicache_lint.compose.edits import (
+            add_service_volume,
+            declare_top_level_key,
+            merge_inserts,
+            service_mapping,
+        )
+
+        path = setting.path
+        if not name or not _VOLUME_NAME.fullmatch(name) or ":" in path or "$" in path:
+            return None
+        if claimed.get(name, path) != path:
+            return None
+        if any(v.is_named and v.source == name and posixpath.normpath(v.target or "") != path
+               for v in service.volumes):
+            return None
+        layout = _LAYOUTS.get(setting.var)
+        if layout is not None:
+            used = volume_layouts(ctx.project).get(name)
+            if used and used != {layout}:
+                return None
+        # the service's mapping in this file's tree (the project parsed its own copy of the file)
+        mapping = service_mapping(ctx.doc, service.name) if _mapping_in(service, ctx.source.path) else None
+        if mapping is None or _volumes_replaced_later(service, ctx.source.path):
+            return None
+        edits = add_service_volume(ctx.doc, ctx.source, mapping, f"{name}:{path}")
+        if edits is None:
+            return None
+        if name not in ctx.project.volumes:
+            declare = declare_top_level_key(ctx.doc, ctx.source, "volumes", name)
+            if declare is None:
+                return None
+            edits.append(declare)
+        claimed[name] = path
+        title = f"Mount a named volume `{name}` at `{path}`"
+        reason = _unsafe_reason(runtime(service), path)
+        edits = merge_inserts(edits)
+        if reason:
+            return Fix.unsafe(f"{title} ({reason})", *edits)
+        return Fix.safe(title, *edits)
+
+
+def _settings(service) -> list[CacheSetting]:
+    """The cache variables the service sets in its `environment`, then those its Dockerfile's
+    final stage sets and the service does not override."""
+    from aicache_lint.compose.link import link
+
+    found: list[CacheSetting] = []
+    for var in CACHE_VARS:
+        v = service.environment.get(var)
+        if v is None:
+            continue
+        path = _abs(v.value)
+        if path is not None:
+            node = v.key_node if v.key_node is not None else v.node
+            found.append(CacheSetting(var, path, node.span, v.file, "set in `environment`"))
+    if service.build is None:
+        return found
+    linked = link(service)
+    if linked is None:
+        return found
+    for var in CACHE_VARS:
+        if var in service.environment or var not in linked.env:
+            continue
+        path = _abs(linked.env[var])
+        if path is not None:
+            node = service.build.node
+            span = node.span
+            found.append(CacheSetting(var, path, span, service.build.file,
+                                      f"set by `{posixpath.basename(linked.dockerfile)}`"))
+    return found
+
+
+def _abs(value: str | None) -> str | None:
+    if not value or not value.startswith("/"):
+        return None
+    return posixpath.normpath(value)
+
+
+def _inside(path: str, outer: str) -> bool:
+    """``path`` is ``outer`` or below it."""
+    return path == outer or path.startswith(outer.rstrip("/") + "/")
+
+
+def _covered(service, path: str) -> bool:
+    """A volume, bind or tmpfs at the path or a parent of it, or a mount inside it."""
+    for v in service.volumes:
+        if not v.target or v.type not in ("volume", "bind", "tmpfs"):
+            continue
+        target = posixpath.normpath(v.target)
+        if _inside(path, target) or _inside(target, path):
+            return True
+    return False
+
+
+def _mapping_in(service, path: str):
+    for cfile, mapping in service.definitions:
+        if cfile.path == path:
+            return mapping
+    return None
+
+
+def _volumes_replaced_later(service, path: str) -> bool:
+    """A file loaded after ``path`` that resets or overrides the service's volumes (or the service)."""
+    later = False
+    for cfile, mapping in service.definitions:
+        if cfile.path == path:
+            later = True
+            continue
+        if later:
+            node = mapping.get("volumes")
+            if mapping.is_override or (node is not None and (node.is_reset or node.is_override)):
+                return True
+    return False
+
+
+def _unsafe_reason(rt, path: str) -> str | None:
+    """Trap 17: a new named volume where the image has no directory starts root-owned."""
+    if rt.is_root:
+        return None
+    if rt.linked is not None and rt.linked.owns(path):
+        return None
+    if rt.is_root is False:
+        return (f"the service runs as `{rt.user}`, and a new volume at `{path}` is root-owned unless the image "
+                "creates that directory for its user")
+    return f"the service's user is not known; a new volume at `{path}` is root-owned and a non-root user cannot write it"
