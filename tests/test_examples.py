@@ -34,7 +34,7 @@ EXPECTED = {
     (COMPOSE, 42, "AIC405"),
 }
 # Opt-in rules, shown with `--extend-select CODE`.
-OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}}
+OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}, "AIC406": {(COMPOSE, 85, "AIC406"), (COMPOSE, 88, "AIC406")}}
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
 # Report-only by design: no offline fix can pick a CUDA tag (AIC303), and no cache-mount recipe for
@@ -109,7 +109,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(OPT_IN))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(52 fixed, 2 remaining)" in result.output
+    assert "(54 fixed, 2 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)

@@ -7,6 +7,7 @@ from aicache_lint.rules.compose.aic401_model_cache_not_persisted import ModelCac
 from aicache_lint.rules.compose.aic402_cache_path_not_on_volume import CachePathNotOnVolume
 from aicache_lint.rules.compose.aic404_named_volume_not_declared import NamedVolumeNotDeclared
 from aicache_lint.rules.compose.aic405_cache_volume_per_service import CacheVolumePerService
+from aicache_lint.rules.compose.aic406_cache_volume_project_scoped import CacheVolumeProjectScoped
 from aicache_lint.rules.dockerfile.aic101_pip_cache_not_mounted import PipCacheNotMounted
 from aicache_lint.rules.dockerfile.aic102_cache_disabled_under_cache_mount import CacheDisabledUnderCacheMount
 from aicache_lint.rules.dockerfile.aic104_uv_cache_not_mounted import UvCacheNotMounted
@@ -79,6 +80,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     CachePathNotOnVolume,
     NamedVolumeNotDeclared,
     CacheVolumePerService,
+    CacheVolumeProjectScoped,
 )
 BY_CODE: dict[str, type[Rule]] = {}
 for _rule in ALL_RULES:

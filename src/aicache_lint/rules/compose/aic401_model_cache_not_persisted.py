@@ -81,8 +81,11 @@ class ModelCacheNotPersisted(Rule):
     volume name that other services use for another layout (a hub cache rather than an
     `HF_HOME`, or anything else), `TRANSFORMERS_CACHE` outside the new volume, a service whose
     definition the fix cannot extend (written in another file -- an `include:`d service is fixed
-    when that file is linted --, a flow mapping, `volumes:` inherited through a `<<` merge key),
-    and images whose model directory differs between tags.
+    when that file is linted --, a flow mapping, an aliased or tagged `volumes:`), and images whose
+    model directory differs between tags. `volumes:` inherited through a `<<` merge key is copied
+    into the service's own list together with the new item, so nothing inherited is lost. A
+    service defined in a base and an override file is fixed in the file that defines it last
+    (the override), as the merged project is what `docker compose up` runs.
 
     ## Options
     - `hf-volume` (string, default `hf-cache`): the volume name for Hugging Face caches.

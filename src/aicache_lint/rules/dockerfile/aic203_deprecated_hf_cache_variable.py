@@ -10,7 +10,7 @@ from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.rules.base import ComposeContext, DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile.model_cache import file_pins
 from aicache_lint.source import Span
 
@@ -41,6 +41,10 @@ class DeprecatedHfCacheVariable(Rule):
     `HUGGING_FACE_HUB_TOKEN` where the Dockerfile sets them: in `ENV` and `ARG` (both the
     `NAME=value` and the legacy `ENV NAME value` form), and in `RUN` as `export NAME=…` or as a
     `NAME=… command` prefix (also inside `sh -c` and shell heredocs).
+
+    In a Compose file, the same variables in a service's `environment` (list form `- NAME=value`
+    and `- NAME`, map form `NAME: value` and `NAME:`, block or flow style), also when the service
+    inherits them through a `<<` merge key. Top-level `x-` extension blocks are not services.
 
     ## Why is this bad?
     transformers 5 removed `TRANSFORMERS_CACHE`, `PYTORCH_TRANSFORMERS_CACHE` and
@@ -85,10 +89,23 @@ class DeprecatedHfCacheVariable(Rule):
     text-generation-inference base, whose launcher reads that exact name.
     Scripts and application code outside the Dockerfile that read the old name are not seen.
 
+    In Compose, the fix renames the name token of each entry (keeping the value and its quoting)
+    and every `$${NAME}` / `$$NAME` (the container's variable) and `${NAME…}` / `$NAME`
+    (interpolation) in the file. When the same environment already sets the replacement to the
+    same value, the deprecated entry's line is deleted instead (no duplicate key). It is unsafe
+    when the value comes from the shell (`- NAME`, `NAME:`) or when an interpolation is renamed:
+    Compose then reads the shell's (or `.env`'s) new name. No fix -- a report only -- when the
+    service's replacement is set to another value or one the file does not show (its Dockerfile,
+    an `env_file`, the shell), when the entry comes from an anchor that other services share,
+    when the name appears anywhere else (a `build.args` key, a script reading
+    `os.environ["NAME"]`), when `.env` sets a renamed interpolation, and for
+    `HUGGINGFACE_HUB_CACHE` in a text-generation-inference service.
+
     ## Options
     None.
 
     ## References
+    - [Compose file reference: environment](https://docs.docker.com/reference/compose-file/services/#environment)
     - [huggingface_hub environment variables (deprecated ones)](https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables#deprecated-environment-variables)
     - [transformers v5 migration guide: environment variables](https://github.com/huggingface/transformers/blob/main/MIGRATION_GUIDE_V5.md)
     - [transformers 4.x cache setup](https://huggingface.co/docs/transformers/installation#cache-setup)
@@ -98,8 +115,12 @@ class DeprecatedHfCacheVariable(Rule):
     name = "deprecated-hf-cache-variable"
     summary = "A deprecated Hugging Face cache or token variable is set"
     fix_availability = FixAvailability.SOMETIMES
+    targets = ("dockerfile", "compose")
 
-    def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+    def check(self, ctx: DockerfileContext | ComposeContext) -> Iterator[Violation]:
+        if isinstance(ctx, ComposeContext):
+            yield from _check_compose(ctx)
+            return
         settings = _settings(ctx, set(RENAMES) | set(RENAMES.values()))
         fixes: dict[str, Fix | None] = {}
         for setting in settings:
@@ -245,3 +266,221 @@ def _reference_edits(ctx: DockerfileContext, name: str, new: str, own: list[Sett
         else:
             return None
     return out
+
+
+# -- Compose -------------------------------------------------------------------------------------
+#
+# The same variables in a service's `environment` (list `- NAME=value` / `- NAME`, map `NAME: value`
+# / `NAME:`, block or flow). Only ``ctx.doc`` is edited; the merged project (base + override, the
+# linked Dockerfile, env files) tells what else sets the replacement for the same service.
+
+_TGI = "text-generation-inference"
+
+
+class _EnvSetting(NamedTuple):
+    name: str
+    key: Span  # the name token
+    editable: bool  # a plain or simply quoted scalar whose text holds the name as written
+    node: object  # the list item or the map pair's key (compose model node)
+    env: object  # the environment node (Mapping or Sequence) that holds it
+    form: str  # "list" or "map"
+    services: tuple[str, ...]  # services of ``ctx.doc`` that see this entry (more: a shared anchor)
+
+
+def _check_compose(ctx: ComposeContext) -> Iterator[Violation]:
+    settings = _compose_settings(ctx)
+    fixes: dict[str, Fix | None] = {}
+    for setting in settings:
+        if setting.name not in RENAMES:
+            continue
+        name, new = setting.name, RENAMES[setting.name]
+        if name not in fixes:
+            fixes[name] = _compose_fix(ctx, name, settings)
+        message = _message(name, new)
+        if len(setting.services) > 1:
+            message += f" (shared by services {', '.join(f'`{s}`' for s in setting.services)})"
+        yield Violation(setting.key, message, fixes[name], ctx.source.path)
+
+
+def _compose_settings(ctx: ComposeContext) -> list[_EnvSetting]:
+    """Every entry of a deprecated or replacement name in the environments of the services written
+    in ``ctx.doc`` (own or inherited through `<<` / aliases), once per written token, in file order."""
+    from aicache_lint.compose.model import Mapping, Scalar, Sequence
+
+    names = set(RENAMES) | set(RENAMES.values())
+    root = ctx.doc.root
+    services = root.get("services") if root is not None else None
+    if not isinstance(services, Mapping):
+        return []
+    found: dict[int, list] = {}
+    for pair in services.pairs:
+        if pair.is_merge or pair.name.startswith("x-"):
+            continue
+        service = pair.value.target
+        if not isinstance(service, Mapping):
+            continue
+        env = service.get("environment")
+        if isinstance(env, Mapping):
+            for name, entry in env.entries().items():
+                key = entry.pair.key
+                if name in names and isinstance(key, Scalar):
+                    _record(ctx, found, name, key, env, "map", pair.name)
+        elif isinstance(env, Sequence):
+            for item in env.items:
+                node = item.target
+                if isinstance(node, Scalar) and not node.is_null:
+                    name = node.value.partition("=")[0]
+                    if name in names:
+                        _record(ctx, found, name, node, env, "list", pair.name)
+    out = []
+    for start in sorted(found):
+        name, span, editable, node, env, form, users = found[start]
+        out.append(_EnvSetting(name, span, editable, node, env, form, tuple(dict.fromkeys(users))))
+    return out
+
+
+def _record(ctx: ComposeContext, found: dict, name: str, node, env, form: str, service: str) -> None:
+    from aicache_lint.compose.model import DOUBLE, PLAIN, SINGLE
+
+    start = node.span.start + (0 if node.style == PLAIN else 1)
+    editable = node.style in (PLAIN, SINGLE, DOUBLE) and ctx.source.text[start:start + len(name)] == name
+    if node.style == DOUBLE and "\\" in ctx.source.text[node.span.start:node.span.end]:
+        editable = False
+    if start in found:
+        found[start][6].append(service)
+        return
+    found[start] = [name, Span(start, start + len(name)), editable, node, env, form, [service]]
+
+
+def _compose_fix(ctx: ComposeContext, name: str, settings: list[_EnvSetting]) -> Fix | None:
+    from aicache_lint.compose.caches import runtime
+
+    new = RENAMES[name]
+    own = [s for s in settings if s.name == name]
+    if not all(s.editable and len(s.services) == 1 for s in own):
+        return None  # escapes, or an anchor other services share: the rename would reach them too
+    edits: list[Edit] = []
+    unsafe: str | None = None
+    for setting in own:
+        service = ctx.project.services.get(setting.services[0])
+        if service is None:
+            return None
+        rt = runtime(service)
+        if name == "HUGGINGFACE_HUB_CACHE" and _runs_tgi(service, rt):
+            return None  # its launcher reads this exact name (DOMAIN §3.4)
+        if not rt.has(name):
+            return None  # overridden away (`!reset`): what the service runs is not this entry
+        value = rt.get(name)  # None: taken from the shell
+        for other in _same_target(new, name):
+            if rt.has(other) and (value is None or rt.get(other) != value):
+                return None  # the replacement (or another alias of it) is set to something else
+        var = service.environment.get(name)
+        if var is not None and var.raw is None:
+            unsafe = (f"the value comes from the shell's `{name}` when Compose runs; after the rename it "
+                      f"comes from `{new}`")
+        keeper = _keeper(settings, setting.env, new)
+        if keeper is setting:
+            edits.append(Edit(setting.key.start, setting.key.end, new))
+        elif keeper is None or keeper.name != new:
+            return None  # another alias is renamed first; this one is deleted once that is done
+        else:
+            delete = _delete_line(ctx, setting)
+            if delete is None:
+                return None
+            edits.append(delete)
+    refs = _compose_references(ctx, name, new, {s.key.start for s in own})
+    if refs is None:
+        return None
+    ref_edits, host = refs
+    if host:
+        if any(name in f.env for f in ctx.project.files):
+            return None  # `.env` sets it: renaming the reference would lose that value
+        unsafe = unsafe or f"`${{{name}}}` is read from the shell or `.env` when Compose runs; it becomes `${{{new}}}`"
+    edits.extend(ref_edits)
+    title = f"Rename `{name}` to `{new}`"
+    if unsafe:
+        return Fix.unsafe(f"{title} ({unsafe})", *edits)
+    return Fix.safe(title, *edits)
+
+
+def _same_target(new: str, name: str) -> list[str]:
+    """The replacement and the other deprecated names that set it."""
+    return [new] + [n for n, r in RENAMES.items() if r == new and n != name]
+
+
+def _runs_tgi(service, rt) -> bool:
+    from aicache_lint.compose.images import repository
+
+    if rt.image is not None and rt.image.name == _TGI:
+        return True
+    repo = repository(service.image) or ""
+    return repo.rsplit("/", 1)[-1] == _TGI
+
+
+def _keeper(settings: list[_EnvSetting], env, new: str) -> _EnvSetting | None:
+    """In one environment node, the entry that carries ``new`` after the fix: the one already named
+    so, else the first deprecated alias of it; the others are deleted (no duplicate keys)."""
+    same = [s for s in settings if s.env is env and (s.name == new or RENAMES.get(s.name) == new)]
+    return next((s for s in same if s.name == new), same[0] if same else None)
+
+
+def _delete_line(ctx: ComposeContext, setting: _EnvSetting) -> Edit | None:
+    """Delete the line of a block-style entry that stands alone on it (a trailing comment goes too)."""
+    from aicache_lint.compose.model import BLOCK
+
+    env = setting.env
+    if getattr(env, "style", None) != BLOCK:
+        return None
+    source = ctx.source
+    text = source.text
+    if setting.form == "map":
+        pair = next((p for p in env.pairs if p.key is setting.node), None)
+        if pair is None or pair.key.anchor or pair.value.anchor or pair.value.tag:
+            return None
+        start, end = pair.span.start, pair.span.end
+        lead = ""
+    else:
+        node = setting.node
+        if node.anchor or node.tag:
+            return None
+        start, end = node.full_span.start, node.span.end
+        lead = "-"
+    line = source.line_of(start)
+    if source.line_of(end) != line:
+        return None
+    before = text[source.line_start(line):start].strip()
+    after = text[end:source.line_end(line)].strip()
+    if before != lead or (after and not after.startswith("#")):
+        return None
+    stop = source.line_start(line + 1) if line < source.line_count else len(text)
+    begin = source.line_start(line)
+    if stop == len(text) and not text.endswith("\n"):
+        begin = source.line_end(line - 1) if line > 1 else begin  # keep the missing final newline
+    return Edit.delete(begin, stop)
+
+
+def _compose_references(ctx: ComposeContext, name: str, new: str,
+                        keys: set[int]) -> tuple[list[Edit], bool] | None:
+    """Edits renaming each `${NAME…}` / `$NAME` (host interpolation) and `$${NAME}` / `$$NAME`
+    (the container's own variable) in the file, and whether a host interpolation was among them;
+    None when the name appears anywhere else outside comments (a key of `args:`, a script reading
+    `os.environ["NAME"]`): the rename could not follow it."""
+    text = ctx.source.text
+    comments = ctx.doc.comments
+    out: list[Edit] = []
+    host = False
+    for m in re.finditer(re.escape(name), text):
+        start, end = m.span()
+        if (start and _IDENT.match(text[start - 1])) or (end < len(text) and _IDENT.match(text[end])):
+            continue
+        if start in keys or any(c.start <= start < c.end for c in comments):
+            continue
+        i = start - 1 if start and text[start - 1] == "{" else start
+        dollars = 0
+        while i - dollars - 1 >= 0 and text[i - dollars - 1] == "$":
+            dollars += 1
+        if dollars == 0:
+            return None
+        host = host or dollars % 2 == 1
+        out.append(Edit(start, end, new))
+    return out, host
