@@ -47,7 +47,7 @@ def test_comment_block_several_codes_and_heredoc_body(tmp_path: Path) -> None:
 def test_blank_line_detaches_the_comment(tmp_path: Path) -> None:
     path = write(tmp_path, "FROM python:3.12\n# aicache-lint: ignore=AIC101\n\nRUN pip install requests\n")
     out = lint(path).stdout
-    assert f"{path}:2:1: AIC002 suppression is not directly above an instruction" in out
+    assert f"{path}:2:1: AIC002 suppression is not directly above an instruction or key" in out
     assert f"{path}:4:5: AIC101" in out
 
 
@@ -122,3 +122,54 @@ def test_add_ignore_is_idempotent_and_keeps_layout(tmp_path: Path) -> None:
 def test_add_ignore_refuses_stdin() -> None:
     result = invoke(["--add-ignore", "-"], input="FROM a\n")
     assert result.exit_code == 2 and "cannot read standard input" in result.stderr
+
+
+def test_yaml_suppressions_above_a_key_or_item_and_file_wide(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n"
+        "  app:\n"
+        "    image: app\n"
+        "    volumes:\n"
+        "      # aicache-lint: ignore=AIC404 created by the infra repo\n"
+        "      - models:/models\n"
+        "      - other:/other\n"
+    )
+    out = lint(compose).stdout
+    assert f"{compose}:7:9: AIC404" in out and ":6:" not in out
+    compose.write_text(
+        "# aicache-lint: ignore-file=AIC404\n"
+        "services:\n"
+        "  app:\n"
+        "    image: app\n"
+        "    volumes: [models:/models]\n"
+    )
+    assert found(compose) == []
+
+
+def test_yaml_suppression_of_a_whole_service_and_unused_ones(tmp_path: Path) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "services:\n"
+        "  # aicache-lint: ignore=AIC404,AIC405 legacy service\n"
+        "  app:\n"
+        "    image: app\n"
+        "    volumes: [models:/models]\n"
+        "  # aicache-lint: ignore=AIC404\n"
+        "  web:\n"
+        "    image: nginx\n"
+    )
+    out = lint(compose).stdout
+    assert "AIC404 named volume" not in out
+    assert f"{compose}:2:33: AIC002 [*] unused suppression of `AIC405`" in out
+    assert f"{compose}:6:26: AIC002 [*] unused suppression of `AIC404`" in out
+    invoke(["--fix", str(compose)])
+    assert compose.read_text() == (
+        "services:\n"
+        "  # aicache-lint: ignore=AIC404 legacy service\n"
+        "  app:\n"
+        "    image: app\n"
+        "    volumes: [models:/models]\n"
+        "  web:\n"
+        "    image: nginx\n"
+    )

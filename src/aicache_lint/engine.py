@@ -56,6 +56,9 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
                     findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, v.fix))
         except Exception as exc:  # a broken rule must be visible, never swallowed
             findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
+    from aicache_lint import suppress
+
+    findings = _apply_suppressions(source, suppress.parse_yaml(source, doc), findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -88,12 +91,18 @@ def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
 
 def _suppress(source: SourceText, doc, findings: list[Finding], settings: Settings, enabled: frozenset[str]) -> list[Finding]:
     from aicache_lint import suppress
+
+    return _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
+
+
+def _apply_suppressions(source: SourceText, suppressions: list, findings: list[Finding], settings: Settings,
+                        enabled: frozenset[str]) -> list[Finding]:
+    from aicache_lint import suppress
     from aicache_lint.rules import BY_CODE
 
-    suppressions = suppress.parse(source, doc)
     if not suppressions:
         return findings
-    kept, used = suppress.apply([f for f in findings if f.code != "AIC000"], suppressions, doc)
+    kept, used = suppress.apply([f for f in findings if f.code != "AIC000"], suppressions)
     kept += [f for f in findings if f.code == "AIC000"]  # internal errors are never hidden
     if "AIC002" not in enabled:
         return kept
@@ -108,9 +117,9 @@ def _suppress(source: SourceText, doc, findings: list[Finding], settings: Settin
 
 def _unused(sup, n: int, used: set, enabled: frozenset[str], known: dict) -> list[tuple[Span, str, Span | None]]:
     """(where, message, what to delete) for each stale part of one suppression."""
-    if not sup.file_wide and sup.instruction is None:
-        # Not above an instruction (a blank line in between?): the author's intent is unclear.
-        return [(sup.comment, "suppression is not directly above an instruction, so it applies to nothing", None)]
+    if not sup.file_wide and sup.region is None:
+        # Not above an instruction or key (a blank line in between?): the author's intent is unclear.
+        return [(sup.comment, "suppression is not directly above an instruction or key, so it applies to nothing", None)]
     if not sup.codes:
         if (n, -1) in used:
             return []

@@ -1,4 +1,4 @@
-"""Suppression comments in Dockerfiles.
+"""Suppression comments in Dockerfiles and Compose files.
 
 ``# aicache-lint: ignore=AIC101,AIC203 optional reason`` on the comment line(s) directly above an
 instruction silences those codes for that instruction (heredoc bodies included);
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:
+    from aicache_lint.compose.model import ComposeDoc
     from aicache_lint.dockerfile.model import Dockerfile, Instruction
     from aicache_lint.finding import Finding
 
@@ -37,7 +38,8 @@ class Suppression(NamedTuple):
     line_span: Span  # the whole comment line, newline included
     comment: Span  # the comment text
     codes_end: int  # offset just after the code list (where --add-ignore appends)
-    instruction: "Instruction | None"  # the instruction it sits above (None: file-wide or misplaced)
+    instruction: "Instruction | None"  # the instruction it sits above (None: file-wide, YAML, misplaced)
+    region: Span | None = None  # what it covers: the instruction, or the YAML key / list item below it
 
     def covers(self, code: str) -> bool:
         return not self.codes or any(c.code.upper() == code for c in self.codes)
@@ -62,8 +64,55 @@ def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
             instruction = _instruction_below(line, comment_lines, starts)
         codes = _codes(m, span.start) if m.group("codes") else ()
         end = m.end("codes") if m.group("codes") is not None else m.end("kind")
-        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction))
+        region = _instruction_region(instruction) if instruction is not None else None
+        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction, region))
     return out
+
+
+def _instruction_region(instruction: "Instruction") -> Span:
+    return Span(instruction.span.start, instruction.span.end)
+
+
+def parse_yaml(source: SourceText, doc: "ComposeDoc") -> list[Suppression]:
+    """The same comments in a Compose file: above a key or a list item (the region is that key's
+    or item's text), or -- `ignore-file` -- in the comment block before the first key."""
+    comment_lines = {source.line_of(span.start): span for span in doc.comments}
+    regions = _yaml_regions(source, doc)
+    first_content = min(regions, default=source.line_count + 1)
+    out = []
+    for line, span in sorted(comment_lines.items()):
+        m = _DIRECTIVE.match(source.text, span.start, span.end)
+        if m is None or source.text[source.line_start(line) : span.start].strip():
+            continue  # not a directive, or a trailing comment after a value
+        file_wide = m.group("kind") == "ignore-file"
+        if file_wide and line >= first_content:
+            continue
+        region = None
+        if not file_wide:
+            below = line + 1
+            while below in comment_lines and not source.text[source.line_start(below) : comment_lines[below].start].strip():
+                below += 1
+            region = regions.get(below)
+        codes = _codes(m, span.start) if m.group("codes") else ()
+        end = m.end("codes") if m.group("codes") is not None else m.end("kind")
+        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, None, region))
+    return out
+
+
+def _yaml_regions(source: SourceText, doc: "ComposeDoc") -> dict[int, Span]:
+    """For each line where a mapping key or a block list item starts: the span of that entry."""
+    from aicache_lint.compose.model import Mapping, Sequence
+
+    regions: dict[int, Span] = {}
+    for node in doc.walk():
+        if isinstance(node, Mapping):
+            for pair in node.pairs:
+                end = max(pair.key.span.end, pair.value.span.end)
+                regions.setdefault(source.line_of(pair.key.span.start), Span(pair.key.span.start, end))
+        elif isinstance(node, Sequence):
+            for dash, item in zip(node.dashes, node.items):
+                regions.setdefault(source.line_of(dash), Span(dash, max(dash, item.span.end)))
+    return regions
 
 
 def _instruction_below(line: int, comment_lines: dict[int, Span], starts: dict[int, "Instruction"]):
@@ -109,16 +158,16 @@ def containing_instruction(doc: "Dockerfile", offset: int) -> "Instruction | Non
     return instruction if offset <= instruction.span.end else None
 
 
-def apply(findings: list["Finding"], suppressions: list[Suppression], doc: "Dockerfile") -> tuple[list["Finding"], set[tuple[int, int]]]:
+def apply(findings: list["Finding"], suppressions: list[Suppression]) -> tuple[list["Finding"], set[tuple[int, int]]]:
     """The findings no suppression covers, and which (suppression, code index) pairs were used
     (code index -1: a blanket suppression)."""
     used: set[tuple[int, int]] = set()
     kept = []
     for finding in findings:
-        instruction = containing_instruction(doc, finding.span.start)
+        at = finding.span.start
         hit = False
         for n, sup in enumerate(suppressions):
-            if not sup.file_wide and sup.instruction is not instruction:
+            if not sup.file_wide and (sup.region is None or not sup.region.start <= at <= sup.region.end):
                 continue
             if sup.covers(finding.code):
                 hit = True
