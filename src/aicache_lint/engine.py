@@ -42,8 +42,8 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
         findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
         return sorted(findings, key=lambda f: f.sort_key)
     here = os.path.abspath(source.path)
-    files = [source if os.path.abspath(p) == here else p for p in companion_files(source.path)]
-    project = load_project(files if source in files else [source])
+    files = [doc if os.path.abspath(p) == here else p for p in companion_files(source.path)]
+    project = load_project(files if doc in files else [doc])
     findings: list[Finding] = []
     for rule_cls in ALL_RULES:
         if rule_cls.code not in enabled or "compose" not in rule_cls.targets:

@@ -173,7 +173,7 @@ class Project:
         return found + self.problems
 
 
-def load_project(paths: Iterable[str | SourceText], environ: dict[str, str | None] | None = None,
+def load_project(paths: Iterable[str | SourceText | ComposeDoc], environ: dict[str, str | None] | None = None,
                  read: Callable[[str], SourceText] | None = None, _seen: frozenset[str] = frozenset(),
                  project_dir: str | None = None) -> Project:
     """Load and merge ``paths`` (base first) as `docker compose -f a -f b` would.
@@ -184,7 +184,11 @@ def load_project(paths: Iterable[str | SourceText], environ: dict[str, str | Non
     read = read or _read
     project = Project()
     sources: list[SourceText] = []
+    parsed: dict[int, ComposeDoc] = {}  # documents the caller parsed already (by source identity)
     for p in paths:
+        if isinstance(p, ComposeDoc):
+            parsed[id(p.source)] = p
+            p = p.source
         if isinstance(p, SourceText):
             sources.append(p)
             continue
@@ -199,7 +203,7 @@ def load_project(paths: Iterable[str | SourceText], environ: dict[str, str | Non
     env.update(environ or {})
     seen = _seen | {os.path.abspath(s.path) for s in sources}
     for source in sources:
-        cfile = ComposeFile(source.path, parse(source), project_dir, env)
+        cfile = ComposeFile(source.path, parsed.get(id(source)) or parse(source), project_dir, env)
         project.files.append(cfile)
         root = cfile.doc.root
         if root is None:
