@@ -27,9 +27,10 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
     Compose rules run and report what lies in this file. PyYAML is imported only here."""
     import os
 
+    from aicache_lint import suppress
     from aicache_lint.compose.parse import parse
     from aicache_lint.compose.project import companion_files, load_project
-    from aicache_lint.rules import ALL_RULES, BY_CODE
+    from aicache_lint.rules import BY_CODE
     from aicache_lint.rules.base import ComposeContext
 
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
@@ -44,20 +45,11 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
     here = os.path.abspath(source.path)
     files = [doc if os.path.abspath(p) == here else p for p in companion_files(source.path)]
     project = load_project(files if doc in files else [doc])
-    findings: list[Finding] = []
-    for rule_cls in ALL_RULES:
-        if rule_cls.code not in enabled or "compose" not in rule_cls.targets:
-            continue
-        ctx = ComposeContext(source, doc, project, settings.options_for(rule_cls.code))
-        severity = settings.severity_for(rule_cls.code, rule_cls.severity)
-        try:
-            for v in rule_cls().check(ctx):
-                if v.path is None or os.path.abspath(v.path) == here:
-                    findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, v.fix))
-        except Exception as exc:  # a broken rule must be visible, never swallowed
-            findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
-    from aicache_lint import suppress
-
+    findings = _run_rules(
+        source, settings, enabled, "compose",
+        lambda options: ComposeContext(source, doc, project, options),
+        keep=lambda v: v.path is None or os.path.abspath(v.path) == here,  # what lies in this file
+    )
     findings = _apply_suppressions(source, suppress.parse_yaml(source, doc), findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
 
@@ -65,34 +57,42 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
 def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     """Every finding for one Dockerfile, sorted: rules, then per-file ignores and suppression
     comments, then unused suppressions. Fixes are dropped when the file does not parse."""
+    from aicache_lint import suppress
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.lexer import parse
-    from aicache_lint.rules import ALL_RULES
     from aicache_lint.rules.base import DockerfileContext
 
     doc = parse(source)
     facts = Facts(doc)
-    findings: list[Finding] = []
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
-    for rule_cls in ALL_RULES:
-        if rule_cls.code not in enabled or "dockerfile" not in rule_cls.targets:
-            continue
-        ctx = DockerfileContext(source, doc, facts, settings.options_for(rule_cls.code))
-        severity = settings.severity_for(rule_cls.code, rule_cls.severity)
-        try:
-            for v in rule_cls().check(ctx):
-                fix = v.fix if not doc.errors else None
-                findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, fix))
-        except Exception as exc:  # a broken rule must be visible, never swallowed
-            findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
-    findings = _suppress(source, doc, findings, settings, enabled)
+    findings = _run_rules(
+        source, settings, enabled, "dockerfile",
+        lambda options: DockerfileContext(source, doc, facts, options),
+        with_fixes=not doc.errors,
+    )
+    findings = _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def _suppress(source: SourceText, doc, findings: list[Finding], settings: Settings, enabled: frozenset[str]) -> list[Finding]:
-    from aicache_lint import suppress
+def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], target: str, make_ctx,
+               keep=lambda violation: True, with_fixes: bool = True) -> list[Finding]:
+    """Run every enabled rule for ``target`` with the context ``make_ctx(options)`` builds."""
+    from aicache_lint.rules import ALL_RULES
 
-    return _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
+    findings: list[Finding] = []
+    for rule_cls in ALL_RULES:
+        if rule_cls.code not in enabled or target not in rule_cls.targets:
+            continue
+        ctx = make_ctx(settings.options_for(rule_cls.code))
+        severity = settings.severity_for(rule_cls.code, rule_cls.severity)
+        try:
+            for v in rule_cls().check(ctx):
+                if keep(v):
+                    fix = v.fix if with_fixes else None
+                    findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, fix))
+        except Exception as exc:  # a broken rule must be visible, never swallowed
+            findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
+    return findings
 
 
 def _apply_suppressions(source: SourceText, suppressions: list, findings: list[Finding], settings: Settings,
