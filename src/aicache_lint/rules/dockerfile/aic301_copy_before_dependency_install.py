@@ -417,7 +417,7 @@ def _fix(ctx: DockerfileContext, broad: Instruction, copy: _Copy, dest: str | No
             return None, f"the RUN also runs `{inv.program}`, which may read the source"
     # The manifest COPY lines, one per directory.
     by_dir: dict[str, list[str]] = {}
-    for read, inside in hits:
+    for _read, inside in hits:
         for path in inside:
             rel = posixpath.relpath(path, dest)
             if rel.startswith("..") or not _SAFE_PATH.fullmatch(rel):

@@ -219,7 +219,7 @@ def _compile_command(inv: "Invocation") -> str | None:
             for v in values:
                 if v in ("--no-build-isolation", "--no-binary") or v.startswith("--no-binary="):
                     return f"`{v}`"
-                if v.startswith("git+") or v in (".", "..") or v.startswith(("./", "../", "/")) or "@ git+" in v:
+                if v.startswith(("git+", "./", "../", "/")) or v in (".", "..") or "@ git+" in v:
                     return f"`pip install {v}`"
                 if _SOURCE_BUILDS.search(v) and not v.startswith("-"):
                     return f"`pip install {v}`"
