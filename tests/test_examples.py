@@ -21,7 +21,7 @@ EXPECTED = {
     (BASE, 34, "AIC101"), (BASE, 35, "AIC202"), (BASE, 41, "AIC101"), (BASE, 42, "AIC302"),
     (BASE, 43, "AIC302"),
     (WHISPERX, 11, "AIC203"), (WHISPERX, 24, "AIC120"), (WHISPERX, 24, "AIC122"), (WHISPERX, 31, "AIC301"),
-    (WHISPERX, 31, "AIC101"),
+    (WHISPERX, 31, "AIC101"), (WHISPERX, 26, "AIC305"),
     (COMFYUI, 9, "AIC110"), (COMFYUI, 14, "AIC002"), (COMFYUI, 16, "AIC102"), (COMFYUI, 19, "AIC104"),
     (COMFYUI, 21, "AIC202"), (COMFYUI, 21, "AIC302"), (COMFYUI, 27, "AIC105"), (COMFYUI, 34, "AIC106"),
     (COMFYUI, 40, "AIC110"), (COMFYUI, 54, "AIC102"), (COMFYUI, 59, "AIC101"), (COMFYUI, 59, "AIC201"),
@@ -37,9 +37,10 @@ EXPECTED = {
 OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}, "AIC406": {(COMPOSE, 85, "AIC406"), (COMPOSE, 88, "AIC406")}}
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
-# Report-only by design: no offline fix can pick a CUDA tag (AIC303), and no cache-mount recipe for
-# microdnf is confirmed (AIC115). `--fix --unsafe-fixes` leaves exactly these.
-NO_FIX = {(BASE, 6, "AIC303"), (GATEWAY, 28, "AIC115")}
+# Report-only by design: no offline fix can pick a CUDA tag (AIC303) or the commit a Git ref points to
+# (AIC305), and no cache-mount recipe for microdnf is confirmed (AIC115). `--fix --unsafe-fixes` leaves
+# exactly these.
+NO_FIX = {(BASE, 6, "AIC303"), (GATEWAY, 28, "AIC115"), (WHISPERX, 26, "AIC305")}
 # What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC304), and AIC205,
 # which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
 UNSAFE_LEFT = {
@@ -99,7 +100,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(42 fixed, 11 remaining)" in result.output
+    assert "(42 fixed, 12 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
 
@@ -109,7 +110,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(OPT_IN))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(54 fixed, 2 remaining)" in result.output
+    assert "(54 fixed, 3 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)
@@ -119,7 +120,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
         (Path(i["filename"]).relative_to(copy).as_posix(), i["location"]["row"], i["code"]) for i in items
     }
     # AIC131's fix put `# syntax=docker/dockerfile:1` on the gateway's line 1: its AIC115 moved down one line.
-    assert remaining == {(BASE, 6, "AIC303"), (GATEWAY, 29, "AIC115")}
+    assert remaining == {(BASE, 6, "AIC303"), (GATEWAY, 29, "AIC115"), (WHISPERX, 26, "AIC305")}
 
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()

@@ -36,6 +36,7 @@ from aicache_lint.rules.dockerfile.aic301_copy_before_dependency_install import 
 from aicache_lint.rules.dockerfile.aic302_unquoted_version_specifier import UnquotedVersionSpecifier
 from aicache_lint.rules.dockerfile.aic303_cuda_base_not_pinned import CudaBaseNotPinned
 from aicache_lint.rules.dockerfile.aic304_cuda_devel_image_in_final_stage import CudaDevelImageInFinalStage
+from aicache_lint.rules.dockerfile.aic305_vcs_requirement_not_pinned import VcsRequirementNotPinned
 from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -75,6 +76,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     UnquotedVersionSpecifier,
     CudaBaseNotPinned,
     CudaDevelImageInFinalStage,
+    VcsRequirementNotPinned,
     # Compose
     ModelCacheNotPersisted,
     CachePathNotOnVolume,
