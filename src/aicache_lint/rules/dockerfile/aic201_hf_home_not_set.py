@@ -8,7 +8,7 @@ from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, image_stages
+from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
@@ -78,28 +78,16 @@ class HfHomeNotSet(Rule):
     default_options = {"hf-home": "/data/.huggingface"}
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        facts = ctx.facts
-        final = facts.final_stage
-        if final is None:
+        found = first_use_in_image(ctx, HF_CACHE_VARS, self._first_hf_use)
+        if found is None:
             return
-        end = facts.end_state(final)
-        if any(var in end.env for var in HF_CACHE_VARS):
-            return
-        chain = final.chain()
-        stages = image_stages(final)
-        for stage in sorted(stages, key=lambda s: s.index):
-            hit = self._first_hf_use(ctx, stage)
-            if hit is None:
-                continue
-            span, what = hit
-            anchor = stage if stage in chain else final
-            yield Violation(
-                span,
-                f"{what}, but the image sets no `HF_HOME`: downloaded models land in an unmounted "
-                "`~/.cache/huggingface` and are fetched again by every new container",
-                self._fix(ctx, anchor, end),
-            )
-            return
+        anchor, end, (span, what) = found
+        yield Violation(
+            span,
+            f"{what}, but the image sets no `HF_HOME`: downloaded models land in an unmounted "
+            "`~/.cache/huggingface` and are fetched again by every new container",
+            self._fix(ctx, anchor, end),
+        )
 
     def _first_hf_use(self, ctx: DockerfileContext, stage: Stage):
         facts = ctx.facts

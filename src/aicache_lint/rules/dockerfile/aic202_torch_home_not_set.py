@@ -7,7 +7,7 @@ from typing import Iterator
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, image_stages
+from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
@@ -81,28 +81,17 @@ class TorchHomeNotSet(Rule):
     default_options = {"torch-home": "/data/.torch"}
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        facts = ctx.facts
-        final = facts.final_stage
-        if final is None:
+        found = first_use_in_image(ctx, TORCH_CACHE_VARS, self._first_use)
+        if found is None:
             return
-        end = facts.end_state(final)
-        if any(var in end.env for var in TORCH_CACHE_VARS):
-            return
-        chain = final.chain()
-        for stage in sorted(image_stages(final), key=lambda s: s.index):
-            hit = self._first_use(ctx, stage)
-            if hit is None:
-                continue
-            span, name = hit
-            anchor = stage if stage in chain else final
-            options = {**self.default_options, **ctx.options}
-            yield Violation(
-                span,
-                f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
-                "`TORCH_HOME`: they land in an unmounted `~/.cache/torch` and are fetched again by every new container",
-                cache_env_fix(ctx, anchor, end, "TORCH_HOME", options["torch-home"], "torch"),
-            )
-            return
+        anchor, end, (span, name) = found
+        options = {**self.default_options, **ctx.options}
+        yield Violation(
+            span,
+            f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
+            "`TORCH_HOME`: they land in an unmounted `~/.cache/torch` and are fetched again by every new container",
+            cache_env_fix(ctx, anchor, end, "TORCH_HOME", options["torch-home"], "torch"),
+        )
 
     def _first_use(self, ctx: DockerfileContext, stage: Stage):
         facts = ctx.facts

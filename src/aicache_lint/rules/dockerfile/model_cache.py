@@ -32,6 +32,26 @@ def image_stages(final: Stage) -> list[Stage]:
     return seen
 
 
+def first_use_in_image(ctx: "DockerfileContext", cache_vars: Iterable[str], find):
+    """(anchor stage, final state, what ``find(ctx, stage)`` returned) for the first stage of the
+    final image (in file order) where ``find`` sees a use, when the final image sets none of
+    ``cache_vars``; None otherwise. The anchor is where a fix puts its ENV line: that stage when it
+    is in the final stage's FROM chain, else (files copied in from a builder) the final stage."""
+    facts = ctx.facts
+    final = facts.final_stage
+    if final is None:
+        return None
+    end = facts.end_state(final)
+    if any(var in end.env for var in cache_vars):
+        return None
+    chain = final.chain()
+    for stage in sorted(image_stages(final), key=lambda s: s.index):
+        hit = find(ctx, stage)
+        if hit is not None:
+            return (stage if stage in chain else final), end, hit
+    return None
+
+
 def cache_env_fix(
     ctx: "DockerfileContext", stage: Stage, end: State, var: str, root_path: str, tool_dir: str
 ) -> Fix | None:
