@@ -64,13 +64,9 @@ def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
             instruction = _instruction_below(line, comment_lines, starts)
         codes = _codes(m, span.start) if m.group("codes") else ()
         end = m.end("codes") if m.group("codes") is not None else m.end("kind")
-        region = _instruction_region(instruction) if instruction is not None else None
+        region = instruction.span if instruction is not None else None  # heredoc bodies included
         out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction, region))
     return out
-
-
-def _instruction_region(instruction: "Instruction") -> Span:
-    return Span(instruction.span.start, instruction.span.end)
 
 
 def parse_yaml(source: SourceText, doc: "ComposeDoc") -> list[Suppression]:
