@@ -34,16 +34,23 @@ EXPECTED = {
     (COMPOSE, 42, "AIC405"),
 }
 # Opt-in rules, shown with `--extend-select CODE`.
-OPT_IN = {"AIC131": {(GATEWAY, 19, "AIC131")}, "AIC406": {(COMPOSE, 85, "AIC406"), (COMPOSE, 88, "AIC406")}}
+OPT_IN = {
+    "AIC131": {(GATEWAY, 19, "AIC131")},
+    "AIC306": {(COMFYUI, 7, "AIC306"), (COMFYUI, 37, "AIC306"), (BASE, 6, "AIC306"), (GATEWAY, 6, "AIC306"),
+               (GATEWAY, 16, "AIC306"), (GATEWAY, 27, "AIC306"), (TALK, 8, "AIC306"), (TALK, 28, "AIC306"),
+               (TALK, 36, "AIC306"), (WHISPERX, 5, "AIC306")},
+    "AIC406": {(COMPOSE, 85, "AIC406"), (COMPOSE, 88, "AIC406")},
+}
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
-# Report-only by design: no offline fix can pick a CUDA tag (AIC303) or the commit a Git ref points to
-# (AIC305), and no cache-mount recipe for microdnf is confirmed (AIC115). `--fix --unsafe-fixes` leaves
-# exactly these.
-NO_FIX = {(BASE, 6, "AIC303"), (GATEWAY, 28, "AIC115"), (WHISPERX, 26, "AIC305")}
-# What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC304), and AIC205,
+# Report-only offline by design: the commit a Git ref points to (AIC305) and an image's digest (AIC306)
+# need --resolve-images, and no cache-mount recipe for microdnf is confirmed (AIC115).
+# `--fix --unsafe-fixes` leaves exactly these.
+NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 26, "AIC305")}
+# What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC303, AIC304), and AIC205,
 # which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
 UNSAFE_LEFT = {
+    (BASE, 6, "AIC303"),
     (TALK, 31, "AIC204"), (TALK, 32, "AIC204"), (TALK, 33, "AIC204"), (TALK, 36, "AIC304"),
     (TALK, 31, "AIC205"), (TALK, 32, "AIC205"), (TALK, 33, "AIC205"), (WHISPERX, 31, "AIC301"),
     # infinitetalk's Hugging Face cache: once AIC201 set HF_HOME in its Dockerfile, AIC402 reports it
@@ -107,10 +114,11 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
 
 def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    selection = ["--extend-select", ",".join(sorted(OPT_IN))]
+    # AIC306 reports only offline (its fixes need --resolve-images: tests/test_resolve.py).
+    selection = ["--extend-select", ",".join(sorted(set(OPT_IN) - {"AIC306"}))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(54 fixed, 3 remaining)" in result.output
+    assert "(55 fixed, 2 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)
@@ -120,7 +128,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
         (Path(i["filename"]).relative_to(copy).as_posix(), i["location"]["row"], i["code"]) for i in items
     }
     # AIC131's fix put `# syntax=docker/dockerfile:1` on the gateway's line 1: its AIC115 moved down one line.
-    assert remaining == {(BASE, 6, "AIC303"), (GATEWAY, 29, "AIC115"), (WHISPERX, 26, "AIC305")}
+    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 26, "AIC305")}
 
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()

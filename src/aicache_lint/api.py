@@ -38,6 +38,7 @@ class FileResult:
         self.applied = applied or []
         self.written = False
         self.suppressions_added = 0  # --add-ignore
+        self.notices: list[str] = []  # network lookups that failed (--resolve-images)
 
     def __repr__(self) -> str:
         return f"FileResult({self.path!r}, {len(self.findings)} findings)"
@@ -60,6 +61,14 @@ def process_file(task: Task) -> FileResult:
     except OSError as exc:
         return FileResult(task.path, [io_error(task.path, f"cannot read file: {exc.strerror or exc}")])
     return process_bytes(data, *task)
+
+
+def network_notices() -> list[str]:
+    """What went wrong asking registries and Git remotes since the last call (each once)."""
+    import sys
+
+    resolver = sys.modules.get("aicache_lint.registry.resolver")  # never imported: nothing asked
+    return resolver.take_notices() if resolver else []
 
 
 def process_bytes(
@@ -141,4 +150,11 @@ def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(process_file, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+        return list(pool.map(_process_file_with_notices, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+
+
+def _process_file_with_notices(task: Task) -> FileResult:
+    """In a worker process: the notices travel back with the file's result."""
+    result = process_file(task)
+    result.notices = network_notices()
+    return result

@@ -55,6 +55,11 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="also apply (and show as fixable) unsafe fixes")
     fixing.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
                         help="do not apply unsafe fixes, whatever the configuration says")
+    fixing.add_argument("--resolve-images", action="store_true", default=None,
+                        help="ask registries and Git remotes (network): complete CUDA tags from the live list, "
+                             "digests for AIC306, commits for AIC305")
+    fixing.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
+                        help="stay offline, whatever the configuration says")
     fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
     fixing.add_argument("--add-ignore", action="store_true",
@@ -109,6 +114,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         extend_select=_codes(args.extend_select),
         ignore=_codes(args.ignore),
         unsafe_fixes=args.unsafe_fixes,
+        resolve_images=args.resolve_images,
         output_format=args.output_format,
         config=args.config,
         isolated=args.isolated,
@@ -132,6 +138,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
             results.sort(key=lambda r: r.path)
     except (ConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
+    _print_notices(results, stderr)
 
     if add_ignore is not None:
         added = sum(r.suppressions_added for r in results)
@@ -163,6 +170,15 @@ def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]
     from aicache_lint.report import ReportContext, render
 
     stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd())))
+
+
+def _print_notices(results, stderr: IO[str]) -> None:
+    """Network problems (--resolve-images), each once, however many files ran into it."""
+    from aicache_lint.api import network_notices
+
+    seen = dict.fromkeys([n for r in results for n in r.notices] + network_notices())
+    for notice in seen:
+        stderr.write(f"{PROG}: warning: {notice}\n")
 
 
 def _show_settings(path: str, settings, stdout: IO[str]) -> None:

@@ -28,6 +28,7 @@ class CliOverrides(NamedTuple):
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     unsafe_fixes: bool | None = None
+    resolve_images: bool | None = None
     output_format: str | None = None
     config: str | None = None  # --config PATH
     isolated: bool = False  # --isolated: no configuration file at all
@@ -103,10 +104,12 @@ def build_settings(config: str | None, cli: CliOverrides) -> Settings:
     values = _validate(_load_toml(config), config) if config else {"selection": Selection()}
     file_layer = values.pop("selection")
     unsafe_fixes = values.pop("unsafe_fixes", False)
+    resolve_images = values.pop("resolve_images", False)
     output_format = values.pop("output_format", "text")
     return Settings(
         selections=(file_layer, Selection(cli.select, cli.extend_select, cli.ignore)),
         unsafe_fixes=unsafe_fixes if cli.unsafe_fixes is None else cli.unsafe_fixes,
+        resolve_images=resolve_images if cli.resolve_images is None else cli.resolve_images,
         output_format=cli.output_format or output_format,
         root=os.path.dirname(config) if config else os.getcwd(),
         config_file=config,
@@ -165,6 +168,21 @@ def _string(value: Any, path: str, key: str) -> str:
     return value
 
 
+def _timeout(value: Any, path: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 300:
+        raise ConfigError(f"{path}: `{key}`: expected a number of seconds between 0 and 300, got {value!r}")
+    return float(value)
+
+
+def _mirrors(value: Any, path: str, key: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: `{key}`: expected a table of registry host = \"URL\", got {value!r}")
+    for host, url in value.items():
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{path}: `{key}.{host}`: expected an http:// or https:// URL, got {url!r}")
+    return {host.lower(): url for host, url in value.items()}
+
+
 def _per_file_ignores(value: Any, path: str, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: `{key}`: expected a table of glob = [rule codes], got {value!r}")
@@ -208,6 +226,11 @@ def _rule_options(value: Any, path: str, key: str) -> dict[str, dict[str, Any]]:
                 raise ConfigError(
                     f"{path}: `{key}.{code}.{name}`: expected a {type(default).__name__}, got {option!r}"
                 )
+            problem = rule.check_option(name, option)
+            if problem:
+                raise ConfigError(
+                    f"{path}: `{key}.{code}.{name}`: {problem}, got {option!r}"
+                )
         out[rule.code] = dict(options)
     return out
 
@@ -220,6 +243,9 @@ _KEYS: dict[str, tuple[str, Callable[[Any, str, str], Any]]] = {
     "fixable": ("fixable", _codes),
     "unfixable": ("unfixable", _codes),
     "unsafe-fixes": ("unsafe_fixes", _bool),
+    "resolve-images": ("resolve_images", _bool),
+    "registry-mirrors": ("registry_mirrors", _mirrors),
+    "resolve-timeout": ("resolve_timeout", _timeout),
     "exclude": ("exclude", _strings),
     "extend-exclude": ("extend_exclude", _strings),
     "output-format": ("output_format", _string),

@@ -65,9 +65,14 @@ def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     doc = parse(source)
     facts = Facts(doc)
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
+    resolver = None
+    if settings.resolve_images:  # opt-in: the only path that imports the network code
+        from aicache_lint.registry.resolver import get_resolver
+
+        resolver = get_resolver(settings.registry_mirrors, settings.resolve_timeout)
     findings = _run_rules(
         source, settings, enabled, "dockerfile",
-        lambda options: DockerfileContext(source, doc, facts, options),
+        lambda options: DockerfileContext(source, doc, facts, options, resolver),
         with_fixes=not doc.errors,
     )
     findings = _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)

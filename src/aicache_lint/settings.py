@@ -48,6 +48,9 @@ class Settings:
         exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
         extend_exclude: tuple[str, ...] = (),
         output_format: str = "text",
+        resolve_images: bool = False,  # ask registries and Git remotes (opt-in: the network)
+        registry_mirrors: dict[str, str] | None = None,  # registry host -> base URL to ask instead
+        resolve_timeout: float = 5.0,  # seconds per request
         root: str | None = None,  # the directory per-file-ignores and excludes are relative to
         config_file: str | None = None,
     ) -> None:
@@ -67,6 +70,9 @@ class Settings:
         self.exclude = exclude
         self.extend_exclude = extend_exclude
         self.output_format = output_format
+        self.resolve_images = resolve_images
+        self.registry_mirrors = registry_mirrors or {}
+        self.resolve_timeout = resolve_timeout
         self.root = os.path.abspath(root or os.getcwd())
         self.config_file = config_file
         self.enabled_codes = self._enabled_codes()
@@ -138,6 +144,9 @@ class Settings:
             ("exclude", list(self.exclude)),
             ("extend-exclude", list(self.extend_exclude)),
             ("output-format", self.output_format),
+            ("resolve-images", self.resolve_images),
+            ("registry-mirrors", dict(self.registry_mirrors)),
+            ("resolve-timeout", self.resolve_timeout),
             ("rules", {code: {**_rule_defaults(code), **opts} for code, opts in self.rule_options.items()}),
         ]
 

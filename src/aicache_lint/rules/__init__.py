@@ -37,6 +37,7 @@ from aicache_lint.rules.dockerfile.aic302_unquoted_version_specifier import Unqu
 from aicache_lint.rules.dockerfile.aic303_cuda_base_not_pinned import CudaBaseNotPinned
 from aicache_lint.rules.dockerfile.aic304_cuda_devel_image_in_final_stage import CudaDevelImageInFinalStage
 from aicache_lint.rules.dockerfile.aic305_vcs_requirement_not_pinned import VcsRequirementNotPinned
+from aicache_lint.rules.dockerfile.aic306_base_image_not_digest_pinned import BaseImageNotDigestPinned
 from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -77,6 +78,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     CudaBaseNotPinned,
     CudaDevelImageInFinalStage,
     VcsRequirementNotPinned,
+    BaseImageNotDigestPinned,
     # Compose
     ModelCacheNotPersisted,
     CachePathNotOnVolume,

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from aicache_lint.compose.project import Project
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.model import Dockerfile
+    from aicache_lint.registry.resolver import Resolver
     from aicache_lint.source import SourceText
 
 DOC_SECTIONS = (
@@ -58,6 +59,7 @@ class DockerfileContext(NamedTuple):
     doc: "Dockerfile"
     facts: "Facts"
     options: dict[str, Any]  # this rule's options
+    resolver: "Resolver | None" = None  # registry and Git lookups, when the user opted in
 
     @property
     def path(self) -> str:
@@ -77,6 +79,12 @@ class Rule:
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         raise NotImplementedError
+
+    @classmethod
+    def check_option(cls, name: str, value: Any) -> str | None:
+        """What is wrong with an option value of the right type (None: nothing); the
+        configuration loader reports it with the file and key."""
+        return None
 
     @classmethod
     def documentation(cls) -> str:

@@ -76,8 +76,8 @@ class CudaDevelImageInFinalStage(Rule):
     that can be seen: no `nvcc`, `make`, `cmake`, `ninja`, `gcc`, `setup.py build`, `pip wheel`, no
     local or VCS package install, no source build of packages such as `flash-attn`, `apex`,
     `xformers`, `deepspeed`, no `--no-build-isolation`/`--no-binary`, and no `TORCH_CUDA_ARCH_LIST`.
-    The fix is also withheld -- a report only -- when the new tag is not in NVIDIA's supported-tag
-    list shipped with aicache-lint (never a guessed tag); when `devel` is not literal in the `FROM`
+    The fix is also withheld -- a report only -- when the new tag is not in the nvidia/cuda tag
+    table shipped with aicache-lint (see AIC303) (never a guessed tag); when `devel` is not literal in the `FROM`
     (it comes from an `ARG`); when the reference carries a `@sha256:` digest (which pins the
     `devel` image); or when the `devel` `FROM` belongs to an earlier stage that another stage also
     uses (`FROM`, `COPY --from`, `RUN --mount=from=`).
@@ -121,7 +121,7 @@ class CudaDevelImageInFinalStage(Rule):
             return
         new_tag = "{}-{}-{}".format(full.group("version"), full.group("flavor").replace("devel", "runtime"), full.group("os"))
         fix, reason = _switch(ctx, root, chain, ref, new_tag)
-        if new_tag in cuda_images.supported_tags():
+        if new_tag in cuda_images.published_tags():
             text = f"{message}: use `{new_tag}`"
         else:
             text = f"{message}: use a `runtime` tag"
@@ -134,8 +134,8 @@ def _switch(ctx: DockerfileContext, root: "Stage", chain: list["Stage"], ref: cu
             new_tag: str) -> tuple[Fix | None, str | None]:
     if ref.digest:
         return None, "the `@sha256:` digest pins the devel image"
-    if new_tag not in cuda_images.supported_tags():
-        return None, f"`{new_tag}` is not in NVIDIA's supported-tag list shipped with aicache-lint"
+    if new_tag not in cuda_images.published_tags():
+        return None, f"`{new_tag}` is not in the nvidia/cuda tag table shipped with aicache-lint"
     others = _users_outside(ctx, chain)
     if others:
         return None, f"stage `{others}` uses the same devel stage"

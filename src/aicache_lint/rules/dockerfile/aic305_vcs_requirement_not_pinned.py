@@ -6,10 +6,12 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Severity, Violation
+from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.registry.resolver import Resolver
 
 # A Git URL as pip reads it: `git+<scheme>://...`, up to whitespace or a PEP 508 marker `;`.
 _GIT_URL = re.compile(r"git\+[A-Za-z][A-Za-z0-9+.-]*://[^\s;]*")
@@ -48,13 +50,19 @@ class VcsRequirementNotPinned(Rule):
     ## Use instead
     ```dockerfile
     # the commit `git ls-remote https://github.com/m-bain/whisperX.git main` printed
+    # (`aicache-lint --resolve-images --fix --unsafe-fixes` writes it)
     RUN pip install git+https://github.com/m-bain/whisperX.git@<full 40-character commit SHA>
     ```
 
     ## Fix safety
-    No fix: the commit a ref points to can only be known by asking the remote (`git ls-remote`),
-    which an offline linter does not do. A fix that replaces the ref with the full commit SHA from
-    `git ls-remote` is planned behind opt-in network resolution; until then the rule only reports.
+    Offline there is no fix: the commit a ref points to can only be known by asking the remote.
+    With `--resolve-images` (or `resolve-images = true`) the fix runs `git ls-remote <url>` (no
+    clone, no credential prompt, a short time-out) and replaces the branch or tag with the full
+    commit SHA it names now (the peeled commit for an annotated tag), or appends `@<sha>` when the
+    URL has no ref (the remote's `HEAD`). The fix is unsafe: the file stops following the branch,
+    and the ref's name is no longer written in it. No fix when the remote does not list the ref,
+    when the name is both a branch and a tag, for an abbreviated SHA, for `uv add --branch/--tag`,
+    or when the remote cannot be reached (one warning, the finding stays).
     A ref that comes from a variable (`@${WHISPERX_REF}`), URLs in requirements files and
     `pyproject.toml` / `uv.lock` are not reported: the linter cannot see what they hold.
 
@@ -73,14 +81,15 @@ class VcsRequirementNotPinned(Rule):
     name = "vcs-requirement-not-pinned"
     summary = "A Git requirement is not pinned to a full commit SHA"
     severity = Severity.WARNING
-    fix_availability = FixAvailability.NONE
+    fix_availability = FixAvailability.SOMETIMES
+    fix_safety = "unsafe"
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         facts = ctx.facts
         for run in facts.runs():
             for inv in facts.invocations(run):
                 if _installs(inv):
-                    yield from _check_invocation(inv)
+                    yield from _check_invocation(inv, ctx.resolver)
 
 
 def _installs(inv: "Invocation") -> bool:
@@ -93,7 +102,7 @@ def _installs(inv: "Invocation") -> bool:
     return False
 
 
-def _check_invocation(inv: "Invocation") -> Iterator[Violation]:
+def _check_invocation(inv: "Invocation", resolver: "Resolver | None") -> Iterator[Violation]:
     option_ref = _uv_option_ref(inv) if inv.program == "uv" else None
     script = inv.command.script
     for word in inv.args:
@@ -103,13 +112,47 @@ def _check_invocation(inv: "Invocation") -> Iterator[Violation]:
                 continue
             url = m.group()
             shown = url if len(url) <= 80 else url[:77] + "..."
-            if not problem.startswith("is pinned"):
+            movable = not problem.startswith("is pinned")
+            if movable:
                 problem += (": the layer cache keeps serving the commit of the first build while cold "
                             "builds get a new one")
-            yield Violation(
-                script.file_span(word.start, word.end),
-                f"`{shown}` {problem}; pin the full 40-character commit SHA",
-            )
+            message = f"`{shown}` {problem}; pin the full 40-character commit SHA"
+            fix = None
+            if movable and resolver is not None and option_ref is None:
+                fix, why = _pin(inv, word, m.start(), url, resolver)
+                if why:
+                    message += f" (no automatic fix: {why})"
+            elif movable and option_ref is None:
+                message += " (`--resolve-images` looks the commit up with `git ls-remote` and pins it)"
+            yield Violation(script.file_span(word.start, word.end), message, fix)
+
+
+def _pin(inv: "Invocation", word, at: int, url: str, resolver: "Resolver") -> tuple[Fix | None, str | None]:
+    """Replace (or add) the ref of ``url`` (at ``word.value[at:]``) with the commit it names now."""
+    base = url.split("#", 1)[0]
+    scheme_end = base.index("://") + 3
+    slash = base.find("/", scheme_end)
+    ref_at = base.rfind("@", slash) if slash != -1 else -1
+    remote = base[4 : ref_at if ref_at != -1 else len(base)]  # without `git+` and `@ref`
+    ref = base[ref_at + 1 :] if ref_at != -1 else None
+    found = resolver.commit(remote, ref)
+    if found.value is None:
+        return None, found.why
+    # The ref's characters in the word's value, then in the file (the ref ends where `base` does).
+    first = at + (ref_at + 1 if ref_at != -1 else len(base))
+    last = at + len(base)
+    index = word.value_index
+    if ref_at != -1 and any(index[k + 1] != index[k] + 1 for k in range(first, last - 1)):
+        return None, "the ref is not written out verbatim"
+    source = inv.command.script.source
+    start = index[first] if first < last else index[last - 1] + 1
+    end = index[last - 1] + 1
+    if not source.is_contiguous(start, end):
+        return None, "the ref is not written out verbatim"
+    span = source.file_span(start, end)
+    content = found.value if ref_at != -1 else "@" + found.value
+    title = f"Pin to commit `{found.value}`, which `{ref or 'HEAD'}` names now (git ls-remote)"
+    return Fix.unsafe(title, Edit(span.start, span.end, content)), None
 
 
 def _uv_option_ref(inv: "Invocation") -> tuple[str, str | None] | None:

@@ -1,4 +1,4 @@
-"""`nvidia/cuda` image references: parsing, and NVIDIA's supported-tag list shipped offline.
+"""`nvidia/cuda` image references in FROM lines.
 
 Tag scheme (DOMAIN §4.1): ``<major>.<minor>.<patch>-<flavor>-<os>`` with flavor ``base``,
 ``runtime``, ``devel``, or ``cudnn[8|9]-runtime`` / ``cudnn[8|9]-devel``. Docker Hub
@@ -8,7 +8,6 @@ Tag scheme (DOMAIN §4.1): ``<major>.<minor>.<patch>-<flavor>-<os>`` with flavor
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
 from aicache_lint.dockerfile.model import Instruction
@@ -53,14 +52,11 @@ def parse(reference: str | None) -> CudaRef | None:
     return CudaRef(name.lower(), tag, digest or None)
 
 
-@lru_cache(maxsize=1)
-def supported_tags() -> frozenset[str]:
-    """NVIDIA's supported tags (``aicache_lint/data/nvidia-cuda-supported-tags.tsv``)."""
-    from importlib.resources import files
+def published_tags() -> frozenset[str]:
+    """Tags the bundled table lists as published (supported, or unsupported but not deleted)."""
+    from aicache_lint.images.cuda import bundled_table
 
-    text = files("aicache_lint.data").joinpath("nvidia-cuda-supported-tags.tsv").read_text(encoding="utf-8")
-    rows = [line.split("\t") for line in text.splitlines()[1:] if line.strip()]
-    return frozenset(row[2] for row in rows if len(row) == 3)
+    return bundled_table().published
 
 
 class ReferenceWord(NamedTuple):

@@ -1,0 +1,1 @@
+"""Container image references and what is known about their tags (offline table, registry)."""

@@ -1,0 +1,151 @@
+"""A minimal, anonymous client of the OCI distribution API (Docker Hub, nvcr.io, ghcr.io ...).
+
+Endpoints (OCI distribution-spec): ``GET /v2/<name>/tags/list`` (paginated with ``n``/``last`` and
+a ``Link: <...>; rel="next"`` header) and ``HEAD /v2/<name>/manifests/<reference>`` for the
+``Docker-Content-Digest`` header. A 401 with ``WWW-Authenticate: Bearer realm=...,service=...,
+scope=...`` is answered with an anonymous token from the realm (the Docker token protocol).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import NamedTuple
+
+from aicache_lint import __version__
+from aicache_lint.images.reference import DOCKER_HUB
+
+# Asking for indexes first gets the digest of the multi-platform image, which pins every platform.
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+MAX_PAGES = 200  # a registry that keeps sending "next" links is not followed forever
+USER_AGENT = f"aicache-lint/{__version__}"
+
+
+class RegistryError(Exception):
+    """A question the registry did not answer; the message says why, for the user."""
+
+
+class NotFound(RegistryError):
+    """The registry answered: no such repository or tag."""
+
+
+class Response(NamedTuple):
+    status: int
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+class RegistryClient:
+    def __init__(self, timeout: float = 5.0, mirrors: dict[str, str] | None = None) -> None:
+        self.timeout = timeout
+        self.mirrors = {host.lower(): url.rstrip("/") for host, url in (mirrors or {}).items()}
+        self._tokens: dict[str, str] = {}  # scope -> bearer token
+
+    def endpoint(self, registry: str) -> str:
+        """The base URL for ``registry`` (``docker.io`` is served by registry-1.docker.io)."""
+        if registry in self.mirrors:
+            return self.mirrors[registry]
+        return "https://registry-1.docker.io" if registry == DOCKER_HUB else f"https://{registry}"
+
+    def tags(self, registry: str, repository: str) -> list[str]:
+        base = self.endpoint(registry)
+        url = f"{base}/v2/{repository}/tags/list?n=1000"
+        tags: list[str] = []
+        for _ in range(MAX_PAGES):
+            response = self._request("GET", url, registry, repository)
+            try:
+                page = json.loads(response.body.decode("utf-8"))
+                tags.extend(str(t) for t in page.get("tags") or [])
+            except (ValueError, AttributeError):
+                raise RegistryError(f"{registry} sent a tag list that is not JSON") from None
+            link = _NEXT_LINK.search(response.headers.get("link", ""))
+            if not link:
+                return tags
+            url = urllib.parse.urljoin(url, link.group(1))
+        raise RegistryError(f"{registry} sent more than {MAX_PAGES} pages of tags for {repository}")
+
+    def digest(self, registry: str, repository: str, reference: str) -> str:
+        url = f"{self.endpoint(registry)}/v2/{repository}/manifests/{reference}"
+        response = self._request("HEAD", url, registry, repository, accept=MANIFEST_TYPES)
+        digest = response.headers.get("docker-content-digest", "")
+        if not _DIGEST.fullmatch(digest):
+            raise RegistryError(f"{registry} sent no sha256 digest for {repository}:{reference}")
+        return digest
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, registry: str, repository: str, accept: str | None = None) -> Response:
+        scope = f"repository:{repository}:pull"
+        response = self._send(method, url, registry, accept, self._tokens.get(scope))
+        if response.status == 401:
+            token = self._token(response.headers.get("www-authenticate", ""), registry, scope)
+            response = self._send(method, url, registry, accept, token)
+        if response.status == 200:
+            return response
+        what = f"{repository}" if "/tags/" in url else f"{repository}:{url.rsplit('/', 1)[1]}"
+        if response.status == 404:
+            raise NotFound(f"{registry} has no {what}")
+        if response.status == 401:
+            raise RegistryError(f"{registry} refused anonymous access to {repository} (HTTP 401)")
+        if response.status == 429:
+            wait = response.headers.get("retry-after")
+            raise RegistryError(f"{registry} is rate-limiting requests (HTTP 429{f', retry after {wait} s' if wait else ''})")
+        raise RegistryError(f"{registry} answered HTTP {response.status} for {what}")
+
+    def _token(self, challenge: str, registry: str, scope: str) -> str:
+        scheme, _, params_text = challenge.partition(" ")
+        params = dict(_CHALLENGE_PARAM.findall(params_text))
+        if scheme.lower() != "bearer" or "realm" not in params:
+            raise RegistryError(f"{registry} asks for credentials aicache-lint does not have ({scheme or 'no challenge'})")
+        query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
+        url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urllib.parse.urlencode(query)
+        response = self._send("GET", url, registry, None, None)
+        if response.status != 200:
+            raise RegistryError(f"{registry} refused an anonymous token (HTTP {response.status})")
+        try:
+            answer = json.loads(response.body.decode("utf-8"))
+            token = answer.get("token") or answer.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise RegistryError(f"{registry} sent a token answer without a token")
+        self._tokens[scope] = token
+        return token
+
+    def _send(self, method: str, url: str, registry: str, accept: str | None, token: str | None) -> Response:
+        request = urllib.request.Request(url, method=method, headers={"User-Agent": USER_AGENT})
+        if accept:
+            request.add_header("Accept", accept)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return Response(answer.status, _headers(answer.headers), answer.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return Response(exc.code, _headers(exc.headers), b"")
+        except (socket.timeout, TimeoutError):
+            raise RegistryError(f"{registry} did not answer within {self.timeout:g} s") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, (socket.timeout, TimeoutError)):
+                raise RegistryError(f"{registry} did not answer within {self.timeout:g} s") from None
+            raise RegistryError(f"cannot reach {registry} ({getattr(reason, 'strerror', None) or reason})") from None
+        except (OSError, ValueError) as exc:  # reset connections, malformed answers
+            raise RegistryError(f"cannot talk to {registry} ({exc})") from None
+
+
+def _headers(headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}

@@ -1,0 +1,115 @@
+"""What the rules ask the network, with a disk cache, and one message per problem.
+
+A failed registry or Git host is not asked again in the same run: the first failure is reported
+(once, by the CLI) and the rules fall back to what they know offline.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from aicache_lint.images.reference import ImageRef, parse_reference
+from aicache_lint.registry.cache import DiskCache, user_cache_dir
+from aicache_lint.registry.client import NotFound, RegistryClient, RegistryError
+from aicache_lint.registry.git import GitError, commit_for, ls_remote
+
+
+class LiveTags(NamedTuple):
+    tags: tuple[str, ...]
+    description: str  # for fix titles: "the registry's tag list of registry-1.docker.io"
+
+
+class Lookup(NamedTuple):
+    value: str | None  # the digest or commit; None when unknown
+    missing: bool = False  # the remote answered that it does not exist
+    why: str = ""  # when value is None: why, for the finding's message
+
+
+class Resolver:
+    def __init__(self, client: RegistryClient, cache: DiskCache, git_timeout: float) -> None:
+        self.client = client
+        self.cache = cache
+        self.git_timeout = git_timeout
+        self._failed: dict[str, str] = {}  # host -> the first failure's message
+        self._memo: dict[str, object] = {}
+        self.notices: list[str] = []
+
+    def tags(self, reference: str) -> LiveTags | None:
+        """Every tag of the repository named by ``reference`` (e.g. ``nvidia/cuda``), or None."""
+        image = parse_reference(reference)
+        if image is None:
+            return None
+        key = f"tags {image.registry}/{image.repository}"
+        tags = self._ask(key, image.registry, lambda: self.client.tags(image.registry, image.repository))
+        if tags is None or tags is NotFound:
+            return None
+        return LiveTags(tuple(tags), f"the tag list of {image.registry}/{image.repository}")
+
+    def digest(self, image: ImageRef) -> Lookup:
+        reference = image.tag or "latest"
+        key = f"digest {image.registry}/{image.repository}:{reference}"
+        value = self._ask(key, image.registry, lambda: self.client.digest(image.registry, image.repository, reference))
+        if value is NotFound:
+            return Lookup(None, True, f"{image.registry} has no `{image.repository}:{reference}`")
+        return Lookup(value) if value else Lookup(None, why=f"{image.registry} did not answer")
+
+    def commit(self, url: str, ref: str | None) -> Lookup:
+        key = f"git {url}"
+        host = url.split("://", 1)[-1].split("/", 1)[0] or url
+        refs = self._ask(key, host, lambda: ls_remote(url, self.git_timeout))
+        if not isinstance(refs, dict):
+            return Lookup(None, why="the remote did not answer")
+        sha = commit_for(refs, ref)
+        if sha is not None:
+            return Lookup(sha)
+        if ref is not None and f"refs/heads/{ref}" in refs and f"refs/tags/{ref}" in refs:
+            return Lookup(None, why=f"`{ref}` is both a branch and a tag")
+        return Lookup(None, True, f"`git ls-remote {url}` does not list `{ref or 'HEAD'}`")
+
+    def take_notices(self) -> list[str]:
+        out = self.notices + self.cache.problems
+        self.notices, self.cache.problems = [], []
+        return out
+
+    def _ask(self, key: str, host: str, fetch):
+        """The cached or fetched answer; NotFound (the class) for a definite "no"; None when unknown."""
+        if key in self._memo:
+            return self._memo[key]
+        cached = self.cache.get(key)
+        if cached is not None:
+            value = NotFound if cached == {"not-found": True} else cached
+        elif host in self._failed:
+            return None
+        else:
+            try:
+                value = fetch()
+                self.cache.put(key, value)
+            except NotFound:
+                value = NotFound
+                self.cache.put(key, {"not-found": True})
+            except (RegistryError, GitError) as exc:
+                self._failed[host] = str(exc)
+                self.notices.append(f"{exc}; continuing with what aicache-lint knows offline")
+                return None
+        self._memo[key] = value
+        return value
+
+
+_RESOLVERS: dict[tuple, Resolver] = {}
+
+
+def get_resolver(mirrors: dict[str, str], timeout: float) -> Resolver:
+    """One resolver per process and settings, so its memo and failures span every file."""
+    directory = user_cache_dir()
+    key = (tuple(sorted(mirrors.items())), timeout, directory)
+    if key not in _RESOLVERS:
+        client = RegistryClient(timeout=timeout, mirrors=mirrors)
+        _RESOLVERS[key] = Resolver(client, DiskCache(directory), git_timeout=max(timeout, 10.0))
+    return _RESOLVERS[key]
+
+
+def take_notices() -> list[str]:
+    notices = []
+    for resolver in _RESOLVERS.values():
+        notices += resolver.take_notices()
+    return notices
