@@ -101,7 +101,16 @@ def load_table_text(text: str) -> TagTable:
                     frozenset(by_status["removed"]))
 
 
-def dump_table(table: TagTable, header: Iterable[str] = ()) -> str:
+TABLE_HEADER = (
+    "nvidia/cuda image tags (Docker Hub `nvidia/cuda` and NGC `nvcr.io/nvidia/cuda` publish the same tags),",
+    "read offline by AIC303 and AIC304. Refresh: python scripts/refresh_cuda_tags.py (see data/SOURCES.md).",
+    "status: supported = supported by NVIDIA (its supported-tags list; for a tag a refresh found, the newest",
+    "patch of its minor version); unsupported = no longer supported, still published; removed = published",
+    "once, deleted since (NVIDIA deletes end-of-life tags).",
+)
+
+
+def dump_table(table: TagTable, header: Iterable[str] = TABLE_HEADER) -> str:
     """The table file's text: comments, ``date:``, ``source:``, then rows newest version first."""
     rows = [(tag, "supported") for tag in table.supported]
     rows += [(tag, "unsupported") for tag in table.unsupported - table.supported]
@@ -115,8 +124,9 @@ def dump_table(table: TagTable, header: Iterable[str] = ()) -> str:
 
 def _sort_key(tag: str) -> tuple:
     parsed = parse_tag(tag)
-    version = parsed.version if parsed else ()
-    return tuple(-v for v in version), tag
+    if parsed is None:
+        return (1, (), tag)  # not a CUDA tag of the known scheme (e.g. `-tensorrt-`): last
+    return (0, tuple(-v for v in parsed.version), tag)
 
 
 @lru_cache(maxsize=1)
