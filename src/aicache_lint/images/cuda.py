@@ -80,22 +80,22 @@ def load_table_text(text: str) -> TagTable:
     """Parse the table format (``#`` header lines ``date:`` / ``source:``, then ``tag<TAB>status``)."""
     meta: dict[str, str] = {}
     by_status: dict[str, set[str]] = {"supported": set(), "unsupported": set(), "removed": set()}
-    lines = iter(text.splitlines())
-    for line in lines:
-        if line.startswith("#"):
-            key, sep, value = line[1:].partition(":")
+    in_rows = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if not in_rows:
+            key, sep, value = line[1:].partition(":") if line.startswith("#") else ("", "", "")
             if sep and key.strip() in ("date", "source"):
                 meta[key.strip()] = value.strip()
+            in_rows = line == "tag\tstatus"
             continue
-        if line == "tag\tstatus":
-            break
-    for number, line in enumerate(lines, 2):
         if not line.strip():
             continue
         tag, sep, status = line.partition("\t")
         if not sep or status not in by_status:
             raise ValueError(f"line {number}: expected `tag<TAB>supported|unsupported|removed`, got {line!r}")
         by_status[status].add(tag)
+    if not in_rows:
+        raise ValueError("no `tag<TAB>status` header line")
     return TagTable(meta.get("date", "unknown date"), meta.get("source", "unknown source"),
                     frozenset(by_status["supported"]), frozenset(by_status["unsupported"]),
                     frozenset(by_status["removed"]))

@@ -55,7 +55,9 @@ def choose(parsed: CudaTag | None, source: TagSource, context: FileContext, defa
         variant = context.variant or defaults.variant
         minor = patch = None
     else:
-        variant = parsed.variant or _with_cudnn(context.variant or defaults.variant, parsed.cudnn)
+        variant = parsed.variant or context.variant or defaults.variant
+        if parsed.flavor is None and parsed.cudnn:  # `12.1-cudnn8`: cuDNN was asked for
+            variant = "cudnn-" + variant.removeprefix("cudnn-")
         minor = parsed.minor
         patch = parsed.version[2] if len(parsed.version) == 3 else None
     cudnn = variant.startswith("cudnn-")
@@ -73,11 +75,6 @@ def choose(parsed: CudaTag | None, source: TagSource, context: FileContext, defa
                     found = sorted((t for t in found if t.version == newest), key=lambda t: os_preference(t.os))
                 return found[0]
     return None
-
-
-def _with_cudnn(variant: str, cudnn: str | None) -> str:
-    flavor = variant.removeprefix("cudnn-")
-    return f"cudnn-{flavor}" if cudnn else flavor
 
 
 def tag_changes(old: CudaTag, new: CudaTag) -> list[tuple[int, int, str]]:

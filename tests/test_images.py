@@ -1,0 +1,154 @@
+"""The image-reference and CUDA tag models, the tag table format, and FROM/ARG tracing."""
+
+from __future__ import annotations
+
+import pytest
+
+from aicache_lint.dockerfile.lexer import parse
+from aicache_lint.dockerfile.references import trace_from
+from aicache_lint.fix import Edit
+from aicache_lint.images.cuda import TagTable, dump_table, load_table_text, parse_tag
+from aicache_lint.images.reference import parse_reference
+from aicache_lint.rules.dockerfile.cuda_tag_fix import FileContext, TagSource, choose, tag_changes
+from aicache_lint.source import SourceText
+
+# -- image references ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reference, registry, repository, tag, digest",
+    [
+        ("python", "docker.io", "library/python", None, None),
+        ("python:3.12-slim", "docker.io", "library/python", "3.12-slim", None),
+        ("docker.io/library/python:3.12", "docker.io", "library/python", "3.12", None),
+        ("index.docker.io/nvidia/cuda:12.4.1-base-ubuntu22.04", "docker.io", "nvidia/cuda", "12.4.1-base-ubuntu22.04", None),
+        ("nvcr.io/nvidia/cuda:12.4.1-base-ubi9", "nvcr.io", "nvidia/cuda", "12.4.1-base-ubi9", None),
+        ("localhost/app", "localhost", "app", None, None),
+        ("registry.example.com:5000/team/base:1.0", "registry.example.com:5000", "team/base", "1.0", None),
+        ("ghcr.io/org/app@sha256:" + "a" * 64, "ghcr.io", "org/app", None, "sha256:" + "a" * 64),
+    ],
+)
+def test_parse_reference(reference, registry, repository, tag, digest) -> None:
+    image = parse_reference(reference)
+    assert (image.registry, image.repository, image.tag, image.digest) == (registry, repository, tag, digest)
+    assert image.pinned == (digest is not None)
+
+
+@pytest.mark.parametrize("reference", ["scratch", "Python:3", "python:", "app@", "a//b", "python:bad tag"])
+def test_parse_reference_rejects(reference) -> None:
+    assert parse_reference(reference) is None
+
+
+# -- CUDA tags ----------------------------------------------------------------------------------
+
+
+def test_parse_tag_parts_and_spans() -> None:
+    tag = parse_tag("12.4.1-cudnn-runtime-ubuntu22.04")
+    assert (tag.version, tag.cudnn, tag.flavor, tag.os, tag.is_full, tag.variant) == (
+        (12, 4, 1), "cudnn", "runtime", "ubuntu22.04", True, "cudnn-runtime")
+    assert tag.spans == {"version": (0, 6), "cudnn": (7, 12), "flavor": (13, 20), "os": (21, 32)}
+    short = parse_tag("11.0-base")
+    assert (short.version, short.flavor, short.os, short.is_full) == ((11, 0), "base", None, False)
+    assert parse_tag("runtime") is None and parse_tag("12") is None and parse_tag("13.0.0-tensorrt-devel-ubuntu24.04") is None
+
+
+SOURCE = TagSource(
+    frozenset({"12.4.1-runtime-ubuntu22.04", "12.4.1-runtime-ubi9", "12.4.0-runtime-ubuntu22.04",
+               "12.4.1-cudnn-runtime-ubuntu22.04", "12.6.3-runtime-ubuntu24.04", "12.6.3-runtime-ubuntu22.04",
+               "12.2.2-cudnn8-devel-ubuntu22.04"}),
+    frozenset({"12.4.0-runtime-ubuntu20.04"}), "test table", False,
+)
+NONE = FileContext(None, None)
+
+
+@pytest.mark.parametrize(
+    "tag, context, defaults, expected",
+    [
+        (None, NONE, FileContext("runtime", "ubuntu24.04"), "12.6.3-runtime-ubuntu24.04"),
+        (None, FileContext("runtime", "ubi9"), FileContext("runtime", "ubuntu24.04"), "12.4.1-runtime-ubi9"),
+        ("12.4-runtime", NONE, FileContext("runtime", "ubuntu24.04"), "12.4.1-runtime-ubuntu22.04"),
+        ("12.4.0-runtime", NONE, FileContext("runtime", "ubuntu24.04"), "12.4.0-runtime-ubuntu22.04"),
+        ("12.4.0-runtime-ubuntu20.04", NONE, NONE, None),  # no 12.4 image for that OS is published
+        ("12.4.1", FileContext("cudnn-runtime", None), FileContext("runtime", "ubuntu24.04"), "12.4.1-cudnn-runtime-ubuntu22.04"),
+        ("12.2-cudnn-devel", NONE, FileContext("runtime", "ubuntu24.04"), "12.2.2-cudnn8-devel-ubuntu22.04"),
+        ("12.9-runtime", NONE, FileContext("runtime", "ubuntu24.04"), None),
+    ],
+)
+def test_choose(tag, context, defaults, expected) -> None:
+    parsed = parse_tag(tag) if tag else None
+    found = choose(parsed, SOURCE, context, defaults)
+    assert (found.text if found else None) == expected
+
+
+def test_tag_changes_are_minimal() -> None:
+    def changes(old: str, new: str):
+        return tag_changes(parse_tag(old), parse_tag(new))
+
+    assert changes("12.4-runtime", "12.4.1-runtime-ubuntu22.04") == [(4, 4, ".1"), (12, 12, "-ubuntu22.04")]
+    assert changes("12.4.0-runtime-ubuntu20.04", "12.4.1-runtime-ubuntu20.04") == [(5, 6, "1")]
+    assert changes("12.4.1-cudnn8-runtime-ubuntu22.04", "12.4.1-cudnn-runtime-ubuntu22.04") == [(12, 13, "")]
+    assert changes("12.4.1", "12.4.1-runtime-ubuntu22.04") == [(6, 6, "-runtime-ubuntu22.04")]
+
+
+# -- the table format ---------------------------------------------------------------------------
+
+
+def test_table_round_trip() -> None:
+    table = TagTable("2026-11-28", "here", frozenset({"12.4.1-base-ubi9"}), frozenset({"12.4.0-base-ubi9"}),
+                     frozenset({"11.7.0-base-ubi8"}))
+    text = dump_table(table)
+    assert text.splitlines()[-3:] == ["12.4.1-base-ubi9\tsupported", "12.4.0-base-ubi9\tunsupported",
+                                      "11.7.0-base-ubi8\tremoved"]
+    assert load_table_text(text) == table
+    assert table.description == "aicache-lint's nvidia/cuda tag table of 2026-11-28"
+
+
+def test_table_rejects_bad_rows() -> None:
+    with pytest.raises(ValueError, match="line 3"):
+        load_table_text("# date: x\ntag\tstatus\n12.4.1-base-ubi9\tmaybe\n")
+    with pytest.raises(ValueError, match="header"):
+        load_table_text("12.4.1-base-ubi9\tsupported\n")
+
+
+# -- FROM / ARG tracing -------------------------------------------------------------------------
+
+
+def _trace(text: str, index: int = 0):
+    doc = parse(SourceText(text))
+    froms = [i for i in doc.instructions if i.keyword == "FROM"]
+    return trace_from(doc, froms[index])
+
+
+def test_trace_maps_arg_defaults_and_literals() -> None:
+    text = "ARG CUDA=12.4\nARG OS=ubuntu22.04\nFROM nvidia/cuda:${CUDA}-runtime-$OS AS run\n"
+    trace = _trace(text)
+    assert trace.text == "nvidia/cuda:12.4-runtime-ubuntu22.04"
+    assert [(p.text, p.arg) for p in trace.pieces] == [
+        ("nvidia/cuda:", None), ("12.4", "CUDA"), ("-runtime-", None), ("ubuntu22.04", "OS")]
+    assert trace.args == {"CUDA", "OS"}
+    # An insertion after the version extends the ARG default; one at the end extends the OS default.
+    edits = trace.edits([(16, 16, ".1")])
+    assert edits == [Edit(text.index("12.4") + 4, text.index("12.4") + 4, ".1")]
+    end = len(trace.text)
+    assert trace.edits([(end, end, "@sha256:x")]) == [Edit(text.index("ubuntu22.04") + 11, text.index("ubuntu22.04") + 11, "@sha256:x")]
+    # A change that crosses from the ARG into the FROM line cannot be written.
+    assert trace.edits([(14, 18, "x")]) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'ARG CUDA="12.4"\nFROM nvidia/cuda:${CUDA}-runtime\n',  # quoted default
+        "FROM nvidia/cuda:${CUDA:-12.4}-runtime\n",  # a default inside the FROM
+        "ARG CUDA\nFROM nvidia/cuda:${CUDA}-runtime\n",  # no default
+        "ARG A=1\nARG CUDA=$A\nFROM nvidia/cuda:${CUDA}\n",  # built from another variable
+        "FROM nvidia/cuda:${CUDA}\nARG CUDA=12.4\n",  # a stage ARG, not a global one
+    ],
+)
+def test_trace_refuses_what_is_not_verbatim(text) -> None:
+    assert _trace(text) is None
+
+
+def test_trace_last_global_default_wins() -> None:
+    trace = _trace("ARG CUDA=12.1\nARG CUDA=12.4\nFROM nvidia/cuda:${CUDA}\n")
+    assert trace.text == "nvidia/cuda:12.4"
