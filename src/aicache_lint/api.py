@@ -63,6 +63,15 @@ def process_file(task: Task) -> FileResult:
     return process_bytes(data, *task)
 
 
+def forget_network_answers() -> None:
+    """Start a run afresh: hosts that failed in an earlier run (in this process) are asked again."""
+    import sys
+
+    resolver = sys.modules.get("aicache_lint.registry.resolver")
+    if resolver:
+        resolver._RESOLVERS.clear()
+
+
 def network_notices() -> list[str]:
     """What went wrong asking registries and Git remotes since the last call (each once)."""
     import sys

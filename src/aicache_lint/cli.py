@@ -120,6 +120,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         config=args.config,
         isolated=args.isolated,
     )
+    api.forget_network_answers()
     try:
         resolver = Resolver(overrides)
         anchor = (args.stdin_filename or ".") if paths == ["-"] else paths[0]
