@@ -532,8 +532,8 @@ def test_aic303_tag_deleted_from_the_registry(project: Path) -> None:
         result = lint(path, "--select", "AIC303", "--unsafe-fixes")
         assert result.exit_code == 1
         assert result.stdout.splitlines()[0] == (
-            f"{path}:1:6: AIC303 [*] `nvidia/cuda:{deleted}` uses `{deleted}`, which NVIDIA deleted (the registry "
-            "does not have it; end-of-life tags are deleted): a build without the layer cache fails; "
+            f"{path}:1:6: AIC303 [*] `nvidia/cuda:{deleted}` uses `{deleted}`, which is not in the tag list of "
+            "docker.io/nvidia/cuda (NVIDIA deletes end-of-life tags): a build without the layer cache fails; "
             f"use `{newer}`"
         )
         lint(path, "--select", "AIC303", "--fix", "--unsafe-fixes")
@@ -749,3 +749,37 @@ def test_bad_settings_are_a_clear_error(project: Path, content: str, message: st
     assert result.exit_code == 2
     assert result.stdout == ""
     assert f"{config}: {message}" in result.stderr
+
+
+# -- layout: resolved fixes keep CRLF, BOM, comments, continuations and the missing final newline ------
+
+
+def test_resolved_fixes_keep_the_layout(remote, project: Path) -> None:
+    from buildkit_oracle import assert_matches_buildkit
+
+    original = (
+        "\ufeff# escape=`\r\n"
+        "# the runtime\r\n"
+        "ARG BASE=python:3.12-slim\r\n"
+        "ARG CUDA=12.4\r\n"
+        "FROM nvidia/cuda:${CUDA}-devel-ubuntu22.04 AS build\r\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip `\r\n"
+        "    # the fork with our patches\r\n"
+        f"    pip install git+{remote.url}@dev\r\n"
+        "FROM $BASE"
+    )
+    expected = original.replace("ARG CUDA=12.4\r", "ARG CUDA=12.4.1\r").replace(
+        "python:3.12-slim\r", f"python:3.12-slim@{PY_DIGEST}\r").replace("@dev", f"@{remote.dev}")
+    expected = expected.replace("nvidia/cuda:${CUDA}-devel-ubuntu22.04 AS", f"nvidia/cuda:${{CUDA}}-devel-ubuntu22.04@{D1} AS")
+    path = project / "Dockerfile"
+    path.write_bytes(original.encode("utf-8"))
+    with FakeRegistry({"library/python": {"3.12-slim": PY_DIGEST},
+                       "nvidia/cuda": {"12.4.1-devel-ubuntu22.04": D1}}) as reg:
+        configure(project, {"docker.io": reg.url})
+        result = lint(path, "--select", "AIC303,AIC305,AIC306", "--fix", "--unsafe-fixes")
+        assert result.exit_code == 0, result.output
+        fixed = path.read_bytes()
+        assert fixed.decode("utf-8") == expected
+        lint(path, "--select", "AIC303,AIC305,AIC306", "--fix", "--unsafe-fixes")
+        assert path.read_bytes() == fixed  # fixing twice changes nothing
+    assert_matches_buildkit(expected)

@@ -170,9 +170,11 @@ def _diagnose(ref: cuda_images.CudaRef, source: TagSource) -> tuple[str, CudaTag
     if ref.tag in source.published:
         return None
     if source.is_gone(ref.tag):
-        where = "the registry does not have it" if source.live else f"{source.description} lists it as removed"
-        return (f"uses `{ref.tag}`, which NVIDIA deleted ({where}; end-of-life tags are deleted): "
-                "a build without the layer cache fails"), parsed, True
+        if source.live:
+            gone = f"which is not in {source.description} (NVIDIA deletes end-of-life tags)"
+        else:
+            gone = f"which NVIDIA deleted ({source.description} lists it as removed; end-of-life tags are deleted)"
+        return f"uses `{ref.tag}`, {gone}: a build without the layer cache fails", parsed, True
     same_but_cudnn = parsed.cudnn and choose(parsed, source, FileContext(None, None), FileContext(None, None))
     if same_but_cudnn and same_but_cudnn.version == parsed.version and same_but_cudnn.cudnn != parsed.cudnn:
         return (f"uses the cuDNN token `{parsed.cudnn}`, but CUDA {version_text(parsed.version)} images are "
