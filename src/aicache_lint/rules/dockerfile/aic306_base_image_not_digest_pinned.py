@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from aicache_lint.dockerfile.references import trace_from
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
-from aicache_lint.images.reference import parse_reference
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile import cuda_images
 
@@ -69,6 +67,9 @@ class BaseImageNotDigestPinned(Rule):
     default_enabled = False
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+        from aicache_lint.dockerfile.references import trace_from
+        from aicache_lint.images.reference import parse_reference
+
         for stage in ctx.facts.stages:
             if stage.parent is not None or not stage.base or "$" in stage.base:
                 continue

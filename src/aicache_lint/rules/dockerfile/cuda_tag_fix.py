@@ -1,11 +1,14 @@
-"""Choosing a published `nvidia/cuda` tag for an unpinned, partial or removed one, and the
-smallest edits that write it (in the `FROM` line or in the `ARG` default the part comes from)."""
+"""AIC303's logic, loaded for a file's first `nvidia/cuda` FROM only: choosing a published tag for
+an unpinned, partial or removed one, and the smallest edits that write it (in the `FROM` line or in
+the `ARG` default the part comes from)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.images.cuda import CudaTag, Wanted, candidates, os_preference, parse_tag
+from aicache_lint.dockerfile.references import global_arg_values, trace_from
+from aicache_lint.fix import Fix
+from aicache_lint.images.cuda import CudaTag, Wanted, bundled_table, candidates, os_preference, parse_tag, version_text
 from aicache_lint.rules.dockerfile import cuda_images
 
 if TYPE_CHECKING:
@@ -23,6 +26,27 @@ class TagSource(NamedTuple):
 
     def is_gone(self, tag: str) -> bool:
         return tag in self.removed or (self.live and tag not in self.published)
+
+
+def check_stage(ctx: "DockerfileContext", stage: "Stage", ref: cuda_images.CudaRef, default_flavor: str,
+                default_os: str) -> tuple[str, Fix | None] | None:
+    """AIC303's (message, fix) for one stage's `nvidia/cuda` reference, or None when it is pinned."""
+    source = _tag_source(ctx, ref)
+    finding = _diagnose(ref, source)
+    if finding is None:
+        return None
+    problem, parsed, wanted_fix = finding
+    message = f"`{stage.base}` {problem}"
+    new = choose(parsed, source, file_context(ctx, stage), FileContext(default_flavor, default_os)) if wanted_fix else None
+    if new is None:
+        if wanted_fix:
+            message += f"; {source.description} has no matching tag: pick one from NVIDIA's supported-tags list"
+        return message, None
+    fix, reason = _fix(ctx, stage, ref, parsed, new, source)
+    message += f"; use `{new.text}`"
+    if reason:
+        message += f" (no automatic fix: {reason})"
+    return message, fix
 
 
 class FileContext(NamedTuple):
@@ -106,3 +130,93 @@ def minimal_change(old: str, new: str, offset: int) -> tuple[int, int, str]:
     while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
         suffix += 1
     return offset + prefix, offset + len(old) - suffix, new[prefix : len(new) - suffix]
+
+
+def _tag_source(ctx: "DockerfileContext", ref: cuda_images.CudaRef) -> TagSource:
+    """The live tag list when registry resolution is on and works, else the bundled table."""
+    table = bundled_table()
+    if ctx.resolver is not None:
+        live = ctx.resolver.tags(ref.repository)
+        if live is not None:
+            return TagSource(frozenset(live.tags), table.removed, live.description, True)
+    return TagSource(table.published, table.removed, table.description, False)
+
+
+def _diagnose(ref: cuda_images.CudaRef, source: TagSource) -> tuple[str, CudaTag | None, bool] | None:
+    """(what is wrong, the parsed tag, whether a fix should be looked for), or None when pinned."""
+    if ref.tag is None:
+        return "has no tag, which means `latest`, and `nvidia/cuda` has no `latest` tag: the build fails", None, True
+    if ref.tag == "latest":
+        return "uses `latest`, which `nvidia/cuda` does not publish: the build fails", None, True
+    parsed = parse_tag(ref.tag)
+    if parsed is None:
+        return f"uses the tag `{ref.tag}`, not a `<X.Y.Z>-<flavor>-<os>` tag", None, False
+    if not parsed.is_full:
+        return f"uses the short tag `{ref.tag}`, which NVIDIA may move or has deleted", parsed, True
+    if ref.tag in source.published:
+        return None
+    if source.is_gone(ref.tag):
+        if source.live:
+            gone = f"which is not in {source.description} (NVIDIA deletes end-of-life tags)"
+        else:
+            gone = f"which NVIDIA deleted ({source.description} lists it as removed; end-of-life tags are deleted)"
+        return f"uses `{ref.tag}`, {gone}: a build without the layer cache fails", parsed, True
+    same_but_cudnn = parsed.cudnn and choose(parsed, source, FileContext(None, None), FileContext(None, None))
+    if same_but_cudnn and same_but_cudnn.version == parsed.version and same_but_cudnn.cudnn != parsed.cudnn:
+        return (f"uses the cuDNN token `{parsed.cudnn}`, but CUDA {version_text(parsed.version)} images are "
+                f"published as `{same_but_cudnn.cudnn}-`"), parsed, True
+    return None  # a tag the table does not know: it may exist
+
+
+def _fix(ctx: "DockerfileContext", stage: "Stage", ref: cuda_images.CudaRef, parsed: CudaTag | None,
+         new: CudaTag, source: TagSource) -> tuple[Fix | None, str | None]:
+    trace = trace_from(ctx.doc, stage.from_instruction, args := global_arg_values(ctx.doc))
+    if trace is None or trace.text != stage.base:
+        return None, "the image reference is not written out verbatim"
+    name_end = len(ref.repository)  # the repository as written; the tag (if any) follows
+    if parsed is None:
+        if ref.tag is None:
+            changes = [(name_end, name_end, ":" + new.text)]
+        else:
+            changes = [(name_end + 1, name_end + 1 + len(ref.tag), new.text)]
+    else:
+        changes = [(name_end + 1 + a, name_end + 1 + b, text) for a, b, text in tag_changes(parsed, new)]
+    edits = trace.edits(changes)
+    if edits is None:
+        return None, "the change would cross from the `FROM` line into an `ARG` default"
+    clash = _other_uses(ctx, stage, trace, edits, args, source)
+    if clash:
+        return None, clash
+    kept = "" if parsed is None or parsed.version[:2] == new.version[:2] else " (another minor version)"
+    title = f"Use `{new.text}`{kept}, the newest matching tag in {source.description}"
+    return Fix.unsafe(title, *edits), None
+
+
+def _other_uses(ctx: "DockerfileContext", stage: "Stage", trace, edits, args, source: TagSource) -> str | None:
+    """Why editing an ARG default would break another FROM that uses it, or None."""
+    edited = {p.arg for p in trace.pieces if p.arg and any(p.start <= e.start <= p.start + len(p.text) for e in edits)}
+    for other in ctx.facts.stages:
+        if other is stage:
+            continue
+        other_trace = trace_from(ctx.doc, other.from_instruction, args)
+        shared = other_trace.args & edited if other_trace else set()
+        if not shared:
+            continue
+        text = _apply(other_trace, edits)
+        other_ref = cuda_images.parse(text)
+        if other_ref is None or other_ref.tag not in source.published:
+            name = sorted(shared)[0]
+            return f"`ARG {name}` is also used by `FROM {other.base}`, which would become `{text}`"
+    return None
+
+
+def _apply(trace, edits) -> str:
+    """The trace's text after the edits that fall inside its pieces (the shared ARG defaults)."""
+    out = []
+    for piece in trace.pieces:
+        text = piece.text
+        for e in sorted(edits, reverse=True):
+            if piece.start <= e.start and e.end <= piece.start + len(text):
+                text = text[: e.start - piece.start] + e.content + text[e.end - piece.start :]
+        out.append(text)
+    return "".join(out)
