@@ -152,3 +152,34 @@ def test_trace_refuses_what_is_not_verbatim(text) -> None:
 def test_trace_last_global_default_wins() -> None:
     trace = _trace("ARG CUDA=12.1\nARG CUDA=12.4\nFROM nvidia/cuda:${CUDA}\n")
     assert trace.text == "nvidia/cuda:12.4"
+
+
+# -- every fix writes a published tag -----------------------------------------------------------
+
+
+def _shortened(tag: str) -> list[str]:
+    """Partial forms a Dockerfile may hold for ``tag``: no OS, no patch, neither."""
+    parsed = parse_tag(tag)
+    minor = ".".join(str(v) for v in parsed.minor)
+    variant = f"{parsed.cudnn}-{parsed.flavor}" if parsed.cudnn else parsed.flavor
+    return [f"{parsed.text.rsplit('-', 1)[0]}", f"{minor}-{variant}-{parsed.os}", f"{minor}-{variant}"]
+
+
+def test_fixes_only_ever_write_published_tags() -> None:
+    """A deterministic sample of the bundled table: shortened tags are completed to a published tag
+    of the same minor version, cuDNN and flavor (and OS, when it was written)."""
+    from aicache_lint.api import fix_text
+    from aicache_lint.images.cuda import bundled_table
+    from aicache_lint.settings import Settings
+
+    table = bundled_table()
+    settings = Settings(select=("AIC303",), unsafe_fixes=True)
+    full = sorted(t for t in table.published if parse_tag(t) and parse_tag(t).is_full)
+    for tag in full[:: max(1, len(full) // 50)]:
+        for short in _shortened(tag):
+            fixed = fix_text(f"FROM nvidia/cuda:{short}\n", settings=settings).source.text
+            new = parse_tag(fixed.strip().removeprefix("FROM nvidia/cuda:"))
+            assert new is not None and new.text in table.published, (short, fixed)
+            old = parse_tag(short)
+            assert (new.minor, bool(new.cudnn), new.flavor) == (old.minor, bool(old.cudnn), old.flavor), (short, fixed)
+            assert old.os is None or new.os == old.os, (short, fixed)
