@@ -148,13 +148,10 @@ class Wanted(NamedTuple):
     os: str | None
 
 
-def candidates(tags: Iterable[str], wanted: Wanted) -> list[CudaTag]:
+def candidates(tags: frozenset[str], wanted: Wanted) -> list[CudaTag]:
     """Full tags matching ``wanted``, newest version first (any cuDNN token when cuDNN is wanted)."""
     out = []
-    for tag in tags:
-        parsed = parse_tag(tag)
-        if parsed is None or not parsed.is_full:
-            continue
+    for parsed in _full_tags(tags):
         if wanted.minor is not None and parsed.minor != wanted.minor:
             continue
         if wanted.patch is not None and parsed.version[2] != wanted.patch:
@@ -164,8 +161,15 @@ def candidates(tags: Iterable[str], wanted: Wanted) -> list[CudaTag]:
         if wanted.os is not None and parsed.os != wanted.os:
             continue
         out.append(parsed)
-    out.sort(key=lambda t: (t.version, t.text), reverse=True)
     return out
+
+
+@lru_cache(maxsize=4)
+def _full_tags(tags: frozenset[str]) -> tuple[CudaTag, ...]:
+    """The full tags of a tag set, parsed once per set, newest version first."""
+    parsed = (parse_tag(tag) for tag in tags)
+    return tuple(sorted((t for t in parsed if t is not None and t.is_full), key=lambda t: (t.version, t.text),
+                        reverse=True))
 
 
 def os_preference(os_name: str) -> tuple:
