@@ -783,3 +783,21 @@ def test_resolved_fixes_keep_the_layout(remote, project: Path) -> None:
         lint(path, "--select", "AIC303,AIC305,AIC306", "--fix", "--unsafe-fixes")
         assert path.read_bytes() == fixed  # fixing twice changes nothing
     assert_matches_buildkit(expected)
+
+
+def test_aic305_refs_the_fix_leaves_alone(remote, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An abbreviated SHA and `uv add --branch` are reported, never rewritten, and not even looked up."""
+    text = (
+        f"RUN --mount=type=cache,target=/root/.cache/pip pip install git+{remote.url}@{remote.dev[:9]}\n"
+        f"RUN --mount=type=cache,target=/root/.cache/uv uv add git+{remote.url} --branch dev\n"
+    )
+    path = dockerfile(project, text)
+    calls = watch_network(monkeypatch, allow=True)
+    result = lint(path, "--isolated", "--select", "AIC305", "--resolve-images", "--fix", "--unsafe-fixes")
+    assert result.exit_code == 1
+    assert f"is pinned to the abbreviated SHA `{remote.dev[:9]}`" in result.stdout
+    assert "follows the branch `dev`" in result.stdout
+    assert "(no automatic fix for a `--branch`/`--tag` option: use `--rev <full SHA>`)" in result.stdout
+    assert "Found 2 errors (0 fixed, 2 remaining)." in result.stdout
+    assert path.read_text() == text
+    assert calls == []

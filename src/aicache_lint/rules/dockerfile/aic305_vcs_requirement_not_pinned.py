@@ -124,6 +124,8 @@ def _check_invocation(inv: "Invocation", resolver: "Resolver | None") -> Iterato
                     message += f" (no automatic fix: {why})"
             elif movable and option_ref is None:
                 message += " (`--resolve-images` looks the commit up with `git ls-remote` and pins it)"
+            elif movable:
+                message += " (no automatic fix for a `--branch`/`--tag` option: use `--rev <full SHA>`)"
             yield Violation(script.file_span(word.start, word.end), message, fix)
 
 
