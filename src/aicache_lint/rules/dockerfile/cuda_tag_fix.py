@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.dockerfile.references import global_arg_values, trace_from
+from aicache_lint.dockerfile.references import Trace, global_arg_values, trace_from
 from aicache_lint.fix import Fix
 from aicache_lint.images.cuda import CudaTag, Wanted, bundled_table, candidates, os_preference, parse_tag, version_text
 from aicache_lint.rules.dockerfile import cuda_images
@@ -187,8 +187,11 @@ def _fix(ctx: "DockerfileContext", stage: "Stage", ref: cuda_images.CudaRef, par
     clash = _other_uses(ctx, stage, trace, edits, args, source)
     if clash:
         return None, clash
-    kept = "" if parsed is None or parsed.version[:2] == new.version[:2] else " (another minor version)"
-    title = f"Use `{new.text}`{kept}, the newest matching tag in {source.description}"
+    title = f"Use `{new.text}`, the newest matching tag in {source.description}"
+    new_defaults = {p.arg: _apply(Trace((p,)), edits) for p in trace.pieces if p.arg}
+    changed = [f"`ARG {name}={value}`" for name, value in new_defaults.items() if value != args[name].text]
+    if changed:
+        title += f" (sets {', '.join(changed)})"
     return Fix.unsafe(title, *edits), None
 
 
