@@ -152,7 +152,23 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult]:
-    """Results in task order; many files run in parallel processes with the same output."""
+    """Results in task order; many files run in parallel processes with the same output.
+
+    When fixes are written, Compose files run after the Dockerfiles: they read the Dockerfiles
+    their services build, and must see them fixed (AIC201 may have set `HF_HOME`)."""
+    from aicache_lint.discovery import file_kind
+
+    if any(t.write for t in tasks):
+        compose = [i for i, t in enumerate(tasks) if file_kind(t.path) == "compose"]
+        if compose and len(compose) < len(tasks):
+            first = [i for i in range(len(tasks)) if i not in set(compose)]
+            results = dict(zip(first, _process_all([tasks[i] for i in first], jobs)))
+            results.update(zip(compose, _process_all([tasks[i] for i in compose], jobs)))
+            return [results[i] for i in range(len(tasks))]
+    return _process_all(tasks, jobs)
+
+
+def _process_all(tasks: list[Task], jobs: int | None) -> list[FileResult]:
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
         return [process_file(t) for t in tasks]

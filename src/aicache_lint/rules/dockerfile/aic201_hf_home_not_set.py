@@ -8,7 +8,7 @@ from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, first_use_in_image
+from aicache_lint.rules.dockerfile.model_cache import CacheTarget, cache_env_fix, cache_target, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
@@ -63,6 +63,12 @@ class HfHomeNotSet(Rule):
     on a base known to set the cache (text-generation-inference sets `HF_HOME=/data`), and packages
     named only in requirement files, which are not seen.
 
+    When a Compose service that builds this Dockerfile (a `compose.yaml` in its directory or
+    one above it, up to the repository root) keeps the default `~/.cache/huggingface` on a volume or
+    bind mount and sets no `HF_HOME` of its own, the fix writes that default path instead, so the
+    cache stays on the volume: moving it would leave the volume unused and download everything
+    again.
+
     ## Options
     `hf-home` (string, default `/data/.huggingface`): the path written for root images.
 
@@ -82,11 +88,11 @@ class HfHomeNotSet(Rule):
         if found is None:
             return
         anchor, end, (span, what) = found
+        target = cache_target(ctx, end, self.options(ctx)["hf-home"], "huggingface", "hf")
         yield Violation(
             span,
-            f"{what}, but the image sets no `HF_HOME`: downloaded models land in an unmounted "
-            "`~/.cache/huggingface` and are fetched again by every new container",
-            self._fix(ctx, anchor, end),
+            f"{what}, but the image sets no `HF_HOME`: downloaded models {target.consequence.removeprefix('they ')}",
+            self._fix(ctx, anchor, end, target),
         )
 
     def _first_hf_use(self, ctx: DockerfileContext, stage: Stage):
@@ -109,12 +115,12 @@ class HfHomeNotSet(Rule):
                         return script.file_span(word.start, word.end), f"`{name}` downloads models from the Hugging Face Hub"
         return None
 
-    def _fix(self, ctx: DockerfileContext, stage: Stage, end) -> Fix | None:
+    def _fix(self, ctx: DockerfileContext, stage: Stage, end, target: CacheTarget) -> Fix | None:
         if any(var in end.env for var in TRANSFORMERS_CACHE_VARS):
             # transformers 4.x keeps using that dir for its models: a new HF_HOME elsewhere would
             # split the cache in two (DOMAIN trap 9); the right move depends on the value.
             return None
-        return cache_env_fix(ctx, stage, end, "HF_HOME", self.options(ctx)["hf-home"], "huggingface")
+        return cache_env_fix(ctx, stage, "HF_HOME", target)
 
     def options(self, ctx: DockerfileContext) -> dict:
         return {**self.default_options, **ctx.options}

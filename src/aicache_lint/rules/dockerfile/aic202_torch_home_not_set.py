@@ -7,7 +7,7 @@ from typing import Iterator
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, first_use_in_image
+from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, cache_target, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
@@ -65,6 +65,12 @@ class TorchHomeNotSet(Rule):
     home cannot be known (a user of the base image, or a numeric uid). Packages named only in
     requirement files, and torch that comes with the base image, are not seen.
 
+    When a Compose service that builds this Dockerfile (a `compose.yaml` in its directory or
+    one above it, up to the repository root) keeps the default `~/.cache/torch` on a volume or
+    bind mount and sets no `TORCH_HOME` of its own, the fix writes that default path instead, so the
+    cache stays on the volume: moving it would leave the volume unused and download everything
+    again.
+
     ## Options
     `torch-home` (string, default `/data/.torch`): the path written for root images.
 
@@ -86,11 +92,12 @@ class TorchHomeNotSet(Rule):
             return
         anchor, end, (span, name) = found
         options = {**self.default_options, **ctx.options}
+        target = cache_target(ctx, end, options["torch-home"], "torch", "torch")
         yield Violation(
             span,
             f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
-            "`TORCH_HOME`: they land in an unmounted `~/.cache/torch` and are fetched again by every new container",
-            cache_env_fix(ctx, anchor, end, "TORCH_HOME", options["torch-home"], "torch"),
+            f"`TORCH_HOME`: {target.consequence}",
+            cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
 
     def _first_use(self, ctx: DockerfileContext, stage: Stage):

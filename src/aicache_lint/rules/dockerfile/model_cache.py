@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from typing import TYPE_CHECKING, Iterable, NamedTuple
@@ -52,22 +53,55 @@ def first_use_in_image(ctx: "DockerfileContext", cache_vars: Iterable[str], find
     return None
 
 
-def cache_env_fix(
-    ctx: "DockerfileContext", stage: Stage, end: State, var: str, root_path: str, tool_dir: str
-) -> Fix | None:
-    """`ENV <var>=<path>` right after ``stage``'s FROM: ``root_path`` for an image that runs as
-    root, ``<home>/.cache/<tool_dir>`` for a non-root final user whose home the Dockerfile shows
-    (DOMAIN trap 16: a non-root user cannot create `/data`); None when that home is not known."""
+class CacheTarget(NamedTuple):
+    """Where a fix puts a model cache, and what the message says of the unset variable."""
+
+    path: str | None  # None: no fix (the final user's home is not known)
+    consequence: str  # "land in an unmounted `~/.cache/torch` ..."
+    title_note: str = ""
+
+
+def cache_target(ctx: "DockerfileContext", end: State, root_path: str, tool_dir: str, kind: str) -> CacheTarget:
+    """``root_path`` for an image that runs as root, ``<home>/.cache/<tool_dir>`` for a non-root
+    final user whose home the Dockerfile shows (DOMAIN trap 16: a non-root user cannot create
+    `/data`) -- unless a Compose service that builds this Dockerfile keeps the default directory on
+    a volume: then that directory, made explicit, so the fix does not move the cache off the volume."""
+    unmounted = f"they land in an unmounted `~/.cache/{tool_dir}` and are fetched again by every new container"
+    mount = _compose_mount(ctx, kind)
+    if mount is not None:
+        return CacheTarget(
+            mount.directory,
+            f"they land in the default `{mount.directory}`, which only `{mount.compose_file}` keeps (service "
+            f"`{mount.service}`, {mount.mount}); anything else that runs the image fetches them again",
+            f" (where `{mount.compose_file}` mounts {mount.mount})",
+        )
     if end.is_root:
-        path = root_path
-    else:
-        home = end.home
-        # A home guessed from the user name is not known (`nobody` lives in /nonexistent).
-        if not end.home_known or not home or not home.startswith("/"):
-            return None
-        path = posixpath.join(home, ".cache", tool_dir)
-    line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {var}={path}"
-    return Fix.safe(f"Set `{var}={path}` after the stage's `FROM`", edits.insert_line_after(stage.from_instruction, line))
+        return CacheTarget(root_path, unmounted)
+    home = end.home
+    # A home guessed from the user name is not known (`nobody` lives in /nonexistent).
+    if not end.home_known or not home or not home.startswith("/"):
+        return CacheTarget(None, unmounted)
+    return CacheTarget(posixpath.join(home, ".cache", tool_dir), unmounted)
+
+
+def _compose_mount(ctx: "DockerfileContext", kind: str):
+    if not os.path.isfile(ctx.path):  # standard input, or a text with no file behind it
+        return None
+    from aicache_lint.compose.builders import default_cache_mount
+
+    try:
+        return default_cache_mount(ctx.path, kind)
+    except (OSError, ValueError):
+        return None
+
+
+def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: CacheTarget) -> Fix | None:
+    """`ENV <var>=<path>` right after ``stage``'s FROM; None when there is no path."""
+    if target.path is None:
+        return None
+    line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {var}={target.path}"
+    return Fix.safe(f"Set `{var}={target.path}` after the stage's `FROM`{target.title_note}",
+                    edits.insert_line_after(stage.from_instruction, line))
 
 
 # -- versions -------------------------------------------------------------------------------------
