@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aicache_lint.compose import parse
+from aicache_lint.compose.parse import parse
 from aicache_lint.compose.interpolate import interpolate, parse_dotenv, substitute
 from aicache_lint.compose.model import Alias, Mapping, Sequence
 from aicache_lint.compose.project import (

@@ -1,9 +1,5 @@
 """Compose files: the position tree (``parse``), interpolation and the merged project view.
 
-Importing this package does not import PyYAML; ``parse`` does, when a YAML file is linted.
+Importing this package imports nothing else: a Dockerfile rule that looks for the Compose files
+around it (``builders``) must not pay for the Compose model unless one is there.
 """
-
-from aicache_lint.compose.model import ComposeDoc, ComposeError
-from aicache_lint.compose.parse import parse
-
-__all__ = ["ComposeDoc", "ComposeError", "parse"]

@@ -28,9 +28,12 @@ class CacheMount(NamedTuple):
 def default_cache_mount(dockerfile: str, kind: str) -> CacheMount | None:
     """A service building ``dockerfile`` that keeps its ``kind`` ("hf", "torch") model cache at the
     image's default directory (it sets no cache variable of its own) on a volume or bind mount."""
+    services = services_building(dockerfile)
+    if not services:
+        return None
     from aicache_lint.compose.caches import covers, model_caches
 
-    for compose_file, service in services_building(dockerfile):
+    for compose_file, service in services:
         for cache in model_caches(service):
             if cache.kind != kind or cache.variable is not None or cache.root is None or cache.directory is None:
                 continue
@@ -44,7 +47,6 @@ def default_cache_mount(dockerfile: str, kind: str) -> CacheMount | None:
 
 def services_building(dockerfile: str) -> list[tuple[str, "Service"]]:
     """(Compose file, service) for every service whose `build:` names ``dockerfile``."""
-    from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES, companion_files, load_project
     from aicache_lint.discovery import is_compose_name
 
     target = os.path.realpath(dockerfile)
@@ -55,17 +57,26 @@ def services_building(dockerfile: str) -> list[tuple[str, "Service"]]:
             names = sorted(n for n in os.listdir(directory) if is_compose_name(n))
         except OSError:
             names = []
-        projects = {tuple(companion_files(os.path.join(directory, n))) for n in names
-                    if n in MAIN_NAMES or n in OVERRIDE_NAMES}
-        projects |= {(os.path.join(directory, n),) for n in names if n not in MAIN_NAMES and n not in OVERRIDE_NAMES}
-        for files in sorted(projects):
-            for service in load_project(list(files)).services.values():
-                build = service.build
-                if build and build.dockerfile and not build.dockerfile_inline and \
-                        os.path.realpath(build.dockerfile) == target:
-                    found.append((files[0], service))
+        if names:  # the Compose model (and PyYAML) only when there is a Compose file
+            found += _services_in(directory, names, target)
         parent = os.path.dirname(directory)
         if parent == directory or os.path.exists(os.path.join(directory, ".git")):
             break
         directory = parent
+    return found
+
+
+def _services_in(directory: str, names: list[str], target: str) -> list[tuple[str, "Service"]]:
+    from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES, companion_files, load_project
+
+    loaded_together = MAIN_NAMES + OVERRIDE_NAMES
+    projects = {tuple(companion_files(os.path.join(directory, n))) for n in names if n in loaded_together}
+    projects |= {(os.path.join(directory, n),) for n in names if n not in loaded_together}
+    found = []
+    for files in sorted(projects):
+        for service in load_project(list(files)).services.values():
+            build = service.build
+            if build and build.dockerfile and not build.dockerfile_inline and \
+                    os.path.realpath(build.dockerfile) == target:
+                found.append((files[0], service))
     return found
