@@ -801,3 +801,27 @@ def test_aic305_refs_the_fix_leaves_alone(remote, project: Path, monkeypatch: py
     assert "Found 2 errors (0 fixed, 2 remaining)." in result.stdout
     assert path.read_text() == text
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("digest docker.io/library/python:3.12-slim", "sha256:not-a-digest && rm -rf /"),
+        ("digest docker.io/library/python:3.12-slim", ["sha256:" + "a" * 64]),
+        ("tags docker.io/nvidia/cuda", {"13.2.1-runtime-ubuntu24.04": True}),
+    ],
+)
+def test_a_well_formed_entry_with_a_bad_answer_is_never_written(project: Path, cache_dir: Path, key, value) -> None:
+    """A cache entry that parses but does not hold a valid answer is as corrupt as garbage: with the
+    registry down, nothing of it reaches the Dockerfile."""
+    configure(project, {"docker.io": f"http://127.0.0.1:{closed_port()}"})
+    cache = DiskCache(str(cache_dir))
+    cache.put(key, value)
+    text = "FROM python:3.12-slim\nFROM nvidia/cuda:13.2-runtime-ubuntu24.04\n"
+    path = dockerfile(project, text)
+    result = lint(path, "--select", "AIC303,AIC306", "--fix")
+    assert result.exit_code == 1
+    corrupt = [w for w in warnings(result) if "corrupt cache file" in w]
+    assert corrupt == [f"aicache-lint: warning: ignoring the corrupt cache file {cache.path(key)} "
+                       f"(not a valid answer for {key})"]
+    assert path.read_text() == text

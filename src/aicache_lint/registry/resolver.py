@@ -6,12 +6,15 @@ A failed registry or Git host is not asked again in the same run: the first fail
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
-from aicache_lint.images.reference import ImageRef, parse_reference
+from aicache_lint.images.reference import DIGEST, ImageRef, parse_reference
 from aicache_lint.registry.cache import DiskCache, user_cache_dir
 from aicache_lint.registry.client import NotFound, RegistryClient, RegistryError
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object ids
 
 
 class LiveTags(NamedTuple):
@@ -40,7 +43,8 @@ class Resolver:
         if image is None:
             return None
         key = f"tags {image.registry}/{image.repository}"
-        tags = self._ask(key, image.registry, lambda: self.client.tags(image.registry, image.repository))
+        tags = self._ask(key, image.registry, lambda: self.client.tags(image.registry, image.repository),
+                         lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v))
         if tags is None or tags is NotFound:
             return None
         return LiveTags(tuple(tags), f"the tag list of {image.registry}/{image.repository}")
@@ -48,7 +52,8 @@ class Resolver:
     def digest(self, image: ImageRef) -> Lookup:
         reference = image.tag or "latest"
         key = f"digest {image.registry}/{image.repository}:{reference}"
-        value = self._ask(key, image.registry, lambda: self.client.digest(image.registry, image.repository, reference))
+        value = self._ask(key, image.registry, lambda: self.client.digest(image.registry, image.repository, reference),
+                          lambda v: isinstance(v, str) and DIGEST.fullmatch(v) is not None)
         if value is NotFound:
             return Lookup(None, True, f"{image.registry} has no `{image.repository}:{reference}`")
         return Lookup(value) if value else Lookup(None, why=f"{image.registry} did not answer")
@@ -56,7 +61,8 @@ class Resolver:
     def commit(self, url: str, ref: str | None) -> Lookup:
         key = f"git {url}"
         host = url.split("://", 1)[-1].split("/", 1)[0] or url
-        refs = self._ask(key, host, lambda: ls_remote(url, self.git_timeout))
+        refs = self._ask(key, host, lambda: ls_remote(url, self.git_timeout),
+                         lambda v: isinstance(v, dict) and all(isinstance(c, str) and _SHA.fullmatch(c) for c in v.values()))
         if not isinstance(refs, dict):
             return Lookup(None, why="the remote did not answer")
         sha = commit_for(refs, ref)
@@ -71,11 +77,15 @@ class Resolver:
         self.notices, self.cache.problems = [], []
         return out
 
-    def _ask(self, key: str, host: str, fetch):
-        """The cached or fetched answer; NotFound (the class) for a definite "no"; None when unknown."""
+    def _ask(self, key: str, host: str, fetch, valid):
+        """The cached or fetched answer; NotFound (the class) for a definite "no"; None when unknown.
+        A cached answer that ``valid`` rejects is never used: it could end up in a Dockerfile."""
         if key in self._memo:
             return self._memo[key]
         cached = self.cache.get(key)
+        if cached is not None and cached != {"not-found": True} and not valid(cached):
+            self.cache.problems.append(f"ignoring the corrupt cache file {self.cache.path(key)} (not a valid answer for {key})")
+            cached = None
         if cached is not None:
             value = NotFound if cached == {"not-found": True} else cached
         elif host in self._failed:
