@@ -183,3 +183,50 @@ def test_fixes_only_ever_write_published_tags() -> None:
             old = parse_tag(short)
             assert (new.minor, bool(new.cudnn), new.flavor) == (old.minor, bool(old.cudnn), old.flavor), (short, fixed)
             assert old.os is None or new.os == old.os, (short, fixed)
+
+
+# -- property: an edit through the trace changes exactly the expanded reference ----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PLAIN = st.from_regex(r"[a-z0-9][a-z0-9._:/-]{0,5}", fullmatch=True)  # a `-` first would read as a flag
+
+
+@st.composite
+def _reference_and_change(draw):
+    """A FROM reference of literal runs and ``${ARG}``s (each ARG at most once), its expansion, and
+    one change (start, end, new text) to that expansion."""
+    names = draw(st.lists(st.sampled_from(["A", "B", "CUDA", "OS"]), unique=True, max_size=3))
+    values = {name: draw(_PLAIN) for name in names}
+    order = draw(st.permutations(names)) if names else []
+    used = order[: draw(st.integers(0, len(order)))]
+    pieces = [("lit", draw(_PLAIN))] + [("arg", n) for n in used]
+    pieces = draw(st.permutations(pieces))
+    raw = "".join(f"${{{text}}}" if kind == "arg" else text for kind, text in pieces)
+    expanded = "".join(values[text] if kind == "arg" else text for kind, text in pieces)
+    start = draw(st.integers(0, len(expanded)))
+    end = draw(st.integers(start, min(len(expanded), start + 3)))
+    new = draw(st.text(alphabet="0123456789.-", max_size=3))
+    result = expanded[:start] + new + expanded[end:]
+    if not result or result.startswith("-"):
+        new = "x" + new  # an empty reference, or one read as a `--flag`, is not a FROM any more
+    header = "".join(f"ARG {name}={values[name]}\n" for name in names)
+    return header + f"FROM {raw} AS s\n", expanded, (start, end, new)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_reference_and_change())
+def test_trace_edits_change_exactly_the_expanded_reference(case) -> None:
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.fix import apply_edits
+
+    text, expanded, (start, end, new) = case
+    trace = _trace(text)
+    assert trace is not None and trace.text == expanded
+    edits = trace.edits([(start, end, new)])
+    if edits is None:  # a change that spans two sources: refused, never half-applied
+        return
+    fixed = apply_edits(text, edits, "\n")
+    doc = parse(SourceText(fixed))
+    assert Facts(doc).stages[0].base == expanded[:start] + new + expanded[end:]
