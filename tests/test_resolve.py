@@ -825,3 +825,35 @@ def test_a_well_formed_entry_with_a_bad_answer_is_never_written(project: Path, c
     assert corrupt == [f"aicache-lint: warning: ignoring the corrupt cache file {cache.path(key)} "
                        f"(not a valid answer for {key})"]
     assert path.read_text() == text
+
+
+def test_aic306_pins_compose_images(project: Path) -> None:
+    nginx, ollama = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    repositories = {"library/nginx": {"1.27": nginx}, "ollama/ollama": {"0.5.7": ollama},
+                    "library/busybox": {"1.36": "sha256:" + "3" * 64}}
+    text = (
+        "services:\n"
+        "  llm:\n    image: ollama/ollama:0.5.7\n"
+        "  web:\n    image: \"nginx:1.27\"   # the front\n"
+        "  app:\n    build: .\n    image: example/app:dev\n"
+        "  tool:\n    image: ${TOOL_IMAGE:-busybox:1.36}\n"
+    )
+    compose = project / "compose.yaml"
+    compose.write_text(text)
+    with FakeRegistry(repositories) as reg:
+        configure(project, {"docker.io": reg.url})
+        result = lint(compose, "--select", "AIC306", "--fix")
+        assert result.exit_code == 1, result.output
+        assert compose.read_text() == text.replace("ollama/ollama:0.5.7", f"ollama/ollama:0.5.7@{ollama}").replace(
+            '"nginx:1.27"', f'"nginx:1.27@{nginx}"')
+        # The interpolated one stays, reported without a fix; a second run changes nothing.
+        assert result.stdout.splitlines()[0] == (
+            f"{compose}:10:12: AIC306 `busybox:1.36` is not pinned by digest: the tag can move under the layer "
+            "cache (no automatic fix: the reference is not written out verbatim)")
+        fixed = compose.read_text()
+        lint(compose, "--select", "AIC306", "--fix")
+        assert compose.read_text() == fixed
+    from aicache_lint.compose.parse import parse
+    from aicache_lint.source import SourceText
+
+    assert not parse(SourceText(fixed, path=str(compose))).errors

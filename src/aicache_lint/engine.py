@@ -45,9 +45,10 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
     here = os.path.abspath(source.path)
     files = [doc if os.path.abspath(p) == here else p for p in companion_files(source.path)]
     project = load_project(files if doc in files else [doc])
+    resolver = _resolver(settings)
     findings = _run_rules(
         source, settings, enabled, "compose",
-        lambda options: ComposeContext(source, doc, project, options),
+        lambda options: ComposeContext(source, doc, project, options, resolver),
         keep=lambda v: v.path is None or os.path.abspath(v.path) == here,  # what lies in this file
     )
     findings = _apply_suppressions(source, suppress.parse_yaml(source, doc), findings, settings, enabled)
@@ -65,11 +66,7 @@ def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     doc = parse(source)
     facts = Facts(doc)
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
-    resolver = None
-    if settings.resolve_images:  # opt-in: the only path that imports the network code
-        from aicache_lint.registry.resolver import get_resolver
-
-        resolver = get_resolver(settings.registry_mirrors, settings.resolve_timeout)
+    resolver = _resolver(settings)
     findings = _run_rules(
         source, settings, enabled, "dockerfile",
         lambda options: DockerfileContext(source, doc, facts, options, resolver),
@@ -77,6 +74,15 @@ def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     )
     findings = _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _resolver(settings: Settings):
+    """Registry and Git lookups when the user opted in (the only path that imports network code)."""
+    if not settings.resolve_images:
+        return None
+    from aicache_lint.registry.resolver import get_resolver
+
+    return get_resolver(settings.registry_mirrors, settings.resolve_timeout)
 
 
 def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], target: str, make_ctx,

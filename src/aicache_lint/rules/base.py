@@ -48,6 +48,7 @@ class ComposeContext(NamedTuple):
     doc: "ComposeDoc"
     project: "Project"  # this file merged with the files Compose loads with it (base, override)
     options: dict[str, Any]  # this rule's options
+    resolver: "Resolver | None" = None  # registry and Git lookups, when the user opted in
 
     @property
     def path(self) -> str:

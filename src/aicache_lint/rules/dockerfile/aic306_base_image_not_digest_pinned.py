@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from aicache_lint.finding import Violation
-from aicache_lint.fix import Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.fix import Edit, Fix
+from aicache_lint.rules.base import ComposeContext, DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile import cuda_images
 
 
@@ -15,8 +15,10 @@ class BaseImageNotDigestPinned(Rule):
     ## What it does
     Flags a `FROM` whose image reference has no `@sha256:` digest: `FROM python:3.12-slim`,
     `FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04`. `FROM scratch`, `FROM <earlier stage>` and a
-    reference that depends on a build argument without a default are not reported. Not in the
-    default selection: enable it with `--extend-select AIC306` (or `extend-select = ["AIC306"]`).
+    reference that depends on a build argument without a default are not reported. In Compose
+    files it flags the `image:` of a service that runs a published image (a service with `build:`
+    names the image it builds, which is not pulled). Not in the default selection: enable it with
+    `--extend-select AIC306` (or `extend-select = ["AIC306"]`).
 
     ## Why is this bad?
     A tag is a name that its publisher moves: `python:3.12-slim` gets a new image with every
@@ -30,10 +32,20 @@ class BaseImageNotDigestPinned(Rule):
     ```dockerfile
     FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
     ```
+    ```yaml
+    services:
+      ollama:
+        image: ollama/ollama:0.5.7
+    ```
 
     ## Use instead
     ```dockerfile
     FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04@sha256:<the digest the registry reports>
+    ```
+    ```yaml
+    services:
+      ollama:
+        image: ollama/ollama:0.5.7@sha256:<the digest the registry reports>
     ```
 
     ## Fix safety
@@ -41,7 +53,8 @@ class BaseImageNotDigestPinned(Rule):
     the digest the tag names now (`HEAD /v2/<name>/manifests/<tag>`, asking for the
     multi-platform index so that every platform stays pinned) and appends `@sha256:<digest>`,
     keeping the tag for humans. When the tag comes from an `ARG` default, the digest is appended
-    there. The fix is safe: the pinned image is the one a cold build gets today. It also stops
+    there; in a Compose file it is appended to the `image:` value, inside its quotes. No fix for an
+    interpolated `image: ${IMAGE}` or a value that is not written out verbatim. The fix is safe: the pinned image is the one a cold build gets today. It also stops
     updates: raise the tag and the digest together (Renovate and Dependabot do this for pinned
     digests). NVIDIA deletes end-of-life `nvidia/cuda` tags *and their digests* (see AIC303).
 
@@ -58,6 +71,7 @@ class BaseImageNotDigestPinned(Rule):
     - [Docker: pin base image versions](https://docs.docker.com/build/building/best-practices/#pin-base-image-versions)
     - [OCI distribution spec: pulling manifests](https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests)
     - [hadolint#773: require digest pinning](https://github.com/hadolint/hadolint/issues/773)
+    - [Compose file reference: image](https://docs.docker.com/reference/compose-file/services/#image)
     """
 
     code = "AIC306"
@@ -65,8 +79,12 @@ class BaseImageNotDigestPinned(Rule):
     summary = "A base image is not pinned by digest"
     fix_availability = FixAvailability.SOMETIMES
     default_enabled = False
+    targets = ("dockerfile", "compose")
 
-    def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
+    def check(self, ctx: DockerfileContext | ComposeContext) -> Iterator[Violation]:
+        if isinstance(ctx, ComposeContext):
+            yield from _check_compose(ctx)
+            return
         from aicache_lint.dockerfile.references import trace_from
         from aicache_lint.images.reference import parse_reference
 
@@ -78,21 +96,57 @@ class BaseImageNotDigestPinned(Rule):
                 continue
             word = cuda_images.reference_word(stage.from_instruction, ctx.doc.escape)
             span = word.span if word else stage.from_instruction.keyword_span
-            message = f"`{stage.base}` is not pinned by digest: the tag can move under the layer cache"
-            if ctx.resolver is None:
-                yield Violation(span, message + " (`--resolve-images` looks the digest up and pins it)")
-                continue
-            found = ctx.resolver.digest(image)
-            if found.missing:  # or an image built locally (`docker build -t name`), which no registry has
-                yield Violation(span, f"{message}; {image.registry} has no `{image.repository}:{image.tag or 'latest'}`, "
-                                      "so there is no digest to pin (an image built locally cannot be pinned this way)")
-                continue
-            if found.value is None:
-                yield Violation(span, message + " (the registry did not answer: no automatic fix)")
-                continue
-            trace = trace_from(ctx.doc, stage.from_instruction)
-            edits = trace.edits([(len(stage.base), len(stage.base), "@" + found.value)]) if trace else None
-            if trace is None or trace.text != stage.base or edits is None:
-                yield Violation(span, message + " (no automatic fix: the reference is not written out verbatim)")
-                continue
-            yield Violation(span, message, Fix.safe(f"Pin `{stage.base}` to `{found.value}`", *edits))
+
+            def edits_for(digest: str, base: str = stage.base, instruction=stage.from_instruction):
+                trace = trace_from(ctx.doc, instruction)
+                if trace is None or trace.text != base:
+                    return None
+                return trace.edits([(len(base), len(base), "@" + digest)])
+
+            yield _violation(ctx.resolver, span, stage.base, image, edits_for)
+
+
+def _violation(resolver, span, reference: str, image, edits_for) -> Violation:
+    """The finding for one unpinned reference; with a resolver, the digest and the fix that pins it."""
+    message = f"`{reference}` is not pinned by digest: the tag can move under the layer cache"
+    if resolver is None:
+        return Violation(span, message + " (`--resolve-images` looks the digest up and pins it)")
+    found = resolver.digest(image)
+    if found.missing:  # or an image built locally (`docker build -t name`), which no registry has
+        return Violation(span, f"{message}; {image.registry} has no `{image.repository}:{image.tag or 'latest'}`, "
+                               "so there is no digest to pin (an image built locally cannot be pinned this way)")
+    if found.value is None:
+        return Violation(span, message + " (the registry did not answer: no automatic fix)")
+    edits = edits_for(found.value)
+    if edits is None:
+        return Violation(span, message + " (no automatic fix: the reference is not written out verbatim)")
+    return Violation(span, message, Fix.safe(f"Pin `{reference}` to `{found.value}`", *edits))
+
+
+def _check_compose(ctx: ComposeContext) -> Iterator[Violation]:
+    """`image:` of the services this file defines that run a published image (not a `build:`)."""
+    from aicache_lint.compose.model import DOUBLE, PLAIN, SINGLE, Scalar
+    from aicache_lint.images.reference import parse_reference
+
+    text = ctx.source.text
+    for service in ctx.project.services.values():
+        node = service.image_node
+        if service.build is not None or not service.image or not isinstance(node, Scalar):
+            continue
+        if not any(cfile.path == ctx.source.path and mapping.get("image") is node
+                   for cfile, mapping in service.definitions):
+            continue  # defined in another file of the project
+        image = parse_reference(service.image)
+        if image is None or image.pinned:
+            continue
+        raw = text[node.span.start : node.span.end]
+        quoted = node.style in (SINGLE, DOUBLE)
+
+        def edits_for(digest: str, node=node, raw=raw, quoted=quoted, value=service.image):
+            written = raw[1:-1] if quoted else raw
+            if node.style not in (PLAIN, SINGLE, DOUBLE) or written != value:
+                return None  # interpolated, escaped or a block scalar: not written out verbatim
+            at = node.span.end - (1 if quoted else 0)
+            return [Edit(at, at, "@" + digest)]
+
+        yield _violation(ctx.resolver, node.span, service.image, image, edits_for)
