@@ -141,14 +141,16 @@ def test_time_out() -> None:
         reg.delay = 0.6
         with pytest.raises(RegistryError) as slow:
             client_for(reg.url, timeout=0.2).tags(REG, "team/app")
-        assert str(slow.value) == "registry.test did not answer within 0.2 s"
+        assert str(slow.value) == f"registry.test did not answer within 0.2 s (asked through the mirror {reg.url})"
 
 
 def test_connection_refused() -> None:
+    port = closed_port()
     with pytest.raises(RegistryError) as down:
-        client_for(f"http://127.0.0.1:{closed_port()}").tags(REG, "team/app")
+        client_for(f"http://127.0.0.1:{port}").tags(REG, "team/app")
     assert str(down.value).startswith("cannot reach registry.test (")
     assert "refused" in str(down.value).lower()
+    assert str(down.value).endswith(f"(asked through the mirror http://127.0.0.1:{port})")
 
 
 # -- the disk cache ----------------------------------------------------------------------------
@@ -425,7 +427,8 @@ def test_aic306_registry_too_slow_with_resolve_timeout(project: Path) -> None:
         path = dockerfile(project, "FROM python:3.12-slim\nRUN echo hello\n")
         result = lint(path, "--extend-select", "AIC306", "--fix")
         assert result.exit_code == 1
-        assert warnings(result) == [f"aicache-lint: warning: docker.io did not answer within 0.2 s{OFFLINE}"]
+        assert warnings(result) == [
+            f"aicache-lint: warning: docker.io did not answer within 0.2 s (asked through the mirror {reg.url}){OFFLINE}"]
         assert path.read_text() == "FROM python:3.12-slim\nRUN echo hello\n"
 
 

@@ -137,14 +137,19 @@ class RegistryClient:
             with exc:
                 return Response(exc.code, _headers(exc.headers), b"")
         except (socket.timeout, TimeoutError):
-            raise RegistryError(f"{registry} did not answer within {self.timeout:g} s") from None
+            raise RegistryError(f"{registry} did not answer within {self.timeout:g} s{self._via(registry)}") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise RegistryError(f"{registry} did not answer within {self.timeout:g} s") from None
-            raise RegistryError(f"cannot reach {registry} ({getattr(reason, 'strerror', None) or reason})") from None
+                raise RegistryError(f"{registry} did not answer within {self.timeout:g} s{self._via(registry)}") from None
+            why = getattr(reason, "strerror", None) or reason
+            raise RegistryError(f"cannot reach {registry} ({why}){self._via(registry)}") from None
         except (OSError, ValueError) as exc:  # reset connections, malformed answers
-            raise RegistryError(f"cannot talk to {registry} ({exc})") from None
+            raise RegistryError(f"cannot talk to {registry} ({exc}){self._via(registry)}") from None
+
+    def _via(self, registry: str) -> str:
+        """Which URL was asked, when it is not the registry's own: a configured mirror."""
+        return f" (asked through the mirror {self.mirrors[registry]})" if registry in self.mirrors else ""
 
 
 def _headers(headers) -> dict[str, str]:
