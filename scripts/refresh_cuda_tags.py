@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as exc:
         print(f"refresh_cuda_tags: {exc}; the table is unchanged", file=sys.stderr)
         return 1
-    source = f"{args.registry.rstrip('/')}/v2/{args.repository}/tags/list (statuses of earlier tags: the previous table)"
+    source = (f"{args.registry.rstrip('/')}/v2/{args.repository}/tags/list "
+              "(statuses of earlier tags: the previous table)")
     table = merge(previous, live, args.date, source)
     for status, before, after in (("supported", previous.supported, table.supported),
                                   ("unsupported", previous.unsupported, table.unsupported),

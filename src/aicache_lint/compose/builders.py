@@ -39,7 +39,10 @@ def default_cache_mount(dockerfile: str, kind: str) -> CacheMount | None:
                 continue
             for volume in service.volumes:
                 if covers(volume, cache.directory):
-                    what = f"volume `{volume.source}`" if volume.is_named else f"{volume.type} mount `{volume.source or volume.target}`"
+                    if volume.is_named:
+                        what = f"volume `{volume.source}`"
+                    else:
+                        what = f"{volume.type} mount `{volume.source or volume.target}`"
                     where = os.path.relpath(compose_file, os.path.dirname(os.path.abspath(dockerfile)))
                     return CacheMount(cache.root, what, service.name, where)
     return None

@@ -101,14 +101,16 @@ class RegistryClient:
             raise RegistryError(f"{registry} refused anonymous access to {repository} (HTTP 401)")
         if response.status == 429:
             wait = response.headers.get("retry-after")
-            raise RegistryError(f"{registry} is rate-limiting requests (HTTP 429{f', retry after {wait} s' if wait else ''})")
+            retry = f", retry after {wait} s" if wait else ""
+            raise RegistryError(f"{registry} is rate-limiting requests (HTTP 429{retry})")
         raise RegistryError(f"{registry} answered HTTP {response.status} for {what}")
 
     def _token(self, challenge: str, registry: str, scope: str) -> str:
         scheme, _, params_text = challenge.partition(" ")
         params = dict(_CHALLENGE_PARAM.findall(params_text))
         if scheme.lower() != "bearer" or "realm" not in params:
-            raise RegistryError(f"{registry} asks for credentials aicache-lint does not have ({scheme or 'no challenge'})")
+            asked = scheme or "no challenge"
+            raise RegistryError(f"{registry} asks for credentials aicache-lint does not have ({asked})")
         query = {"service": params.get("service", ""), "scope": params.get("scope", scope)}
         url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urllib.parse.urlencode(query)
         response = self._send("GET", url, registry, None, None)
@@ -137,15 +139,18 @@ class RegistryClient:
             with exc:
                 return Response(exc.code, _headers(exc.headers), b"")
         except (socket.timeout, TimeoutError):
-            raise RegistryError(f"{registry} did not answer within {self.timeout:g} s{self._via(registry)}") from None
+            raise self._too_slow(registry) from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise RegistryError(f"{registry} did not answer within {self.timeout:g} s{self._via(registry)}") from None
+                raise self._too_slow(registry) from None
             why = getattr(reason, "strerror", None) or reason
             raise RegistryError(f"cannot reach {registry} ({why}){self._via(registry)}") from None
         except (OSError, ValueError) as exc:  # reset connections, malformed answers
             raise RegistryError(f"cannot talk to {registry} ({exc}){self._via(registry)}") from None
+
+    def _too_slow(self, registry: str) -> RegistryError:
+        return RegistryError(f"{registry} did not answer within {self.timeout:g} s{self._via(registry)}")
 
     def _via(self, registry: str) -> str:
         """Which URL was asked, when it is not the registry's own: a configured mirror."""

@@ -62,7 +62,8 @@ class Resolver:
         key = f"git {url}"
         host = url.split("://", 1)[-1].split("/", 1)[0] or url
         refs = self._ask(key, host, lambda: ls_remote(url, self.git_timeout),
-                         lambda v: isinstance(v, dict) and all(isinstance(c, str) and _SHA.fullmatch(c) for c in v.values()))
+                         lambda v: isinstance(v, dict) and all(isinstance(c, str) and _SHA.fullmatch(c)
+                                                               for c in v.values()))
         if not isinstance(refs, dict):
             return Lookup(None, why="the remote did not answer")
         sha = commit_for(refs, ref)
@@ -84,7 +85,8 @@ class Resolver:
             return self._memo[key]
         cached = self.cache.get(key)
         if cached is not None and cached != {"not-found": True} and not valid(cached):
-            self.cache.problems.append(f"ignoring the corrupt cache file {self.cache.path(key)} (not a valid answer for {key})")
+            path = self.cache.path(key)
+            self.cache.problems.append(f"ignoring the corrupt cache file {path} (not a valid answer for {key})")
             cached = None
         if cached is not None:
             value = NotFound if cached == {"not-found": True} else cached

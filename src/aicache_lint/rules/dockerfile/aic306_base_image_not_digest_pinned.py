@@ -54,9 +54,10 @@ class BaseImageNotDigestPinned(Rule):
     multi-platform index so that every platform stays pinned) and appends `@sha256:<digest>`,
     keeping the tag for humans. When the tag comes from an `ARG` default, the digest is appended
     there; in a Compose file it is appended to the `image:` value, inside its quotes. No fix for an
-    interpolated `image: ${IMAGE}` or a value that is not written out verbatim. The fix is safe: the pinned image is the one a cold build gets today. It also stops
-    updates: raise the tag and the digest together (Renovate and Dependabot do this for pinned
-    digests). NVIDIA deletes end-of-life `nvidia/cuda` tags *and their digests* (see AIC303).
+    interpolated `image: ${IMAGE}` or a value that is not written out verbatim. The fix is safe:
+    the pinned image is the one a cold build gets today. It also stops updates: raise the tag and
+    the digest together (Renovate and Dependabot do this for pinned digests). NVIDIA deletes
+    end-of-life `nvidia/cuda` tags *and their digests* (see AIC303).
 
     Without `--resolve-images` the rule reports only: the digest cannot be known offline. When
     the registry cannot be reached, refuses, or rate-limits, one warning is printed and the

@@ -37,7 +37,9 @@ def check_stage(ctx: "DockerfileContext", stage: "Stage", ref: cuda_images.CudaR
         return None
     problem, parsed, wanted_fix = finding
     message = f"`{stage.base}` {problem}"
-    new = choose(parsed, source, file_context(ctx, stage), FileContext(default_flavor, default_os)) if wanted_fix else None
+    new = None
+    if wanted_fix:
+        new = choose(parsed, source, file_context(ctx, stage), FileContext(default_flavor, default_os))
     if new is None:
         if wanted_fix:
             message += f"; {source.description} has no matching tag: pick one from NVIDIA's supported-tags list"
