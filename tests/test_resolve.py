@@ -508,8 +508,9 @@ def test_aic303_completes_from_the_live_tag_list(project: Path) -> None:
         result = invoke(["--output-format", "json", "--select", "AIC303", "--unsafe-fixes", str(path)])
         [finding] = json.loads(result.stdout)
         assert finding["message"] == (
-            "`nvidia/cuda:13.9-runtime-ubuntu24.04` uses the short tag `13.9-runtime-ubuntu24.04`, which NVIDIA "
-            "may move or has deleted; use `13.9.1-runtime-ubuntu24.04`"
+            "`nvidia/cuda:13.9-runtime-ubuntu24.04` uses `13.9-runtime-ubuntu24.04`, which is not in the tag list "
+            "of docker.io/nvidia/cuda (NVIDIA publishes full `X.Y.Z-flavor-os` tags): a build without the layer "
+            "cache fails; use `13.9.1-runtime-ubuntu24.04`"
         )
         assert finding["fix"]["message"] == (
             "Use `13.9.1-runtime-ubuntu24.04`, the newest matching tag in the tag list of docker.io/nvidia/cuda"

@@ -153,16 +153,17 @@ def _diagnose(ref: cuda_images.CudaRef, source: TagSource) -> tuple[str, CudaTag
     parsed = parse_tag(ref.tag)
     if parsed is None:
         return f"uses the tag `{ref.tag}`, not a `<X.Y.Z>-<flavor>-<os>` tag", None, False
-    if not parsed.is_full:
-        return f"uses the short tag `{ref.tag}`, which NVIDIA may move or has deleted", parsed, True
-    if ref.tag in source.published:
+    if parsed.is_full and ref.tag in source.published:
         return None
     if source.is_gone(ref.tag):
         if source.live:
-            gone = f"which is not in {source.description} (NVIDIA deletes end-of-life tags)"
+            why = "NVIDIA deletes end-of-life tags" if parsed.is_full else "NVIDIA publishes full `X.Y.Z-flavor-os` tags"
+            gone = f"which is not in {source.description} ({why})"
         else:
             gone = f"which NVIDIA deleted ({source.description} lists it as removed; end-of-life tags are deleted)"
         return f"uses `{ref.tag}`, {gone}: a build without the layer cache fails", parsed, True
+    if not parsed.is_full:
+        return f"uses the short tag `{ref.tag}`, which NVIDIA may move or has deleted", parsed, True
     same_but_cudnn = parsed.cudnn and choose(parsed, source, FileContext(None, None), FileContext(None, None))
     if same_but_cudnn and same_but_cudnn.version == parsed.version and same_but_cudnn.cudnn != parsed.cudnn:
         return (f"uses the cuDNN token `{parsed.cudnn}`, but CUDA {version_text(parsed.version)} images are "
