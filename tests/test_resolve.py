@@ -861,3 +861,15 @@ def test_aic306_pins_compose_images(project: Path) -> None:
     from aicache_lint.source import SourceText
 
     assert not parse(SourceText(fixed, path=str(compose))).errors
+
+
+def test_aic303_repository_missing_from_the_registry(project: Path) -> None:
+    """A registry (or mirror) without nvidia/cuda answers 404 to the tag list: one warning, then the
+    bundled table decides, as offline."""
+    text = "FROM nvidia/cuda:12.4-runtime-ubuntu22.04 AS a\nFROM nvidia/cuda:12.4-devel-ubuntu22.04\n"
+    path = dockerfile(project, text)
+    with FakeRegistry({"library/python": {}}) as reg:
+        configure(project, {"docker.io": reg.url})
+        result = lint(path, "--select", "AIC303", "--fix", "--unsafe-fixes")
+    assert warnings(result) == [f"aicache-lint: warning: docker.io has no repository `nvidia/cuda`{OFFLINE}"]
+    assert path.read_text() == text.replace("12.4-", "12.4.1-")

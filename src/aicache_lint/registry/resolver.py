@@ -14,6 +14,7 @@ from aicache_lint.registry.cache import DiskCache, user_cache_dir
 from aicache_lint.registry.client import NotFound, RegistryClient, RegistryError
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
 
+OFFLINE = "; continuing with what aicache-lint knows offline"
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object ids
 
 
@@ -45,7 +46,12 @@ class Resolver:
         key = f"tags {image.registry}/{image.repository}"
         tags = self._ask(key, image.registry, lambda: self.client.tags(image.registry, image.repository),
                          lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v))
-        if tags is None or tags is NotFound:
+        if tags is NotFound:
+            notice = f"{image.registry} has no repository `{image.repository}`{OFFLINE}"
+            if notice not in self.notices:
+                self.notices.append(notice)
+            return None
+        if tags is None:
             return None
         return LiveTags(tuple(tags), f"the tag list of {image.registry}/{image.repository}")
 
@@ -101,7 +107,7 @@ class Resolver:
                 self.cache.put(key, {"not-found": True})
             except (RegistryError, GitError) as exc:
                 self._failed[host] = str(exc)
-                self.notices.append(f"{exc}; continuing with what aicache-lint knows offline")
+                self.notices.append(f"{exc}{OFFLINE}")
                 return None
         self._memo[key] = value
         return value
