@@ -32,7 +32,7 @@ from aicache_lint.registry.client import RegistryClient, RegistryError  # noqa: 
 TABLE = ROOT / "src" / "aicache_lint" / "data" / "nvidia-cuda-tags.tsv"
 def merge(previous: TagTable, live: list[str], date: str, source: str) -> TagTable:
     cuda = {tag for tag in live if parse_tag(tag) is not None}
-    known = previous.supported | previous.unsupported
+    known = previous.published
     newest = _newest_patches(cuda)
     supported = {t for t in cuda if t in previous.supported or (t not in known and t in newest)}
     unsupported = cuda - supported

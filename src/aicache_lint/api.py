@@ -63,21 +63,24 @@ def process_file(task: Task) -> FileResult:
     return process_bytes(data, *task)
 
 
-def forget_network_answers() -> None:
-    """Start a run afresh: hosts that failed in an earlier run (in this process) are asked again."""
+def _network_module():
+    """The resolver module when a lookup loaded it, else None (then nothing was ever asked)."""
     import sys
 
-    resolver = sys.modules.get("aicache_lint.registry.resolver")
-    if resolver:
-        resolver._RESOLVERS.clear()
+    return sys.modules.get("aicache_lint.registry.resolver")
+
+
+def forget_network_answers() -> None:
+    """Start a run afresh: hosts that failed in an earlier run (in this process) are asked again."""
+    module = _network_module()
+    if module:
+        module.reset()
 
 
 def network_notices() -> list[str]:
     """What went wrong asking registries and Git remotes since the last call (each once)."""
-    import sys
-
-    resolver = sys.modules.get("aicache_lint.registry.resolver")  # never imported: nothing asked
-    return resolver.take_notices() if resolver else []
+    module = _network_module()
+    return module.take_notices() if module else []
 
 
 def process_bytes(
@@ -161,7 +164,8 @@ def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult
     if any(t.write for t in tasks):
         compose = [i for i, t in enumerate(tasks) if file_kind(t.path) == "compose"]
         if compose and len(compose) < len(tasks):
-            first = [i for i in range(len(tasks)) if i not in set(compose)]
+            later = set(compose)
+            first = [i for i in range(len(tasks)) if i not in later]
             results = dict(zip(first, _process_all([tasks[i] for i in first], jobs)))
             results.update(zip(compose, _process_all([tasks[i] for i in compose], jobs)))
             return [results[i] for i in range(len(tasks))]

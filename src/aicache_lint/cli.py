@@ -57,10 +57,10 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="do not apply unsafe fixes, whatever the configuration says")
     network = parser.add_argument_group("network (opt-in)")
     network.add_argument("--resolve-images", action="store_true", default=None,
-                        help="ask registries and Git remotes (network): complete CUDA tags from the live list, "
-                             "digests for AIC306, commits for AIC305")
+                         help="ask registries and Git remotes (network): complete CUDA tags from the live list, "
+                              "digests for AIC306, commits for AIC305")
     network.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
-                        help="stay offline, whatever the configuration says")
+                         help="stay offline, whatever the configuration says")
     fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
     fixing.add_argument("--add-ignore", action="store_true",

@@ -126,6 +126,11 @@ def get_resolver(mirrors: dict[str, str], timeout: float) -> Resolver:
     return _RESOLVERS[key]
 
 
+def reset() -> None:
+    """Forget every resolver of this process (their memos and failed hosts)."""
+    _RESOLVERS.clear()
+
+
 def take_notices() -> list[str]:
     notices = []
     for resolver in _RESOLVERS.values():

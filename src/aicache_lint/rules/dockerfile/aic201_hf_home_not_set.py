@@ -91,7 +91,7 @@ class HfHomeNotSet(Rule):
         target = cache_target(ctx, end, self.options(ctx)["hf-home"], "huggingface", "hf")
         yield Violation(
             span,
-            f"{what}, but the image sets no `HF_HOME`: downloaded models {target.consequence.removeprefix('they ')}",
+            f"{what}, but the image sets no `HF_HOME`: downloaded models {target.consequence}",
             self._fix(ctx, anchor, end, target),
         )
 

@@ -96,7 +96,7 @@ class TorchHomeNotSet(Rule):
         yield Violation(
             span,
             f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
-            f"`TORCH_HOME`: {target.consequence}",
+            f"`TORCH_HOME`: they {target.consequence}",
             cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
 

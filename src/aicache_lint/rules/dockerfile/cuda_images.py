@@ -8,6 +8,7 @@ Tag scheme (DOMAIN §4.1): ``<major>.<minor>.<patch>-<flavor>-<os>`` with flavor
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from aicache_lint.dockerfile.model import Instruction
@@ -52,8 +53,10 @@ def parse(reference: str | None) -> CudaRef | None:
     return CudaRef(name.lower(), tag, digest or None)
 
 
+@lru_cache(maxsize=1)
 def published_tags() -> frozenset[str]:
-    """Tags the bundled table lists as published (supported, or unsupported but not deleted)."""
+    """Tags the bundled table lists as published (supported, or unsupported but not deleted);
+    one set per process, so that look-ups keyed by it (``images.cuda.candidates``) hit their cache."""
     from aicache_lint.images.cuda import bundled_table
 
     return bundled_table().published

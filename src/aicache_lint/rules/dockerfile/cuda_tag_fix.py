@@ -141,7 +141,7 @@ def _tag_source(ctx: "DockerfileContext", ref: cuda_images.CudaRef) -> TagSource
         live = ctx.resolver.tags(ref.repository)
         if live is not None:
             return TagSource(frozenset(live.tags), table.removed, live.description, True)
-    return TagSource(table.published, table.removed, table.description, False)
+    return TagSource(cuda_images.published_tags(), table.removed, table.description, False)
 
 
 def _diagnose(ref: cuda_images.CudaRef, source: TagSource) -> tuple[str, CudaTag | None, bool] | None:

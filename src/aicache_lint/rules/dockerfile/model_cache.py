@@ -57,7 +57,7 @@ class CacheTarget(NamedTuple):
     """Where a fix puts a model cache, and what the message says of the unset variable."""
 
     path: str | None  # None: no fix (the final user's home is not known)
-    consequence: str  # "land in an unmounted `~/.cache/torch` ..."
+    consequence: str  # what happens to the downloads, subject-less: "land in an unmounted ..."
     title_note: str = ""
 
 
@@ -66,12 +66,12 @@ def cache_target(ctx: "DockerfileContext", end: State, root_path: str, tool_dir:
     final user whose home the Dockerfile shows (DOMAIN trap 16: a non-root user cannot create
     `/data`) -- unless a Compose service that builds this Dockerfile keeps the default directory on
     a volume: then that directory, made explicit, so the fix does not move the cache off the volume."""
-    unmounted = f"they land in an unmounted `~/.cache/{tool_dir}` and are fetched again by every new container"
+    unmounted = f"land in an unmounted `~/.cache/{tool_dir}` and are fetched again by every new container"
     mount = _compose_mount(ctx, kind)
     if mount is not None:
         return CacheTarget(
             mount.directory,
-            f"they land in the default `{mount.directory}`, which only `{mount.compose_file}` keeps (service "
+            f"land in the default `{mount.directory}`, which only `{mount.compose_file}` keeps (service "
             f"`{mount.service}`, {mount.mount}); anything else that runs the image fetches them again",
             f" (where `{mount.compose_file}` mounts {mount.mount})",
         )
