@@ -34,6 +34,18 @@ class Trace(NamedTuple):
     def args(self) -> frozenset[str]:
         return frozenset(p.arg for p in self.pieces if p.arg)
 
+    def apply(self, edits: list[Edit]) -> str:
+        """The traced text after the file ``edits`` that fall inside its pieces (e.g. an edit of
+        an ARG default shows in every reference that uses the ARG)."""
+        out = []
+        for piece in self.pieces:
+            text = piece.text
+            for e in sorted(edits, reverse=True):
+                if piece.start <= e.start and e.end <= piece.start + len(text):
+                    text = text[: e.start - piece.start] + e.content + text[e.end - piece.start :]
+            out.append(text)
+        return "".join(out)
+
     def edits(self, changes: list[tuple[int, int, str]]) -> list[Edit] | None:
         """File edits for ``changes`` (start, end, new text) given in offsets of ``text``; None
         when a change crosses from one source into another. An insertion goes to the piece that

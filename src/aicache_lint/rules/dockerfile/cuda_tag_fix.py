@@ -187,20 +187,20 @@ def _fix(ctx: "DockerfileContext", stage: "Stage", ref: cuda_images.CudaRef, par
     edits = trace.edits(changes)
     if edits is None:
         return None, "the change would cross from the `FROM` line into an `ARG` default"
-    clash = _other_uses(ctx, stage, trace, edits, args, source)
+    new_defaults = {p.arg: Trace((p,)).apply(edits) for p in trace.pieces if p.arg}
+    edited = {name: value for name, value in new_defaults.items() if value != args[name].text}
+    clash = _other_uses(ctx, stage, set(edited), edits, args, source)
     if clash:
         return None, clash
     title = f"Use `{new.text}`, the newest matching tag in {source.description}"
-    new_defaults = {p.arg: _apply(Trace((p,)), edits) for p in trace.pieces if p.arg}
-    changed = [f"`ARG {name}={value}`" for name, value in new_defaults.items() if value != args[name].text]
-    if changed:
-        title += f" (sets {', '.join(changed)})"
+    if edited:
+        title += " (sets " + ", ".join(f"`ARG {name}={value}`" for name, value in edited.items()) + ")"
     return Fix.unsafe(title, *edits), None
 
 
-def _other_uses(ctx: "DockerfileContext", stage: "Stage", trace, edits, args, source: TagSource) -> str | None:
-    """Why editing an ARG default would break another FROM that uses it, or None."""
-    edited = {p.arg for p in trace.pieces if p.arg and any(p.start <= e.start <= p.start + len(p.text) for e in edits)}
+def _other_uses(ctx: "DockerfileContext", stage: "Stage", edited: set[str], edits, args,
+                source: TagSource) -> str | None:
+    """Why editing the ARG defaults ``edited`` would break another FROM that uses one, or None."""
     for other in ctx.facts.stages:
         if other is stage:
             continue
@@ -208,21 +208,9 @@ def _other_uses(ctx: "DockerfileContext", stage: "Stage", trace, edits, args, so
         shared = other_trace.args & edited if other_trace else set()
         if not shared:
             continue
-        text = _apply(other_trace, edits)
+        text = other_trace.apply(edits)
         other_ref = cuda_images.parse(text)
         if other_ref is None or other_ref.tag not in source.published:
             name = sorted(shared)[0]
             return f"`ARG {name}` is also used by `FROM {other.base}`, which would become `{text}`"
     return None
-
-
-def _apply(trace, edits) -> str:
-    """The trace's text after the edits that fall inside its pieces (the shared ARG defaults)."""
-    out = []
-    for piece in trace.pieces:
-        text = piece.text
-        for e in sorted(edits, reverse=True):
-            if piece.start <= e.start and e.end <= piece.start + len(text):
-                text = text[: e.start - piece.start] + e.content + text[e.end - piece.start :]
-        out.append(text)
-    return "".join(out)
