@@ -157,7 +157,9 @@ def _diagnose(ref: cuda_images.CudaRef, source: TagSource) -> tuple[str, CudaTag
         return None
     if source.is_gone(ref.tag):
         if source.live:
-            why = "NVIDIA deletes end-of-life tags" if parsed.is_full else "NVIDIA publishes full `X.Y.Z-flavor-os` tags"
+            why = "NVIDIA deletes end-of-life tags"
+            if not parsed.is_full:
+                why = "NVIDIA publishes full `X.Y.Z-flavor-os` tags"
             gone = f"which is not in {source.description} ({why})"
         else:
             gone = f"which NVIDIA deleted ({source.description} lists it as removed; end-of-life tags are deleted)"
