@@ -64,7 +64,7 @@ class RegistryClient:
         url = f"{base}/v2/{repository}/tags/list?n=1000"
         tags: list[str] = []
         for _ in range(MAX_PAGES):
-            response = self._request("GET", url, registry, repository)
+            response = self._request("GET", url, registry, repository, repository)
             try:
                 page = json.loads(response.body.decode("utf-8"))
                 tags.extend(str(t) for t in page.get("tags") or [])
@@ -78,7 +78,7 @@ class RegistryClient:
 
     def digest(self, registry: str, repository: str, reference: str) -> str:
         url = f"{self.endpoint(registry)}/v2/{repository}/manifests/{reference}"
-        response = self._request("HEAD", url, registry, repository, accept=MANIFEST_TYPES)
+        response = self._request("HEAD", url, registry, repository, f"{repository}:{reference}", MANIFEST_TYPES)
         digest = response.headers.get("docker-content-digest", "")
         if not _DIGEST.fullmatch(digest):
             raise RegistryError(f"{registry} sent no sha256 digest for {repository}:{reference}")
@@ -86,7 +86,10 @@ class RegistryClient:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _request(self, method: str, url: str, registry: str, repository: str, accept: str | None = None) -> Response:
+    def _request(self, method: str, url: str, registry: str, repository: str, what: str,
+                 accept: str | None = None) -> Response:
+        """The 200 answer to ``url`` (asked anonymously, with a token when challenged); ``what``
+        names the thing asked for in errors."""
         scope = f"repository:{repository}:pull"
         response = self._send(method, url, registry, accept, self._tokens.get(scope))
         if response.status == 401:
@@ -94,7 +97,6 @@ class RegistryClient:
             response = self._send(method, url, registry, accept, token)
         if response.status == 200:
             return response
-        what = f"{repository}" if "/tags/" in url else f"{repository}:{url.rsplit('/', 1)[1]}"
         if response.status == 404:
             raise NotFound(f"{registry} has no {what}")
         if response.status == 401:
