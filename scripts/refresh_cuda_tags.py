@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from aicache_lint.files import write_atomic  # noqa: E402
 from aicache_lint.images.cuda import TagTable, dump_table, load_table_text, parse_tag  # noqa: E402
 from aicache_lint.registry.client import RegistryClient, RegistryError  # noqa: E402
 
@@ -79,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{status}: {len(after)} (+{len(after - before)} -{len(before - after)})")
     if args.dry_run:
         return 0
-    tmp = args.table.with_name(args.table.name + ".tmp")
-    tmp.write_text(dump_table(table), encoding="utf-8")
-    os.replace(tmp, args.table)
+    write_atomic(str(args.table), dump_table(table).encode("utf-8"))
     print(f"wrote {args.table}")
     return 0
 

@@ -6,6 +6,7 @@ import os
 from typing import NamedTuple
 
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
+from aicache_lint.files import write_atomic
 from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix
 from aicache_lint.settings import Settings
@@ -130,28 +131,6 @@ def _write(out: FileResult, source: SourceText) -> None:
         out.written = True
     except OSError as exc:
         out.findings.append(io_error(out.path, f"cannot write fixed file: {exc.strerror or exc}"))
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write through a temporary file in the same directory, keeping the file's mode."""
-    import tempfile  # only when writing: keeps it off the lint path
-
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".aicache-lint-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult]:

@@ -57,19 +57,12 @@ class DiskCache:
         return entry["value"]
 
     def put(self, key: str, value: Any) -> None:
-        import tempfile
+        from aicache_lint.files import write_atomic
 
         data = json.dumps({"key": key, "stored": self.now(), "value": value}).encode("utf-8")
         try:
             os.makedirs(self.directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".entry-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, self.path(key))
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            write_atomic(self.path(key), data)
         except OSError as exc:
             self.problems.append(f"cannot write the cache directory {self.directory} ({_why(exc)})")
 
