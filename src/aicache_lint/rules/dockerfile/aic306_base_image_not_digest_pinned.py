@@ -98,30 +98,37 @@ class BaseImageNotDigestPinned(Rule):
             word = cuda_images.reference_word(stage.from_instruction, ctx.doc.escape)
             span = word.span if word else stage.from_instruction.keyword_span
 
-            def edits_for(digest: str, base: str = stage.base, instruction=stage.from_instruction):
-                trace = trace_from(ctx.doc, instruction)
-                if trace is None or trace.text != base:
-                    return None
-                return trace.edits([(len(base), len(base), "@" + digest)])
+            message, digest = _look_up(ctx.resolver, stage.base, image)
+            edits = None
+            if digest is not None:
+                trace = trace_from(ctx.doc, stage.from_instruction)
+                if trace is not None and trace.text == stage.base:
+                    end = len(stage.base)
+                    edits = trace.edits([(end, end, "@" + digest)])
+            yield _violation(span, stage.base, message, digest, edits)
 
-            yield _violation(ctx.resolver, span, stage.base, image, edits_for)
 
-
-def _violation(resolver, span, reference: str, image, edits_for) -> Violation:
-    """The finding for one unpinned reference; with a resolver, the digest and the fix that pins it."""
+def _look_up(resolver, reference: str, image) -> tuple[str, str | None]:
+    """(the finding's message, the digest to pin or None) for one unpinned reference."""
     message = f"`{reference}` is not pinned by digest: the tag can move under the layer cache"
     if resolver is None:
-        return Violation(span, message + " (`--resolve-images` looks the digest up and pins it)")
+        return message + " (`--resolve-images` looks the digest up and pins it)", None
     found = resolver.digest(image)
     if found.missing:  # or an image built locally (`docker build -t name`), which no registry has
-        return Violation(span, f"{message}; {image.registry} has no `{image.repository}:{image.tag or 'latest'}`, "
-                               "so there is no digest to pin (an image built locally cannot be pinned this way)")
+        return (f"{message}; {image.registry} has no `{image.repository}:{image.tag or 'latest'}`, so there is no "
+                "digest to pin (an image built locally cannot be pinned this way)"), None
     if found.value is None:
-        return Violation(span, message + " (the registry did not answer: no automatic fix)")
-    edits = edits_for(found.value)
+        return message + " (the registry did not answer: no automatic fix)", None
+    return message, found.value
+
+
+def _violation(span, reference: str, message: str, digest: str | None, edits) -> Violation:
+    """With a digest, the fix that pins it -- or why not: ``edits`` None (not written verbatim)."""
+    if digest is None:
+        return Violation(span, message)
     if edits is None:
         return Violation(span, message + " (no automatic fix: the reference is not written out verbatim)")
-    return Violation(span, message, Fix.safe(f"Pin `{reference}` to `{found.value}`", *edits))
+    return Violation(span, message, Fix.safe(f"Pin `{reference}` to `{digest}`", *edits))
 
 
 def _check_compose(ctx: ComposeContext) -> Iterator[Violation]:
@@ -140,14 +147,13 @@ def _check_compose(ctx: ComposeContext) -> Iterator[Violation]:
         image = parse_reference(service.image)
         if image is None or image.pinned:
             continue
+        message, digest = _look_up(ctx.resolver, service.image, image)
         raw = text[node.span.start : node.span.end]
         quoted = node.style in (SINGLE, DOUBLE)
-
-        def edits_for(digest: str, node=node, raw=raw, quoted=quoted, value=service.image):
-            written = raw[1:-1] if quoted else raw
-            if node.style not in (PLAIN, SINGLE, DOUBLE) or written != value:
-                return None  # interpolated, escaped or a block scalar: not written out verbatim
-            at = node.span.end - (1 if quoted else 0)
-            return [Edit(at, at, "@" + digest)]
-
-        yield _violation(ctx.resolver, node.span, service.image, image, edits_for)
+        edits = None
+        # Interpolated, escaped or a block scalar: not written out verbatim, no fix.
+        if digest is not None and node.style in (PLAIN, SINGLE, DOUBLE) and \
+                (raw[1:-1] if quoted else raw) == service.image:
+            at = node.span.end - (1 if quoted else 0)  # inside the closing quote
+            edits = [Edit(at, at, "@" + digest)]
+        yield _violation(node.span, service.image, message, digest, edits)
