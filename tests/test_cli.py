@@ -107,7 +107,8 @@ def test_json_output_has_every_field(repo: Path) -> None:
 
 
 def test_unsafe_fix_is_hidden_until_asked(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER app\nRUN pip install torch\n")
+    # The base image is not a known one: mounting at /root/.cache/pip assumes it runs as root.
+    (tmp_path / "Dockerfile").write_text("FROM someorg/base:1\nRUN pip install numpy\n")
     result = run(["--output-format", "concise", str(tmp_path)])
     assert "AIC101 `pip`" in result.output  # no [*]: the fix is unsafe
     assert "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)" in result.output

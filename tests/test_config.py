@@ -120,7 +120,7 @@ def test_unfixable_and_fixable(project: Path) -> None:
 
 
 def test_unsafe_fixes_from_config_and_cli_override(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nUSER app\nRUN pip install torch\n")
+    (tmp_path / "Dockerfile").write_text("FROM someorg/base:1\nRUN pip install numpy\n")  # unsafe: assumes root
     (tmp_path / ".aicache-lint.toml").write_text("unsafe-fixes = true\n")
     assert "AIC101 [*]" in lint(tmp_path).stdout
     assert "AIC101 [*]" not in lint(tmp_path, "--no-unsafe-fixes").stdout

@@ -57,6 +57,17 @@ RESHAPING = ("AIC002", "AIC110", "AIC112", "AIC130", "AIC131", "AIC203", "AIC301
 IN_PLACE_UNSAFE = Settings(unsafe_fixes=True, select=("AIC",), ignore=RESHAPING)
 NO_CACHE_VARS = ("PIP_NO_CACHE_DIR", "UV_NO_CACHE")  # what AIC102 may remove from an ENV
 INSERTED_ENV = re.compile(r"(?i:env)[ \t]+[A-Za-z_][A-Za-z0-9_]*=\S*")  # one `ENV KEY=value` line
+# A directory a non-root user's cache mount needs, created as that user first (DOMAIN §11.1).
+INSERTED_MKDIR = re.compile(r"[ \t]*(?i:run)[ \t]+mkdir -p /\S+")
+
+
+def _mkdirs(doc, source: SourceText) -> int:
+    return sum(1 for i in doc.instructions if INSERTED_MKDIR.fullmatch(instruction_text(source, i)))
+
+
+def _kept(doc, source: SourceText) -> list[Instruction]:
+    """The instructions a fix may not add or remove: all but ENV and inserted `RUN mkdir -p` lines."""
+    return [i for i in doc.instructions if i.keyword != "ENV" and not INSERTED_MKDIR.fullmatch(instruction_text(source, i))]
 
 needs_oracle = pytest.mark.skipif(not available(), reason="the `dockerfile` package (BuildKit's parser) is not installed")
 
@@ -163,14 +174,15 @@ def test_fix_converges_and_keeps_layout(path: Path) -> None:
         _assert_layout(r)
     r = fix(path)
     # Same instructions, in the same order, except for ENV lines inserted (or, by AIC102's unsafe
-    # fix, an ENV that only set PIP_NO_CACHE_DIR / UV_NO_CACHE removed).
-    old = [kind(i) for i in r.doc.instructions if i.keyword != "ENV"]
-    new = [kind(i) for i in r.fixed_doc.instructions if i.keyword != "ENV"]
+    # fix, an ENV that only set PIP_NO_CACHE_DIR / UV_NO_CACHE removed) and `RUN mkdir -p` lines.
+    old = [kind(i) for i in _kept(r.doc, r.source)]
+    new = [kind(i) for i in _kept(r.fixed_doc, r.fixed)]
     assert new == old, f"the instructions other than ENV changed:\nbefore {old}\nafter  {new}"
     envs = match_envs(r)
     assert not envs.unexplained, f"ENV instructions changed: {envs.unexplained}"
     removed = sum(1 for _, kept in envs.edited if kept is None)
-    assert len(r.fixed_doc.instructions) == len(r.doc.instructions) + len(envs.inserted) - removed
+    mkdirs = _mkdirs(r.fixed_doc, r.fixed) - _mkdirs(r.doc, r.source)
+    assert len(r.fixed_doc.instructions) == len(r.doc.instructions) + len(envs.inserted) - removed + mkdirs
 
 
 def _assert_layout(r: Fixed) -> None:
@@ -253,8 +265,8 @@ def test_fix_changes_only_flagged_runs(path: Path) -> None:
 
     # 1. Instruction by instruction. Non-ENV instructions pair up in order (same keywords, asserted
     #    above); ENV instructions are matched separately.
-    old = [i for i in r.doc.instructions if i.keyword != "ENV"]
-    new = [i for i in r.fixed_doc.instructions if i.keyword != "ENV"]
+    old = _kept(r.doc, r.source)
+    new = _kept(r.fixed_doc, r.fixed)
     assert [kind(i) for i in new] == [kind(i) for i in old], "the instructions other than ENV changed"
     for a, b in zip(old, new):
         before, after = instruction_text(r.source, a), instruction_text(r.fixed, b)
@@ -282,7 +294,8 @@ def test_fix_changes_only_flagged_runs(path: Path) -> None:
         if tag == "equal":
             unchanged.update(range(i1, i2))
             continue
-        env_inserted = any(INSERTED_ENV.fullmatch(line.rstrip("\r\n")) for line in b[j1:j2])
+        env_inserted = any(INSERTED_ENV.fullmatch(line.rstrip("\r\n")) or INSERTED_MKDIR.fullmatch(line.rstrip("\r\n"))
+                           for line in b[j1:j2])
         for i in range(i1, i2):
             near_env = env_inserted and i in (i1, i2 - 1)
             assert i in allowed or near_env, (

@@ -1,6 +1,7 @@
-"""What a few well-known base images set that a Dockerfile cannot show: their default USER and
-cache variables. Unknown images are assumed to run as root with no such variables -- unless the
-Dockerfile itself suggests otherwise (see ``Facts``)."""
+"""What well-known base images set that a Dockerfile cannot show: their default USER and cache
+variables. For any other image these are not known: facts then assume root and no such variables
+(unless the Dockerfile itself suggests otherwise), and a fix resting on that says so (see
+``State.assumption``)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ KNOWN = (
 )
 
 
+# Images that run as root and set none of the variables that move a cache (HOME, XDG_CACHE_HOME,
+# PIP_*/UV_*/POETRY_*/CONDA_* cache settings, HF_*/TORCH_HOME): their Dockerfiles have no USER line
+# and no such ENV (docker-library/<name> for the official images; gitlab.com/nvidia/container-images/
+# cuda; pytorch/pytorch `Dockerfile`; ContinuumIO/docker-images; conda-forge/miniforge-images).
+# `golang` (GOPATH) and `rust` (CARGO_HOME) are read by the Go/cargo rule itself.
+ROOT_IMAGES = frozenset({
+    "python", "ubuntu", "debian", "alpine", "busybox", "fedora", "centos", "rockylinux", "almalinux",
+    "amazonlinux", "buildpack-deps", "node", "golang", "rust", "scratch",
+    "nvidia/cuda", "nvcr.io/nvidia/cuda", "pytorch/pytorch",
+    "continuumio/miniconda3", "continuumio/anaconda3", "condaforge/miniforge3", "condaforge/mambaforge",
+})
+
+
 def repository(reference: str | None) -> str | None:
     """``nvcr.io/nvidia/cuda`` of ``nvcr.io/nvidia/cuda:12.4.1-runtime@sha256:...``; Docker Hub
     references lose their default registry host and ``library/`` (``docker.io/library/rust`` ->
@@ -45,3 +59,8 @@ def repository(reference: str | None) -> str | None:
 def lookup(reference: str | None) -> BaseImage | None:
     name = repository(reference)
     return next((b for b in KNOWN if b.repository == name), None)
+
+
+def runs_as_root(reference: str | None) -> bool:
+    """Whether the image is known to run as root with none of the cache variables set."""
+    return repository(reference) in ROOT_IMAGES

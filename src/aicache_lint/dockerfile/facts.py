@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation, Script
 
 ROOT_NAMES = ("", "root", "0")
+# Directories in every Linux image (FHS); a mount below them creates nothing above its target.
+ALWAYS_PRESENT = frozenset({"/", "/tmp", "/var/tmp", "/root", "/home", "/opt", "/usr", "/usr/local", "/var",
+                            "/var/cache", "/var/lib", "/etc", "/srv", "/mnt", "/run"})
+
+
+def covers_path(parent: str, path: str) -> bool:
+    """Whether ``path`` is ``parent`` or lies below it."""
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
 class UserInfo(NamedTuple):
@@ -38,6 +46,12 @@ class State(NamedTuple):
     group: str | None
     workdir: str
     users: dict[str, UserInfo]  # created by earlier RUNs (key `group:<name>` for groups)
+    # Directories earlier instructions created or chowned, with their owner's name ("root", a
+    # user name, or "?" when not known). What the base image holds is not in here.
+    dirs: dict[str, str] = {}
+    # The base image whose USER, HOME and cache variables are assumed (root, none set) because
+    # neither this file nor the known-image table tells them; None when they are known.
+    assumed_base: str | None = None
 
     @property
     def run_env(self) -> dict[str, str | None]:
@@ -64,6 +78,38 @@ class State(NamedTuple):
             gid = int(self.group) if self.group.isdigit() else _group_gid(self.group, self.users)
             info = info._replace(gid=gid)
         return info
+
+    def assumption(self, directory: str | None = None) -> str | None:
+        """What a fix resting on this state's USER, HOME or cache variables takes for granted
+        about an unknown base image (for its title); None when nothing is assumed. With
+        ``directory``, a path this file sets needs no assumption about HOME or cache variables --
+        only about the user, when no USER line names one."""
+        if self.assumed_base is None:
+            return None
+        base = f"the base image `{self.assumed_base}`"
+        if self.user == "":
+            return f"assumes {base} runs as root and sets no cache variable"
+        if directory is not None and self._set_here(directory):
+            return None
+        return f"assumes {base} sets no HOME or cache variable"
+
+    def _set_here(self, directory: str) -> bool:
+        """Whether ``directory`` comes from a path this file sets (``ENV PIP_CACHE_DIR=/x``) or
+        lies outside the home, rather than from HOME or a cache variable the base may set."""
+        home = self.home
+        if not (home and covers_path(home, directory)):
+            return True
+        return any(v and v.startswith("/") and covers_path(v, directory) for k, v in self.run_env.items() if k != "PATH")
+
+    def dir_exists(self, path: str) -> bool:
+        """Whether ``path`` is known to exist: a directory every image has, the user's created
+        home, or one an earlier instruction made."""
+        if path in ALWAYS_PRESENT or path in self.dirs:
+            return True
+        info = self.user_info
+        return bool(info.home_created and info.home and posixpath.normpath(info.home) == path) or any(
+            u.home_created and u.home and posixpath.normpath(u.home) == path for u in self.users.values()
+        )
 
     @property
     def home(self) -> str | None:
@@ -227,7 +273,8 @@ class Facts:
             return stage, State(dict(known.env), {}, known.user or "", None, "/", users)
         # A stage that needs `sudo` before any USER line runs as a non-root user of its base image.
         user = None if self._sudo_before_user(instr) else ""
-        return stage, State({}, {}, user, None, "/", {})
+        assumed = None if base_images.runs_as_root(base) else (base or words[0] if words else "?")
+        return stage, State({}, {}, user, None, "/", {}, assumed_base=assumed)
 
     def _sudo_before_user(self, from_instruction: Instruction) -> bool:
         instructions = self.doc.instructions
@@ -273,11 +320,19 @@ class Facts:
         if kw == "WORKDIR":
             value = expand(instr.args.text.strip(), state.run_env, escape)
             workdir = _absolute(value, state.workdir) if value else None
+            if workdir and not state.dir_exists(workdir):
+                # Created if missing; by whom depends on the builder version: owner unknown.
+                state = state._replace(dirs={**state.dirs, workdir: "?"})
             return state._replace(workdir=workdir or state.workdir)
         if kw == "RUN":
-            users = _created_users(self.invocations(instr), state)
+            invs = self.invocations(instr)
+            users = _created_users(invs, state)
             if users:
-                return state._replace(users={**state.users, **users})
+                state = state._replace(users={**state.users, **users})
+            made = _made_dirs(instr, invs, state)
+            if made:
+                state = state._replace(dirs={**state.dirs, **made})
+            return state
         if kw in ("COPY", "ADD"):
             for flag in instr.flags_named("from"):
                 source = by_name.get((flag.value or "").lower())
@@ -319,6 +374,114 @@ def _parse_run(instruction: Instruction, text: str) -> "Script | None":
     from aicache_lint.dockerfile.shell import parse_script
 
     return parse_script(run_script_text(instruction, text))
+
+
+# -- directories made by RUN: mount points, mkdir, install -d, chown ----------------------------
+
+
+def _made_dirs(run: Instruction, invs: list["Invocation"], state: State) -> dict[str, str]:
+    """The directories a RUN leaves behind, with their owner's name. BuildKit creates a mount's
+    target and its missing parents owned by root, and they stay in the image (DOMAIN §11.1)."""
+    made: dict[str, str] = {}
+
+    def exists(path: str) -> bool:
+        return path in made or state.dir_exists(path)
+
+    def make(path: str, owner: str, parents: bool) -> None:
+        missing = []
+        while not exists(path):
+            missing.append(path)
+            if not parents or path == "/":
+                break
+            path = posixpath.dirname(path)
+        for p in missing:
+            made[p] = owner
+
+    for flag in (run.inner or run).mounts:
+        value = expand(flag.mount_target, state.run_env) if flag.mount_target else None
+        if value:
+            make(posixpath.normpath(posixpath.join(state.workdir, value)), "root", parents=True)
+    user = state.user_info.name if not state.is_root else "root"
+    for inv in invs:
+        owner = "root" if runs_under_sudo(inv) else user
+        if inv.program == "mkdir":
+            for path in _path_args(inv, state, ("-m", "--mode", "-Z", "--context")):
+                make(path, owner, parents=any(w.value in ("-p", "--parents") or _short(w.value, "p") for w in inv.args))
+        elif inv.program == "install" and any(w.value in ("-d", "--directory") or _short(w.value, "d") for w in inv.args):
+            named = _option(inv, ("-o", "--owner"))
+            for path in _path_args(inv, state, ("-m", "--mode", "-o", "--owner", "-g", "--group", "-t", "-S")):
+                make(path, named or owner, parents=True)
+        elif inv.program == "chown":
+            words = [w for w in inv.args if not w.value.startswith("-")]
+            if len(words) < 2 or words[0].has_expansion:
+                continue
+            name = _user_name(words[0].value.split(":", 1)[0].split(".", 1)[0], state)
+            recursive = any(w.value in ("-R", "--recursive") or _short(w.value, "R") for w in inv.args)
+            for path in _path_args(inv, state, (), words[1:]):
+                made[path] = name
+                if recursive:
+                    for d in [*state.dirs, *made]:
+                        if covers_path(path, d):
+                            made[d] = name
+    return made
+
+
+def _short(arg: str, letter: str) -> bool:
+    """A cluster of short options containing ``letter`` (`-pv`)."""
+    return arg.startswith("-") and not arg.startswith("--") and arg[1:].isalpha() and letter in arg[1:]
+
+
+def _option(inv: "Invocation", names: tuple[str, ...]) -> str | None:
+    args = inv.args
+    for i, w in enumerate(args):
+        if w.value in names and i + 1 < len(args):
+            return args[i + 1].value
+        for n in names:
+            if n.startswith("--") and w.value.startswith(n + "="):
+                return w.value[len(n) + 1 :]
+    return None
+
+
+def _path_args(inv: "Invocation", state: State, valued: tuple[str, ...], words=None) -> list[str]:
+    """The absolute paths among the command's operands (options and their values skipped);
+    `~` and `$HOME` stand for the user's home when it is known."""
+    out, skip = [], False
+    for w in inv.args if words is None else words:
+        if skip:
+            skip = False
+            continue
+        if w.value.startswith("-") and words is None:
+            skip = w.value in valued
+            continue
+        raw = w.raw
+        home = state.home
+        for prefix in ("~/", "$HOME/", "${HOME}/"):
+            if raw.startswith(prefix) and home:
+                raw = home.rstrip("/") + "/" + raw[len(prefix):]
+        value = expand(raw, state.run_env) if (w.has_expansion or raw != w.raw) else w.value
+        if value and "*" not in value and "?" not in value:
+            out.append(posixpath.normpath(posixpath.join(state.workdir, value)))
+    return out
+
+
+def _user_name(owner: str, state: State) -> str:
+    """The name of a `chown` owner given by name or by uid."""
+    if owner in ROOT_NAMES:
+        return "root"
+    if owner.isdigit():
+        return next((u.name for k, u in state.users.items() if not k.startswith("group:") and u.uid == int(owner)), owner)
+    return owner
+
+
+def runs_under_sudo(inv: "Invocation") -> bool:
+    """Whether a `sudo` wrapper precedes the program's own words in the command."""
+    first = inv.program_words[0]
+    for word in inv.command.words:
+        if word is first:
+            return False
+        if word.value.rsplit("/", 1)[-1] == "sudo":
+            return True
+    return False
 
 
 # -- users created by RUN useradd/adduser/groupadd ----------------------------------------------

@@ -74,5 +74,5 @@ class UvCacheNotMounted(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        for run, inv, directory, fix in missing_mount_findings(ctx, UV):
-            yield Violation(program_span(ctx, run, inv), missing_mount_message(UV, ctx, run, inv, directory), fix)
+        for run, inv, directory, fix, why_not in missing_mount_findings(ctx, UV):
+            yield Violation(program_span(ctx, run, inv), missing_mount_message(UV, ctx, run, inv, directory, why_not), fix)

@@ -86,5 +86,5 @@ class PoetryCacheNotMounted(Rule):
     fix_availability = FixAvailability.SOMETIMES
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        for run, inv, directory, fix in missing_mount_findings(ctx, POETRY, mount_dirs=poetry_mount_dirs):
-            yield Violation(program_span(ctx, run, inv), missing_mount_message(POETRY, ctx, run, inv, directory), fix)
+        for run, inv, directory, fix, why_not in missing_mount_findings(ctx, POETRY, mount_dirs=poetry_mount_dirs):
+            yield Violation(program_span(ctx, run, inv), missing_mount_message(POETRY, ctx, run, inv, directory, why_not), fix)

@@ -125,10 +125,12 @@ class CondaCacheNotMounted(Rule):
             return directory
 
         existing = lambda run: roots.get(id(run), ())  # noqa: E731 -- known once dir_of ran
-        for run, inv, directory, fix in missing_mount_findings(ctx, CONDA, dir_of=dir_of, existing=existing):
+        for run, inv, directory, fix, why_not in missing_mount_findings(ctx, CONDA, dir_of=dir_of, existing=existing):
             label = inv.program
             if directory is not None:
                 message = f"`{label}` downloads packages with no cache mount at `{directory}`: every rebuild re-downloads them"
+                if why_not:
+                    message += f" (no fix: {why_not})"
             else:
                 message = (
                     f"`{label}` downloads packages with no cache mount; its pkgs dir cannot be known "

@@ -127,7 +127,7 @@ class CacheMountTargetMismatch(Rule):
             ctx, run, inv, state, directory
         )
         if sure and count == 1 and not _shared_id(ctx, run, flag) and not venv_in_mount:
-            fix = _retarget(ctx, state, tool, flag, directory)
+            fix = _retarget(ctx, run, state, tool, flag, directory)
         if venv_in_mount:
             message += "; poetry's virtualenv would land in the moved mount, so no fix is offered"
         if not sure and directory is not None:
@@ -169,19 +169,19 @@ def _shared_id(ctx: DockerfileContext, run: Instruction, flag: Flag) -> bool:
     return False
 
 
-def _retarget(ctx: DockerfileContext, state: State, tool: CacheTool, flag: Flag, directory: str) -> Fix | None:
+def _retarget(
+    ctx: DockerfileContext, run: Instruction, state: State, tool: CacheTool, flag: Flag, directory: str
+) -> Fix | None:
     option = flag.option("target", "dst", "destination")
     if option is None or option.value_span is None:
         return None
     edits = [Edit(option.value_span.start, option.value_span.end, directory)]
-    reason = None
-    if not state.is_root and flag.option("uid") is None:
-        extra, reason = owner_options(state, directory)
-        if extra:
-            edits.append(Edit.insert(flag.options[-1].span.end, extra))
+    plan = owner_options(ctx, run, state, directory)
+    if plan.flag is None:
+        return None
+    if plan.flag and flag.option("uid") is None:
+        edits.append(Edit.insert(flag.options[-1].span.end, plan.flag))
     title = f"Retarget the {tool.label} cache mount to {directory}"
     if flag.option("id") is None:
         title += " (a new cache: the first build after this fix is cold)"
-    if reason:
-        return Fix.unsafe(f"{title} ({reason})", *edits)
-    return Fix.safe(title, *edits)
+    return plan.fix(title, *edits)

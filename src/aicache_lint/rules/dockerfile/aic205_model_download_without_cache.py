@@ -189,16 +189,15 @@ class ModelDownloadWithoutCache(Rule):
         start = script.file_span(cmd.start, cmd.start).start
         fill = " ".join([w.raw for w in inv.program_words] + kept)
         edit_list = [Edit.insert(start, f"{fill} && ")]
-        reason = None
-        if not covered:
-            flag, reason = mount_flag(ctx, run, hub, state)
-            edit_list.append(edits.add_flag(run, flag))
         title = f"Fill the Hugging Face cache at {hub} before the `--local-dir` download"
-        if not covered:
-            title = f"Mount the Hugging Face cache at {hub} and fill it before the `--local-dir` download"
-        if reason:
-            return Fix.unsafe(f"{title} ({reason})", *edit_list)
-        return Fix.safe(title, *edit_list)
+        if covered:
+            return Fix.safe(title, *edit_list)
+        plan = mount_flag(ctx, run, hub, state)
+        if plan.flag is None:
+            return None
+        edit_list.append(edits.add_flag(run, plan.flag))
+        title = f"Mount the Hugging Face cache at {hub} and fill it before the `--local-dir` download"
+        return plan.fix(title, *edit_list)
 
 
 def _hub_download(inv: Invocation) -> bool:

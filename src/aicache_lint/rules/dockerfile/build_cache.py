@@ -22,6 +22,7 @@ from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.dockerfile.package_cache import (
     cache_mount_targets,
+    combine_plans,
     covers,
     mount_flag,
     remove_word,
@@ -320,13 +321,10 @@ def _fix(
     paths = list(dict.fromkeys(d.path for d in missing if d.path))
     if any(_other_mount_over(run, state, p) for p in paths):
         return None
-    flags, reasons = [], []
-    for path in paths:
-        flag, reason = mount_flag(ctx, run, path, state)
-        flags.append(flag)
-        if reason:
-            reasons.append(reason)
-    edit_list: list[Edit] = [edits.add_flag(run, " ".join(flags))]
+    plan = combine_plans([mount_flag(ctx, run, path, state) for path in paths])
+    if plan.flag is None:
+        return None
+    edit_list: list[Edit] = [edits.add_flag(run, plan.flag)]
     for inv in invs:
         for word in inv.args:
             if word.value in tool.no_cache_flags:
@@ -334,12 +332,9 @@ def _fix(
                 if removed is None:
                     return None
                 edit_list.extend(removed)
-    title = f"Mount a {tool.label} cache at {', '.join(paths)}"
     if tool.unsafe_reason:
-        reasons.insert(0, tool.unsafe_reason)
-    if reasons:
-        return Fix.unsafe(f"{title} ({'; '.join(dict.fromkeys(reasons))})", *edit_list)
-    return Fix.safe(title, *edit_list)
+        plan = plan._replace(unsafe="; ".join(filter(None, (tool.unsafe_reason, plan.unsafe))))
+    return plan.fix(f"Mount a {tool.label} cache at {', '.join(paths)}", *edit_list)
 
 
 def program_span(inv: "Invocation") -> Span:

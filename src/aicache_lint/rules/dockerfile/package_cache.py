@@ -4,10 +4,11 @@ caches for the RUN's user and environment, and whether a cache mount covers that
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
-from aicache_lint.dockerfile.facts import State
+from aicache_lint.dockerfile.facts import State, runs_under_sudo  # noqa: F401 (re-exported)
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.fix import Edit, Fix
@@ -114,22 +115,14 @@ def unknown_dir_reason(inv: "Invocation", state: State) -> str:
     return "it depends on a variable set outside the Dockerfile"
 
 
-def missing_mount_message(tool: CacheTool, ctx: "DockerfileContext", run: Instruction, inv: "Invocation", directory: str | None) -> str:
+def missing_mount_message(
+    tool: CacheTool, ctx: "DockerfileContext", run: Instruction, inv: "Invocation", directory: str | None, why_not: str = ""
+) -> str:
     if directory is not None:
-        return f"`{tool.label}` downloads packages with no cache mount at `{directory}`: every rebuild re-downloads them"
+        message = f"`{tool.label}` downloads packages with no cache mount at `{directory}`: every rebuild re-downloads them"
+        return f"{message} (no fix: {why_not})" if why_not else message
     reason = unknown_dir_reason(inv, ctx.facts.state(run))
     return f"`{tool.label}` downloads packages with no cache mount; its cache dir cannot be known ({reason})"
-
-
-def runs_under_sudo(inv: "Invocation") -> bool:
-    """Whether a `sudo` wrapper precedes the program's own words in the command."""
-    first = inv.program_words[0]
-    for word in inv.command.words:
-        if word is first:
-            return False
-        if word.value.rsplit("/", 1)[-1] == "sudo":
-            return True
-    return False
 
 
 def option_value(args: list["Word"], name: str) -> str | None:
@@ -171,53 +164,121 @@ def mount_covering(run: Instruction, state: State, directory: str | None) -> tup
     return False, None
 
 
+class MountPlan(NamedTuple):
+    """How to add a cache mount for the RUN's user: the ``--mount`` text, or why it cannot be."""
+
+    flag: str | None  # None: no fix can be offered (``blocked`` says why)
+    unsafe: str | None = None  # why the mount may change the image, for the fix title
+    blocked: str | None = None
+    prepare: tuple[Edit, ...] = ()  # edits the mount needs above the RUN (`RUN mkdir -p` as the user)
+
+    def fix(self, title: str, *edit_list: Edit) -> Fix | None:
+        if self.flag is None:
+            return None
+        if self.unsafe:
+            return Fix.unsafe(f"{title} ({self.unsafe})", *edit_list, *self.prepare)
+        return Fix.safe(title, *edit_list, *self.prepare)
+
+
 def mount_flag(
     ctx: "DockerfileContext", run: Instruction, directory: str, state: State, existing: tuple[str, ...] = ()
-) -> tuple[str, str | None]:
-    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe).
-    ``existing`` names directories known to exist in the image (a conda root prefix ...)."""
+) -> MountPlan:
+    """The ``--mount`` for a cache at ``directory`` in ``run``. ``existing`` names directories
+    known to exist in the image (a conda root prefix ...)."""
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
         # Another RUN of the stage already mounts this cache: share it, options and all (a mount
         # with other uid/gid/mode/id options would be a different, cold cache -- DOMAIN §1.4).
-        return f"--mount={same}", None
-    extra, reason = owner_options(state, directory, existing)
-    return f"--mount=type=cache,target={directory}{extra}", reason
+        return MountPlan(f"--mount={same}", state.assumption(directory))
+    owner = owner_options(ctx, run, state, directory, existing)
+    if owner.flag is None:
+        return owner
+    return owner._replace(flag=f"--mount=type=cache,target={directory}{owner.flag}")
 
 
-def owner_options(state: State, directory: str, existing: tuple[str, ...] = ()) -> tuple[str, str | None]:
-    """The ``,uid=…,gid=…`` a cache mount at ``directory`` needs for the RUN's user ("" for
-    root), and why such a mount is unsafe (None when it is safe)."""
+def owner_options(
+    ctx: "DockerfileContext", run: Instruction, state: State, directory: str, existing: tuple[str, ...] = ()
+) -> MountPlan:
+    """The ``,uid=…,gid=…`` (as ``flag``; "" for root) a cache mount at ``directory`` needs for
+    the RUN's user. Under a non-root user the mount must not leave a root-owned directory that
+    the user needs: BuildKit creates the target and its missing parents owned by root, and they
+    stay in the image (DOMAIN §11.1). Inside the user's home the plan creates them as the user
+    first; where it cannot, there is no fix."""
+    assumed = state.assumption(directory)
     if state.is_root:
-        return "", None
+        return MountPlan("", assumed)
     info = state.user_info
     if info.uid is None:
-        return (
-            "",
-            f"the uid of user `{info.name}` is not known, so the cache dir may not be writable: "
-            "add `uid=` to the mount",
-        )
-    opts = f",uid={info.uid}"
-    if info.gid is not None:
-        opts += f",gid={info.gid}"
+        return MountPlan(None, blocked=f"the uid of user `{info.name}` is not known here, and a cache mount "
+                                       "without `uid=` is not writable for it")
+    opts = f",uid={info.uid}" + (f",gid={info.gid}" if info.gid is not None else "")
+    home = posixpath.normpath(info.home) if info.home else None
+    if home and home != "/" and directory.startswith(home + "/"):
+        if not state.dir_exists(home):
+            return MountPlan(None, blocked=f"the home `{home}` of `{info.name}` is not created in this Dockerfile, "
+                                           f"so BuildKit would create it owned by root")
+        prepare = make_dirs_as_user(ctx, run, state, directory)
+        if prepare is None:
+            return MountPlan(None, blocked=f"BuildKit would create `{directory}` and its missing parents owned by "
+                                           f"root, and they cannot be created as `{info.name}` first here")
+        return MountPlan(opts, assumed, prepare=prepare)
     parent = posixpath.dirname(directory)
-    if parent not in _existing_dirs(state) and parent not in existing:
+    if not state.dir_exists(parent) and parent not in existing:
         # BuildKit creates missing parents of a mount point owned by root, in the image.
-        return (
+        return MountPlan(
             opts,
             f"BuildKit would create `{parent}` owned by root, and `{info.name}` could no longer write "
             f"there; create it as `{info.name}` first or point {_cache_var_hint(directory)} elsewhere",
         )
-    return opts, None
+    return MountPlan(opts, assumed)
 
 
-def _existing_dirs(state: State) -> set[str]:
-    """Directories that exist and that a missing mount point may be created in without harm."""
-    dirs = {"/", "/tmp", "/var/tmp"}
-    info = state.user_info
-    if info.home_created and info.home:
-        dirs.add(posixpath.normpath(info.home))
-    return dirs
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_.@+/-]*")
+
+
+def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, directory: str) -> tuple[Edit, ...] | None:
+    """Edits creating ``directory`` (and its missing parents) as the RUN's user before the RUN,
+    so BuildKit mounts over a directory the user owns: ``()`` when it already exists, None when
+    that cannot be done here. The new ``RUN mkdir -p`` goes above the first RUN of the stage that
+    runs as this user with the directory still missing, so that every fix needing it writes the
+    same line (identical edits apply once)."""
+    if state.dir_exists(directory):
+        return ()
+    if run.inner is not None or not _PLAIN_PATH.fullmatch(directory):
+        return None
+    # Every existing directory on the way down must be the user's own (else mkdir fails).
+    path = directory
+    while not state.dir_exists(path):
+        path = posixpath.dirname(path)
+    if state.dirs.get(path, state.user_info.name) != state.user_info.name and path != state.home:
+        return None
+    facts = ctx.facts
+    stage = facts.stage_of(run)
+    anchor = run
+    if stage is not None:
+        for instr in reversed(stage.instructions[: stage.instructions.index(run)]):
+            before = facts.state(instr)
+            if before.user != state.user or not before.dir_exists(state.home or "") or before.dir_exists(directory):
+                break
+            if (instr.inner or instr).keyword == "RUN" and instr.inner is None:
+                anchor = instr
+    source = ctx.source
+    line = _above_comments(ctx, source.line_of(anchor.span.start))
+    start = source.line_start(line)
+    indent = source.text[start : anchor.span.start] if line == source.line_of(anchor.span.start) else ""
+    if indent.strip():
+        return None
+    keyword = edits.keyword(run, source, "RUN")
+    return (Edit.insert(start, f"{indent}{keyword} mkdir -p {directory}\n"),)
+
+
+def _above_comments(ctx: "DockerfileContext", line: int) -> int:
+    """The first line of the comment block directly above ``line`` (a suppression comment must
+    stay above its instruction)."""
+    comment_lines = {ctx.source.line_of(c.start) for c in ctx.doc.comments}
+    while line - 1 in comment_lines:
+        line -= 1
+    return line
 
 
 def _cache_var_hint(directory: str) -> str:
@@ -245,9 +306,9 @@ def missing_mount_findings(
     dir_of: "Callable[[Instruction, Invocation, State], str | None] | None" = None,
     mount_dirs: "Callable[[DockerfileContext, Instruction, Invocation, State, str], list[str]] | None" = None,
     existing: "tuple[str, ...] | Callable[[Instruction], tuple[str, ...]]" = (),
-) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None]]:
+) -> Iterator[tuple[Instruction, "Invocation", str | None, Fix | None, str]]:
     """For each RUN that downloads with ``tool`` and has no cache mount at its cache dir:
-    (run, first invocation, cache dir, fix).
+    (run, first invocation, cache dir, fix, why there is no fix -- "" when none is said).
 
     ``dir_of`` replaces the tool's own cache-dir reading; ``mount_dirs`` names the directories to
     mount for a cache dir (poetry: its `cache` and `artifacts` subdirectories only, when its
@@ -276,7 +337,7 @@ def missing_mount_findings(
         if not pending:
             continue
         first, directory, targets = pending[0]
-        fix = None
+        fix, why_not = None, ""
         if (
             directory is not None
             and len({p[2] for p in pending}) == 1
@@ -284,8 +345,12 @@ def missing_mount_findings(
             and not any(_links_into_cache(tool, inv, state) for inv, _, _ in pending)
         ):
             known = existing(run) if callable(existing) else existing
-            fix = _mount_fix(ctx, run, state, tool, list(targets), [inv for inv, _, _ in pending], known)
-        yield run, first, directory, fix
+            plan = combine_plans([mount_flag(ctx, run, t, state, known) for t in targets])
+            if plan.flag is None:
+                why_not = plan.blocked or ""
+            else:
+                fix = _mount_fix(ctx, run, tool, list(targets), [inv for inv, _, _ in pending], plan)
+        yield run, first, directory, fix, why_not
 
 
 def _links_into_cache(tool: CacheTool, inv: "Invocation", state: State) -> bool:
@@ -328,22 +393,11 @@ def _looks_mounted(run: Instruction, state: State, tool: CacheTool) -> bool:
 
 
 def _mount_fix(
-    ctx: "DockerfileContext",
-    run: Instruction,
-    state: State,
-    tool: CacheTool,
-    targets: list[str],
-    invs: list["Invocation"],
-    existing: tuple[str, ...] = (),
+    ctx: "DockerfileContext", run: Instruction, tool: CacheTool, targets: list[str], invs: list["Invocation"],
+    plan: MountPlan,
 ) -> Fix | None:
-    flags, reasons = [], []
-    for target in targets:
-        flag, reason = mount_flag(ctx, run, target, state, existing)
-        flags.append(flag)
-        if reason and reason not in reasons:
-            reasons.append(reason)
     # One insertion: two at the same offset would be applied in separate passes.
-    edit_list: list[Edit] = [edits.add_flag(run, " ".join(flags))]
+    edit_list: list[Edit] = [edits.add_flag(run, plan.flag or "")]
     for inv in invs:
         for word in tool.disabling_flags(inv):
             if "=" in word.value:
@@ -352,10 +406,16 @@ def _mount_fix(
             if edit is None:
                 return None
             edit_list.extend(edit)
-    title = f"Mount a {tool.label} cache at {' and '.join(targets)}"
-    if reasons:
-        return Fix.unsafe(f"{title} ({'; '.join(reasons)})", *edit_list)
-    return Fix.safe(title, *edit_list)
+    return plan.fix(f"Mount a {tool.label} cache at {' and '.join(targets)}", *edit_list)
+
+
+def combine_plans(plans: list[MountPlan]) -> MountPlan:
+    """One plan for several mounts added together: every reason, every preparing edit once."""
+    unsafe = "; ".join(dict.fromkeys(p.unsafe for p in plans if p.unsafe)) or None
+    blocked = next((p.blocked for p in plans if p.flag is None), None)
+    prepare = tuple(dict.fromkeys(e for p in plans for e in p.prepare))
+    flag = None if blocked else " ".join(p.flag for p in plans if p.flag)
+    return MountPlan(flag, unsafe, blocked, prepare)
 
 
 def remove_word(ctx: "DockerfileContext", inv: "Invocation", word: "Word") -> tuple[Edit, ...] | None:
