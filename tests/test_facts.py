@@ -143,3 +143,71 @@ def test_legacy_env_form_and_quotes() -> None:
     f = facts_of('FROM a\nENV HF_HOME /data/hf cache\nENV A="x y" B=\'$HF_HOME\'\nRUN z\n')
     s = state_at(f, "RUN z")
     assert s.env == {"HF_HOME": "/data/hf cache", "A": "x y", "B": "$HF_HOME"}
+
+
+# -- what an unknown base image leaves open (issue: fixes that assume USER root) ------------------
+
+
+def test_known_root_images_assume_nothing() -> None:
+    for base in ("python:3.12-slim", "nvidia/cuda:12.4.1-runtime-ubuntu22.04", "docker.io/library/ubuntu:24.04",
+                 "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", "nvcr.io/nvidia/cuda:12.9.1-base-ubuntu24.04"):
+        s = state_at(facts_of(f"FROM {base}\nRUN pip install x\n"), "pip install")
+        assert s.assumed_base is None and s.assumption() is None, base
+
+
+def test_unknown_base_is_assumed_and_inherited_by_later_stages() -> None:
+    f = facts_of(
+        """
+        ARG BASE=ghcr.io/acme/ml-base:1
+        FROM ${BASE} AS deps
+        RUN pip install x
+        FROM deps
+        RUN pip install y
+        """
+    )
+    for needle in ("install x", "install y"):
+        s = state_at(f, needle)
+        assert s.assumed_base == "ghcr.io/acme/ml-base:1"
+        assert s.assumption() == "assumes the base image `ghcr.io/acme/ml-base:1` runs as root and sets no cache variable"
+
+
+def test_assumption_after_a_user_line_concerns_home_and_variables_only() -> None:
+    f = facts_of(
+        """
+        FROM someorg/base:1
+        RUN useradd -m -u 1000 app
+        USER app
+        ENV PIP_CACHE_DIR=/home/app/.pipcache
+        RUN pip install x
+        """
+    )
+    s = state_at(f, "pip install")
+    assert s.assumption("/home/app/.cache/pip") == "assumes the base image `someorg/base:1` sets no HOME or cache variable"
+    assert s.assumption("/home/app/.pipcache") is None  # this file sets that path
+    assert s.assumption("/opt/cache") is None  # outside the home: HOME does not matter
+
+
+def test_directories_made_by_mounts_mkdir_install_chown_and_workdir() -> None:
+    f = facts_of(
+        """
+        FROM python:3.12
+        RUN useradd -m -u 1000 app
+        USER app
+        RUN --mount=type=cache,target=/home/app/.cache/pip,uid=1000 pip install x
+        RUN mkdir -p ~/data/a && install -d -o app /srv/models
+        USER root
+        RUN mkdir /opt/tool && chown -R 1000 /home/app/.cache
+        WORKDIR /work/dir
+        RUN true
+        """
+    )
+    s = state_at(f, "RUN true")
+    assert s.dirs["/home/app/.cache"] == "app"  # root-owned by the mount, chowned back by uid
+    assert s.dirs["/home/app/.cache/pip"] == "app"
+    assert s.dirs["/home/app/data"] == s.dirs["/home/app/data/a"] == "app"
+    assert s.dirs["/srv/models"] == "app"
+    assert s.dirs["/opt/tool"] == "root"
+    assert s.dirs["/work/dir"] == "?" and s.dir_exists("/work")  # WORKDIR: owner depends on the builder
+    before = state_at(f, "mkdir -p ~/data")
+    assert before.dirs["/home/app/.cache"] == "root"
+    assert before.dir_exists("/home/app") and not before.dir_exists("/home/app/data")

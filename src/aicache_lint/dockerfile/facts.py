@@ -321,8 +321,12 @@ class Facts:
             value = expand(instr.args.text.strip(), state.run_env, escape)
             workdir = _absolute(value, state.workdir) if value else None
             if workdir and not state.dir_exists(workdir):
-                # Created if missing; by whom depends on the builder version: owner unknown.
-                state = state._replace(dirs={**state.dirs, workdir: "?"})
+                # Created with its parents if missing; by whom depends on the builder: owner unknown.
+                made, path = {}, workdir
+                while not state.dir_exists(path):
+                    made[path] = "?"
+                    path = posixpath.dirname(path)
+                state = state._replace(dirs={**state.dirs, **made})
             return state._replace(workdir=workdir or state.workdir)
         if kw == "RUN":
             invs = self.invocations(instr)

@@ -25,6 +25,7 @@ from aicache_lint.rules.dockerfile.aic117_go_cargo_cache_not_mounted import GoCa
 from aicache_lint.rules.dockerfile.aic120_cache_mount_target_mismatch import CacheMountTargetMismatch
 from aicache_lint.rules.dockerfile.aic121_mount_type_missing import MountTypeMissing
 from aicache_lint.rules.dockerfile.aic122_cache_mount_not_writable import CacheMountNotWritable
+from aicache_lint.rules.dockerfile.aic123_cache_mount_dir_owned_by_root import CacheMountDirOwnedByRoot
 from aicache_lint.rules.dockerfile.aic130_syntax_directive_ignored import SyntaxDirectiveIgnored
 from aicache_lint.rules.dockerfile.aic131_buildkit_syntax_not_declared import BuildkitSyntaxNotDeclared
 from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HfHomeNotSet
@@ -64,6 +65,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     CacheMountTargetMismatch,
     MountTypeMissing,
     CacheMountNotWritable,
+    CacheMountDirOwnedByRoot,
     SyntaxDirectiveIgnored,
     BuildkitSyntaxNotDeclared,
     # model and runtime caches

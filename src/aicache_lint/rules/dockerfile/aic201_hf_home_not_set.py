@@ -8,7 +8,7 @@ from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import CacheTarget, cache_env_fix, cache_target, first_use_in_image
+from aicache_lint.rules.dockerfile.model_cache import base_may_set, CacheTarget, cache_env_fix, cache_target, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
@@ -89,11 +89,8 @@ class HfHomeNotSet(Rule):
             return
         anchor, end, (span, what) = found
         target = cache_target(ctx, end, self.options(ctx)["hf-home"], "huggingface", "hf")
-        yield Violation(
-            span,
-            f"{what}, but the image sets no `HF_HOME`: downloaded models {target.consequence}",
-            self._fix(ctx, anchor, end, target),
-        )
+        message = f"{what}, but the image sets no `HF_HOME`: downloaded models {target.consequence}"
+        yield Violation(span, message + base_may_set(end), self._fix(ctx, anchor, end, target))
 
     def _first_hf_use(self, ctx: DockerfileContext, stage: Stage):
         facts = ctx.facts

@@ -7,7 +7,7 @@ from typing import Iterator
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cache_env_fix, cache_target, first_use_in_image
+from aicache_lint.rules.dockerfile.model_cache import base_may_set, cache_env_fix, cache_target, first_use_in_image
 from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
@@ -96,7 +96,7 @@ class TorchHomeNotSet(Rule):
         yield Violation(
             span,
             f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
-            f"`TORCH_HOME`: they {target.consequence}",
+            f"`TORCH_HOME`: they {target.consequence}{base_may_set(end)}",
             cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
 

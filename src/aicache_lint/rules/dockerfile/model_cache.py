@@ -59,6 +59,7 @@ class CacheTarget(NamedTuple):
     path: str | None  # None: no fix (the final user's home is not known)
     consequence: str  # what happens to the downloads, subject-less: "land in an unmounted ..."
     title_note: str = ""
+    assumed: str | None = None  # what the fix takes for granted about an unknown base image
 
 
 def cache_target(ctx: "DockerfileContext", end: State, root_path: str, tool_dir: str, kind: str) -> CacheTarget:
@@ -75,13 +76,35 @@ def cache_target(ctx: "DockerfileContext", end: State, root_path: str, tool_dir:
             f"`{mount.service}`, {mount.mount}); anything else that runs the image fetches them again",
             f" (where `{mount.compose_file}` mounts {mount.mount})",
         )
+    assumed = end.assumption()
     if end.is_root:
-        return CacheTarget(root_path, unmounted)
+        return CacheTarget(root_path, unmounted, assumed=assumed)
     home = end.home
     # A home guessed from the user name is not known (`nobody` lives in /nonexistent).
     if not end.home_known or not home or not home.startswith("/"):
         return CacheTarget(None, unmounted)
-    return CacheTarget(posixpath.join(home, ".cache", tool_dir), unmounted)
+    path = posixpath.join(home, ".cache", tool_dir)
+    owner = _nearest_owner(end, path)
+    if owner == "root":
+        # An earlier cache mount left `~/.cache` root-owned (AIC123): the user cannot write there.
+        return CacheTarget(None, unmounted + f" (no fix: a directory above `{path}` is owned by root)")
+    return CacheTarget(path, unmounted, assumed=assumed)
+
+
+def base_may_set(end: State) -> str:
+    """A note for a message that says "the image sets no X" when the base image is not known."""
+    if end.assumed_base is None:
+        return ""
+    return f" (as far as this file shows: its base image `{end.assumed_base}` is not known here and may set it)"
+
+
+def _nearest_owner(state: State, path: str) -> str | None:
+    """The owner of the nearest directory at or above ``path`` that the file made, if any."""
+    while path not in ("/", ""):
+        if path in state.dirs:
+            return state.dirs[path]
+        path = posixpath.dirname(path)
+    return None
 
 
 def _compose_mount(ctx: "DockerfileContext", kind: str):
@@ -100,8 +123,11 @@ def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: Cach
     if target.path is None:
         return None
     line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {var}={target.path}"
-    return Fix.safe(f"Set `{var}={target.path}` after the stage's `FROM`{target.title_note}",
-                    edits.insert_line_after(stage.from_instruction, line))
+    title = f"Set `{var}={target.path}` after the stage's `FROM`{target.title_note}"
+    edit = edits.insert_line_after(stage.from_instruction, line)
+    if target.assumed:
+        return Fix.unsafe(f"{title} ({target.assumed})", edit)
+    return Fix.safe(title, edit)
 
 
 # -- versions -------------------------------------------------------------------------------------

@@ -246,12 +246,6 @@ def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, 
         return ()
     if run.inner is not None or not _PLAIN_PATH.fullmatch(directory):
         return None
-    # Every existing directory on the way down must be the user's own (else mkdir fails).
-    path = directory
-    while not state.dir_exists(path):
-        path = posixpath.dirname(path)
-    if state.dirs.get(path, state.user_info.name) != state.user_info.name and path != state.home:
-        return None
     facts = ctx.facts
     stage = facts.stage_of(run)
     anchor = run
@@ -262,6 +256,13 @@ def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, 
                 break
             if (instr.inner or instr).keyword == "RUN" and instr.inner is None:
                 anchor = instr
+    # Every directory on the way down that exists there must be the user's own (else mkdir fails).
+    at = facts.state(anchor)
+    path = directory
+    while not at.dir_exists(path):
+        path = posixpath.dirname(path)
+    if at.dirs.get(path, at.user_info.name) != at.user_info.name and path != at.home:
+        return None
     source = ctx.source
     line = _above_comments(ctx, source.line_of(anchor.span.start))
     start = source.line_start(line)
