@@ -35,7 +35,7 @@ class Code(NamedTuple):
 class Suppression(NamedTuple):
     file_wide: bool
     codes: tuple[Code, ...]  # empty: every code
-    line_span: Span  # the whole comment line, newline included
+    line_span: Span  # what deleting the comment line removes (see ``_line_span``)
     comment: Span  # the comment text
     codes_end: int  # offset just after the code list (where --add-ignore appends)
     instruction: "Instruction | None"  # the instruction it sits above (None: file-wide, YAML, misplaced)
@@ -139,9 +139,14 @@ def _codes(m: re.Match, offset: int) -> tuple[Code, ...]:
 
 
 def _line_span(source: SourceText, line: int) -> Span:
+    """What deleting ``line`` removes: the line and its newline -- or, for a last line with no
+    newline after it, the newline before it, so that the file's final-newline state survives."""
     start = source.line_start(line)
-    end = source.line_start(line + 1) if line < source.line_count else len(source.text)
-    return Span(start, end)
+    if line < source.line_count:
+        return Span(start, source.line_start(line + 1))
+    if line > 1:
+        return Span(source.line_end(line - 1), len(source.text))
+    return Span(start, len(source.text))
 
 
 def containing_instruction(doc: "Dockerfile", offset: int) -> "Instruction | None":
