@@ -87,6 +87,13 @@ def test_unused_and_unknown_codes_are_reported_and_fixed(tmp_path: Path) -> None
     )
 
 
+def test_removing_an_unused_last_line_keeps_the_missing_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(b"# base image notes\r\n# aicache-lint: ignore-file=AIC101")
+    assert invoke(["--fix", str(path)]).exit_code == 0
+    assert path.read_bytes() == b"# base image notes"
+
+
 def test_codes_of_unselected_rules_are_not_judged(tmp_path: Path) -> None:
     path = write(tmp_path, "FROM python:3.12\n# aicache-lint: ignore=AIC101\nRUN echo hi\n")
     assert found(path, "--select", "AIC002,AIC3") == []

@@ -38,7 +38,8 @@ class FileResult:
         self.fixed = fixed
         self.applied = applied or []
         self.written = False
-        self.suppressions_added = 0  # --add-ignore
+        self.suppressions_added = 0  # --add-ignore: codes added to suppressions
+        self.suppressions_removed = 0  # --add-ignore: stale codes and comments removed
         self.notices: list[str] = []  # network lookups that failed (--resolve-images)
 
     def __repr__(self) -> str:
@@ -51,7 +52,7 @@ class Task(NamedTuple):
     path: str
     settings: Settings
     fix: bool = False  # compute fixes (--fix, --diff)
-    write: bool = False  # write the fixed text back (--fix)
+    write: bool = False  # write the new text back (--fix, --add-ignore without --diff)
     add_ignore: str | None = None  # --add-ignore: insert suppressions with this reason
 
 
@@ -92,11 +93,7 @@ def process_bytes(
     except SourceError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
     if add_ignore is not None:
-        from aicache_lint.discovery import file_kind
-
-        if file_kind(path) == "dockerfile":
-            return _add_ignores(source, settings, add_ignore)
-        return FileResult(path, check_source(source, settings), source.text)
+        return _add_ignores(source, settings, add_ignore, write)
     if not fix:
         return FileResult(path, check_source(source, settings), source.text)
     result: FixResult = fix_source(source, settings)
@@ -108,20 +105,17 @@ def process_bytes(
     return out
 
 
-def _add_ignores(source: SourceText, settings: Settings, reason: str) -> FileResult:
-    from aicache_lint import suppress
-    from aicache_lint.dockerfile.lexer import parse
-    from aicache_lint.fix import apply_edits
+def _add_ignores(source: SourceText, settings: Settings, reason: str, write: bool) -> FileResult:
+    from aicache_lint.add_ignore import add_ignores
 
-    findings = check_source(source, settings)
-    edits, added = suppress.add_ignore_edits(source, parse(source), findings, reason)
-    out = FileResult(source.path, findings, source.text)
-    if edits:
-        fixed = SourceText(apply_edits(source.text, edits, source.newline), path=source.path, bom=source.bom)
-        out.fixed = fixed.text
-        out.findings = check_source(fixed, settings)
-        out.suppressions_added = added
-        _write(out, fixed)
+    outcome = add_ignores(source, settings, reason)
+    out = FileResult(source.path, outcome.findings, source.text)
+    if outcome.changed:
+        out.fixed = outcome.source.text
+        out.suppressions_added = outcome.added
+        out.suppressions_removed = outcome.removed
+        if write:
+            _write(out, outcome.source)
     return out
 
 

@@ -64,8 +64,8 @@ def _check_parser() -> argparse.ArgumentParser:
     fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
     fixing.add_argument("--add-ignore", action="store_true",
-                        help="add a suppression comment for every current finding; "
-                             "--add-ignore=REASON records why")
+                        help="write the suppression comments that make a plain run clean (with --diff: show "
+                             "them); --add-ignore=REASON records why")
     rules = parser.add_argument_group("rule selection")
     rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
     rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rule codes or prefixes to the selection")
@@ -108,8 +108,8 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         raise UsageError("`-` (standard input) cannot be combined with other paths")
-    if "-" in paths and add_ignore is not None:
-        raise UsageError("--add-ignore edits files in place; it cannot read standard input")
+    if add_ignore is not None:
+        _check_add_ignore(args, add_ignore, paths)
     overrides = CliOverrides(
         select=_codes(args.select) if args.select else None,
         extend_select=_codes(args.extend_select),
@@ -133,7 +133,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
             results = [api.process_bytes(stdin.read(), args.stdin_filename or "-", settings, fix=fixing)]
         else:
             files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
-            write = args.fix and not args.diff
+            write = (args.fix or add_ignore is not None) and not args.diff
             tasks = [api.Task(f, resolver.for_path(f), fixing, write, add_ignore) for f in files]
             results = api.process_paths(tasks, jobs=args.jobs)
             results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
@@ -143,10 +143,8 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     _print_notices(results, stderr)
 
     if add_ignore is not None:
-        added = sum(r.suppressions_added for r in results)
-        touched = sum(1 for r in results if r.suppressions_added)
-        stderr.write(f"Added {added} suppression{'' if added == 1 else 's'} to {touched} file{'' if touched == 1 else 's'}.\n")
-        return EXIT_ERROR if any(f.code == "AIC000" for r in results for f in r.findings) else EXIT_CLEAN
+        _report_add_ignore(results, args.diff, stdout, stderr)
+        return _exit_code(results, args.exit_zero, diff=args.diff)
     if args.diff:
         _print_diffs(results, stdout, stderr)
         return _exit_code(results, args.exit_zero, diff=True)
@@ -166,6 +164,41 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if report_stream is not None:
             report_stream.close()
     return _exit_code(results, args.exit_zero, diff=False)
+
+
+def _check_add_ignore(args, reason: str, paths: list[str]) -> None:
+    """--add-ignore writes comments (or, with --diff, shows them); it fixes nothing."""
+    if "-" in paths:
+        raise UsageError("--add-ignore edits files in place; it cannot read standard input")
+    if args.fix:
+        raise UsageError("--add-ignore cannot be combined with --fix: run `--fix` first, then `--add-ignore`")
+    if args.statistics:
+        raise UsageError("--add-ignore cannot be combined with --statistics")
+    if reason and reason.splitlines() != [reason]:
+        raise UsageError("the --add-ignore reason must be a single line")
+
+
+def _report_add_ignore(results, diff: bool, stdout: IO[str], stderr: IO[str]) -> None:
+    """What --add-ignore did (with --diff: would do), and what it leaves: the findings it cannot
+    suppress, each with its location."""
+    if diff:
+        _write_diffs(results, stdout)
+    added = sum(r.suppressions_added for r in results)
+    touched = sum(1 for r in results if r.fixed is not None)
+    removed = sum(r.suppressions_removed for r in results)
+    summary = f"{'Would add' if diff else 'Added'} {added} suppression{'' if added == 1 else 's'}"
+    summary += f" to {touched} file{'' if touched == 1 else 's'}"
+    if removed:
+        summary += f"; {'would remove' if diff else 'removed'} {removed} stale suppression{'' if removed == 1 else 's'}"
+    stderr.write(f"{summary}.\n")
+    left = sorted((f for r in results for f in r.findings), key=lambda f: f.sort_key)
+    for f in left:
+        stderr.write(f"{f.path}:{f.start.row}:{f.start.column}: {f.code} {f.message}\n")
+    if left:
+        stderr.write(
+            f"{len(left)} finding{' was' if len(left) == 1 else 's were'} not suppressed: internal (AIC000), "
+            "parse (AIC001) and read (AIC003) errors never are, and a file that does not parse is left as it is.\n"
+        )
 
 
 def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]) -> None:
@@ -226,21 +259,23 @@ def _show_fixes(results, stream: IO[str]) -> None:
 
 
 def _print_diffs(results, stdout: IO[str], stderr: IO[str]) -> None:
-    import difflib
-
-    changed = 0
-    for r in results:
-        if r.fixed is None or r.original is None:
-            continue
-        changed += len(r.applied)
-        stdout.writelines(
-            difflib.unified_diff(
-                r.original.splitlines(keepends=True), r.fixed.splitlines(keepends=True), fromfile=r.path, tofile=r.path
-            )
-        )
+    _write_diffs(results, stdout)
+    changed = sum(len(r.applied) for r in results if r.fixed is not None and r.original is not None)
     for f in (f for r in results for f in r.findings if f.code in ("AIC000", "AIC003")):
         stderr.write(f"{f.path}:{f.start.row}:{f.start.column}: {f.code} {f.message}\n")
     stderr.write(f"Would fix {changed} error{'' if changed == 1 else 's'}.\n" if changed else "No fixes available.\n")
+
+
+def _write_diffs(results, stdout: IO[str]) -> None:
+    import difflib
+
+    for r in results:
+        if r.fixed is not None and r.original is not None:
+            stdout.writelines(
+                difflib.unified_diff(
+                    r.original.splitlines(keepends=True), r.fixed.splitlines(keepends=True), fromfile=r.path, tofile=r.path
+                )
+            )
 
 
 def _exit_code(results, exit_zero: bool, diff: bool) -> int:

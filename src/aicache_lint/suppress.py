@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 _DIRECTIVE = re.compile(
     r"#\s*aicache-lint\s*:\s*(?P<kind>ignore-file|ignore)(?![\w-])(?:\s*=\s*(?P<codes>[^\s]*))?(?P<reason>.*)$"
 )
-PREFIX = "# aicache-lint: ignore="
 
 
 class Code(NamedTuple):
@@ -35,7 +34,7 @@ class Code(NamedTuple):
 class Suppression(NamedTuple):
     file_wide: bool
     codes: tuple[Code, ...]  # empty: every code
-    line_span: Span  # the whole comment line, newline included
+    line_span: Span  # what deleting the comment line removes (see ``line_span``)
     comment: Span  # the comment text
     codes_end: int  # offset just after the code list (where --add-ignore appends)
     instruction: "Instruction | None"  # the instruction it sits above (None: file-wide, YAML, misplaced)
@@ -65,7 +64,7 @@ def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
         codes = _codes(m, span.start) if m.group("codes") else ()
         end = m.end("codes") if m.group("codes") is not None else m.end("kind")
         region = instruction.span if instruction is not None else None  # heredoc bodies included
-        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, instruction, region))
+        out.append(Suppression(file_wide, codes, line_span(source, line), span, end, instruction, region))
     return out
 
 
@@ -73,7 +72,7 @@ def parse_yaml(source: SourceText, doc: "ComposeDoc") -> list[Suppression]:
     """The same comments in a Compose file: above a key or a list item (the region is that key's
     or item's text), or -- `ignore-file` -- in the comment block before the first key."""
     comment_lines = {source.line_of(span.start): span for span in doc.comments}
-    regions = _yaml_regions(source, doc)
+    regions = yaml_regions(source, doc)
     first_content = min(regions, default=source.line_count + 1)
     out = []
     for line, span in sorted(comment_lines.items()):
@@ -91,11 +90,11 @@ def parse_yaml(source: SourceText, doc: "ComposeDoc") -> list[Suppression]:
             region = regions.get(below)
         codes = _codes(m, span.start) if m.group("codes") else ()
         end = m.end("codes") if m.group("codes") is not None else m.end("kind")
-        out.append(Suppression(file_wide, codes, _line_span(source, line), span, end, None, region))
+        out.append(Suppression(file_wide, codes, line_span(source, line), span, end, None, region))
     return out
 
 
-def _yaml_regions(source: SourceText, doc: "ComposeDoc") -> dict[int, Span]:
+def yaml_regions(source: SourceText, doc: "ComposeDoc") -> dict[int, Span]:
     """For each line where a mapping key or a block list item starts: the span of that entry."""
     from aicache_lint.compose.model import Mapping, Sequence
 
@@ -138,10 +137,15 @@ def _codes(m: re.Match, offset: int) -> tuple[Code, ...]:
     return tuple(codes)
 
 
-def _line_span(source: SourceText, line: int) -> Span:
+def line_span(source: SourceText, line: int) -> Span:
+    """What deleting ``line`` removes: the line and its newline -- or, for a last line with no
+    newline after it, the newline before it, so that the file's final-newline state survives."""
     start = source.line_start(line)
-    end = source.line_start(line + 1) if line < source.line_count else len(source.text)
-    return Span(start, end)
+    if line < source.line_count:
+        return Span(start, source.line_start(line + 1))
+    if line > 1:
+        return Span(source.line_end(line - 1), len(source.text))
+    return Span(start, len(source.text))
 
 
 def containing_instruction(doc: "Dockerfile", offset: int) -> "Instruction | None":
@@ -178,41 +182,3 @@ def _code_index(sup: Suppression, code: str) -> int:
         if c.code.upper() == code:
             return i
     return -1
-
-
-NOT_SUPPRESSIBLE = frozenset({"AIC000", "AIC001", "AIC002", "AIC003"})
-
-
-def add_ignore_edits(source: SourceText, doc: "Dockerfile", findings: list["Finding"], reason: str) -> tuple[list, int]:
-    """(edits, number of codes added) that suppress every finding: a new `# aicache-lint: ignore=...` line above each
-    instruction with findings (indented like it), or the missing codes appended to the one that
-    is already there. Running it again adds nothing: the findings are gone."""
-    from aicache_lint.fix import Edit
-
-    by_instruction: dict[int, tuple["Instruction", list[str]]] = {}
-    for finding in findings:
-        if finding.code in NOT_SUPPRESSIBLE:
-            continue
-        instruction = containing_instruction(doc, finding.span.start)
-        if instruction is None:
-            continue
-        codes = by_instruction.setdefault(id(instruction), (instruction, []))[1]
-        if finding.code not in codes:
-            codes.append(finding.code)
-    existing = {id(s.instruction): s for s in parse(source, doc) if s.instruction is not None and s.codes}
-    edits = []
-    added = 0
-    for key, (instruction, codes) in by_instruction.items():
-        codes = sorted(codes)
-        current = existing.get(key)
-        if current is not None:
-            missing = [c for c in codes if not current.covers(c)]
-            edits.append(Edit.insert(current.codes_end, "," + ",".join(missing)))
-            added += len(missing)
-            continue
-        added += len(codes)
-        line_start = source.line_start(instruction.start_line)
-        indent = source.text[line_start : instruction.span.start]
-        note = f" {reason}" if reason else ""
-        edits.append(Edit.insert(line_start, f"{indent}{PREFIX}{','.join(codes)}{note}\n"))
-    return edits, added
