@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.model import Instruction
-from aicache_lint.dockerfile.words import expand, split_words
+from aicache_lint.dockerfile.words import expand, key_values, split_words
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
-    from aicache_lint.dockerfile.facts import State
+    from aicache_lint.dockerfile.facts import Stage
     from aicache_lint.dockerfile.shell import Invocation, Word
 
 # Instructions a RUN cannot depend on: moving the RUN above them changes nothing it sees.
@@ -23,6 +23,7 @@ _INERT = frozenset("LABEL EXPOSE MAINTAINER CMD ENTRYPOINT HEALTHCHECK STOPSIGNA
 _HARMLESS = frozenset("apt-get apt apk dnf yum microdnf true : echo".split())
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._@+-][A-Za-z0-9._@+/-]*")
 _GLOB = re.compile(r"[*?\[]")
+_VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 # The broad COPY flags a manifest COPY keeps (ownership, mode, link: the files land as before).
 _KEPT_FLAGS = ("chown", "chmod", "link")
 
@@ -38,6 +39,7 @@ class Read(NamedTuple):
     two_phase: str | None  # the flag that makes it a dependencies-only install, when one exists
     anchor: "Word | None"  # the word after which that flag goes (the subcommand)
     no_fix: str | None = None  # why the install cannot be moved, when it cannot
+    paths: tuple[str, ...] = ()  # local projects and archives it installs, as written (`.`, `/src[all]`)
 
 
 class CopyBeforeDependencyInstall(Rule):
@@ -46,18 +48,21 @@ class CopyBeforeDependencyInstall(Rule):
     Flags a `RUN` that installs dependencies from manifest files (`pip install -r
     requirements.txt`, `uv pip install -r`, `uv sync`, `poetry install`, `pip install .` /
     `pip install -e .`, `npm ci`, `yarn install`, `conda env create -f environment.yml`) after a
-    `COPY . <dir>` (or `ADD .`, `COPY ./ <dir>`, `COPY * <dir>`) of the whole build context in the same
-    stage, when the manifests it reads come from that copy. `COPY --from=...` and heredoc `COPY`
-    are not context copies. A project install (`uv sync`, `poetry install`, `pip install .`) after
-    the broad `COPY` passes when an earlier `RUN` of the stage, before the `COPY`, already installed
-    the dependencies (the two-phase pattern); so do `pip install --no-deps .`, `poetry install
-    --only-root` and installs whose manifests come from elsewhere (a bind mount, another path).
+    `COPY . <dir>` (or `ADD .`, `COPY ./ <dir>`, `COPY * <dir>`, in shell or JSON form, with any
+    flags) of the whole build context in the same stage -- whether the manifests it reads come
+    from that copy or from elsewhere (`COPY . /tmp/project` then `COPY deploy/requirements.txt .`).
+    `COPY --from=...`, heredoc `COPY` and a `COPY` of a subdirectory (`COPY src/ /app/src`) are not
+    context copies, nor is a broad `COPY` in another stage. A project install (`uv sync`,
+    `poetry install`, `pip install .`) passes when an earlier `RUN` of the stage already installed
+    the dependencies from manifests (the two-phase pattern); so do `pip install --no-deps .` and
+    `poetry install --only-root`. The rule does not read `.dockerignore`: a context it narrows
+    down still counts as the whole context.
 
     ## Why is this bad?
     A `COPY` of the whole context changes whenever any source file changes, and every later
     instruction of the stage is rebuilt with it. The dependency install then runs again on every
     code edit, and downloads and builds PyTorch, CUDA wheels or `node_modules` again, although the
-    manifests did not change.
+    manifests did not change -- even when the install reads nothing from that copy.
 
     ## Example
     ```dockerfile
@@ -74,6 +79,15 @@ class CopyBeforeDependencyInstall(Rule):
     COPY requirements.txt ./
     RUN pip install -r requirements.txt
     COPY . .
+    ```
+
+    When the install reads nothing from the copy, the copy goes below it:
+    ```dockerfile
+    WORKDIR /app
+    COPY deploy/requirements.txt .
+    RUN pip install -r requirements.txt
+    COPY . /tmp/project/
+    RUN pip install /tmp/project/
     ```
 
     For project installs, the two-phase form: dependencies first, then the project.
@@ -109,6 +123,20 @@ class CopyBeforeDependencyInstall(Rule):
     `yarn install` (Yarn 2+ also reads `.yarnrc.yml` and `.yarn/`, which the Dockerfile does not
     show), and for a two-phase install whose `RUN` holds other commands too or is in exec form.
 
+    When the install reads nothing from the broad `COPY`, the fix (unsafe too) moves that `COPY`,
+    byte for byte with the comment lines directly above it, below the install and the dependency
+    installs that follow it, up to the first instruction that may see the copied files. Crossed
+    freely: `LABEL`, `EXPOSE`, `CMD`, `ENTRYPOINT`, `HEALTHCHECK`, `USER` and `SHELL` (copied files
+    are root-owned unless `--chown` says otherwise), `ENV`/`ARG` that set no variable the `COPY`
+    uses, a `WORKDIR` outside the destination (when the destination is absolute), a `COPY`/`ADD`
+    (`--from` too) whose destination neither contains nor lies in the broad one, and a `RUN` that
+    does not run in the destination, name it, a directory above it or a path below it (relative to
+    its `WORKDIR` too; a glob reaches its whole directory, `~` any home), uses no variable the
+    Dockerfile does not set and runs with no variable pointing there. Anything else stops the
+    move; when it stands before the install, the finding is a report only and names it. The test
+    reads the Dockerfile only: a manifest that refers into the copy (`-e /tmp/project` in a
+    requirements file) or a program that finds the files by itself is not seen.
+
     ## Options
     None.
 
@@ -129,24 +157,25 @@ class CopyBeforeDependencyInstall(Rule):
         facts = ctx.facts
         for stage in facts.stages:
             broad: Instruction | None = None
-            installed_before = False  # a manifest install ran before the broad COPY
+            # An earlier RUN of the stage installed dependencies from manifests: a project install
+            # after it is the two-phase pattern (when that RUN is misplaced, its own finding says so).
+            installed_before = False
+            reach: _Reach | None = None  # how far down the broad COPY can move
             for instr in stage.instructions:
                 if instr.inner is not None:
                     continue
                 if instr.keyword in ("COPY", "ADD") and broad is None and _is_broad_copy(ctx, instr):
                     broad = instr
+                    reach = _reach(ctx, stage, broad)
                     continue
                 if instr.keyword != "RUN":
                     continue
                 reads = _reads(facts, instr)
-                if broad is None:
-                    installed_before = installed_before or any(r.manifests for r in reads)
-                    continue
-                if not reads:
-                    continue
-                violation = _check_run(ctx, stage, broad, instr, reads, installed_before)
-                if violation is not None:
-                    yield violation
+                if broad is not None and reach is not None and reads:
+                    violation = _check_run(ctx, broad, reach, instr, reads, installed_before)
+                    if violation is not None:
+                        yield violation
+                installed_before = installed_before or any(r.manifests for r in reads)
 
 
 # -- the broad COPY ----------------------------------------------------------------------------
@@ -174,6 +203,19 @@ def _copy_args(ctx: DockerfileContext, instr: Instruction) -> _Copy | None:
     raws = [w.raw for w in words]
     sources = [expand(r, state.run_env, ctx.doc.escape) or r for r in raws[:-1]]
     return _Copy(sources, raws[-1], expand(raws[-1], state.run_env, ctx.doc.escape), False)
+
+
+def _destination(ctx: DockerfileContext, instr: Instruction) -> str | None:
+    """Where a COPY or ADD puts its files, absolute and normalised; None when a variable without
+    a value or the instruction's form hides it."""
+    state = ctx.facts.state(instr)
+    if instr.json_args is not None:
+        raw = instr.json_args[-1] if len(instr.json_args) > 1 else None
+        value = expand(raw.replace("\\", "\\\\"), state.run_env) if raw is not None else None
+    else:
+        words = split_words(instr.args.text, ctx.doc.escape)
+        value = expand(words[-1].raw, state.run_env, ctx.doc.escape) if len(words) > 1 else None
+    return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
 
 
 def _is_root_source(source: str) -> bool:
@@ -248,7 +290,7 @@ def _pip_read(inv: "Invocation", args: list["Word"], tool: str) -> Read | None:
         words += found[0]
         manifests += found[1]
     editable = _option_values(args, "-e", "--editable") or ([], [])
-    project = any(_is_local_path(v) for v in editable[1])
+    paths = [v for v in editable[1] if _is_local_path(v)]
     skip = False
     for a in args:
         if skip:
@@ -258,7 +300,8 @@ def _pip_read(inv: "Invocation", args: list["Word"], tool: str) -> Read | None:
             skip = a.value in _VALUE_OPTIONS
             continue
         if _is_local_path(a.value):
-            project = True
+            paths.append(a.value)
+    project = bool(paths)
     if project and _has(args, "--no-deps"):
         project = False  # only the project itself: nothing to download
         if not manifests:
@@ -266,7 +309,7 @@ def _pip_read(inv: "Invocation", args: list["Word"], tool: str) -> Read | None:
     if not manifests and not project:
         return None
     reason = "pip has no dependencies-only install of a local project: move its requirements to a file" if project else None
-    return Read(inv, tool, manifests, words, project, None, None, reason)
+    return Read(inv, tool, manifests, words, project, None, None, reason, tuple(paths) if project else ())
 
 
 def _read(inv: "Invocation") -> Read | None:
@@ -330,48 +373,68 @@ def _harmless(inv: "Invocation") -> bool:
     return False
 
 
-# -- one RUN -----------------------------------------------------------------------------------
+# -- one RUN ---------------------------------------------------------------------------------
 
 
-def _check_run(ctx: DockerfileContext, stage, broad: Instruction, run: Instruction, reads: list[Read],
+def _check_run(ctx: DockerfileContext, broad: Instruction, reach: "_Reach", run: Instruction, reads: list[Read],
                installed_before: bool) -> Violation | None:
-    state = ctx.facts.state(run)
     copy = _copy_args(ctx, broad)
     assert copy is not None
-    broad_state = ctx.facts.state(broad)
-    dest = posixpath.normpath(posixpath.join(broad_state.workdir, copy.dest_value)) if copy.dest_value else None
-    workdir = state.workdir
-
-    def from_copy(path: str) -> bool:
-        if dest is None:
-            return True
-        return dest == "/" or path == dest or path.startswith(dest + "/")
-
-    hits: list[tuple[Read, list[str]]] = []  # reads whose manifests come from the broad copy
-    for read in reads:
-        if read.project and installed_before:
-            continue  # the two-phase pattern: dependencies were installed before the COPY
-        if read.manifests is None:
-            if from_copy(workdir):
-                hits.append((read, []))
-            continue
-        resolved = [posixpath.normpath(posixpath.join(workdir, m)) for m in read.manifests]
-        inside = [p for p in resolved if from_copy(p)]
-        if inside or (read.project and from_copy(workdir)):
-            hits.append((read, inside))
-    if not hits:
+    dest = _destination(ctx, broad)
+    hits, elsewhere = _classify(reads, ctx.facts.state(run).workdir, dest, installed_before)
+    if hits:
+        first = hits[0][0]
+        names = ", ".join(dict.fromkeys(m for r, _ in hits for m in (r.manifests or [])))
+        what = f"reads {names}" if names else "reads files"
+        message = (
+            f"`{first.tool}` {what} from the build context after `{_text(ctx, broad)}` copied all of it: "
+            "every source edit re-runs the install; copy the manifests and install first"
+        )
+        hoist = _hoist_plan(ctx, broad, copy, dest, run, reads, hits)
+        fix = _hoist_fix(ctx, broad, copy, run, hoist) if isinstance(hoist, _Hoist) else None
+        reason = hoist if isinstance(hoist, str) else None
+    elif elsewhere:
+        message = (
+            f"`{elsewhere[0].tool}` runs after `{_text(ctx, broad)}` copied the whole build context, although "
+            "it reads nothing from that copy: every source edit re-runs the install; copy the context after it"
+        )
+        sink = _sink_plan(reach, run)
+        fix = _sink_fix(ctx, broad, sink) if isinstance(sink, _Sink) else None
+        reason = sink if isinstance(sink, str) else None
+    else:
         return None
-    first = hits[0][0]
-    names = ", ".join(dict.fromkeys(m for r, _ in hits for m in (r.manifests or [])))
-    what = f"reads {names}" if names else "reads files"
-    message = (
-        f"`{first.tool}` {what} from the build context after `{_text(ctx, broad)}` copied all of it: "
-        "every source edit re-runs the install; copy the manifests and install first"
-    )
-    fix, reason = _fix(ctx, broad, copy, dest, run, reads, hits, state)
-    if fix is None and reason:
+    if reason:
         message += f" (no automatic fix: {reason})"
     return Violation(run.keyword_span, message, fix)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return folder == "/" or path == folder or path.startswith(folder + "/")
+
+
+def _classify(reads: list[Read], workdir: str, dest: str | None,
+              installed_before: bool) -> tuple[list[tuple[Read, list[str]]], list[Read]]:
+    """The reads that take files from the broad copy (with the manifests they take from it), and
+    those that read nothing from it. A project install after dependencies were installed before
+    the copy is neither: that is the two-phase pattern."""
+    def from_copy(path: str) -> bool:
+        return dest is None or _inside(path, dest)
+
+    hits: list[tuple[Read, list[str]]] = []
+    elsewhere: list[Read] = []
+    for read in reads:
+        if read.manifests is None:
+            inside, reads_copy = [], from_copy(workdir)
+        else:
+            resolved = [posixpath.normpath(posixpath.join(workdir, m)) for m in read.manifests]
+            inside = [p for p in resolved if from_copy(p)]
+            projects = [posixpath.normpath(posixpath.join(workdir, p.split("[", 1)[0])) for p in read.paths]
+            reads_copy = bool(inside) or (read.project and any(from_copy(p) for p in projects or [workdir]))
+        if not reads_copy:
+            elsewhere.append(read)
+        elif not (read.project and installed_before):
+            hits.append((read, inside))
+    return hits, elsewhere
 
 
 def _text(ctx: DockerfileContext, instr: Instruction) -> str:
@@ -380,77 +443,94 @@ def _text(ctx: DockerfileContext, instr: Instruction) -> str:
     return first_line if len(first_line) <= 60 else first_line[:57] + "..."
 
 
-def _fix(ctx: DockerfileContext, broad: Instruction, copy: _Copy, dest: str | None, run: Instruction,
-         reads: list[Read], hits: list[tuple[Read, list[str]]], state: "State") -> tuple[Fix | None, str | None]:
-    source, text = ctx.source, ctx.source.text
+# -- the fix for an install that reads the copy: copy its manifests and install first ----------
+
+
+class _Hoist(NamedTuple):
+    """What moving the install above the broad COPY needs."""
+
+    copies: list[tuple[str, list[str]]]  # (directory under the destination, manifest paths in it)
+    two_phase: Read | None  # a project install that is copied with its dependencies-only flag
+
+
+def _hoist_plan(ctx: DockerfileContext, broad: Instruction, copy: _Copy, dest: str | None, run: Instruction,
+                reads: list[Read], hits: list[tuple[Read, list[str]]]) -> _Hoist | str:
+    """How to move ``run`` above ``broad``, or why it cannot be moved."""
     for read, _ in hits:
         if read.no_fix:
-            return None, read.no_fix
+            return read.no_fix
         if read.manifests is None:
-            return None, "the manifest files are not known"
+            return "the manifest files are not known"
         if any(w.has_expansion or _GLOB.search(w.value) for w in read.words):
-            return None, "a manifest name holds a variable or a glob"
+            return "a manifest name holds a variable or a glob"
     # The broad COPY: exactly the context root, to a known directory, without filters.
     if len(copy.sources) != 1 or not _is_root_source(copy.sources[0]):
-        return None, "the broad COPY is not a plain copy of the context root"
+        return "the broad COPY is not a plain copy of the context root"
     if any(f.key in ("exclude", "parents") for f in broad.flags):
-        return None, "the broad COPY filters its sources"
+        return "the broad COPY filters its sources"
     if dest is None or not copy.dest_value or any(c in copy.dest_raw for c in " \t\"'\\`"):
-        return None, "the COPY destination cannot be resolved"
+        return "the COPY destination cannot be resolved"
     # Nothing between the COPY and the RUN that the RUN may depend on.
     between = ctx.doc.instructions[ctx.doc.instructions.index(broad) + 1 : ctx.doc.instructions.index(run)]
     blocker = next((i for i in between if i.keyword not in _INERT), None)
     if blocker is not None:
-        return None, f"`{blocker.keyword}` between the COPY and the RUN may matter to it"
+        return f"`{blocker.keyword}` between the COPY and the RUN may matter to it"
     script = ctx.facts.script(run)
     if script is None or script.opaque:
-        return None, "the RUN cannot be read completely"
+        return "the RUN cannot be read completely"
     invs = ctx.facts.invocations(run)
     if len(invs) != sum(1 for c in script.commands if c.words):
-        return None, "the RUN runs commands that cannot be identified"
+        return "the RUN runs commands that cannot be identified"
     hit_invs = {id(r.inv.command) for r, _ in hits}
     read_invs = {id(r.inv.command) for r in reads}
     for inv in invs:
         if id(inv.command) in hit_invs:
             continue
         if id(inv.command) in read_invs or not _harmless(inv):
-            return None, f"the RUN also runs `{inv.program}`, which may read the source"
+            return f"the RUN also runs `{inv.program}`, which may read the source"
     # The manifest COPY lines, one per directory.
     by_dir: dict[str, list[str]] = {}
     for _read, inside in hits:
         for path in inside:
             rel = posixpath.relpath(path, dest)
             if rel.startswith("..") or not _SAFE_PATH.fullmatch(rel):
-                return None, "a manifest path cannot be written safely"
-            folder, name = posixpath.split(rel)
-            names = by_dir.setdefault(folder, [])
+                return "a manifest path cannot be written safely"
+            names = by_dir.setdefault(posixpath.dirname(rel), [])
             if rel not in names:
                 names.append(rel)
     if not by_dir:
-        return None, "the manifest files are not known"
+        return "the manifest files are not known"
+    two_phase = [r for r, _ in hits if r.project]
+    if two_phase:
+        read = two_phase[0]
+        if len(hits) != 1 or len(invs) != 1 or script.exec_form or read.anchor is None:
+            return "a two-phase install needs a RUN that runs only the install, in shell form"
+    return _Hoist(list(by_dir.items()), two_phase[0] if two_phase else None)
+
+
+def _hoist_fix(ctx: DockerfileContext, broad: Instruction, copy: _Copy, run: Instruction, plan: _Hoist) -> Fix:
+    source, text = ctx.source, ctx.source.text
     kw = edits.keyword(broad, source, "COPY")
     flags = "".join(" " + text[f.span.start : f.span.end] for f in broad.flags if f.key in _KEPT_FLAGS)
     indent = text[source.line_start(source.line_of(broad.span.start)) : broad.span.start]
     base = copy.dest_raw.rstrip("/") or "/"
     lines = []
-    for folder, names in by_dir.items():
+    for folder, names in plan.copies:
         target = base if not folder else posixpath.join(base, folder)
         if not target.endswith("/"):
             target += "/"
         lines.append(f"{indent}{kw}{flags} {' '.join(names)} {target}")
     insert_at = _block_start(ctx, broad)
-    two_phase = [r for r, _ in hits if r.project]
     run_line_start = source.line_start(source.line_of(run.span.start))
     run_end = _line_end(ctx, run)
-    if two_phase:
-        read = two_phase[0]
-        if len(hits) != 1 or len(invs) != 1 or script.exec_form or read.anchor is None:
-            return None, "a two-phase install needs a RUN that runs only the install, in shell form"
+    read = plan.two_phase
+    if read is not None:
+        assert read.anchor is not None and read.two_phase is not None
         at = read.inv.command.script.file_span(read.anchor.start, read.anchor.end).end
         duplicate = text[run_line_start:at] + " " + read.two_phase + text[at:run_end]
         insertion = "\n".join(lines) + "\n" + duplicate + "\n"
         title = f"Install the dependencies with `{read.two_phase}` before `{_text(ctx, broad)}`"
-        return Fix.unsafe(title, Edit.insert(insert_at, insertion)), None
+        return Fix.unsafe(title, Edit.insert(insert_at, insertion))
     block_start = _block_start(ctx, run)
     if block_start <= broad.span.end:
         block_start = run_line_start
@@ -465,7 +545,170 @@ def _fix(ctx: DockerfileContext, broad: Instruction, copy: _Copy, dest: str | No
             line -= 1  # blank lines before it go too, or the file would end with a newline
         delete = Edit.delete(source.line_end(line), len(text))
     title = f"Copy the manifests and install before `{_text(ctx, broad)}`"
-    return Fix.unsafe(title, Edit.insert(insert_at, insertion), delete), None
+    return Fix.unsafe(title, Edit.insert(insert_at, insertion), delete)
+
+
+# -- the fix for an install that reads nothing from the copy: move the COPY below it ------------
+
+
+class _Sink(NamedTuple):
+    below: Instruction  # the last dependency install the broad COPY moves below
+
+
+class _Reach(NamedTuple):
+    """How far down its stage the broad COPY can move."""
+
+    stop: Instruction | None  # the first instruction that may see the copied files, if any
+    reason: str  # why that one stops the move
+    last_install: Instruction | None  # the last dependency install above ``stop``
+
+
+def _reach(ctx: DockerfileContext, stage: "Stage", broad: Instruction) -> _Reach:
+    dest = _destination(ctx, broad)
+    if dest is None:
+        return _Reach(broad, "the COPY destination cannot be resolved", None)
+    copy_text = ctx.source.text[broad.span.start : broad.span.end]
+    crossing = _Crossing(dest, frozenset(_VARIABLE_NAME.findall(copy_text)), not _absolute_dest(ctx, broad))
+    last_install = None
+    for instr in stage.instructions[stage.instructions.index(broad) + 1 :]:
+        reason = _blocker(ctx, instr, crossing)
+        if reason is not None:
+            return _Reach(instr, reason, last_install)
+        if _installs(ctx, instr):
+            last_install = instr
+    return _Reach(None, "", last_install)
+
+
+def _sink_plan(reach: _Reach, run: Instruction) -> _Sink | str:
+    """Where the broad COPY goes: below ``run`` and the dependency installs after it, up to the
+    first instruction that may see its files; or why it cannot pass ``run``."""
+    if reach.stop is not None and reach.stop.start_line <= run.start_line:
+        return reach.reason
+    last = reach.last_install
+    return _Sink(last if last is not None and last.start_line > run.start_line else run)
+
+
+def _sink_fix(ctx: DockerfileContext, broad: Instruction, plan: _Sink) -> Fix:
+    """Cut the COPY (with the comment lines directly above it) and put it back after the last
+    line of ``plan.below``. A COPY that stood between blank lines leaves one of them behind and
+    takes one along, so the layout keeps its paragraphs."""
+    source, text = ctx.source, ctx.source.text
+    start = _block_start(ctx, broad)
+    block = text[start : _line_end(ctx, broad)]
+    first = source.line_of(start)
+    next_line = source.line_of(_line_end(ctx, broad)) + 1
+    separate = first > 1 and not source.line_text(first - 1).strip() and not source.line_text(next_line).strip()
+    cut_end = source.line_start(next_line + 1 if separate else next_line)
+    moved = ("\n" if separate else "") + block
+    below_end = _line_end(ctx, plan.below)
+    following = source.line_of(below_end) + 1
+    if following <= source.line_count and below_end < len(text):
+        insert = Edit.insert(source.line_start(following), moved + "\n")
+    else:  # the install ends the file: the COPY now does, with the file's final-newline state
+        insert = Edit.insert(len(text), "\n" + moved)
+    title = f"Move `{_text(ctx, broad)}` below the dependency installs (after line {source.line_of(below_end)})"
+    return Fix.unsafe(title, Edit.delete(start, cut_end), insert)
+
+
+class _Crossing(NamedTuple):
+    """What an instruction must leave alone for the broad COPY to move below it."""
+
+    dest: str  # where the COPY puts the files
+    variables: frozenset[str]  # the variables its line uses
+    relative: bool  # its destination is relative to WORKDIR
+
+
+def _absolute_dest(ctx: DockerfileContext, instr: Instruction) -> bool:
+    copy = _copy_args(ctx, instr)
+    return copy is not None and (copy.dest_value or "").startswith("/")
+
+
+def _installs(ctx: DockerfileContext, instr: Instruction) -> bool:
+    """A RUN that installs dependencies: from manifests, or packages named on its line."""
+    from aicache_lint.rules.dockerfile.requirements import requested_packages
+
+    return instr.keyword == "RUN" and (
+        bool(_reads(ctx.facts, instr)) or any(requested_packages(inv) for inv in ctx.facts.invocations(instr))
+    )
+
+
+def _blocker(ctx: DockerfileContext, instr: Instruction, crossing: _Crossing) -> str | None:
+    """Why the broad COPY cannot move below ``instr``, or None."""
+    keyword = instr.keyword
+    where = f"`{keyword}` on line {instr.start_line}"
+    if keyword in _INERT or keyword in ("USER", "SHELL"):
+        return None  # copied files are root-owned unless --chown says otherwise, whatever USER is
+    if keyword in ("ENV", "ARG"):
+        names = {kv.key for kv in key_values(instr.args, keyword, ctx.doc.escape)} & crossing.variables
+        return f"{where} sets `{min(names)}`, which the COPY uses" if names else None
+    if keyword == "WORKDIR":
+        if crossing.relative:
+            return f"{where} changes where the COPY's relative destination lands"
+        state = ctx.facts.state(instr)
+        value = expand(instr.args.text.strip(), state.run_env, ctx.doc.escape)
+        if not value:
+            return f"{where} cannot be resolved"
+        folder = posixpath.normpath(posixpath.join(state.workdir, value))
+        return f"{where} enters `{crossing.dest}`" if _inside(folder, crossing.dest) else None
+    if keyword in ("COPY", "ADD"):
+        target = _destination(ctx, instr)
+        if target is None:
+            return f"{where} has a destination that cannot be resolved"
+        if _overlaps(target, crossing.dest):
+            return f"{where} writes to `{target}`"
+        return None
+    if keyword == "RUN":
+        return _run_blocker(ctx, instr, crossing.dest, where)
+    return f"{where} may matter to the copied files"
+
+
+# Splits expanded shell words into the pieces that may name a path (`--target=/x`, `A=/x:/y`).
+_PIECES = re.compile(r"[\s;&|()<>'\"`=,:]+")
+_PATH_START = re.compile(r"[A-Za-z0-9_./*?~]")
+
+
+def _run_blocker(ctx: DockerfileContext, run: Instruction, dest: str, where: str) -> str | None:
+    """Why a RUN may see the files the broad COPY puts at ``dest`` (so the COPY cannot move below
+    it), or None. The test is on text: a RUN that runs in ``dest``, names it, a directory above
+    it or anything below it (relative to its WORKDIR too, globs and `~` included), uses a
+    variable the Dockerfile does not set, or runs with a variable set to such a path."""
+    state = ctx.facts.state(run)
+    workdir = state.workdir
+    if _inside(workdir, dest):
+        return f"{where} runs in `{workdir}`"
+    for name, value in state.run_env.items():
+        if value and any(p.startswith("/") and _overlaps(posixpath.normpath(p), dest) for p in _PIECES.split(value)):
+            return f"{where} runs with `{name}` set to `{value}`"
+    text = ctx.source.text
+    pieces = [text[f.span.start : f.span.end] for f in run.flags]
+    pieces += [run.args.text] + [h.content for h in run.heredocs]
+    for piece in pieces:
+        for word in split_words(piece, ctx.doc.escape):
+            value = expand(word.raw, state.run_env, ctx.doc.escape)
+            if value is None:
+                return f"{where} uses a variable the Dockerfile does not set"
+            for token in _PIECES.split(value):
+                if _names(token, workdir, dest):
+                    return f"{where} names `{token}`"
+    return None
+
+
+def _names(token: str, workdir: str, dest: str) -> bool:
+    """Whether a word piece may name ``dest``, a directory above it or a path below it."""
+    if not token or not _PATH_START.match(token):
+        return False
+    if token.startswith("~"):
+        return _overlaps("/root", dest) or _overlaps("/home", dest)
+    glob = _GLOB.search(token)
+    if glob:  # a glob reaches every name in the directory it starts in
+        token = token[: glob.start()].rpartition("/")[0] or ("/" if token.startswith("/") else ".")
+    if ".." in token.split("/"):
+        return True
+    return _overlaps(posixpath.normpath(posixpath.join(workdir, token)), dest)
+
+
+def _overlaps(path: str, dest: str) -> bool:
+    return _inside(path, dest) or _inside(dest, path)
 
 
 def _line_end(ctx: DockerfileContext, instr: Instruction) -> int:

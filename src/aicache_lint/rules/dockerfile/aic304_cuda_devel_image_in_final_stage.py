@@ -14,6 +14,7 @@ from aicache_lint.rules.dockerfile import cuda_images
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Stage
     from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.knowledge.runtime_compilers import RuntimeCompiler
 
 # Programs that compile, or drive a compiler (they need the devel image's headers and nvcc).
 _COMPILERS = frozenset(
@@ -27,6 +28,9 @@ _SOURCE_BUILDS = re.compile(r"(?i)(^|[^a-z0-9])(flash[-_]?attn|apex|xformers|dee
 _BUILD_VARS = frozenset({"TORCH_CUDA_ARCH_LIST", "CUDA_ARCHITECTURES", "CMAKE_CUDA_ARCHITECTURES", "MAX_JOBS",
                          "FLASH_ATTENTION_FORCE_BUILD", "TCNN_CUDA_ARCHITECTURES"})
 _DEVEL = re.compile(r"(?<=-)devel(?=-)")
+# A requirement's name and extras: `accelerate[testing,deepspeed]>=1.0`, `deepspeed @ git+https://...`.
+_REQUIREMENT = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[(?P<extras>[^\]]*)\])?")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://|git@")
 _VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -36,7 +40,14 @@ class CudaDevelImageInFinalStage(Rule):
     Flags a final stage whose image is an `nvidia/cuda` `devel` image (`X.Y.Z-devel-<os>`,
     `X.Y.Z-cudnn-devel-<os>`, `cudnn8-devel`, `cudnn9-devel`), directly or through `FROM <stage>`
     of a stage that is. `ARG` defaults are resolved first; a reference that depends on a build
-    argument without a default is not reported.
+    argument without a default is not reported. Nor is an image that installs a library which
+    compiles CUDA code when it runs and so needs the toolkit (`nvcc`, headers): DeepSpeed (unless
+    `DS_BUILD_OPS=1` pre-built its ops at install: then the finding stays and says so), FlashInfer
+    (`flashinfer-python`), gsplat from PyPI, CuPy. Such a library counts when the final stage, a
+    stage it is built `FROM` or a stage it copies from installs it with pip, uv, conda or poetry
+    -- by name, through an extra named after it (`accelerate[deepspeed]`), from its Git repository
+    (a VCS requirement, its `#egg=` name, a `git clone`). A requirements file is not read, nor is
+    the image's own code: one that calls `torch.utils.cpp_extension.load()` needs a suppression.
 
     ## Why is this bad?
     `devel` adds the CUDA headers, `nvcc`, the toolchain and static libraries to `runtime`: several
@@ -89,6 +100,11 @@ class CudaDevelImageInFinalStage(Rule):
     - [NVIDIA CUDA images: flavors and supported tags](https://gitlab.com/nvidia/container-images/cuda/-/blob/master/doc/supported-tags.md)
     - [Docker: multi-stage builds](https://docs.docker.com/build/building/multi-stage/)
     - [PyTorch: get started locally (wheels bundle CUDA)](https://pytorch.org/get-started/locally/)
+    - [DeepSpeed: installation details, JIT ops and `DS_BUILD_OPS`](https://www.deepspeed.ai/tutorials/advanced-install/)
+    - [FlashInfer: installation, kernels compiled on first use](https://docs.flashinfer.ai/installation.html)
+    - [gsplat: installation, CUDA code built on the first run](https://github.com/nerfstudio-project/gsplat#installation)
+    - [CuPy: installation, NVRTC needs the CUDA headers](https://docs.cupy.dev/en/stable/install.html#cupy-always-raises-nvrtc-error-compilation-6)
+    - Sources, and why Triton, flash-attn, numba and others are not listed: `aicache_lint/knowledge/runtime_compilers.py`
     """
 
     code = "AIC304"
@@ -110,10 +126,15 @@ class CudaDevelImageInFinalStage(Rule):
         full = ref.full
         if full is None or "devel" not in full.group("flavor"):
             return
+        libraries = _runtime_compilers(ctx, final)
+        if any(not prebuilt for _, prebuilt in libraries):
+            return  # a library in the image compiles CUDA code when it runs: `devel` is there on purpose
         word = cuda_images.reference_word(final.from_instruction, ctx.doc.escape)
         span = word.span if word else final.from_instruction.keyword_span
         via = "" if root is final else f" (through `FROM {final.base}`)"
         message = f"the final stage runs on the CUDA devel image `{root.base}`{via}, several GB larger than `runtime`"
+        for lib in dict.fromkeys(lib for lib, _ in libraries):
+            message += f" (`{lib.prebuild}` built {lib.name}'s {lib.what} at install: running them needs no toolkit)"
         compiled = _compiles(ctx, chain)
         if compiled:
             yield Violation(span, f"{message}; it compiles ({compiled}): build in a `devel` stage and copy the "
@@ -176,6 +197,47 @@ def _users_outside(ctx: DockerfileContext, chain: list["Stage"]) -> str | None:
             if any(r is not None and r.lower() in keys for r in refs):
                 return stage.name or str(stage.index)
     return None
+
+
+def _runtime_compilers(ctx: DockerfileContext, final: "Stage") -> list[tuple["RuntimeCompiler", bool]]:
+    """The libraries in the final image (its FROM chain and what it copies from) that compile CUDA
+    code when they run, each with whether its install pre-built all of that code."""
+    from aicache_lint.knowledge.runtime_compilers import prebuilt
+    from aicache_lint.rules.dockerfile.model_cache import image_stages
+
+    facts = ctx.facts
+    found = []
+    for stage in image_stages(final):
+        for instr in stage.instructions:
+            if instr.keyword != "RUN":
+                continue  # an ONBUILD RUN runs in another build
+            env = facts.state(instr).run_env
+            for inv in facts.invocations(instr):
+                scope = {**env, **{name: word.value for name, word in inv.env.items()}}
+                found += [(lib, prebuilt(lib, scope)) for lib in _installed_libraries(inv)]
+    return found
+
+
+def _installed_libraries(inv: "Invocation") -> list["RuntimeCompiler"]:
+    """The runtime-compiling libraries an install command names -- by name, by an extra named
+    after one, by its source repository (a VCS URL and its `#egg=` name) -- or `git clone`s."""
+    from aicache_lint.dockerfile.shell import subcommand
+    from aicache_lint.knowledge.runtime_compilers import by_package, by_url
+    from aicache_lint.rules.dockerfile.requirements import normalize, requested_values
+
+    if inv.program == "git" and subcommand(inv, 1) == ["clone"]:
+        return [lib for a in inv.args if (lib := by_url(a.value)) is not None]
+    found = []
+    for value, _ in requested_values(inv):
+        requirement = value.rsplit("::", 1)[-1]  # conda `channel::package`
+        if _URL.match(value):
+            found.append(by_url(value))
+            requirement = value.partition("#egg=")[2]
+        m = _REQUIREMENT.match(requirement)
+        if m is not None:
+            names = [m.group("name"), *(m.group("extras") or "").split(",")]
+            found += [by_package(normalize(n.strip())) for n in names if n.strip()]
+    return [lib for lib in found if lib is not None]
 
 
 def _compiles(ctx: DockerfileContext, chain: list["Stage"]) -> str | None:

@@ -35,8 +35,9 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requested_packages(inv: "Invocation") -> list[tuple[str, int]]:
-    """(normalised name, index into inv.args) of each package an install command names."""
+def requested_values(inv: "Invocation") -> list[tuple[str, int]]:
+    """(value, index into inv.args) of each requirement an install command names: package names
+    with their extras and specifiers, URLs and local paths alike."""
     paths = INSTALLS.get(inv.program)
     if not paths:
         return []
@@ -54,6 +55,14 @@ def requested_packages(inv: "Invocation") -> list[tuple[str, int]]:
         if value.startswith("-"):
             skip = value in _VALUE_OPTIONS
             continue
+        found.append((value, i))
+    return found
+
+
+def requested_packages(inv: "Invocation") -> list[tuple[str, int]]:
+    """(normalised name, index into inv.args) of each package an install command names."""
+    found = []
+    for value, i in requested_values(inv):
         if "://" in value or value.startswith((".", "/", "~")):
             continue
         m = _NAME.match(value.rsplit("::", 1)[-1])  # conda `channel::package`

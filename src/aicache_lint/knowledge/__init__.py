@@ -1,0 +1,1 @@
+"""Domain facts that several rules may ask about, each with its source."""
