@@ -155,6 +155,7 @@ class ModelCacheNotPersisted(Rule):
             declare_top_level_key,
             service_mapping,
         )
+        from aicache_lint.compose.project import is_volume_name
 
         mapping = service_mapping(ctx.doc, service.name)
         if mapping is None:
@@ -193,12 +194,14 @@ class ModelCacheNotPersisted(Rule):
                 return None
             mount, name = cache.root, f"{cache.kind}-models"
             docs_source, _, docs_target = (image.docs_volume or "").rpartition(":")
-            if cache.variable is None and _is_volume_name(docs_source) and docs_target.startswith("/") \
+            if cache.variable is None and is_volume_name(docs_source) and docs_target.startswith("/") \
                     and _under(mount, docs_target):
                 name, mount = docs_source, docs_target
             if layouts.get(name, set()) - {cache.kind}:
                 return None
             item = f"{name}:{mount}"
+        if not is_volume_name(name):
+            return None  # a configured name Compose would not accept
         if any(v.target and posixpath.normpath(v.target) == mount for v in service.volumes):
             return None  # the same target would replace that mount
         edits = add_service_volume(ctx.doc, ctx.source, mapping, item)
@@ -271,10 +274,6 @@ def _layouts(project: "Project") -> dict[str, set[str]]:
 def _under(directory: str, parent: str) -> bool:
     parent = posixpath.normpath(parent)
     return directory == parent or directory.startswith(parent.rstrip("/") + "/")
-
-
-def _is_volume_name(text: str) -> bool:
-    return bool(text) and text[0].isalnum() and all(ch.isalnum() or ch in "._-" for ch in text)
 
 
 def _merge_inserts(edits: list[Edit]) -> list[Edit]:

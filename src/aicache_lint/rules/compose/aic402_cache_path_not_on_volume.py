@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -27,7 +26,6 @@ DEFAULT_NAMES = {
 # What a volume mounted at each variable's directory holds, as ``caches.volume_layouts`` names it:
 # a volume already holding another layout must not be reused for this one.
 _LAYOUTS = {"HF_HOME": "hf-home", "HF_HUB_CACHE": "hf-hub", "TORCH_HOME": "torch-home"}
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 
 class CacheSetting(NamedTuple):
@@ -155,8 +153,10 @@ class CachePathNotOnVolume(Rule):
             service_mapping,
         )
 
+        from aicache_lint.compose.project import is_volume_name
+
         path = setting.path
-        if not name or not _VOLUME_NAME.fullmatch(name) or ":" in path or "$" in path:
+        if not name or not is_volume_name(name) or ":" in path or "$" in path:
             return None
         if claimed.get(name, path) != path:
             return None
