@@ -276,5 +276,7 @@ def volume_layouts(project: "Project") -> dict[str, set[str]]:
                     layout = cache.layout
                 elif cache.kind == HF and cache.directory == target:
                     layout = HF_HUB_LAYOUT
+                elif cache.layout == HF_HUB_LAYOUT and cache.root == posixpath.join(target, "hub"):
+                    layout = HF_HOME_LAYOUT  # HF_HUB_CACHE=<target>/hub: the volume holds what an HF_HOME does
             found.setdefault(volume.source, set()).add(layout)
     return found

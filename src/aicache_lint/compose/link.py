@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from aicache_lint.compose.project import Service
     from aicache_lint.dockerfile.facts import Stage, State
+    from aicache_lint.dockerfile.image_writes import ImageWrite
 
 
 class LinkedImage(NamedTuple):
@@ -32,6 +33,13 @@ class LinkedImage(NamedTuple):
     hf_libraries: tuple[str, ...]  # Hugging Face libraries installed into the image
     torch_libraries: tuple[str, ...]  # torch libraries installed into the image
     created_dirs: dict[str, str | None]  # directory -> owner name ("" root) the RUNs create/chown
+    writes: tuple["ImageWrite", ...] = ()  # where the build may put files (dockerfile/image_writes.py)
+
+    def filler(self, directory: str) -> "ImageWrite | None":
+        """The first build step that may put files in ``directory``: a volume there would hide them."""
+        from aicache_lint.dockerfile.image_writes import first_filler
+
+        return first_filler(list(self.writes), directory)
 
     def owns(self, directory: str) -> bool:
         """Whether the image creates ``directory`` (or a parent it chowns recursively) for its
@@ -60,9 +68,9 @@ def link(service: "Service") -> LinkedImage | None:
         return None
     args = tuple(sorted((name, var.value) for name, var in build.args.items() if var.value is not None))
     target = build_target(service)
-    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, args, target)
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, args, target, os.path.abspath(build.context))
     if key not in _CACHE:
-        _CACHE[key] = _read(path, dict(args), target)
+        _CACHE[key] = _read(path, dict(args), target, build.context)
     return _CACHE[key]
 
 
@@ -78,7 +86,7 @@ def build_target(service: "Service") -> str | None:
     return target
 
 
-def _read(path: str, args: dict[str, str], target: str | None) -> LinkedImage | None:
+def _read(path: str, args: dict[str, str], target: str | None, context: str) -> LinkedImage | None:
     from aicache_lint.dockerfile.lexer import parse
     from aicache_lint.source import SourceError, SourceText
 
@@ -97,7 +105,7 @@ def _read(path: str, args: dict[str, str], target: str | None) -> LinkedImage | 
         stage = facts.final_stage
     if stage is None:
         return None
-    return _summary(path, facts, stage)
+    return _summary(path, facts, stage, context)
 
 
 def _facts_with_args(doc, args: dict[str, str]):
@@ -123,7 +131,8 @@ def _facts_with_args(doc, args: dict[str, str]):
     return _Facts(doc) if args else Facts(doc)
 
 
-def _summary(path: str, facts, stage: "Stage") -> LinkedImage:
+def _summary(path: str, facts, stage: "Stage", context: str) -> LinkedImage:
+    from aicache_lint.dockerfile.image_writes import image_writes
     from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HF_LIBRARIES
     from aicache_lint.rules.dockerfile.aic202_torch_home_not_set import TORCH_LIBRARIES
     from aicache_lint.rules.dockerfile.model_cache import image_stages
@@ -160,7 +169,29 @@ def _summary(path: str, facts, stage: "Stage") -> LinkedImage:
         hf_libraries=tuple(hf),
         torch_libraries=tuple(torch),
         created_dirs=created,
+        writes=tuple(image_writes(facts, stage, _context_lookup(context))),
     )
+
+
+def _context_lookup(context: str):
+    """What the build context on disk holds at a COPY source (a `.dockerignore` is not applied:
+    listing more entries only makes the answer more cautious)."""
+    from aicache_lint.dockerfile.image_writes import ContextEntry
+
+    root = os.path.abspath(context)
+
+    def look(source: str) -> "ContextEntry | None":
+        path = os.path.normpath(os.path.join(root, source.lstrip("/")))  # sources are relative to the context
+        if path != root and not path.startswith(root + os.sep):
+            return None
+        try:
+            if os.path.isdir(path):
+                return ContextEntry(True, tuple(sorted(os.listdir(path))))
+        except OSError:
+            return None
+        return ContextEntry(False, ()) if os.path.isfile(path) else None
+
+    return look
 
 
 def _created_dirs(invocations, created: dict[str, str | None], user: str | None) -> None:

@@ -98,6 +98,7 @@ class Volume(NamedTuple):
     host_path: str | None = None  # a bind's source resolved against the project directory
     mode: str | None = None  # the short syntax's `:ro,z`… part
     known: bool = True  # False when interpolation left a variable unknown (fields from the raw text)
+    interpolated: bool = False  # the source is written with a variable (`${MODELS}:/models`)
 
     @property
     def is_named(self) -> bool:
@@ -439,7 +440,10 @@ def parse_volume(cfile: ComposeFile, node: Node) -> Volume | None:
         source = cfile.value(node.get("source"))
         read_only = (cfile.value(node.get("read_only")) or "false").lower() == "true"
         host = _host_path(cfile, source) if vtype == "bind" and source else None
-        return Volume(vtype, source, cfile.value(node.get("target")), read_only, "long", node, cfile.path, host)
+        raw = node.get("source")
+        interpolated = isinstance(raw, Scalar) and "$" in raw.value
+        return Volume(vtype, source, cfile.value(node.get("target")), read_only, "long", node, cfile.path, host,
+                      interpolated=interpolated)
     if not isinstance(node, Scalar) or node.is_null:
         return None
     spec = cfile.value(node)
@@ -453,7 +457,8 @@ def parse_volume(cfile: ComposeFile, node: Node) -> Volume | None:
         vtype = "volume"
     read_only = bool(mode) and "ro" in mode.split(",")
     host = _host_path(cfile, source) if vtype == "bind" and source else None
-    return Volume(vtype, source, target, read_only, "short", node, cfile.path, host, mode, known)
+    interpolated = "$" in (split_short_volume(node.value)[0] or "")
+    return Volume(vtype, source, target, read_only, "short", node, cfile.path, host, mode, known, interpolated)
 
 
 def split_short_volume(spec: str) -> tuple[str | None, str | None, str | None]:
@@ -479,6 +484,19 @@ def _host_path(cfile: ComposeFile, source: str) -> str:
 
 
 # -- top-level volumes ------------------------------------------------------------------------
+
+# A key of the top-level `volumes:` as the Compose schema accepts it (compose-spec `schema/compose-spec.json`,
+# `volumes.patternProperties`). A short-syntax source that is not a path (compose-go `format/volume.go`,
+# `isFilePath`: not starting with `.`, `/`, `~`, a drive letter or `\\`) is a volume name, so
+# `tools/models:/m` names a volume that can never be declared.
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+def is_volume_name(name: str) -> bool:
+    """Whether ``name`` can be declared under the top-level `volumes:` and names that volume as a
+    short-syntax source (`.models` would be a host path)."""
+    return bool(_VOLUME_NAME.fullmatch(name)) and not name.startswith(".")
+
 
 def _merge_top_volume(project: Project, cfile: ComposeFile, name: str, entry) -> None:
     node = entry.value

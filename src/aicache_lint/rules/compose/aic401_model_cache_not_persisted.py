@@ -75,11 +75,20 @@ class ModelCacheNotPersisted(Rule):
     documentation uses (`ollama:/root/.ollama`). The fix is safe for a service that runs as root.
     It is unsafe when the service runs as a non-root user (a new volume mounted where the image
     has no directory starts root-owned, so that user cannot write it) unless the image creates
-    the directory for that user and no other service uses the volume, when the user is not known,
-    and when the shared volume is also mounted by a service of another user. Reported without a
-    fix: a cache directory that cannot be known (a user of the base image, a variable), a shared
-    volume name that other services use for another layout (a hub cache rather than an
-    `HF_HOME`, or anything else), `TRANSFORMERS_CACHE` outside the new volume, a service whose
+    the directory for that user, when the user is not known, and when the shared volume is (or,
+    by the same fixes, will be) mounted by a service of another user: files one of them writes
+    the other may not be able to change.
+    Services that share a Hugging Face volume agree on what it holds: an `HF_HOME`, or the hub
+    cache itself when a service can share only that (its `HF_HUB_CACHE`, or a known image's,
+    like text-embeddings-inference's `/data`). Then the volume goes at the `hub/` of the other
+    services' `HF_HOME` (a hub cache named `…/hub` joins an `HF_HOME` volume at its parent).
+    Reported without a fix, the message saying why: a mount point where the service's image puts
+    files at build time (a `COPY`/`ADD` destination, a directory a `RUN` downloads or writes into,
+    a model downloaded into its Hugging Face cache: a volume there would hide them), and a hub
+    cache that cannot share the volume's `HF_HOME` layout. Also reported without a fix: a cache
+    directory that cannot be known (a user of the base image, a variable), a shared volume name
+    that other services use for anything else, `TRANSFORMERS_CACHE` outside the new volume, a
+    service whose
     definition the fix cannot extend (written in another file -- an `include:`d service is fixed
     when that file is linted --, a flow mapping, an aliased or tagged `volumes:`), and images whose
     model directory differs between tags. `volumes:` inherited through a `<<` merge key is copied
@@ -98,6 +107,8 @@ class ModelCacheNotPersisted(Rule):
     - [torch.hub: where are my downloaded models saved?](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
     - [Compose file reference: volumes](https://docs.docker.com/reference/compose-file/volumes/)
     - [Docker: populate a volume using a container](https://docs.docker.com/engine/storage/volumes/#populate-a-volume-using-a-container)
+    - [huggingface_hub environment variables](https://huggingface.co/docs/huggingface_hub/package_reference/environment_variables):
+      `HF_HUB_CACHE` defaults to `$HF_HOME/hub`
     """
 
     code = "AIC401"
@@ -131,35 +142,41 @@ class ModelCacheNotPersisted(Rule):
                     continue
                 if state is None and (cache.directory is not None or service.volumes):
                     continue  # a volume we cannot read, or a dir we cannot know next to some volume
-                fix = None
+                fix, why = None, ""
                 if os.path.abspath(path) == os.path.abspath(ctx.source.path) and cache.directory is not None:
                     if layouts is None:
                         layouts = _layouts(project)
                     fix = self._fix(ctx, service, rt, cache, options, layouts)
+                    if isinstance(fix, str):
+                        fix, why = None, f" (no fix: {fix})"
                 label = _LABELS.get(cache.kind, cache.kind)
                 at = f" at `{cache.directory}` ({cache.where})" if cache.directory else ""
                 yield Violation(
                     key.span,
                     f"service `{service.name}` downloads models ({cache.why}) but no volume keeps its {label} "
-                    f"cache{at}: every new container downloads them again",
+                    f"cache{at}: every new container downloads them again{why}",
                     fix,
                     path,
                 )
 
     def _fix(self, ctx: ComposeContext, service: "Service", rt: "Runtime", cache: "ModelCache", options: dict,
-             layouts: dict[str, set[str]]) -> Fix | None:
+             layouts: dict[str, set[str]]) -> Fix | str | None:
+        """The fix, or why there is none when the message should say it (a string), or None."""
         from aicache_lint.compose import caches as c
+        from aicache_lint.compose.cache_plan import fill_reason, hf_mount, other_users
         from aicache_lint.compose.edits import (
             add_service_env,
             add_service_volume,
             declare_top_level_key,
             service_mapping,
         )
+        from aicache_lint.compose.project import is_volume_name
 
         mapping = service_mapping(ctx.doc, service.name)
         if mapping is None:
             return None
         env: tuple[str, str] | None = None
+        note = ""
         if cache.kind in (c.HF, c.TORCH):
             hf = cache.kind == c.HF
             name = options["hf-volume" if hf else "torch-volume"]
@@ -176,10 +193,12 @@ class ModelCacheNotPersisted(Rule):
                 env = (var, mount)
             if mount is None:
                 return None
-            used = layouts.get(name, set())
-            if hf and used == {c.HF_HUB_LAYOUT} and layout == c.HF_HOME_LAYOUT:
-                mount, layout = posixpath.join(mount, "hub"), c.HF_HUB_LAYOUT  # share the hub cache itself
-            if used - {layout}:
+            if hf:
+                planned = hf_mount(ctx.project, service, name, mount, layout)
+                if planned.path is None:
+                    return planned.note or None
+                mount, layout, note = planned.path, planned.layout, planned.note
+            elif layouts.get(name, set()) - {layout}:
                 return None  # the shared volume holds something else there
             covered_dirs = [posixpath.join(mount, "hub") if layout != c.HF_HUB_LAYOUT else mount, *cache.extra]
             if env is None and any(not _under(d, mount) for d in covered_dirs):
@@ -193,12 +212,17 @@ class ModelCacheNotPersisted(Rule):
                 return None
             mount, name = cache.root, f"{cache.kind}-models"
             docs_source, _, docs_target = (image.docs_volume or "").rpartition(":")
-            if cache.variable is None and _is_volume_name(docs_source) and docs_target.startswith("/") \
+            if cache.variable is None and is_volume_name(docs_source) and docs_target.startswith("/") \
                     and _under(mount, docs_target):
                 name, mount = docs_source, docs_target
             if layouts.get(name, set()) - {cache.kind}:
                 return None
             item = f"{name}:{mount}"
+        filled = fill_reason(service, mount)
+        if filled:
+            return filled
+        if not is_volume_name(name):
+            return None  # a configured name Compose would not accept
         if any(v.target and posixpath.normpath(v.target) == mount for v in service.volumes):
             return None  # the same target would replace that mount
         edits = add_service_volume(ctx.doc, ctx.source, mapping, item)
@@ -217,23 +241,14 @@ class ModelCacheNotPersisted(Rule):
             if declared is None:
                 return None
             edits.append(declared)
-        title = f"Mount volume `{name}` at `{mount}`" + (f" and set `{env[0]}={env[1]}`" if env else "")
-        safe = self._safe(ctx.project, service, rt, name, mount)
+        title = f"Mount volume `{name}` at `{mount}`" + (f" ({note})" if note else "") \
+            + (f" and set `{env[0]}={env[1]}`" if env else "")
+        shared = other_users(ctx.project, service, name, cache.kind == c.HF)
+        if shared:
+            return Fix.unsafe(f"{title} ({shared})", *_merge_inserts(edits))
+        # Root writes any new volume; a non-root user only one the image creates for it (trap 17).
+        safe = rt.is_root or (rt.is_root is False and rt.linked is not None and rt.linked.owns(mount))
         return (Fix.safe if safe else Fix.unsafe)(title, *_merge_inserts(edits))
-
-    @staticmethod
-    def _safe(project: "Project", service: "Service", rt: "Runtime", name: str, mount: str) -> bool:
-        """Root writes any new volume; a non-root user only one the image creates for it (trap 17).
-        A volume another service shares must not mix files of different users."""
-        from aicache_lint.compose.caches import runtime
-
-        others = [s for s in project.services.values() if s is not service
-                  and any(v.is_named and v.source == name for v in s.volumes)]
-        if rt.is_root:
-            return all(runtime(s).is_root for s in others)
-        if rt.is_root is False and rt.linked is not None and not others:
-            return rt.linked.owns(mount)
-        return False
 
 
 def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> bool:
@@ -271,10 +286,6 @@ def _layouts(project: "Project") -> dict[str, set[str]]:
 def _under(directory: str, parent: str) -> bool:
     parent = posixpath.normpath(parent)
     return directory == parent or directory.startswith(parent.rstrip("/") + "/")
-
-
-def _is_volume_name(text: str) -> bool:
-    return bool(text) and text[0].isalnum() and all(ch.isalnum() or ch in "._-" for ch in text)
 
 
 def _merge_inserts(edits: list[Edit]) -> list[Edit]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -24,10 +23,11 @@ DEFAULT_NAMES = {
     "VLLM_CACHE_ROOT": "vllm-cache",
     "XDG_CACHE_HOME": "cache",
 }
-# What a volume mounted at each variable's directory holds, as ``caches.volume_layouts`` names it:
-# a volume already holding another layout must not be reused for this one.
-_LAYOUTS = {"HF_HOME": "hf-home", "HF_HUB_CACHE": "hf-hub", "TORCH_HOME": "torch-home"}
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+# What a volume mounted at a variable's directory holds, as ``caches.volume_layouts`` names it: a
+# volume already holding another layout must not be reused for this one.
+_LAYOUTS = {"TORCH_HOME": "torch-home"}
+# Hugging Face cache variables: their volume's layout is planned for the project (compose/cache_plan.py).
+_HF_VARS = ("HF_HOME", "HF_HUB_CACHE")
 
 
 class CacheSetting(NamedTuple):
@@ -84,11 +84,22 @@ class CachePathNotOnVolume(Rule):
     already uses for the same kind of cache is shared, which is what a model cache wants. When one
     flagged path lies inside another (`HF_HOME=/data/hf`, `HF_HUB_CACHE=/data/hf/hub`), both
     findings carry the fix that mounts the outer one, which covers both.
+    For `HF_HOME` and `HF_HUB_CACHE`, services that share the volume agree on what it holds: an
+    `HF_HOME`, or the hub cache itself when a service can share only that (an `HF_HUB_CACHE` not
+    named `…/hub`). Then an `HF_HOME` service mounts it at `$HF_HOME/hub`; a hub cache `…/hub`
+    joins an `HF_HOME` volume at its parent.
     The fix is safe when the service runs as root (a `user:` of root, a known image or a linked
     Dockerfile running as root) or when its Dockerfile creates the directory for its final user.
     Otherwise it is unsafe: a new named volume mounted where the image has no directory starts
     root-owned, and a non-root process cannot write into it (the user may also simply not be
-    known).
+    known). It is unsafe too when the volume is (or, by the same fixes, will be) shared with a
+    service that runs as another user: files one of them writes the other may not be able to
+    change.
+    Reported without a fix, the message saying why: a path where the service's image puts files
+    at build time (a `COPY`/`ADD` destination, a directory a `RUN` downloads or writes into, a
+    model downloaded into its Hugging Face cache: a volume there would hide them), a hub cache
+    that cannot share the volume's `HF_HOME` layout, and an `HF_HOME` that holds no models
+    because `HF_HUB_CACHE` puts them elsewhere.
     There is no fix -- a report only -- when the value depends on a variable that cannot be known
     (then there is no finding at all), when the path contains `:` or `$`, when the variable's path
     lies inside another flagged variable's path (fixing the outer one covers it), when the volume
@@ -127,7 +138,7 @@ class CachePathNotOnVolume(Rule):
                 continue
             uncovered = [s for s in settings if not _covered(service, s.path)]
             claimed: dict[str, str] = {}  # volume name -> path, within this service
-            fixes: dict[CacheSetting, Fix | None] = {}
+            fixes: dict[CacheSetting, Fix | str | None] = {}  # a string: why there is no fix
             for setting in uncovered:
                 fix = None
                 if setting.file == ctx.source.path:
@@ -137,16 +148,19 @@ class CachePathNotOnVolume(Rule):
                     if outer not in fixes:
                         fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed)
                     fix = fixes[outer]
+                why = f" (no fix: {fix})" if isinstance(fix, str) else ""
                 yield Violation(
                     setting.span,
                     f"`{setting.var}` ({setting.where}) points at `{setting.path}`, which no volume of service "
-                    f"`{service.name}` covers: what is cached there is lost with every new container",
-                    fix,
+                    f"`{service.name}` covers: what is cached there is lost with every new container{why}",
+                    None if isinstance(fix, str) else fix,
                     setting.file,
                 )
 
     def _fix(self, ctx: ComposeContext, service, setting: CacheSetting, name: str | None,
-             claimed: dict[str, str]) -> Fix | None:
+             claimed: dict[str, str]) -> Fix | str | None:
+        """The fix, or why there is none when the message should say it (a string), or None."""
+        from aicache_lint.compose.cache_plan import fill_reason, other_users
         from aicache_lint.compose.caches import runtime, volume_layouts
         from aicache_lint.compose.edits import (
             add_service_volume,
@@ -154,20 +168,31 @@ class CachePathNotOnVolume(Rule):
             merge_inserts,
             service_mapping,
         )
+        from aicache_lint.compose.project import is_volume_name
 
         path = setting.path
-        if not name or not _VOLUME_NAME.fullmatch(name) or ":" in path or "$" in path:
+        if not name or not is_volume_name(name) or ":" in path or "$" in path:
             return None
+        rt = runtime(service)
+        hf = setting.var in _HF_VARS
+        planned = _hf_mount(ctx.project, service, rt, setting, name) if hf else None
+        if planned is not None and planned.path is None:
+            return planned.note or None
         if claimed.get(name, path) != path:
             return None
         if any(v.is_named and v.source == name and posixpath.normpath(v.target or "") != path
                for v in service.volumes):
             return None
-        layout = _LAYOUTS.get(setting.var)
-        if layout is not None:
+        note = ""
+        if planned is not None:
+            path, note = planned.path, planned.note
+        elif setting.var in _LAYOUTS:
             used = volume_layouts(ctx.project).get(name)
-            if used and used != {layout}:
+            if used and used != {_LAYOUTS[setting.var]}:
                 return None
+        filled = fill_reason(service, path)
+        if filled:
+            return filled
         # the service's mapping in this file's tree (the project parsed its own copy of the file)
         mapping = service_mapping(ctx.doc, service.name) if _mapping_in(service, ctx.source.path) else None
         if mapping is None or _volumes_replaced_later(service, ctx.source.path):
@@ -180,13 +205,32 @@ class CachePathNotOnVolume(Rule):
             if declare is None:
                 return None
             edits.append(declare)
-        claimed[name] = path
-        title = f"Mount a named volume `{name}` at `{path}`"
-        reason = _unsafe_reason(runtime(service), path)
+        claimed[name] = setting.path
+        title = f"Mount a named volume `{name}` at `{path}`" + (f" ({note})" if note else "")
+        reason = other_users(ctx.project, service, name, hf) or _unsafe_reason(rt, path)
         edits = merge_inserts(edits)
         if reason:
             return Fix.unsafe(f"{title} ({reason})", *edits)
         return Fix.safe(title, *edits)
+
+
+def _hf_mount(project, service, rt, setting: CacheSetting, name: str):
+    """Where the Hugging Face cache volume goes for a setting of `HF_HOME` or `HF_HUB_CACHE`, as
+    the project's other services share it (``cache_plan``)."""
+    from aicache_lint.compose.cache_plan import Mount, hf_mount
+    from aicache_lint.compose.caches import HF_HOME_LAYOUT, _hf_cache
+
+    cache = _hf_cache(rt, "")
+    if cache.root is None:
+        return Mount(None, cache.layout)
+    if cache.root == setting.path:
+        return hf_mount(project, service, name, setting.path, cache.layout)
+    if cache.root == posixpath.join(setting.path, "hub"):  # HF_HUB_CACHE=$HF_HOME/hub
+        return hf_mount(project, service, name, setting.path, HF_HOME_LAYOUT)
+    if _inside(cache.root, setting.path):  # a hub cache inside HF_HOME, not at its `hub/`: mount that
+        return hf_mount(project, service, name, cache.root, cache.layout)
+    return Mount(None, cache.layout, f"the models are kept in `{cache.root}`, not here, so a shared Hugging Face "
+                                     "cache volume at this path would hold none of them")
 
 
 def _settings(service) -> list[CacheSetting]:

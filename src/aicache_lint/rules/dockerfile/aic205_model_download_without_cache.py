@@ -8,8 +8,9 @@ from typing import Iterator
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
+from aicache_lint.dockerfile.hub_downloads import hub_cache, is_hub_download, python_download_span
 from aicache_lint.dockerfile.model import Instruction
-from aicache_lint.dockerfile.shell import Invocation, subcommand
+from aicache_lint.dockerfile.shell import Invocation
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
@@ -23,12 +24,6 @@ from aicache_lint.rules.dockerfile.package_cache import (
     option_value,
 )
 
-_PYTHON = re.compile(r"python\d*(?:\.\d+)*")
-# Python calls that download from the Hub: snapshot_download / hf_hub_download always;
-# from_pretrained when its first argument is a string that is not a local path.
-_PY_DOWNLOAD = re.compile(
-    r"\b(?:snapshot_download|hf_hub_download)\s*\(|\.from_pretrained\s*\(\s*[rbuf]?['\"](?![/.~])[^'\"]+['\"]"
-)
 _MODEL_FILE = re.compile(r"\.(?:safetensors|gguf|ckpt|pt|pth|bin|onnx)(?:[?#]|$)", re.IGNORECASE)
 _MODEL_HOSTS = re.compile(
     r"^https?://(?:[a-z0-9-]+\.)*(?:huggingface\.co|hf\.co|hf-mirror\.com|civitai\.com|modelscope\.cn|modelscope\.ai)(?::\d+)?/",
@@ -103,15 +98,15 @@ class ModelDownloadWithoutCache(Rule):
         for run in facts.runs():
             state = facts.state(run)
             invs = facts.invocations(run)
-            hub_invs = [inv for inv in invs if _hub_download(inv)]
+            hub_invs = [inv for inv in invs if is_hub_download(inv)]
             for inv in hub_invs:
                 found = self._cli(ctx, run, state, inv, hub_invs)
                 if found is not None:
                     yield found
-            hub = _hub_cache(state, {})
+            hub = hub_cache(state, {})
             covered = hub is not None and mount_covering(run, state, hub)[0] if hub else bool(cache_mount_targets(run, state))
             if not covered:
-                span = _python_download(ctx, run, invs)
+                span = python_download_span(run, invs)
                 if span is not None:
                     yield Violation(
                         span,
@@ -131,7 +126,7 @@ class ModelDownloadWithoutCache(Rule):
     def _cli(self, ctx, run: Instruction, state: State, inv: Invocation, hub_invs: list[Invocation]) -> Violation | None:
         local = option_value(inv.args, "--local-dir")
         prefix = {k: (w.value if not w.has_expansion else None) for k, w in inv.env.items()}
-        hub = option_value(inv.args, "--cache-dir") or _hub_cache(state, prefix)
+        hub = option_value(inv.args, "--cache-dir") or hub_cache(state, prefix)
         if hub is not None and not hub.startswith("/"):
             hub = posixpath.normpath(posixpath.join(state.workdir, hub))
         covered = mount_covering(run, state, hub)[0] if hub is not None else bool(cache_mount_targets(run, state))
@@ -200,21 +195,6 @@ class ModelDownloadWithoutCache(Rule):
         return plan.fix(title, *edit_list)
 
 
-def _hub_download(inv: Invocation) -> bool:
-    return inv.program in ("hf", "huggingface-cli") and subcommand(inv, 1) == ["download"]
-
-
-def _hub_cache(state: State, prefix: dict) -> str | None:
-    """The hub cache dir: $HF_HUB_CACHE, else $HF_HOME/hub, else <XDG or ~/.cache>/huggingface/hub."""
-    scope = {**state.run_env, **prefix}
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if var in scope:
-            value = scope[var]
-            return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
-    home = state.cache_dir("huggingface", "HF_HOME", prefix)
-    return posixpath.join(home, "hub") if home else None
-
-
 def _filled(inv: Invocation, hub_invs: list[Invocation]) -> bool:
     """Whether an earlier download of the same repo in the RUN writes the cache."""
     repo = _repo(inv)
@@ -254,21 +234,6 @@ def _without_local_dir(inv: Invocation) -> list[str] | None:
             continue
         out.append(w.raw)
     return out
-
-
-def _python_download(ctx: DockerfileContext, run: Instruction, invs: list[Invocation]):
-    for inv in invs:
-        if not _PYTHON.fullmatch(inv.program):
-            continue
-        for i, w in enumerate(inv.args[:-1]):
-            if w.value == "-c" and _PY_DOWNLOAD.search(inv.args[i + 1].value):
-                code = inv.args[i + 1]
-                return inv.command.script.file_span(code.start, code.end)
-    target = run.inner or run
-    for heredoc in target.heredocs:
-        if _PY_DOWNLOAD.search(heredoc.content):
-            return target.keyword_span
-    return None
 
 
 def _model_url(value: str) -> bool:

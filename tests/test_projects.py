@@ -1,0 +1,141 @@
+"""Multi-file workspaces (DESIGN §12): `fixtures/_projects/<name>/`, where one file decides another's
+finding or fix (a Compose service and the Dockerfile it builds, services sharing a volume).
+
+Each project holds:
+- `input/`: the tree as a user has it;
+- `fixed/`: every file that `aicache-lint --fix --unsafe-fixes` (all rules) changes, as it must end
+  up; all other files must stay byte-identical;
+- `expected.txt`: leading `#` lines say what the project rebuilds; then the findings on `input/`
+  under `[findings]` and those left after the fix under `[after fix]`, one
+  `path:row:col: CODE message` line each, followed by `    fix (safe|unsafe): title` when it has a fix.
+
+The test lints a copy of `input/` with every rule, unsafe fixes on, compares with `expected.txt`,
+fixes it, compares the tree with `fixed/`, and checks the invariants of DESIGN §7: fixing again
+changes nothing, no (code, file) finding appears that was not there before, every Compose file
+validates against the Compose schema and every Dockerfile still parses (BuildKit's parser too,
+where installed). Run with `AICACHE_LINT_UPDATE_PROJECTS=1` to rewrite `fixed/` and
+`expected.txt` from the current behaviour, then read the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from buildkit_oracle import assert_matches_buildkit, available
+from cli_runner import invoke
+
+from aicache_lint.rules import ALL_RULES
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "_projects"
+UPDATE = os.environ.get("AICACHE_LINT_UPDATE_PROJECTS") == "1"
+ALL = ["--isolated", "--select", ",".join(rule.code for rule in ALL_RULES), "--unsafe-fixes"]
+COMPOSE_SCHEMA = Path(__file__).resolve().parent / "data" / "schemas" / "compose-spec.json"
+
+
+def _projects() -> list[Path]:
+    return sorted(p for p in PROJECTS.iterdir() if (p / "input").is_dir()) if PROJECTS.is_dir() else []
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _report(root: Path) -> list[dict]:
+    result = invoke([*ALL, "--output-format", "json", str(root)])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _lines(root: Path, items: list[dict]) -> list[str]:
+    lines = []
+    for item in items:
+        path = Path(item["filename"]).relative_to(root).as_posix()
+        lines.append(f"{path}:{item['location']['row']}:{item['location']['column']}: {item['code']} {item['message']}")
+        if item["fix"] is not None:
+            lines.append(f"    fix ({item['fix']['applicability']}): {item['fix']['message']}")
+    return lines
+
+
+def _expected(project: Path) -> tuple[list[str], list[str], list[str]]:
+    """(comment lines, findings, findings after the fix) of `expected.txt`."""
+    comments: list[str] = []
+    sections: dict[str, list[str]] = {"[findings]": [], "[after fix]": []}
+    current = None
+    for line in (project / "expected.txt").read_text(encoding="utf-8").splitlines():
+        if line in sections:
+            current = sections[line]
+        elif current is None:
+            comments.append(line)
+        elif line:
+            current.append(line)
+    return comments, sections["[findings]"], sections["[after fix]"]
+
+
+def _update(project: Path, comments: list[str], before: list[str], after: list[str], changed: dict[str, bytes]) -> None:
+    text = "\n".join([*comments, "[findings]", *before, "", "[after fix]", *after]) + "\n"
+    (project / "expected.txt").write_text(text, encoding="utf-8")
+    shutil.rmtree(project / "fixed", ignore_errors=True)
+    for name, data in changed.items():
+        path = project / "fixed" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _assert_valid(root: Path) -> None:
+    import jsonschema
+    import yaml
+
+    from aicache_lint.discovery import is_compose_name, is_dockerfile_name
+    from aicache_lint.dockerfile.lexer import parse
+    from aicache_lint.source import SourceText
+
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    for path in sorted(root.rglob("*")):
+        if is_compose_name(path.name):
+            jsonschema.Draft7Validator(schema).validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        elif is_dockerfile_name(path.name):
+            text = path.read_bytes().decode("utf-8")
+            assert not parse(SourceText(text, str(path))).errors, path
+            if available():
+                assert_matches_buildkit(text)
+
+
+@pytest.mark.parametrize("project", _projects(), ids=lambda p: p.name)
+def test_project(project: Path, tmp_path: Path) -> None:
+    work = tmp_path / project.name
+    shutil.copytree(project / "input", work)
+    _assert_valid(work)
+    original = _files(work)
+    before = _report(work)
+
+    result = invoke([*ALL, "--fix", str(work)])
+    assert result.exit_code in (0, 1), result.output
+    after = _report(work)
+    fixed = _files(work)
+    assert fixed.keys() == original.keys(), "a fix created or removed a file"
+    changed = {name: data for name, data in fixed.items() if data != original[name]}
+
+    comments, want_before, want_after = _expected(project) if (project / "expected.txt").exists() else ([], [], [])
+    if UPDATE:
+        _update(project, comments, _lines(work, before), _lines(work, after), changed)
+        return
+    assert _lines(work, before) == want_before
+    assert _lines(work, after) == want_after
+    assert changed == _files(project / "fixed") if (project / "fixed").is_dir() else not changed
+
+    again = invoke([*ALL, "--fix", str(work)])
+    assert again.exit_code in (0, 1), again.output
+    assert _files(work) == fixed, "fixing twice changed the files again"
+    pairs = {(item["filename"], item["code"]) for item in before}
+    new = sorted({(item["filename"], item["code"]) for item in after} - pairs)
+    assert not new, f"the fix left findings that were not there before: {new}"
+    assert not any(item["code"] == "AIC000" for item in after)
+    _assert_valid(work)
+
+
+def test_projects_exist() -> None:
+    assert _projects(), f"no project under {PROJECTS}"
