@@ -54,13 +54,13 @@ UNSAFE_LEFT = {
     (BASE, 6, "AIC303"),
     (TALK, 31, "AIC204"), (TALK, 32, "AIC204"), (TALK, 33, "AIC204"), (TALK, 36, "AIC304"),
     (TALK, 31, "AIC205"), (TALK, 32, "AIC205"), (TALK, 33, "AIC205"), (WHISPERX, 32, "AIC301"),
-    # infinitetalk's Hugging Face cache: once AIC201 set HF_HOME in its Dockerfile, AIC402 reports it
-    # (instead of AIC401); mounting `hf-cache`, which whisperx's non-root user shares, is unsafe.
+    # infinitetalk's Hugging Face cache (now at the HF_HOME AIC201 set in its Dockerfile, still AIC401's):
+    # mounting `hf-cache`, which whisperx's non-root user shares, is unsafe.
     # (comfyui's Hugging Face cache stays on its `comfyui-hf` volume: AIC201 made that default explicit.)
-    (COMPOSE, 54, "AIC402"),
-    # comfyui's and infinitetalk's TORCH_HOME: `torch-cache` is whisperx's, whose user `app` is not
-    # their root, so sharing it is unsafe.
-    (COMPOSE, 32, "AIC402"), (COMPOSE, 68, "AIC402"),
+    (COMPOSE, 52, "AIC401"),
+    # comfyui's and infinitetalk's torch caches (TORCH_HOME from AIC202's fix, or the service's own
+    # `environment`): `torch-cache` is whisperx's, whose user `app` is not their root, so sharing it is unsafe.
+    (COMPOSE, 30, "AIC401"), (COMPOSE, 68, "AIC402"),
 }
 
 
@@ -133,9 +133,9 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
         (Path(i["filename"]).relative_to(copy).as_posix(), i["location"]["row"], i["code"]) for i in items
     }
     # AIC131's fix put `# syntax=docker/dockerfile:1` on the gateway's line 1: its AIC115 moved down one line.
-    # infinitetalk's HF_HOME (set by AIC201's fix) needs a volume; `hf-cache` holds whisperx's cache in
+    # infinitetalk's HF_HOME (set by AIC201's fix) needs a volume (AIC401, as before the fix); `hf-cache` holds whisperx's cache in
     # another layout (its HF_HUB_CACHE, from AIC203's fix, is not `<HF_HOME>/hub`), so none is chosen.
-    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 27, "AIC305"), (COMPOSE, 55, "AIC402")}
+    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 27, "AIC305"), (COMPOSE, 53, "AIC401")}
 
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()

@@ -123,6 +123,22 @@ def _read_env_file(path: str) -> dict[str, object]:
         return {}
 
 
+# The variables that place the Hugging Face and torch caches AIC401 follows.
+_CACHE_KIND_VARS = {"hf": ("HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME"), "torch": ("TORCH_HOME", "XDG_CACHE_HOME")}
+
+
+def image_cache_vars(service: "Service", rt: Runtime | None = None) -> set[str]:
+    """The cache variables that the service's Dockerfile (not its `environment`) sets for a model
+    cache the service fills: where they point is the image's model cache, which AIC401 reports
+    (so fixing the Dockerfile alone never turns its finding into another rule's)."""
+    rt = rt or runtime(service)
+    if rt.linked is None:
+        return set()
+    kinds = {c.kind for c in model_caches(service, rt)}
+    return {v for kind in kinds for v in _CACHE_KIND_VARS.get(kind, ())
+            if v in rt.linked.env and v not in service.environment}
+
+
 def model_caches(service: "Service", rt: Runtime | None = None) -> list[ModelCache]:
     """The model caches the service fills at run time (empty when it downloads nothing known)."""
     rt = rt or runtime(service)

@@ -31,9 +31,11 @@ class ModelCacheNotPersisted(Rule):
     stage (or its `build.target`, with the build `args` applied), else from the default under the
     user's home (`~/.cache/huggingface`, `~/.cache/torch`) when that home is known. The project
     is merged as Compose merges it, so a volume added by an override file counts. A cache that a
-    variable of the service's `environment` or of its Dockerfile (`HF_HOME`, `TORCH_HOME`,
-    `XDG_CACHE_HOME`, `OLLAMA_MODELS`...) puts at an absolute path is left to AIC402
-    `cache-path-not-on-volume`, which reports that variable.
+    variable of the service's own `environment` (`HF_HOME`, `TORCH_HOME`, `XDG_CACHE_HOME`,
+    `OLLAMA_MODELS`...) puts at an absolute path is left to AIC402 `cache-path-not-on-volume`,
+    which reports that variable where it is written; one the Dockerfile's ENV places is the
+    image's cache dir and stays here, so a fix that sets `HF_HOME` in the Dockerfile (AIC201)
+    never turns this finding into another rule's.
 
     ## Why is this bad?
     Without a volume the models live in the container's writable layer: every rebuild, every
@@ -253,14 +255,14 @@ class ModelCacheNotPersisted(Rule):
 
 def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> bool:
     """The cache dir comes from a variable (HF_HOME, TORCH_HOME, XDG_CACHE_HOME...) that the service's
-    `environment` or its Dockerfile sets to an absolute path: AIC402 `cache-path-not-on-volume`
-    reports that variable, where it is written."""
+    `environment` sets to an absolute path: AIC402 `cache-path-not-on-volume` reports that variable,
+    where it is written. (One the Dockerfile sets is the image's cache dir: reported here.)"""
     from aicache_lint.rules.compose.aic402_cache_path_not_on_volume import CACHE_VARS
 
     var = cache.variable or ("XDG_CACHE_HOME" if rt.has("XDG_CACHE_HOME") and cache.kind in ("hf", "torch") else None)
     if var is None or var not in CACHE_VARS or not (rt.get(var) or "").startswith("/"):
         return False
-    return var in service.environment or (rt.linked is not None and var in rt.linked.env)
+    return var in service.environment
 
 
 def _service_key(service: "Service"):

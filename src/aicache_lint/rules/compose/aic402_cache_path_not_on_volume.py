@@ -45,7 +45,8 @@ class CachePathNotOnVolume(Rule):
     `VLLM_CACHE_ROOT` or `XDG_CACHE_HOME` set to an absolute path that no volume of the service
     covers. The variable may be set in the service's `environment` (reported there) or in the final
     stage of the Dockerfile the service builds (reported at its `build:`), when the service does not
-    set it itself. A named volume, an anonymous volume or a bind mount whose target is the path or a
+    set it itself -- except where the Dockerfile's variable places a Hugging Face or torch cache
+    the service fills: that is the image's model cache, reported by AIC401. A named volume, an anonymous volume or a bind mount whose target is the path or a
     parent of it covers it; a mount *inside* the path is taken as a deliberate choice and also
     silences the rule, as does a `tmpfs` there. The project is the file together with the base or
     override file Compose loads with it.
@@ -252,8 +253,11 @@ def _settings(service) -> list[CacheSetting]:
     linked = link(service)
     if linked is None:
         return found
+    from aicache_lint.compose.caches import image_cache_vars
+
+    reported = image_cache_vars(service)  # the image's model cache: AIC401 reports it
     for var in CACHE_VARS:
-        if var in service.environment or var not in linked.env:
+        if var in service.environment or var not in linked.env or var in reported:
             continue
         path = _abs(linked.env[var])
         if path is not None:
