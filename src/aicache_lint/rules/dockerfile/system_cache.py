@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from aicache_lint.rules.base import DockerfileContext
 
 APT_CACHE = "/var/cache/apt"
+APT_ARCHIVES = "/var/cache/apt/archives"
 APT_LISTS_ROOT = "/var/lib/apt"
 APT_LISTS = "/var/lib/apt/lists"
+# What apt downloads: (the directory the recipe mounts, where the downloads land, what they are).
+APT_DOWNLOADS = (
+    (APT_CACHE, APT_ARCHIVES, "packages"),
+    (APT_LISTS_ROOT, APT_LISTS, "package lists"),
+)
 APT_PROGRAMS = frozenset({"apt-get", "apt"})
 APT_INSTALLS = frozenset({"install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "reinstall", "source"})
-APT_MOUNTS = (
-    f"--mount=type=cache,target={APT_CACHE},sharing=locked",
-    f"--mount=type=cache,target={APT_LISTS_ROOT},sharing=locked",
-)
 DOCKER_CLEAN = "/etc/apt/apt.conf.d/docker-clean"
 KEEP_CACHE_LINE = (
     "rm -f /etc/apt/apt.conf.d/docker-clean; "
@@ -85,6 +87,18 @@ def mount_targets(run: Instruction, state: State) -> list[str | None]:
 def covered(run: Instruction, state: State, directory: str) -> bool:
     """A cache mount covers ``directory`` (or its target cannot be known: assume it does)."""
     return any(t is None or covers(t, directory) for t in mount_targets(run, state))
+
+
+def apt_mount(directory: str) -> str:
+    """The recipe's cache mount at one of apt's directories (locked: apt takes a lock on them)."""
+    return f"--mount=type=cache,target={directory},sharing=locked"
+
+
+def apt_unmounted(run: Instruction, state: State) -> list[str]:
+    """The recipe's directories (`/var/cache/apt`, `/var/lib/apt`) whose downloads no cache mount
+    of the RUN keeps: a mount at the directory or at the download directory inside it
+    (`/var/cache/apt/archives`, `/var/lib/apt/lists`) keeps them."""
+    return [root for root, downloads, _ in APT_DOWNLOADS if not covered(run, state, downloads)]
 
 
 def non_cache_mount_over(run: Instruction, state: State, directories: Iterable[str]) -> bool:
