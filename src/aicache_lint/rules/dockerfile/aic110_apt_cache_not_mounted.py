@@ -162,7 +162,10 @@ def _run_problem(ctx: DockerfileContext, run, missing: list[str]) -> str | None:
     found = cleanups(ctx, run, state, missing)
     stuck = next((c for c, e in zip(found, cleanup_edit_sets(ctx, found)) if e is None), None)
     if stuck is not None:
-        return f"`{stuck.label}` on {line_ref(run)} would empty a cache mount at `{stuck.directory}` and cannot be removed safely"
+        return (
+            f"`{stuck.label}` on {line_ref(run)} would empty a cache mount at `{stuck.directory}` and cannot be "
+            "removed safely"
+        )
     return None
 
 

@@ -8,7 +8,7 @@ from aicache_lint.dockerfile import edits
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import program_span, runs_under_sudo
+from aicache_lint.rules.dockerfile.package_cache import covers, program_span, runs_under_sudo
 from aicache_lint.rules.dockerfile.system_cache import (
     DNF,
     DNF5,
@@ -17,9 +17,9 @@ from aicache_lint.rules.dockerfile.system_cache import (
     YUM,
     ZYPPER,
     cleanups,
-    covered,
     drop_cleanups,
     keep_option_edit,
+    mount_targets,
     non_cache_mount_over,
     packages_kept,
     subcommand_of,
@@ -123,8 +123,9 @@ class DnfYumZypperCacheNotMounted(Rule):
                     yield _unmounted(ctx, run, state, tool, installs)
                     break
                 dropped = [inv for inv in installs if not packages_kept(ctx, run, inv, tool)]
-                if dropped:
-                    yield _packages_dropped(ctx, run, state, tool, dropped)
+                held = [d for d in tool.cache_dirs if _held(run, state, d)]
+                if dropped and held:  # with only unknown mount targets, where the packages go is unknown
+                    yield _packages_dropped(ctx, run, tool, dropped, held)
                     break
 
 
@@ -157,23 +158,30 @@ def _mount_fix(ctx: DockerfileContext, run, state, tool, installs: list) -> Fix 
     return Fix.safe(title, *edit_list)
 
 
-def _packages_dropped(ctx: DockerfileContext, run, state, tool, dropped: list) -> Violation:
+def _held(run, state, directory: str) -> bool:
+    """A cache mount with a known target holds ``directory``."""
+    return any(t and covers(t, directory) for t in mount_targets(run, state))
+
+
+def _packages_dropped(ctx: DockerfileContext, run, tool, dropped: list, held: list[str]) -> Violation:
     inv = dropped[0]
-    mounted = next(d for d in tool.cache_dirs if covered(run, state, d))
     default = " (off in dnf and in CentOS 7's /etc/yum.conf)" if tool is YUM else ""
     message = (
-        f"`{inv.program} {subcommand_of(inv)}` runs with a cache mount at `{mounted}`, but {inv.program} deletes the "
+        f"`{inv.program} {subcommand_of(inv)}` runs with a cache mount at `{held[0]}`, but {inv.program} deletes the "
         f"packages it downloads after installing them unless `{tool.keep}` is on{default}: the mount keeps only "
         "the repository metadata, and every rebuild downloads the packages again"
     )
     fix = None
     if tool is ZYPPER:
-        message += " (no fix: `zypper modifyrepo --keep-packages --all` turns it on in the image's repository files, a change left to you)"
+        message += (
+            " (no fix: `zypper modifyrepo --keep-packages --all` turns it on in the image's repository files, "
+            "a change left to you)"
+        )
     else:
         keep = [keep_option_edit(ctx, call) for call in dropped]
         if None not in keep:
             title = f"Keep the downloaded packages in the cache mount ({KEEPCACHE_OPTION})"
-            bare = next((d for d in tool.cache_dirs if not covered(run, state, d)), None)
+            bare = next((d for d in tool.cache_dirs if d not in held), None)
             if bare is None:
                 fix = Fix.safe(title, *keep)
             else:

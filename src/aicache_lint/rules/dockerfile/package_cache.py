@@ -408,10 +408,15 @@ def uv_python_downloads(ctx: "DockerfileContext") -> Iterator[PythonDownload]:
                 yield found
 
 
-def _python_download(ctx: "DockerfileContext", run: Instruction, state: State, inv: "Invocation") -> PythonDownload | None:
+def _python_download(
+    ctx: "DockerfileContext", run: Instruction, state: State, inv: "Invocation"
+) -> PythonDownload | None:
     targets = [t for _, t in cache_mount_targets(run, state)]
     word = inv.env.get(UV_PYTHON_CACHE)
-    value = (word.value if not word.has_expansion else None) if word is not None else state.run_env.get(UV_PYTHON_CACHE, "")
+    if word is not None:
+        value = word.value if not word.has_expansion else None
+    else:
+        value = state.run_env.get(UV_PYTHON_CACHE, "")
     if value is None:
         if targets:
             return None  # set to something we cannot see, and a mount may hold it

@@ -484,11 +484,13 @@ DNF5 = SystemTool(frozenset({"dnf5"}), _DNF_INSTALLS, ("/var/cache/libdnf5",), "
 # on RHEL 8+, dnf4: a mount at any of their cache dirs counts, and which one to add is not known.
 DNF = SystemTool(
     frozenset({"dnf"}), _DNF_INSTALLS, ("/var/cache/dnf", "/var/cache/libdnf5"), None, "keepcache",
-    f"`dnf` is dnf4 with its cache in `/var/cache/dnf` or dnf5 with `/var/cache/libdnf5`, depending on the image: {_DNF_FIX}",
+    "`dnf` is dnf4 with its cache in `/var/cache/dnf` or dnf5 with `/var/cache/libdnf5`, depending on the "
+    f"image: {_DNF_FIX}",
 )
 YUM = SystemTool(
     frozenset({"yum"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf"), None, "keepcache",
-    f"`yum` is yum 3 with its cache in `/var/cache/yum` or dnf4 with `/var/cache/dnf`, depending on the image: {_DNF_FIX}",
+    "`yum` is yum 3 with its cache in `/var/cache/yum` or dnf4 with `/var/cache/dnf`, depending on the "
+    f"image: {_DNF_FIX}",
 )
 MICRODNF = SystemTool(
     frozenset({"microdnf"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5"), None,
