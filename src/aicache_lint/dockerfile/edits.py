@@ -25,6 +25,21 @@ def add_flag(instruction: Instruction, flag: str) -> Edit:
     return Edit.insert(at, " " + flag)
 
 
+def add_flag_after(source: SourceText, after: Span, flag: str, escape: str) -> Edit:
+    """Insert ``flag`` right after the flag at ``after``, in its layout: on a continuation line of
+    its own when that flag ends its line (before the line continuation), indented like it -- or,
+    when it follows the keyword, like the next content line; else on the same line."""
+    line = source.line_of(after.end)
+    if line >= source.line_count or source.text[after.end : source.line_end(line)].strip() != escape:
+        return Edit.insert(after.end, " " + flag)
+    model = source.text[source.line_start(line) : after.start]
+    if model.strip():
+        following = (source.line_text(n) for n in range(line + 1, source.line_count + 1))
+        model = next((t for t in following if t.strip() and not t.lstrip().startswith("#")), "")
+    indent = model[: len(model) - len(model.lstrip(" \t"))]
+    return Edit.insert(after.end, f" {escape}\n{indent}{flag}")
+
+
 def insert_line_after(instruction: Instruction, line: str) -> Edit:
     """A new line right after ``instruction`` (its newline comes from the file's style)."""
     return Edit.insert(instruction.span.end, "\n" + line)

@@ -11,6 +11,7 @@ from aicache_lint.rules.dockerfile.package_cache import (
     missing_mount_findings,
     missing_mount_message,
     program_span,
+    uv_python_downloads,
 )
 
 
@@ -23,9 +24,15 @@ class UvCacheNotMounted(Rule):
     at uv's cache dir for that `RUN`: `--cache-dir`, else `UV_CACHE_DIR`, else
     `$XDG_CACHE_HOME/uv`, else `$HOME/.cache/uv` of the effective `USER`.
 
+    Also flags `uv python install` unless `UV_PYTHON_CACHE_DIR` is set (by `ENV` or on the
+    command) to a directory that a cache mount of the `RUN` holds.
+
     ## Why is this bad?
     uv is fast because of its cache; in a Docker build without a cache mount the cache dies with
-    the layer and every rebuild downloads every wheel again.
+    the layer and every rebuild downloads every wheel again. `uv python install` does not use that
+    cache at all: it streams the Python build (tens of megabytes) into place, and keeps the
+    archive for the next time only in `UV_PYTHON_CACHE_DIR` (uv 0.7.0 and later) -- so a uv cache
+    mount alone does not stop the download.
 
     ## Example
     ```dockerfile
@@ -60,19 +67,36 @@ class UvCacheNotMounted(Rule):
     installed files would be links into the cache, which is not in the image: no fix. uv warns that it
     cannot hard-link across the mount: set `UV_LINK_MODE=copy`, as uv's Docker guide does.
 
+    For `uv python install` the fix keeps the archive in `<uv cache dir>/python`, as uv's Docker
+    guide does: it puts `UV_PYTHON_CACHE_DIR=<uv cache dir>/python` before the command (for that
+    command only, so the image's environment does not change) and mounts the uv cache dir as
+    above, unless the `RUN` mounts it already. When `UV_PYTHON_CACHE_DIR` is set already, the fix
+    mounts the uv cache dir if the directory is inside it, else the directory itself. The mount's
+    ownership follows the same rules as above (`uid=`/`gid=` for a non-root `USER`; unsafe when the
+    cache dir's parent may not exist). uv older than 0.7.0 ignores the variable, so the fix then
+    changes nothing. `uv cache prune` counts `<uv cache dir>/python` as a stale bucket and removes
+    it. No fix -- a report only -- when uv's cache dir cannot be known, when uv runs under a
+    wrapper such as `sudo` (which may not pass the variable on) or in an exec-form `RUN`, when a
+    cache mount's target cannot be known, when a uv cache mount sits at another path, or when a
+    non-cache mount sits over the directory.
+
     ## Options
     None.
 
     ## References
     - [uv: Using uv in Docker, caching](https://docs.astral.sh/uv/guides/integration/docker/#caching)
     - [uv cache](https://docs.astral.sh/uv/concepts/cache/)
+    - [uv: environment variables, `UV_PYTHON_CACHE_DIR`](https://docs.astral.sh/uv/reference/environment/#uv_python_cache_dir)
+    - [uv source: the archive is kept only when `UV_PYTHON_CACHE_DIR` is set (`fetch_from_url`)](https://github.com/astral-sh/uv/blob/main/crates/uv-python/src/downloads.rs)
     """
 
     code = "AIC104"
     name = "uv-cache-not-mounted"
-    summary = "uv downloads without a BuildKit cache mount at its cache dir"
+    summary = "uv downloads packages or Python builds without a BuildKit cache mount that keeps them"
     fix_availability = FixAvailability.SOMETIMES
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         for run, inv, directory, fix, why_not in missing_mount_findings(ctx, UV):
             yield Violation(program_span(ctx, run, inv), missing_mount_message(UV, ctx, run, inv, directory, why_not), fix)
+        for found in uv_python_downloads(ctx):
+            yield Violation(program_span(ctx, found.run, found.inv), found.message, found.fix)

@@ -18,7 +18,10 @@ class CacheClearedInsideCacheMount(Rule):
     (`rm -rf /var/lib/apt/lists/*` with `/var/lib/apt` mounted), `apt-get clean` / `apt clean` /
     `apt-get autoclean` with `/var/cache/apt` mounted, `pip cache purge`, `uv cache clean`,
     `conda clean` (also `mamba`/`micromamba`) with the `pkgs` directory mounted, `npm cache clean`
-    with `~/.npm` mounted, and `dnf5 clean` with `/var/cache/libdnf5` mounted. The cache directory
+    with `~/.npm` mounted, and `dnf5 clean`, `dnf clean` or `yum clean` (but not
+    `clean expire-cache`, which deletes nothing) with one of their cache dirs mounted
+    (`/var/cache/libdnf5`; `/var/cache/dnf` or `/var/cache/libdnf5`; `/var/cache/yum` or
+    `/var/cache/dnf`). The cache directory
     is the one the tool really uses in that `RUN` (`PIP_CACHE_DIR`, `UV_CACHE_DIR`, `--cache-dir`,
     `HOME` of the `USER` ...).
 

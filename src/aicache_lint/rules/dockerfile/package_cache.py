@@ -435,6 +435,116 @@ def program_span(ctx: "DockerfileContext", run: Instruction, inv: "Invocation") 
     return inv.command.script.file_span(words[0].start, words[-1].end)
 
 
+# -- uv's managed Python downloads --------------------------------------------------------------
+
+# `uv python install` streams the Python build it downloads straight into place; it keeps the
+# archive only when UV_PYTHON_CACHE_DIR is set and not empty, and then reuses it (uv >= 0.7.0:
+# astral-sh/uv `crates/uv-python/src/downloads.rs` `fetch_from_url`, `crates/uv-static/src/env_vars.rs`).
+# uv's Docker guide puts that directory inside the uv cache mount: `/root/.cache/uv/python`.
+UV_PYTHON_CACHE = "UV_PYTHON_CACHE_DIR"
+_SHELL_SAFE_PATH = re.compile(r"/[A-Za-z0-9_.+/-]*")
+
+
+class PythonDownload(NamedTuple):
+    run: Instruction
+    inv: "Invocation"
+    message: str
+    fix: Fix | None
+
+
+def uv_python_downloads(ctx: "DockerfileContext") -> Iterator[PythonDownload]:
+    """Each `uv python install` whose download no cache mount keeps, with the fix when one is
+    known: the variable for the command (when unset) and a cache mount that holds its directory."""
+    from aicache_lint.dockerfile.shell import subcommand
+
+    facts = ctx.facts
+    for run in facts.runs():
+        state = facts.state(run)
+        for inv in facts.invocations(run):
+            if inv.program != "uv" or subcommand(inv, 2) != ["python", "install"]:
+                continue
+            found = _python_download(ctx, run, state, inv)
+            if found is not None:
+                yield found
+
+
+def _python_download(
+    ctx: "DockerfileContext", run: Instruction, state: State, inv: "Invocation"
+) -> PythonDownload | None:
+    targets = [t for _, t in cache_mount_targets(run, state)]
+    word = inv.env.get(UV_PYTHON_CACHE)
+    if word is not None:
+        value = word.value if not word.has_expansion else None
+    else:
+        value = state.run_env.get(UV_PYTHON_CACHE, "")
+    if value is None:
+        if targets:
+            return None  # set to something we cannot see, and a mount may hold it
+        return PythonDownload(
+            run, inv, f"`uv python install` runs with no cache mount, and where `{UV_PYTHON_CACHE}` points cannot "
+            "be known: every rebuild downloads the Python build again", None,
+        )
+    if value:
+        directory = posixpath.normpath(posixpath.join(state.workdir, value))
+        if mount_covering(run, state, directory)[0]:
+            return None
+        message = (
+            f"`uv python install` keeps the Python build it downloads in `{directory}` (`{UV_PYTHON_CACHE}`), "
+            "which no cache mount holds: every rebuild downloads it again, and the archive stays in the layer"
+        )
+        prefix = None
+    else:
+        uv_dir = UV.cache_dir(inv, state)
+        directory = posixpath.join(uv_dir, "python") if uv_dir else None
+        message = (
+            f"`uv python install` downloads the Python build again on every rebuild: uv keeps the archive "
+            f"only when `{UV_PYTHON_CACHE}` is set, in a directory that a cache mount must hold"
+        )
+        prefix = f"{UV_PYTHON_CACHE}={directory} "
+    fix, reason = _python_fix(ctx, run, state, inv, directory, prefix, targets)
+    if reason:
+        message += f" (no fix: {reason})"
+    return PythonDownload(run, inv, message, fix)
+
+
+def _python_fix(
+    ctx: "DockerfileContext", run: Instruction, state: State, inv: "Invocation", directory: str | None,
+    prefix: str | None, targets: list[str | None],
+) -> tuple[Fix | None, str | None]:
+    """The fix for one `uv python install`, or why there is none."""
+    if directory is None:
+        return None, f"uv's cache dir cannot be known: {unknown_dir_reason(inv, state)}"
+    if None in targets:
+        return None, "a cache mount's target cannot be known"
+    if _looks_mounted(run, state, UV) and not mount_covering(run, state, directory)[0]:
+        return None, "a uv cache mount sits at another path than uv's cache dir"
+    uv_dir = UV.cache_dir(inv, state)
+    target = uv_dir if uv_dir and covers(uv_dir, directory) else directory
+    if _other_mount_over(run, state, target):
+        return None, f"a non-cache mount sits over `{target}`"
+    edit_list: list[Edit] = []
+    title = ""
+    if prefix is not None:
+        command = inv.command
+        if command.script.exec_form:
+            return None, f"an exec-form RUN cannot set `{UV_PYTHON_CACHE}` for the command"
+        if command.words[0] is not inv.program_words[0]:
+            return None, f"uv runs under `{command.words[0].value}`, which may not pass `{UV_PYTHON_CACHE}` on"
+        if not _SHELL_SAFE_PATH.fullmatch(directory):
+            return None, f"`{directory}` would need quoting"
+        at = command.script.file_span(command.words[0].start, command.words[0].start).start
+        edit_list.append(Edit.insert(at, prefix))
+        title = f"Keep uv's Python downloads in {directory} ({UV_PYTHON_CACHE})"
+    plan = MountPlan("", state.assumption(target))
+    if not mount_covering(run, state, target)[0]:
+        plan = mount_flag(ctx, run, target, state)
+        if plan.flag is None:
+            return None, plan.blocked
+        edit_list.append(edits.add_flag(run, plan.flag))
+        title = f"{title} and mount a uv cache at {target}" if title else f"Mount a uv cache at {target}"
+    return plan.fix(title, *edit_list), None
+
+
 # Cache dirs no bind mount is ever meant for: the root defaults of DOMAIN §2's table.
 WELL_KNOWN_CACHE_DIRS = frozenset({
     "/root/.cache/pip", "/root/.cache/uv", "/root/.cache/pypoetry", "/root/.cache/pipenv",

@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from aicache_lint.rules.base import DockerfileContext
 
 APT_CACHE = "/var/cache/apt"
+APT_ARCHIVES = "/var/cache/apt/archives"
 APT_LISTS_ROOT = "/var/lib/apt"
 APT_LISTS = "/var/lib/apt/lists"
+# What apt downloads: (the directory the recipe mounts, where the downloads land, what they are).
+APT_DOWNLOADS = (
+    (APT_CACHE, APT_ARCHIVES, "packages"),
+    (APT_LISTS_ROOT, APT_LISTS, "package lists"),
+)
 APT_PROGRAMS = frozenset({"apt-get", "apt"})
 APT_INSTALLS = frozenset({"install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "reinstall", "source"})
-APT_MOUNTS = (
-    f"--mount=type=cache,target={APT_CACHE},sharing=locked",
-    f"--mount=type=cache,target={APT_LISTS_ROOT},sharing=locked",
-)
 DOCKER_CLEAN = "/etc/apt/apt.conf.d/docker-clean"
 KEEP_CACHE_LINE = (
     "rm -f /etc/apt/apt.conf.d/docker-clean; "
@@ -85,6 +87,18 @@ def mount_targets(run: Instruction, state: State) -> list[str | None]:
 def covered(run: Instruction, state: State, directory: str) -> bool:
     """A cache mount covers ``directory`` (or its target cannot be known: assume it does)."""
     return any(t is None or covers(t, directory) for t in mount_targets(run, state))
+
+
+def apt_mount(directory: str) -> str:
+    """The recipe's cache mount at one of apt's directories (locked: apt takes a lock on them)."""
+    return f"--mount=type=cache,target={directory},sharing=locked"
+
+
+def apt_unmounted(run: Instruction, state: State) -> list[str]:
+    """The recipe's directories (`/var/cache/apt`, `/var/lib/apt`) whose downloads no cache mount
+    of the RUN keeps: a mount at the directory or at the download directory inside it
+    (`/var/cache/apt/archives`, `/var/lib/apt/lists`) keeps them."""
+    return [root for root, downloads, _ in APT_DOWNLOADS if not covered(run, state, downloads)]
 
 
 def non_cache_mount_over(run: Instruction, state: State, directories: Iterable[str]) -> bool:
@@ -236,8 +250,9 @@ def cleanups(
             target = under(posixpath.join(home, ".npm")) if home else None
             if target is not None:
                 found.append(Cleanup(inv, target, (), "npm cache clean"))
-        elif program == "dnf5" and sub == "clean":
-            target = under("/var/cache/libdnf5")
+        elif program in ("dnf5", "dnf", "yum") and sub == "clean" and _second(inv) != "expire-cache":
+            tool = next(t for t in (DNF5, DNF, YUM) if program in t.programs)
+            target = next((t for t in map(under, tool.cache_dirs) if t is not None), None)
             if target is not None:
                 found.append(Cleanup(inv, target, (), f"{program} clean"))
     return found
@@ -449,26 +464,50 @@ class SystemTool(NamedTuple):
     installs: frozenset[str]  # subcommands that download packages
     cache_dirs: tuple[str, ...]  # a cache mount at any of these counts as a cache for the tool
     recipe: str | None  # the mount target of a verified recipe; None: report only
+    keep: str | None = None  # the setting without which downloaded packages are deleted after install
+    manual: str = ""  # for a report-only tool: what a fix would need
 
 
 APK = SystemTool(frozenset({"apk"}), frozenset({"add", "upgrade"}), (APK_CACHE, APK_LINK), APK_CACHE)
 _DNF_INSTALLS = frozenset(
     {"install", "upgrade", "update", "reinstall", "groupinstall", "distro-sync", "builddep", "downgrade", "group"}
 )
-DNF5 = SystemTool(frozenset({"dnf5"}), _DNF_INSTALLS, ("/var/cache/libdnf5",), "/var/cache/libdnf5")
-# `dnf` is dnf5 on Fedora 41+ and dnf4 elsewhere; `yum` is dnf4 on RHEL 8+: a mount at any of
-# their cache dirs counts. No fix: the dnf4/yum keepcache recipe is not in dnf's own docs.
-DNF = SystemTool(frozenset({"dnf"}), _DNF_INSTALLS, ("/var/cache/dnf", "/var/cache/libdnf5"), None)
-YUM = SystemTool(frozenset({"yum"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf"), None)
-MICRODNF = SystemTool(
-    frozenset({"microdnf"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5"), None
+# dnf4 and dnf5 delete the packages they download after a successful transaction unless
+# `keepcache` is on (default False: dnf `doc/conf_ref.rst`, dnf5 `doc/dnf5.conf.5.rst` and
+# dnf5-caching(7)); `--setopt=keepcache=1` turns it on for one command, in dnf4, dnf5 and yum 3
+# (whose upstream default is 1, but CentOS 7's /etc/yum.conf sets keepcache=0).
+KEEPCACHE_OPTION = "--setopt=keepcache=1"
+_DNF_FIX = f"mount the one it uses and add `{KEEPCACHE_OPTION}`"
+DNF5 = SystemTool(frozenset({"dnf5"}), _DNF_INSTALLS, ("/var/cache/libdnf5",), "/var/cache/libdnf5", "keepcache")
+# `dnf` is dnf5 on Fedora 41+ and dnf4 elsewhere (system cache dir `/var/cache/dnf`, dnf
+# `dnf/const.py.in` SYSTEM_CACHEDIR); `yum` is yum 3 (`/var/cache/yum`, yum `yum/config.py`) or,
+# on RHEL 8+, dnf4: a mount at any of their cache dirs counts, and which one to add is not known.
+DNF = SystemTool(
+    frozenset({"dnf"}), _DNF_INSTALLS, ("/var/cache/dnf", "/var/cache/libdnf5"), None, "keepcache",
+    "`dnf` is dnf4 with its cache in `/var/cache/dnf` or dnf5 with `/var/cache/libdnf5`, depending on the "
+    f"image: {_DNF_FIX}",
 )
+YUM = SystemTool(
+    frozenset({"yum"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf"), None, "keepcache",
+    "`yum` is yum 3 with its cache in `/var/cache/yum` or dnf4 with `/var/cache/dnf`, depending on the "
+    f"image: {_DNF_FIX}",
+)
+MICRODNF = SystemTool(
+    frozenset({"microdnf"}), _DNF_INSTALLS, ("/var/cache/yum", "/var/cache/dnf", "/var/cache/libdnf5"), None,
+    manual="microdnf's cache dir and package keeping are not documented",
+)
+# zypper keeps the RPMs it downloads (in /var/cache/zypp/packages) only for repositories with
+# `keeppackages` on, which `zypper modifyrepo --keep-packages` sets (zypper(8): FILES, modifyrepo).
 ZYPPER = SystemTool(
     frozenset({"zypper"}),
     frozenset({"install", "in", "update", "up", "dist-upgrade", "dup", "patch", "source-install", "si"}),
     ("/var/cache/zypp",),
     None,
+    "keeppackages",
+    "zypper keeps downloaded packages only for repositories with `keeppackages` on, which "
+    "`zypper modifyrepo --keep-packages --all` sets in the image's repository files, a change left to you",
 )
+_ZYPPER_REPO_COMMANDS = frozenset({"modifyrepo", "mr", "addrepo", "ar"})
 
 
 def tool_installs(ctx: "DockerfileContext", run: Instruction, tool: SystemTool) -> list["Invocation"]:
@@ -479,6 +518,43 @@ def tool_installs(ctx: "DockerfileContext", run: Instruction, tool: SystemTool) 
 
 def tool_covered(run: Instruction, state: State, tool: SystemTool) -> bool:
     return any(covered(run, state, d) for d in tool.cache_dirs)
+
+
+def packages_kept(ctx: "DockerfileContext", run: Instruction, inv: "Invocation", tool: SystemTool) -> bool:
+    """Whether ``inv`` keeps the packages it downloads: the command, a command before it in its RUN,
+    or a RUN before it in its stage (or a stage it is built FROM) mentions the tool's setting
+    (`--setopt=keepcache=1`, `echo keepcache=1 >> /etc/dnf/dnf.conf`, `zypper mr -k -a`) -- any
+    mention counts, a setting to keep them off is a choice too."""
+    if tool.keep is None:
+        return True
+    stage = ctx.facts.stage_of(run)
+    runs = [r for s in reversed(stage.chain()) for r in stage_runs(s)] if stage is not None else [run]
+    for other in runs:
+        for call in ctx.facts.invocations(other):
+            if _invocation_mentions(call, tool.keep) or _keeps_zypper_packages(call):
+                return True
+            if call is inv:
+                return False
+        if other is run:
+            return False
+    return False
+
+
+def _keeps_zypper_packages(inv: "Invocation") -> bool:
+    return (
+        inv.program == "zypper"
+        and subcommand_of(inv) in _ZYPPER_REPO_COMMANDS
+        and any(w.value in ("-k", "--keep-packages") for w in inv.args)
+    )
+
+
+def keep_option_edit(ctx: "DockerfileContext", inv: "Invocation") -> Edit | None:
+    """`--setopt=keepcache=1` right after the program's name (dnf, dnf5 and yum take global
+    options before the command); None in an exec-form RUN."""
+    if inv.command.script.exec_form:
+        return None
+    name = inv.program_words[-1]
+    return Edit.insert(inv.command.script.file_span(name.end, name.end).start, f" {KEEPCACHE_OPTION}")
 
 
 def insert_before_command(ctx: "DockerfileContext", inv: "Invocation", text: str) -> Edit | None:
