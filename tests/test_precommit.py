@@ -8,22 +8,22 @@ Deselect it with `-m "not slow"`.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sandbox import (
+    CHECKOUT, TIMEOUT, clean_env, commit_all, init_repo, pre_commit_command, readme_snippets, snapshot_checkout,
+)
 
+from aicache_lint import __version__
 from aicache_lint.discovery import is_compose_name, is_dockerfile_name
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
 HOOK_IDS = ("aicache-lint", "aicache-lint-fix")
 
@@ -158,15 +158,8 @@ def test_compose_names_are_selected() -> None:
     assert not any(is_compose_name(n.rsplit("/", 1)[-1]) for n in NOT_COMPOSE)
 
 
-def _pre_commit() -> list[str] | None:
-    if importlib.util.find_spec("pre_commit") is not None:
-        return [sys.executable, "-m", "pre_commit"]
-    exe = shutil.which("pre-commit")
-    return [exe] if exe else None
-
-
 def test_manifest_is_valid_for_pre_commit() -> None:
-    pre_commit = _pre_commit()
+    pre_commit = pre_commit_command()
     if pre_commit is None:
         pytest.skip("pre-commit is not installed (pip install '.[test]')")
     proc = subprocess.run(
@@ -177,89 +170,43 @@ def test_manifest_is_valid_for_pre_commit() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# The README's snippets (tests/test_install.py runs the local hook with an installed wheel).
+
+
+def _readme_config(kind: str) -> tuple[str, dict]:
+    """(the paragraph before, the parsed repo entry) of the README's `repo: <kind>` snippet."""
+    (snippet,) = [s for s in readme_snippets("pre-commit", "yaml") if f"repo: {kind}" in s.code]
+    (repo,) = yaml.safe_load(snippet.code)["repos"]
+    return snippet.lead, repo
+
+
+def test_readme_published_hooks() -> None:
+    """The `repo:` URL names these hooks at this version's tag, and the README says it works
+    only once the project is published."""
+    lead, repo = _readme_config("https://")
+    assert "published" in lead and "exists yet" in lead
+    assert repo["rev"] == f"v{__version__}"
+    assert {hook["id"] for hook in repo["hooks"]} <= set(HOOK_IDS)
+    assert f"repo: {repo['repo']}" in HOOKS_FILE.read_text(encoding="utf-8")  # the manifest's own example
+
+
+def test_readme_local_hook_is_the_published_one(tmp_path: Path) -> None:
+    _, repo = _readme_config("local")
+    (hook,) = repo["hooks"]
+    published = _hooks()[hook["id"]]
+    assert [k for k in ("name", "entry", "args", "types", "files") if hook.get(k) != published.get(k)] == []
+    assert hook["language"] == "system"
+    pre_commit = pre_commit_command()
+    if pre_commit is None:
+        pytest.skip("pre-commit is not installed (pip install '.[test]')")
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text(yaml.safe_dump({"repos": [repo]}), encoding="utf-8")
+    proc = subprocess.run([*pre_commit, "validate-config", str(config)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ----------------------------------------------------------------------------------------------
 # The real thing: pre-commit installs the hooks from this checkout and runs them in a git repo.
-
-# pre-commit strips these itself before running git; anything else GIT_* (GIT_DIR, GIT_INDEX_FILE
-# when pytest runs inside a git hook, ...) would point our git commands at the wrong repository.
-_GIT_ENV_KEPT = {"GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
-                 "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS"}
-# PYTHONPATH (e.g. `PYTHONPATH=src`) would let the hook import the source tree instead of the
-# package pre-commit installed; SKIP would skip the hooks; PRE_COMMIT_* could change the run.
-_DROPPED = {"PYTHONPATH", "SKIP", "VIRTUAL_ENV", "PRE_COMMIT", "PRE_COMMIT_COLOR",
-            "PRE_COMMIT_ALLOW_NO_CONFIG", "PRE_COMMIT_NO_CONCURRENCY"}
-_TIMEOUT = 300
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items()
-        if k not in _DROPPED and (not k.startswith("GIT_") or k in _GIT_ENV_KEPT)
-    }
-    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
-    # try-repo keeps its clone and virtualenv in a fresh temporary directory (not PRE_COMMIT_HOME),
-    # one per run: keep that inside tmp_path too.
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(tmp_path / "tmp")
-    env["VIRTUALENV_OVERRIDE_APP_DATA"] = str(tmp_path / "virtualenv-app-data")
-    env["PIP_CACHE_DIR"] = str(tmp_path / "pip-cache")
-    env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _git(repo: Path, env: dict[str, str], *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=_TIMEOUT)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stdout}{proc.stderr}"
-    return proc.stdout
-
-
-def _init_repo(repo: Path, env: dict[str, str]) -> None:
-    repo.mkdir(parents=True, exist_ok=True)
-    _git(repo, env, "init", "-q")
-    _git(repo, env, "config", "user.name", "aicache-lint tests")
-    _git(repo, env, "config", "user.email", "tests@aicache-lint.invalid")
-    _git(repo, env, "config", "commit.gpgsign", "false")
-    _git(repo, env, "config", "core.autocrlf", "false")
-
-
-def _commit_all(repo: Path, env: dict[str, str]) -> None:
-    _git(repo, env, "add", "-A")
-    _git(repo, env, "commit", "-q", "--no-verify", "-m", "snapshot")
-
-
-_UNTRACKED_JUNK = shutil.ignore_patterns(
-    ".git", "build", "dist", "*.egg-info", "__pycache__", "*.pyc", ".venv", "venv", ".tox", ".nox",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".benchmarks",
-)
-
-
-def _snapshot_checkout(dest: Path, env: dict[str, str]) -> Path:
-    """This checkout's working tree, as a one-commit git repository.
-
-    `try-repo <path>` clones the path's HEAD and carries over only *tracked* changes: a new
-    untracked file (a new module, or `.pre-commit-hooks.yaml` itself before its first commit)
-    would be missing, and a checkout that is not a git repository (an sdist) cannot be used at
-    all. The snapshot holds what `git add -A` would commit: tracked and untracked files, minus
-    ignored ones (or, outside git, minus build output and caches).
-    """
-    inside = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=CHECKOUT, env=env, capture_output=True, text=True,
-    )
-    if inside.returncode == 0 and Path(inside.stdout.strip()).resolve() == CHECKOUT:
-        listed = _git(CHECKOUT, env, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        for rel in filter(None, listed.split("\0")):
-            source = CHECKOUT / rel
-            if source.is_file() or source.is_symlink():  # a deleted tracked file is skipped
-                target = dest / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target, follow_symlinks=False)
-    else:
-        shutil.copytree(CHECKOUT, dest, ignore=_UNTRACKED_JUNK, symlinks=True)
-    assert (dest / ".pre-commit-hooks.yaml").is_file()
-    _init_repo(dest, env)
-    _commit_all(dest, env)
-    return dest
-
 
 BAD = b"FROM python:3.12-slim\nRUN pip install numpy>=1.24\n"
 FIXED = b'FROM python:3.12-slim\nRUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n'
@@ -271,32 +218,32 @@ README = b"# demo\n\nThis repository builds two images.\n"
 
 @pytest.mark.slow
 def test_hooks_under_pre_commit_try_repo(tmp_path: Path) -> None:
-    pre_commit = _pre_commit()
+    pre_commit = pre_commit_command()
     if pre_commit is None:
         pytest.skip("pre-commit is not installed (pip install '.[test]')")
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    env = _env(tmp_path)
-    hooks_repo = _snapshot_checkout(tmp_path / "hooks-repo", env)
+    env = clean_env(tmp_path)
+    hooks_repo = snapshot_checkout(tmp_path / "hooks-repo", env)
 
     # Configuration is looked up from each linted file upwards, past the repository root: an
     # empty one right above the repository keeps a stray /tmp/pyproject.toml or
     # /tmp/.aicache-lint.toml from changing what this test sees. It is not part of the repository.
     (tmp_path / ".aicache-lint.toml").write_bytes(b"")
     project = tmp_path / "project"
-    _init_repo(project, env)
+    init_repo(project, env)
     (project / "Dockerfile").write_bytes(BAD)
     (project / "svc").mkdir()
     (project / "svc" / "Dockerfile.gpu").write_bytes(CLEAN_GPU)
     (project / "README.md").write_bytes(README)
-    _commit_all(project, env)
+    commit_all(project, env)
 
     def try_repo(hook_id: str | None) -> tuple[int, str]:
         hook = [hook_id] if hook_id else []
         proc = subprocess.run(
             [*pre_commit, "try-repo", str(hooks_repo), *hook, "--all-files", "--color", "never"],
             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            timeout=_TIMEOUT,
+            timeout=TIMEOUT,
         )
         return proc.returncode, proc.stdout
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_cost import imports_of
 
 from aicache_lint.dockerfile.shell import (
     Command,
@@ -894,12 +893,6 @@ def test_sh_c_inner_words_map_to_file_offsets(values, start):
 
 
 def test_imports_only_the_standard_library():
-    code = (
-        "import sys, aicache_lint.source\n"
-        "before = set(sys.modules)\n"
-        "import aicache_lint.dockerfile.shell\n"
-        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
-        "print(sorted(new - set(sys.stdlib_module_names) - {'aicache_lint'}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    loaded = imports_of("import aicache_lint.dockerfile.shell", setup="import aicache_lint.source")
+    assert loaded.ours == {"aicache_lint.dockerfile", "aicache_lint.dockerfile.shell"}
+    loaded.assert_cheap()

@@ -6,7 +6,7 @@ import os
 from typing import NamedTuple
 
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
-from aicache_lint.files import write_atomic
+from aicache_lint.files import read_bytes, write_atomic
 from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix
 from aicache_lint.settings import Settings
@@ -58,8 +58,7 @@ class Task(NamedTuple):
 
 def process_file(task: Task) -> FileResult:
     try:
-        with open(task.path, "rb") as fh:
-            data = fh.read()
+        data = read_bytes(task.path)
     except OSError as exc:
         return FileResult(task.path, [io_error(task.path, f"cannot read file: {exc.strerror or exc}")])
     return process_bytes(data, *task)

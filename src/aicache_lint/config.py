@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, NamedTuple
 
+from aicache_lint.files import read_bytes
 from aicache_lint.settings import DEFAULT_EXCLUDE, Selection, Settings, SettingsError, check_selector
 
 CONFIG_NAMES = (".aicache-lint.toml", "aicache-lint.toml", "pyproject.toml")
@@ -52,8 +53,7 @@ def find_config(start: str) -> str | None:
 
 def _has_tool_table(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
-            return b"[tool.aicache-lint" in fh.read()
+        return b"[tool.aicache-lint" in read_bytes(path)
     except OSError:
         return False
 
@@ -64,8 +64,7 @@ def _load_toml(path: str) -> dict[str, Any]:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_bytes(path).decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Iterator
+from typing import Callable
 
 # `Dockerfile`/`Containerfile` in any case, with any `.`, `-` or `_` prefix or suffix
 # (`Dockerfile.gpu`, `Dockerfile-cuda`, `Dockerfile_dev`, `app.Dockerfile`, `Qwen2VL_Dockerfile`).
@@ -43,7 +43,8 @@ def discover(paths: list[str], excluded: Callable[[str], bool]) -> tuple[list[st
     """(files to lint, sorted; [(path, problem)] for paths that cannot be used).
 
     ``excluded(path)`` says whether a file or directory found while walking is left out (the
-    settings' exclude patterns); paths named here are always linted.
+    settings' exclude patterns); paths named here are always linted, whatever they are (a FIFO or
+    a device is then reported, never read: see ``files.read_bytes``).
     """
     files: set[str] = set()
     problems: list[tuple[str, str]] = []
@@ -57,11 +58,20 @@ def discover(paths: list[str], excluded: Callable[[str], bool]) -> tuple[list[st
     return sorted(files), problems
 
 
-def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, str]]) -> Iterator[str]:
+def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, str]]) -> list[str]:
+    """The files to lint under ``root``. A link to a directory is not entered, as in ruff
+    (https://github.com/astral-sh/ruff/pull/280: it leads to a dependency, a virtualenv, or back up
+    the tree in a loop). A link to a file inside ``root`` is linted once: not when the file it
+    points to is linted under its own name. A link out of ``root`` is skipped (ruff would lint it):
+    what lies outside is not this tree's to lint or to fix; named on the command line, it is linted."""
+
     def on_error(err: OSError) -> None:
         problems.append((err.filename or root, err.strerror or str(err)))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
+    tree = os.path.realpath(root)
+    found: dict[str, str] = {}  # real path -> the path to lint it under
+    links: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):  # followlinks=False
         dirnames[:] = sorted(
             d
             for d in dirnames
@@ -69,5 +79,13 @@ def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, 
         )
         for name in filenames:
             path = os.path.normpath(os.path.join(dirpath, name))
-            if (is_dockerfile_name(name) or is_compose_name(name)) and not excluded(path):
-                yield path
+            if not (is_dockerfile_name(name) or is_compose_name(name)) or excluded(path):
+                continue
+            if os.path.islink(path):
+                links.append((os.path.realpath(path), path))
+            else:
+                found[os.path.realpath(path)] = path
+    for real, path in sorted(links):
+        if os.path.commonpath([tree, real]) == tree:
+            found.setdefault(real, path)
+    return list(found.values())

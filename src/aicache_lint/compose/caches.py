@@ -115,10 +115,10 @@ def _compose_user(service: "Service"):
 
 def _read_env_file(path: str) -> dict[str, object]:
     from aicache_lint.compose.interpolate import parse_dotenv
+    from aicache_lint.files import read_bytes
 
     try:
-        with open(path, encoding="utf-8") as f:
-            return dict(parse_dotenv(f.read()))
+        return dict(parse_dotenv(read_bytes(path).decode("utf-8")))
     except (OSError, UnicodeDecodeError, ValueError):
         return {}
 

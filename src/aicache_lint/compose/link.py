@@ -88,11 +88,11 @@ def build_target(service: "Service") -> str | None:
 
 def _read(path: str, args: dict[str, str], target: str | None, context: str) -> LinkedImage | None:
     from aicache_lint.dockerfile.lexer import parse
+    from aicache_lint.files import read_bytes
     from aicache_lint.source import SourceError, SourceText
 
     try:
-        with open(path, "rb") as f:
-            source = SourceText.decode(f.read(), path=path)
+        source = SourceText.decode(read_bytes(path), path=path)
     except (OSError, SourceError):
         return None
     doc = parse(source)

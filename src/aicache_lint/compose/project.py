@@ -224,8 +224,9 @@ def load_project(paths: Iterable[str | SourceText | ComposeDoc], environ: dict[s
 
 
 def _read(path: str) -> SourceText:
-    with open(path, "rb") as f:
-        return SourceText.decode(f.read(), path=path)
+    from aicache_lint.files import read_bytes
+
+    return SourceText.decode(read_bytes(path), path=path)
 
 
 def _dotenv(path: str, read: Callable[[str], SourceText]) -> dict[str, str]:

@@ -89,8 +89,9 @@ class ParseError(Rule):
 class IoError(Rule):
     """
     ## What it does
-    Reports a file that could not be read as text: unreadable, not UTF-8, binary, or too large to
-    be a real Dockerfile.
+    Reports a file that could not be read as text: unreadable, not UTF-8, binary, too large to be a
+    real Dockerfile, or not a regular file at all (a FIFO, socket or device, which is never opened:
+    reading one would wait for a writer or never end).
 
     ## Why is this bad?
     It was not checked. Other files are still checked.
@@ -101,7 +102,8 @@ class IoError(Rule):
     ```
 
     ## Use instead
-    Save the file as UTF-8, or exclude it.
+    Save the file as UTF-8, or exclude it. Pipe text that does not sit in a file to `-`
+    (`cat Dockerfile | aicache-lint - --stdin-filename Dockerfile`).
 
     ## Fix safety
     No fix.

@@ -1,0 +1,5 @@
+"""`python -m aicache_lint`: the same as the `aicache-lint` command."""
+
+from aicache_lint.cli import main
+
+main()
