@@ -417,9 +417,10 @@ def _made_dirs(run: Instruction, invs: list["Invocation"], state: State) -> dict
                 make(path, named or owner, parents=True)
         elif inv.program == "chown":
             words = [w for w in inv.args if not w.value.startswith("-")]
-            if len(words) < 2 or words[0].has_expansion:
+            spec = (expand(words[0].raw, state.run_env) if words[0].has_expansion else words[0].value) if words else None
+            if len(words) < 2 or not spec:
                 continue
-            name = _user_name(words[0].value.split(":", 1)[0].split(".", 1)[0], state)
+            name = _user_name(spec.split(":", 1)[0].split(".", 1)[0], state)
             recursive = any(w.value in ("-R", "--recursive") or _short(w.value, "R") for w in inv.args)
             for path in _path_args(inv, state, (), words[1:]):
                 made[path] = name
