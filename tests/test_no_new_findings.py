@@ -4,6 +4,9 @@ Every rule (opt-in ones too) with unsafe fixes, over every fixture case, the bun
 the test corpus: after fixing, each (code, file) pair found was already found before. Either a fix
 set also fixes what it causes, or the first fix is not offered. The examples and the corpus are
 fixed as workspaces (Compose files see the Dockerfiles they build), the way `--fix .` runs.
+
+With AIC123 among the rules, this also checks that no fix leaves a directory in a non-root user's
+home owned by root (BuildKit creates a cache mount's missing parents that way).
 """
 
 from __future__ import annotations
