@@ -347,11 +347,25 @@ def missing_mount_findings(
         ):
             known = existing(run) if callable(existing) else existing
             plan = combine_plans([mount_flag(ctx, run, t, state, known) for t in targets])
+            stuck = _stuck_cleanup(ctx, run, state, list(targets))
             if plan.flag is None:
                 why_not = plan.blocked or ""
+            elif stuck:
+                why_not = f"`{stuck}` in this RUN would empty the new cache mount and cannot be removed safely"
             else:
                 fix = _mount_fix(ctx, run, tool, list(targets), [inv for inv, _, _ in pending], plan)
         yield run, first, directory, fix, why_not
+
+
+def _stuck_cleanup(ctx: "DockerfileContext", run: Instruction, state: State, targets: list[str]) -> str | None:
+    """A command of ``run`` that would empty a cache mounted at ``targets`` (`conda clean -ya`, `pip
+    cache purge`) and that cannot be removed (after `esac &&`, in exec form ...): its label. AIC113
+    removes the others once the mount is there; with this one left, a mount would only add that
+    finding."""
+    from aicache_lint.rules.dockerfile.system_cache import cleanup_edit_sets, cleanups
+
+    found = cleanups(ctx, run, state, list(targets))
+    return next((c.label for c, dropped in zip(found, cleanup_edit_sets(ctx, found)) if dropped is None), None)
 
 
 def _links_into_cache(tool: CacheTool, inv: "Invocation", state: State) -> bool:
