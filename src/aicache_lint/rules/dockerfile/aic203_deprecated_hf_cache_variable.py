@@ -85,8 +85,9 @@ class DeprecatedHfCacheVariable(Rule):
     with certainty (a Python heredoc reading `os.environ["TRANSFORMERS_CACHE"]`, an escaped
     `\\$NAME`, an exec-form `RUN`), when the replacement is already set to another value (or to a
     value the file does not show), when several deprecated cache variables are set to different
-    values (transformers 4.x ranks them, a rename would not), and for `HUGGINGFACE_HUB_CACHE` on a
-    text-generation-inference base, whose launcher reads that exact name.
+    values (transformers 4.x ranks them, a rename would not), and for `HUGGINGFACE_HUB_CACHE` in a
+    text-generation-inference image -- built on its image, or one of its own Dockerfiles that copy in
+    or start `text-generation-launcher` / `text-generation-router` --, which read that exact name.
     Scripts and application code outside the Dockerfile that read the old name are not seen.
 
     In Compose, the fix renames the name token of each entry (keeping the value and its quoting)
@@ -144,9 +145,7 @@ class DeprecatedHfCacheVariable(Rule):
             return None
         if any(base_images.lookup(s.base) is not None and _base_sets(s.base, new) for s in ctx.facts.stages):
             return None
-        if name == "HUGGINGFACE_HUB_CACHE" and any(
-            (s.base or "").split("@")[0].split(":")[0].endswith("text-generation-inference") for s in ctx.facts.stages
-        ):
+        if name == "HUGGINGFACE_HUB_CACHE" and _is_tgi(ctx):
             return None
         edit_list = _reference_edits(ctx, name, new, own)
         if edit_list is None:
@@ -275,6 +274,20 @@ def _reference_edits(ctx: DockerfileContext, name: str, new: str, own: list[Sett
 # linked Dockerfile, env files) tells what else sets the replacement for the same service.
 
 _TGI = "text-generation-inference"
+# TGI's own binaries: text-generation-launcher and -router read `HUGGINGFACE_HUB_CACHE` by that name
+# (huggingface/text-generation-inference `launcher/src/main.rs`, `router/src/server.rs`).
+_TGI_BINARIES = ("text-generation-launcher", "text-generation-router")
+
+
+def _is_tgi(ctx: DockerfileContext) -> bool:
+    """The image is text-generation-inference: built on its image, or (its own Dockerfiles)
+    copying in or starting its launcher or router."""
+    if any((s.base or "").split("@")[0].split(":")[0].endswith(_TGI) for s in ctx.facts.stages):
+        return True
+    return any(
+        (i.inner or i).keyword in ("COPY", "ADD", "ENTRYPOINT", "CMD") and any(b in (i.inner or i).args.text for b in _TGI_BINARIES)
+        for i in ctx.doc.instructions
+    )
 
 
 class _EnvSetting(NamedTuple):
