@@ -84,14 +84,18 @@ class AptCacheNotMounted(Rule):
     before the stage's first apt `RUN` (without it the package cache stays empty, see AIC112).
 
     The mounts are not part of the image, and the lists and packages they hold were being deleted
-    anyway, so the fix is safe -- unless something later relies on what used to land in a layer:
-    the fix is unsafe when a later apt `RUN` of the stage, or of a stage built `FROM` it, installs
-    without its own `apt-get update` (the lists are no longer in a layer) or runs apt without a
-    cache mount at `/var/cache/apt` (with `docker-clean` gone its packages would stay in its
-    layer). The `docker-clean` removal persists in the image. `/var/lib/apt` also holds apt's
-    auto-installed marks (`extended_states`), which now go to the cache instead of the image
+    anyway (`docker-clean` removes the packages, the `RUN` its lists), so the fix is safe --
+    unless the image loses something it kept: the fix is unsafe when a `RUN` that gets the lists
+    mount does not delete the lists today (they are in the image now, and a container running
+    `apt-get install` without `apt-get update` would fail without them), or when a later apt `RUN`
+    runs apt without a cache mount at `/var/cache/apt` (with `docker-clean` gone its packages would
+    stay in its layer). The `docker-clean` removal persists in the image. `/var/lib/apt` also holds
+    apt's auto-installed marks (`extended_states`), which now go to the cache instead of the image
     (reasoned, not documented upstream).
 
+    No fix for the stage when a later apt `RUN` of it, or of a stage built `FROM` it, installs
+    without its own `apt-get update` while the fix would put the lists on a mount: that `RUN` would
+    find no lists and the build would fail.
     No fix for a `RUN` -- a report only -- when it installs without its own `apt-get update` and
     lacks the lists mount (an empty lists mount would hide the lists of an earlier layer), when a
     non-cache mount sits over a directory to be mounted or a cache mount sits inside it, or when
@@ -199,10 +203,18 @@ def _stage_fix(ctx: DockerfileContext, stage, flagged: list) -> tuple[Fix | None
                 if id(other) in fixed or (s is stage and other.span.start < first.span.start):
                     continue
                 if apt_installs(ctx, other) and not apt_updates_itself(ctx, other):
-                    risks.append(
-                        f"the RUN on {line_ref(other)} installs without its own `apt-get update` and "
-                        "would no longer find the lists in a layer"
+                    # It relies on the lists staying in a layer: with them on a mount it fails.
+                    return None, (
+                        f"the RUN on {line_ref(other)} installs without its own `apt-get update` and would no "
+                        f"longer find the package lists, which a mount at `{APT_LISTS_ROOT}` keeps out of the image"
                     )
+        kept = [run for run, missing in flagged
+                if APT_LISTS_ROOT in missing and not cleanups(ctx, run, facts.state(run), [APT_LISTS_ROOT])]
+        if kept:
+            risks.append(
+                f"the RUN on {line_ref(kept[0])} leaves the package lists in the image today; on a mount they "
+                "leave it, so an `apt-get install` without `apt-get update` in a container would fail"
+            )
     if risks:
         return Fix.unsafe(f"{title} ({risks[0]})", *edit_list), None
     return Fix.safe(title, *edit_list), None
