@@ -407,6 +407,8 @@ def _made_dirs(run: Instruction, invs: list["Invocation"], state: State) -> dict
             make(posixpath.normpath(posixpath.join(state.workdir, value)), "root", parents=True)
     user = state.user_info.name if not state.is_root else "root"
     for inv in invs:
+        if inv.command.conditional:
+            continue  # may not run
         owner = "root" if runs_under_sudo(inv) else user
         if inv.program == "mkdir":
             for path in _path_args(inv, state, ("-m", "--mode", "-Z", "--context")):
@@ -510,8 +512,8 @@ def _created_users(invs: list["Invocation"], state: State) -> dict[str, UserInfo
     known = {**state.users}
     for inv in invs:
         options = _USERADD_VALUE_OPTS.get(inv.program)
-        if options is None:
-            continue
+        if options is None or inv.command.conditional:
+            continue  # in an `if` branch or after `||`: the user may not be made (fish-speech reuses uid 1000)
         values: dict[str, str] = {}
         positional: list[str] = []
         # `useradd -u ${NB_UID}` with `ARG NB_UID=1000` in scope: the shell sees the build arg.

@@ -112,6 +112,8 @@ def unknown_dir_reason(inv: "Invocation", state: State) -> str:
         return "the stage runs as its base image's user, whom the Dockerfile does not name"
     if not state.is_root and runs_under_sudo(inv):
         return "it runs under `sudo`, whose HOME depends on the sudoers policy"
+    if not state.is_root and not state.home_known:
+        return f"the home of user `{state.user_info.name}` is not known: this Dockerfile does not create it for certain"
     return "it depends on a variable set outside the Dockerfile"
 
 
