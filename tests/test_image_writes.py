@@ -23,6 +23,12 @@ CASES = {
         "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
         {"/app/models": True, "/app/models/hf": True, "/app/.cache/huggingface": False, "/data": False},
     ),
+    "python-code-saves-into-a-directory": (
+        # NVIDIA GenerativeAIExamples chain_server (rebuilt): the model is saved into HF_HOME at build time.
+        "FROM python:3.12-slim\nENV HF_HOME=/tmp-data\nRUN python3 -c \"from sentence_transformers import "
+        "SentenceTransformer; m = SentenceTransformer('all-MiniLM-L6-v2'); m.save('/opt/embedder')\"\n",
+        {"/opt/embedder": True, "/opt": True, "/data": False},
+    ),
     "copy-a-file-to-the-root": (
         "FROM python:3.12-slim\nCOPY requirements.txt .\n",
         {"/data": False, "/root/.cache/huggingface": False, "/requirements.txt": True},

@@ -11,8 +11,9 @@ container"; DOMAIN §6). So a fix must not mount a cache volume there. The answe
   `<dest>/<name>` (or is `<dest>` itself); a directory puts each of its entries below `<dest>`;
   any other source (`--from`, a glob, a URL, a heredoc, a missing path, `--parents`) may put
   anything below `<dest>`.
-- A RUN may fill every path it names (arguments, `--option=path`, redirections; relative ones
-  against its WORKDIR), and anything below it; `hf download` without `--local-dir` and a Python
+- A RUN may fill every path it names (arguments, `--option=path`, redirections, absolute paths
+  inside code such as `python -c "...model.save('/tmp-data')"`; relative ones against its
+  WORKDIR), and anything below it; `hf download` without `--local-dir` and a Python
   Hub download fill the hub cache; a program other than a package installer may write anything
   below an explicit WORKDIR. Commands that only make, own or remove directories (`mkdir`,
   `chown`, `rm`, ...) put no files. Paths below the RUN's own `--mount` targets stay out of the
@@ -45,6 +46,9 @@ _INSTALLERS = frozenset({
     "pip", "uv", "apt-get", "apt", "apk", "dnf", "yum", "microdnf", "zypper", "conda", "mamba", "micromamba",
 })
 _ABSOLUTE_IN_TEXT = re.compile(r"(?<![\w$.-])/[\w.@%+,/-]*")
+# An absolute path inside code passed as one word (`python -c "...model.save('/tmp-data')"`): at
+# least one character after the slash, so a division sign is not the root.
+_PATH_IN_CODE = re.compile(r"(?<![\w$.-])/[\w.@%+,-][\w.@%+,/-]*")
 
 
 class ImageWrite(NamedTuple):
@@ -176,7 +180,11 @@ def _named_paths(inv: "Invocation", state: "State", escape: str) -> list[str]:
             _, eq, value = value.partition("=")
             if not eq:
                 continue
-        if value and not _remote(value) and not any(c.isspace() for c in value):  # not a script or code
+        if not value or _remote(value):
+            continue
+        if any(c.isspace() for c in value):  # a script or code: the absolute paths it names
+            found.extend(m.group(0) for m in _PATH_IN_CODE.finditer(value))
+        else:
             found.append(value)
     return found
 
