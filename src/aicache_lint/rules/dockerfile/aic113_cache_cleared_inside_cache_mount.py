@@ -62,9 +62,10 @@ class CacheClearedInsideCacheMount(Rule):
     for `conda clean -f`, which also empties writable package caches outside the mount: that fix
     is unsafe.
 
-    No fix -- a report only -- when the command is joined by `||` (`apt-get clean || true`), is
-    part of a pipeline, sits inside a loop, group or subshell, is the `RUN`'s only command, is in
-    an exec-form `RUN`, or cannot be removed without breaking the layout.
+    No fix -- a report only, which says so -- when the command is joined by `||` (`apt-get clean ||
+    true`), is part of a pipeline, sits inside a loop, group or subshell, follows an `if`/`case`
+    block in its `&&` chain, is the `RUN`'s only command, is in an exec-form `RUN`, or cannot be
+    removed without breaking the layout.
 
     ## Options
     None.
@@ -94,9 +95,11 @@ class CacheClearedInsideCacheMount(Rule):
                     unsafe = next((c.unsafe for c, e in zip(found, sets) if e == edit and c.unsafe), None)
                     title = f"Remove `{cleanup.label}`"
                     fix = Fix.unsafe(f"{title} ({unsafe})", *edit) if unsafe else Fix.safe(title, *edit)
-                yield Violation(
-                    cleanup_span(cleanup),
+                message = (
                     f"`{cleanup.label}` empties the cache mounted at `{cleanup.directory}`: the mount is not "
-                    "in the image, so this saves nothing and the next build downloads everything again",
-                    fix,
+                    "in the image, so this saves nothing and the next build downloads everything again"
                 )
+                if fix is None:
+                    message += (" (no fix: it cannot be removed with certainty here -- joined by `||` or a pipe, "
+                                "after or inside a compound command, or the RUN's only command; delete it by hand)")
+                yield Violation(cleanup_span(cleanup), message, fix)
