@@ -81,12 +81,21 @@ def with_newline(content: str, newline: str) -> str:
 
 
 def apply_edits(text: str, edits: list[Edit], newline: str = "\n") -> str:
-    """Apply sorted, non-overlapping edits."""
+    """Apply sorted, non-overlapping edits.
+
+    Inserted text that starts with LF goes before the lone CRs that end the kept text: right
+    after them the LF would join the last one into a CRLF, and an LF file would turn mixed."""
     out: list[str] = []
     pos = 0
     for e in sorted(edits):
-        out.append(text[pos : e.start])
-        out.append(with_newline(e.content, newline))
+        content = with_newline(e.content, newline)
+        kept = e.start
+        if content.startswith("\n"):
+            while kept > pos and text[kept - 1] == "\r":
+                kept -= 1
+        out.append(text[pos:kept])
+        out.append(content)
+        out.append(text[kept : e.start])
         pos = e.end
     out.append(text[pos:])
     return "".join(out)

@@ -24,7 +24,7 @@ from aicache_lint.compose.model import (
     Sequence,
 )
 from aicache_lint.fix import Edit
-from aicache_lint.source import SourceText
+from aicache_lint.source import YAML_BREAK, SourceText
 
 DEFAULT_INDENT = 2
 
@@ -62,7 +62,7 @@ def _append_section(source: SourceText, section: str, key: str, indent: int) -> 
     block = f"{section}:\n{' ' * indent}{key}:"
     if not text:
         return Edit.insert(0, block + "\n")
-    if text.endswith("\n"):
+    if source.final_newline:  # any YAML line break: a lone CR must not turn into CRLF
         return Edit.insert(len(text), block + "\n")
     return Edit.insert(len(text), "\n" + block)  # keep the file's missing final newline
 
@@ -255,7 +255,7 @@ def _copy_inherited(source: SourceText, node: Node, is_env: bool) -> list[str] |
         for item in node.items:
             span = item.full_span
             piece = text[span.start:span.end]
-            if isinstance(item.target, Mapping) and item.target.style == BLOCK or "\n" in piece:
+            if isinstance(item.target, Mapping) and item.target.style == BLOCK or YAML_BREAK.search(piece):
                 return None
             lines.append(f"- {piece}")
         return lines
@@ -265,7 +265,7 @@ def _copy_inherited(source: SourceText, node: Node, is_env: bool) -> list[str] |
                 return None
             span = pair.span
             piece = text[span.start:span.end]
-            if "\n" in piece or isinstance(pair.value.target, (Mapping, Sequence)):
+            if YAML_BREAK.search(piece) or isinstance(pair.value.target, (Mapping, Sequence)):
                 return None
             lines.append(piece)
         return lines
@@ -290,14 +290,22 @@ _NOT_STRINGS = re.compile(
 def scalar(text: str, style: str = PLAIN) -> str:
     """``text`` written as a YAML string scalar: plain when YAML (1.1 or 1.2) reads it back as that
     same string, else quoted (in ``style`` when the siblings are quoted, double quotes otherwise)."""
-    if style == SINGLE and "\n" not in text:
+    if style == SINGLE and not YAML_BREAK.search(text):
         return "'" + text.replace("'", "''") + "'"
     if style == DOUBLE:
-        return json.dumps(text, ensure_ascii=False)
+        return _double_quoted(text)
     if text and _PLAIN_SAFE.fullmatch(text) and not _NOT_STRINGS.fullmatch(text) \
             and not text.endswith(":"):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _double_quoted(text)
+
+
+# YAML folds NEL, LS and PS written raw in a quoted scalar like any line break; its escapes keep them.
+_BREAK_ESCAPES = str.maketrans({"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"})
+
+
+def _double_quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False).translate(_BREAK_ESCAPES)
 
 
 def merge_inserts(edits: list[Edit]) -> list[Edit]:

@@ -29,7 +29,7 @@ from aicache_lint.compose.model import (
     Scalar,
     Sequence,
 )
-from aicache_lint.source import SourceText, Span
+from aicache_lint.source import YAML_BREAK, YAML_BREAK_CHARS, SourceText, Span
 
 _STYLES = {None: PLAIN, "": PLAIN, "'": SINGLE, '"': DOUBLE, "|": LITERAL, ">": FOLDED}
 # Plain-scalar types as Compose's go-yaml v3 (YAML 1.2 core schema) reads them: `yes`/`on` stay strings.
@@ -39,7 +39,9 @@ _INT = re.compile(r"[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _CORE_TAGS = {f"tag:yaml.org,2002:{k}": k for k in ("str", "int", "float", "bool", "null", "binary", "timestamp")}
 _PROPERTY_END = re.compile(r"[\s,\[\]{}]")
-_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\r\n]*", re.MULTILINE)
+_BLANK = " \t" + YAML_BREAK_CHARS
+# A `#` at a line start or after a blank, to the next YAML line break (CR, LF, NEL, LS, PS).
+_COMMENT = re.compile(f"(?:^|(?<=[{_BLANK}]))#[^{YAML_BREAK_CHARS}]*")
 
 
 def parse(source: SourceText) -> ComposeDoc:
@@ -263,18 +265,18 @@ class _Builder:
         text, n = self.text, len(self.text)
         while at < n:
             ch = text[at]
-            if ch in " \t\r\n":
+            if ch in _BLANK:
                 at += 1
             elif ch == "#":
-                nl = text.find("\n", at)
-                at = n if nl == -1 else nl + 1
+                m = YAML_BREAK.search(text, at)
+                at = n if m is None else m.end()
             else:
                 break
         return at
 
     def _trim_end(self, start: int, end: int) -> int:
         """A block scalar's end mark runs to the next token; stop after its last non-blank line."""
-        while end > start and self.text[end - 1] in " \t\r\n":
+        while end > start and self.text[end - 1] in _BLANK:
             end -= 1
         return end
 

@@ -101,8 +101,9 @@ def delete_command(source: SourceText, command: "Command", escape: str) -> tuple
 
     Returns None -- the caller reports without a fix -- when the command is conditional (inside
     ``if``/loops, after ``||``, guarded by a test), part of a pipeline or a compound command, in
-    an exec-form RUN or an untokenizable script, alone in its script, or when the edit cannot be
-    shown to keep the layout valid.
+    an exec-form RUN or an untokenizable script, alone in its script, when it reads a heredoc (the
+    body would stay behind as Dockerfile or script lines), or when the edit cannot be shown to
+    keep the layout valid.
     """
     return delete_commands(source, [command], escape)
 
@@ -136,7 +137,7 @@ def delete_commands(source: SourceText, commands: "list[Command]", escape: str) 
         ):
             return None
     first, last = commands[0], commands[-1]
-    if any(c.conditional for c in commands):
+    if any(c.conditional or any(r.op in ("<<", "<<-") for r in c.redirects) for c in commands):
         return None
     command = _Span(first.start, last.end, first.op_before, last.op_after, first.script, first.parent, False)
     script = command.script
