@@ -7,6 +7,7 @@ file's own newline style here, so no rule has to care about CRLF.
 
 from __future__ import annotations
 
+import bisect
 from enum import Enum
 from typing import NamedTuple
 
@@ -105,18 +106,40 @@ def select_fixes(fixes: list[Fix]) -> list[Fix]:
     """The fixes one pass applies: in order of their first edit, skipping any that overlap one
     already taken (it is retried on the next pass). Identical edits apply once."""
     taken: list[Fix] = []
-    taken_edits: list[Edit] = []
+    # The edits taken so far, sorted. They do not overlap, so their ends are sorted too, and the
+    # ones a new edit may overlap are found by bisection (comparing it with every taken edit made
+    # a pass quadratic in the number of fixes).
+    edits: list[Edit] = []
+    ends: list[int] = []
+    verdicts: dict[int, bool] = {}  # one fix object may serve many findings (a stage-wide fix): check it once
     for fix in sorted(fixes, key=lambda f: (f.edits[0] if f.edits else Edit(0, 0), f.title)):
         if not fix.edits:
             continue
-        if any(_overlap(e, t) for e in fix.edits for t in taken_edits):
-            continue
-        taken.append(fix)
-        taken_edits.extend(e for e in fix.edits if e not in taken_edits)
+        ok = verdicts.get(id(fix))
+        if ok is None:
+            ok = verdicts[id(fix)] = not any(_overlaps_any(e, edits, ends) for e in fix.edits)
+            if ok:
+                for e in fix.edits:
+                    i = bisect.bisect_left(edits, e)
+                    if i == len(edits) or edits[i] != e:
+                        edits.insert(i, e)
+                        ends.insert(i, e.end)
+        if ok:
+            taken.append(fix)
     return taken
+
+
+def _overlaps_any(edit: Edit, edits: list[Edit], ends: list[int]) -> bool:
+    """Whether ``edit`` overlaps one of ``edits`` (sorted, non-overlapping; ``ends`` their ends)."""
+    i = bisect.bisect_left(ends, edit.start)  # the first that ends where ``edit`` starts, or later
+    while i < len(edits) and edits[i].start <= edit.end:
+        if _overlap(edit, edits[i]):
+            return True
+        i += 1
+    return False
 
 
 def apply_fixes(text: str, fixes: list[Fix], newline: str = "\n") -> tuple[str, list[Fix]]:
     chosen = select_fixes(fixes)
-    edits = sorted({e for f in chosen for e in f.edits})
+    edits = sorted({e for f in {id(f): f for f in chosen}.values() for e in f.edits})
     return apply_edits(text, edits, newline), chosen

@@ -6,9 +6,9 @@ take the indentation of the keys next to them.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
-from collections import Counter
 
 from aicache_lint.compose.model import (
     BLOCK,
@@ -96,10 +96,10 @@ def service_mapping(doc: ComposeDoc, name: str) -> Mapping | None:
     services = doc.root.get("services") if doc.root is not None else None
     if not isinstance(services, Mapping):
         return None
-    for pair in services.pairs:
-        if not pair.is_merge and pair.name == name and isinstance(pair.value, Mapping):
-            return pair.value
-    return None
+    entry = services.entry(name)  # a dict lookup: rules ask for every service
+    if entry is None or entry.inherited or not isinstance(entry.pair.value, Mapping):
+        return None
+    return entry.pair.value
 
 
 def _add_item(doc: ComposeDoc, source: SourceText, service: Mapping, key: str, item: str,
@@ -153,7 +153,10 @@ def _editable_service(doc: ComposeDoc, service: Mapping) -> bool:
     services = root.get("services")
     if not isinstance(services, Mapping):
         return False
-    if not any(p.value is service for p in services.pairs if not p.is_merge):
+    # The pair written just before the service's content (pairs are in file order; scanning them
+    # all for every fix made fixing quadratic in the number of services).
+    i = bisect.bisect_right(services.pairs, service.span.start, key=lambda p: p.key.span.start) - 1
+    if i < 0 or services.pairs[i].value is not service or services.pairs[i].is_merge:
         return False
     return not _shared(doc, service)
 
@@ -170,7 +173,8 @@ def _child_column(doc: ComposeDoc, service: Mapping, key: str) -> int:
     base = service.indent or 0
     if key == "environment":
         return base + _mapping_step(doc, service)
-    return base + _list_offset(doc, _mapping_step(doc, service))
+    step = _mapping_step(doc, service)
+    return base + (step if doc.list_offset is None else doc.list_offset)
 
 
 def _mapping_step(doc: ComposeDoc, service: Mapping) -> int:
@@ -180,24 +184,6 @@ def _mapping_step(doc: ComposeDoc, service: Mapping) -> int:
         if step > 0:
             return step
     return DEFAULT_INDENT
-
-
-def _list_offset(doc: ComposeDoc, default: int) -> int:
-    """How far the file indents a block list's `-` under its key (0 for `key:\\n- a`), the most
-    common choice among its block lists; ``default`` when it has none."""
-    counts: Counter[int] = Counter()
-    source = doc.source
-    for node in doc.walk():
-        if not isinstance(node, Mapping) or node.style != BLOCK or node.indent is None:
-            continue
-        for pair in node.pairs:
-            v = pair.value
-            if isinstance(v, Sequence) and v.style == BLOCK and v.indent is not None and v.dashes \
-                    and source.line_of(v.dashes[0]) != source.line_of(pair.key.span.start):
-                counts[v.indent - node.indent] += 1
-    if not counts:
-        return default
-    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
 def _first_item(column: int, item: str, env: tuple[str, str] | None, key: str) -> str:

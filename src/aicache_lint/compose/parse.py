@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 
 from aicache_lint.compose.model import (
     BLOCK,
@@ -65,7 +66,8 @@ def parse(source: SourceText) -> ComposeDoc:
             node.full_span))
     else:
         root = node.target
-    return ComposeDoc(source, root, errors, builder.anchors, _comments(text, builder.scalar_spans))
+    doc = ComposeDoc(source, root, errors, builder.anchors, _comments(text, builder.scalar_spans))
+    return doc._replace(list_offset=_list_offset(doc)) if root is not None else doc
 
 
 def _events(yaml, text: str) -> tuple[list, ComposeError | None]:
@@ -111,6 +113,23 @@ def _kind_name(node: Node) -> str:
     if isinstance(node, Sequence):
         return "list"
     return "null value" if isinstance(node, Scalar) and node.is_null else "scalar"
+
+
+def _list_offset(doc: ComposeDoc) -> int | None:
+    """``ComposeDoc.list_offset``."""
+    counts: Counter[int] = Counter()
+    source = doc.source
+    for node in doc.walk():
+        if not isinstance(node, Mapping) or node.style != BLOCK or node.indent is None:
+            continue
+        for pair in node.pairs:
+            v = pair.value
+            if isinstance(v, Sequence) and v.style == BLOCK and v.indent is not None and v.dashes \
+                    and source.line_of(v.dashes[0]) != source.line_of(pair.key.span.start):
+                counts[v.indent - node.indent] += 1
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
 def _comments(text: str, scalar_spans: list[Span]) -> list[Span]:

@@ -120,7 +120,10 @@ class CachePathNotOnVolume(Rule):
     default_options = {"volume-names": dict(DEFAULT_NAMES)}
 
     def check(self, ctx: ComposeContext) -> Iterator[Violation]:
+        from aicache_lint.compose.caches import volume_layouts
+
         names = {**DEFAULT_NAMES, **(ctx.options.get("volume-names") or {})}
+        layouts = None  # read once, when a fix needs them: per fix, linting was quadratic in services
         for service in ctx.project.services.values():
             settings = _settings(service)
             if not settings or any(not v.known for v in service.volumes):
@@ -135,7 +138,9 @@ class CachePathNotOnVolume(Rule):
                     outer = min((o for o in uncovered if o.file == ctx.source.path and _inside(setting.path, o.path)),
                                 key=lambda o: len(o.path), default=setting)
                     if outer not in fixes:
-                        fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed)
+                        if layouts is None:
+                            layouts = volume_layouts(ctx.project)
+                        fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed, layouts)
                     fix = fixes[outer]
                 yield Violation(
                     setting.span,
@@ -146,8 +151,9 @@ class CachePathNotOnVolume(Rule):
                 )
 
     def _fix(self, ctx: ComposeContext, service, setting: CacheSetting, name: str | None,
-             claimed: dict[str, str]) -> Fix | None:
-        from aicache_lint.compose.caches import runtime, volume_layouts
+             claimed: dict[str, str], layouts: dict[str, set[str]]) -> Fix | None:
+        """``layouts``: ``caches.volume_layouts`` of the project."""
+        from aicache_lint.compose.caches import runtime
         from aicache_lint.compose.edits import (
             add_service_volume,
             declare_top_level_key,
@@ -165,7 +171,7 @@ class CachePathNotOnVolume(Rule):
             return None
         layout = _LAYOUTS.get(setting.var)
         if layout is not None:
-            used = volume_layouts(ctx.project).get(name)
+            used = layouts.get(name)
             if used and used != {layout}:
                 return None
         # the service's mapping in this file's tree (the project parsed its own copy of the file)

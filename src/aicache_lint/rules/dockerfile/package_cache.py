@@ -7,7 +7,7 @@ import posixpath
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
-from aicache_lint.dockerfile.facts import State
+from aicache_lint.dockerfile.facts import State, mount_target
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.fix import Edit, Fix
@@ -143,14 +143,6 @@ def option_value(args: list["Word"], name: str) -> str | None:
     return found
 
 
-def mount_target(flag: Flag, state: State) -> str | None:
-    """The absolute target of a ``--mount`` (None when it cannot be known): expanded with the
-    stage's ENV/ARGs and joined to the WORKDIR, as BuildKit does (DOMAIN §1.4)."""
-    raw = flag.mount_target
-    value = expand(raw, state.run_env) if raw else None
-    return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
-
-
 def cache_mount_targets(run: Instruction, state: State) -> list[tuple[Flag, str | None]]:
     """The RUN's cache mounts with their absolute target (None when it cannot be known)."""
     return [(flag, mount_target(flag, state)) for flag in (run.inner or run).mounts if flag.mount_type == "cache"]
@@ -226,16 +218,12 @@ def _cache_var_hint(directory: str) -> str:
 
 def _same_target_mount(ctx: "DockerfileContext", run: Instruction, directory: str) -> str | None:
     """The raw ``--mount`` value of another cache mount in the run's stage with this target."""
-    facts = ctx.facts
-    stage = facts.stage_of(run)
+    stage = ctx.facts.stage_of(run)
     if stage is None:
         return None
-    for other in stage.instructions:
-        if other is run or (other.inner or other).keyword != "RUN":
-            continue
-        for flag, target in cache_mount_targets(other, facts.state(other)):
-            if target == directory and flag.value_span is not None:
-                return ctx.source.text[flag.value_span.start : flag.value_span.end]
+    for other, flag in ctx.facts.cache_mounts(stage).get(directory, ()):
+        if other is not run and flag.value_span is not None:
+            return ctx.source.text[flag.value_span.start : flag.value_span.end]
     return None
 
 
