@@ -303,3 +303,9 @@ def test_yaml_position_roundtrip(text):
         assert source.line_start(line) <= source.line_end(line) <= len(text)
     lines = [source.line_text(n) for n in range(1, source.line_count + 1)]
     assert lines == re.split("\r\n|[\r\n\x85\u2028\u2029]", text)
+
+
+def test_the_last_line_of_a_dockerfile_ends_before_its_carriage_returns() -> None:
+    source = SourceText("FROM a\nRUN b\r\r", path="Dockerfile")
+    assert source.line_text(2) == "RUN b"
+    assert SourceText("a: 1\r", path="compose.yaml").line_text(2) == ""

@@ -44,9 +44,9 @@ class Fix(_FixFields):
 
     def __new__(cls, title: str, edits: tuple[Edit, ...], applicability: Applicability = Applicability.SAFE) -> "Fix":
         ordered = tuple(sorted(set(edits)))
-        for a, b in zip(ordered, ordered[1:]):
-            if _overlap(a, b):
-                raise ValueError(f"fix {title!r} has overlapping edits {a} and {b}")
+        pair = _overlapping_pair(ordered)
+        if pair is not None:
+            raise ValueError(f"fix {title!r} has overlapping edits {pair[0]} and {pair[1]}")
         return super().__new__(cls, title, ordered, applicability)
 
     @classmethod
@@ -60,6 +60,16 @@ class Fix(_FixFields):
     @property
     def is_safe(self) -> bool:
         return self.applicability is Applicability.SAFE
+
+
+def overlapping(edits: list[Edit]) -> bool:
+    """Whether ``edits`` overlap, so no ``Fix`` can hold them all (two words deleted one by one
+    whose deletions take the same continuation marker): the caller offers no fix then."""
+    return _overlapping_pair(sorted(set(edits))) is not None
+
+
+def _overlapping_pair(ordered) -> tuple[Edit, Edit] | None:
+    return next(((a, b) for a, b in zip(ordered, ordered[1:]) if _overlap(a, b)), None)
 
 
 def _overlap(a: Edit, b: Edit) -> bool:

@@ -115,10 +115,11 @@ class SourceText:
     def line_end(self, line: int) -> int:
         """Offset of the end of ``line``'s content (before its line break)."""
         if line >= len(self._line_starts):
-            return len(self.text)
-        end = self._line_starts[line] - 1
-        if self.yaml:
-            return end - 1 if end and self.text[end - 1 : end + 1] == "\r\n" else end
+            end = len(self.text)
+        else:
+            end = self._line_starts[line] - 1  # the (last character of the) line break
+            if self.yaml:
+                return end - 1 if end and self.text[end - 1 : end + 1] == "\r\n" else end
         start = self.line_start(line)
         while end > start and self.text[end - 1] == "\r":  # as BuildKit trims the line end
             end -= 1

@@ -30,11 +30,13 @@ DEFAULT_INDENT = 2
 
 
 def child_indent(doc: ComposeDoc) -> int:
-    """How far the file indents the keys under a top-level key (from `services:`)."""
+    """How far the file indents the keys under a top-level key (from `services:`), relative to it."""
     root = doc.root
     services = root.get("services") if root is not None else None
     if isinstance(services, Mapping) and services.style == BLOCK and services.indent:
-        return services.indent
+        step = services.indent - (root.indent or 0)
+        if step > 0:
+            return step
     return DEFAULT_INDENT
 
 
@@ -46,9 +48,10 @@ def declare_top_level_key(doc: ComposeDoc, source: SourceText, section: str, key
     if root is None or root.style != BLOCK:
         return None
     pair = root.own(section)
-    indent = child_indent(doc)
+    column = root.indent or 0  # the top-level keys may be indented too (` services:`)
+    indent = column + child_indent(doc)
     if pair is None:
-        return _append_section(source, section, key, indent)
+        return _append_section(source, f"{' ' * column}{section}", key, indent)
     value = pair.value
     if not isinstance(value, Mapping) or value.style != BLOCK or value.tag or value.anchor or not value.pairs:
         return None

@@ -191,7 +191,10 @@ class ModelDownloadWithoutCache(Rule):
         edit_list = [Edit.insert(start, f"{fill} && ")]
         reason = None
         if not covered:
-            flag, reason = mount_flag(ctx, run, hub, state)
+            made = mount_flag(ctx, run, hub, state)
+            if made is None:
+                return None
+            flag, reason = made
             edit_list.append(edits.add_flag(run, flag))
         title = f"Fill the Hugging Face cache at {hub} before the `--local-dir` download"
         if not covered:

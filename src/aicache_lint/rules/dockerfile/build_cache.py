@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 from aicache_lint.dockerfile import base_images, edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.rules.dockerfile.package_cache import (
     cache_mount_targets,
     covers,
@@ -322,7 +322,10 @@ def _fix(
         return None
     flags, reasons = [], []
     for path in paths:
-        flag, reason = mount_flag(ctx, run, path, state)
+        made = mount_flag(ctx, run, path, state)
+        if made is None:
+            return None
+        flag, reason = made
         flags.append(flag)
         if reason:
             reasons.append(reason)
@@ -334,6 +337,8 @@ def _fix(
                 if removed is None:
                     return None
                 edit_list.extend(removed)
+    if overlapping(edit_list):
+        return None
     title = f"Mount a {tool.label} cache at {', '.join(paths)}"
     if tool.unsafe_reason:
         reasons.insert(0, tool.unsafe_reason)

@@ -4,13 +4,14 @@ caches for the RUN's user and environment, and whether a cache mount covers that
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State, mount_target
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:
@@ -163,11 +164,25 @@ def mount_covering(run: Instruction, state: State, directory: str | None) -> tup
     return False, None
 
 
+# A target written in a `--mount` value: printable ASCII (BuildKit splits flags at the bytes of
+# Unicode blanks, so a NEL or a no-break space would cut it), no blank, no comma or quote (the
+# value is CSV), no `$` (BuildKit would expand it again) and no escape character.
+_MOUNTABLE = re.compile(r"[!-~]+")
+_NOT_IN_TARGET = frozenset(",\"'`\\$")
+
+
+def mountable(directory: str) -> bool:
+    return bool(_MOUNTABLE.fullmatch(directory)) and not _NOT_IN_TARGET.intersection(directory)
+
+
 def mount_flag(
     ctx: "DockerfileContext", run: Instruction, directory: str, state: State, existing: tuple[str, ...] = ()
-) -> tuple[str, str | None]:
-    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe).
+) -> tuple[str, str | None] | None:
+    """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe);
+    None when ``directory`` cannot be written as a mount target (see ``mountable``).
     ``existing`` names directories known to exist in the image (a conda root prefix ...)."""
+    if not mountable(directory):
+        return None
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
         # Another RUN of the stage already mounts this cache: share it, options and all (a mount
@@ -326,7 +341,10 @@ def _mount_fix(
 ) -> Fix | None:
     flags, reasons = [], []
     for target in targets:
-        flag, reason = mount_flag(ctx, run, target, state, existing)
+        made = mount_flag(ctx, run, target, state, existing)
+        if made is None:
+            return None
+        flag, reason = made
         flags.append(flag)
         if reason and reason not in reasons:
             reasons.append(reason)
@@ -340,6 +358,8 @@ def _mount_fix(
             if edit is None:
                 return None
             edit_list.extend(edit)
+    if overlapping(edit_list):
+        return None
     title = f"Mount a {tool.label} cache at {' and '.join(targets)}"
     if reasons:
         return Fix.unsafe(f"{title} ({'; '.join(reasons)})", *edit_list)
