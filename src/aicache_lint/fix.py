@@ -68,7 +68,7 @@ def overlapping(edits: list[Edit]) -> bool:
     return _overlapping_pair(sorted(set(edits))) is not None
 
 
-def _overlapping_pair(ordered) -> tuple[Edit, Edit] | None:
+def _overlapping_pair(ordered: list[Edit] | tuple[Edit, ...]) -> tuple[Edit, Edit] | None:
     return next(((a, b) for a, b in zip(ordered, ordered[1:]) if _overlap(a, b)), None)
 
 

@@ -20,8 +20,8 @@ from aicache_lint.discovery import is_compose_name
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a Dockerfile or Compose file larger than this is not a real one
-YAML_BREAK = re.compile("\r\n?|[\n\x85\u2028\u2029]")
 YAML_BREAK_CHARS = "\r\n\x85\u2028\u2029"
+YAML_BREAK = re.compile(f"\r\n|[{YAML_BREAK_CHARS}]")
 
 
 class SourceError(Exception):
