@@ -2,7 +2,7 @@
 """Mutation testing of aicache-lint on a corpus (maintainers' tool).
 
     python scripts/mutate.py fixtures examples tests/corpus --seconds 600
-    python scripts/mutate.py ~/repos --seconds 3600 --seed 7 --out mutants/
+    python scripts/mutate.py ~/repos --seconds 3600 --seed 7 --out mutants/ --ignore AIC404
 
 Reads every Dockerfile and Compose file under the given paths (and the cases of fixture
 `cases.yaml` files), then until the time is up: picks one, mutates it (deletes, duplicates, swaps
@@ -255,16 +255,14 @@ def _still_valid(before: SourceText, after: SourceText) -> list[str]:
 
 
 def _same_newlines(before: SourceText, after: SourceText) -> list[str]:
-    """Inserted lines end with the file's newline style; other breaks only ever go with their line.
-    (The style of a mixed file may still flip when a fix deletes lines; a fix that moves the last
-    line of a file without a final newline may give it one.)"""
+    """A kind of line break the file did not have appears only as its newline style (so a lone CR
+    was not joined to an inserted LF, and inserted lines follow the style); a final newline stays.
+    (A fix may copy a line with the break it has; in a Dockerfile only LF ends a line.)"""
     found = []
     old, new = _breaks(before.text), _breaks(after.text)
     style = _STYLE[before.newline]
-    # In a Dockerfile only LF ends a line (a CR before it is dropped): a fix may copy the rest.
-    kinds = _KINDS if before.yaml else ("CRLF", "LF")
-    for kind in kinds:
-        if kind != style and new[kind] > old[kind]:
+    for kind in _KINDS if before.yaml else ("CRLF", "LF"):
+        if kind != style and new[kind] and not old[kind]:
             found.append(f"fix added {kind} line breaks to a {style} file")
     if before.final_newline and not after.final_newline:
         found.append("fix removed the final newline")
@@ -344,7 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to run (default: 60)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one)")
     parser.add_argument("--out", type=Path, default=Path("mutants"), help="where failing mutants go")
+    parser.add_argument("--ignore", default="", metavar="CODES", help="rules to leave out (comma-separated)")
     args = parser.parse_args(argv)
+    ignored = tuple(c.strip() for c in args.ignore.split(",") if c.strip())
+    settings = Settings(unsafe_fixes=True, select=tuple(BY_CODE), ignore=ignored) if ignored else SETTINGS
     seeds = corpus(args.paths)
     if not seeds:
         print("no Dockerfile or Compose file found", file=sys.stderr)
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         origin = rng.choice(by_kind[kind])
         text = mutate(origin.text, kind, rng)
         tried[kind] += 1
-        for problem in problems(text, origin.path):
+        for problem in problems(text, origin.path, settings):
             key = _kind_of(problem)
             counts[key] += 1
             if counts[key] <= EXAMPLES_KEPT:
@@ -376,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _kind_of(problem: str) -> str:
     """The problem without what varies between mutants (numbers, quoted names)."""
-    return re.sub(r"(?<!AIC)\d+", "N", re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", problem))[:160]
+    return re.sub(r"(?<![A-Z\d])\d+", "N", re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", problem))[:160]
 
 
 def _keep(out: Path, origin: Seed, kind: str, text: str, problem: str, number: int) -> None:

@@ -30,10 +30,13 @@ def _findings(text: str, path: str = "Dockerfile") -> dict[str, bool]:
 @pytest.mark.parametrize(("text", "code"), [
     ("FROM python:3.12\nRUN pip install numpy \\\n    --no-cache-dir \\\n    --no-cache-dir\n", "AIC101"),
     ("FROM alpine:3.20\nRUN apk add curl \\\n    --no-cache \\\n    --no-cache\n", "AIC114"),
+    ("FROM python:3.12\nRUN pip install torch \\\r    --no-cache-dir\nCMD [\"python\"]\n", "AIC101"),
 ])
-def test_words_whose_removals_overlap_are_reported_without_a_fix(text, code):
+def test_words_whose_removal_cannot_keep_the_layout_are_reported_without_a_fix(text, code):
     # Each word alone on the last lines of the RUN: removing the last one takes the marker of the
-    # line before, which removing the other deletes whole. The rule crashed building the fix.
+    # line before, which removing the other deletes whole (the rule crashed building the fix). An
+    # escaped lone CR, once the word after it goes, would end the line: `\` + CRLF continues the RUN
+    # into `CMD`.
     assert _findings(text)[code] is False
 
 

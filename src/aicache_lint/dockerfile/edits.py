@@ -39,6 +39,20 @@ def delete_word(source: SourceText, span: Span, escape: str) -> tuple[Edit, ...]
 
     Returns None when no deletion can be proven to keep the instruction's layout valid.
     """
+    return _keeping_lone_crs(source, _delete_word(source, span, escape))
+
+
+def _keeping_lone_crs(source: SourceText, edits: tuple[Edit, ...] | None) -> tuple[Edit, ...] | None:
+    """``edits``, or None when one would join a lone CR to the LF after the deleted text: BuildKit
+    drops a CR that ends a line, so `\\` + CR (an escaped CR) would become a continuation."""
+    text = source.text
+    if edits is not None and any(text[e.start - 1 : e.start] == "\r" and text[e.end : e.end + 1] == "\n"
+                                 for e in edits if e.start < e.end):
+        return None
+    return edits
+
+
+def _delete_word(source: SourceText, span: Span, escape: str) -> tuple[Edit, ...] | None:
     text = source.text
     line = source.line_of(span.start)
     if source.line_of(span.end) != line:
@@ -357,4 +371,4 @@ def _edits(source: SourceText, cuts: list[tuple[int, int]], deleted_lines: set[i
             merged.append([s, e])
     if not merged:
         return None
-    return tuple(Edit.delete(s, e) for s, e in merged)
+    return _keeping_lone_crs(source, tuple(Edit.delete(s, e) for s, e in merged))
