@@ -83,3 +83,13 @@ def test_deleting_the_last_compose_line_keeps_the_final_line_break():
     fixed = fix_text(text, "compose.yaml", ALL).source.text
     assert "TRANSFORMERS_CACHE" not in fixed
     assert fixed.endswith("\n")
+
+
+def test_a_mount_is_not_retargeted_to_a_dir_it_cannot_hold():
+    # An unbalanced quote in ENV runs the value over the continuation lines, blanks included.
+    text = (
+        "FROM python:3.12\nRUN useradd -m -u 1001 render\nUSER render\n"
+        "ENV PIP_CACHE_DIR=/home/ren'der/.cache/pip \\\n    PATH=/home/render/.local/bin:$PATH\n"
+        "RUN --mount=type=cache,target=/home/render/.cache/pip,uid=1001 pip install --user torch\n"
+    )
+    assert _findings(text)["AIC120"] is False
