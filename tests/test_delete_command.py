@@ -108,6 +108,16 @@ CASES = [
      'FROM d\nRUN\\\n  a\n'),
     ('FROM d\nRUN a \\\n\n    && rm -rf x\nRUN b\n',
      'FROM d\nRUN a\n\nRUN b\n'),
+    # A command that reads a heredoc: its body would stay behind as a Dockerfile line (`B`) ...
+    ('FROM d\nRUN a && rm -rf /var/lib/apt/lists/* <<B\nB\n',
+     None),
+    # An escaped lone CR (not a line end for BuildKit) would end the line once the rest goes: the
+    # `\` + CR + LF left behind would continue the RUN into the next instruction.
+    ('FROM d\nRUN a \\\r    && rm -rf x\nRUN b\n',
+     None),
+    # ... or as lines of the script, then run as commands.
+    ('FROM d\nRUN <<EOF\na\nrm -rf x <<-END\n\tb\n\tEND\nEOF\n',
+     None),
 ]
 
 

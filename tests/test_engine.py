@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import aicache_lint.rules as registry
 from aicache_lint.engine import MAX_PASSES, check_source, fix_source
@@ -138,3 +140,57 @@ def test_findings_are_sorted_and_positions_count_characters() -> None:
     text = "FROM a\nRUN echo é && pip install numpy>=1 torch<2\n"
     findings = check_source(SourceText(text), Settings(select=("AIC302",)))
     assert [(f.start.row, f.start.column, f.end.column) for f in findings] == [(2, 27, 35), (2, 36, 43)]
+
+
+def _select_one_by_one(fixes: list[Fix]) -> list[Fix]:
+    """select_fixes as its docstring says, comparing every edit with every edit taken."""
+    from aicache_lint.fix import _overlap
+
+    taken: list[Fix] = []
+    for fix in sorted(fixes, key=lambda f: (f.edits[0] if f.edits else Edit(0, 0), f.title)):
+        if fix.edits and not any(_overlap(e, t) for e in fix.edits for f in taken for t in f.edits):
+            taken.append(fix)
+    return taken
+
+
+_edits = st.builds(lambda start, length, text: Edit(start, start + length, text),
+                   st.integers(0, 30), st.integers(0, 3), st.sampled_from(["", "x", "y"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_edits, min_size=1, max_size=3), max_size=8), st.data())
+def test_select_fixes_takes_what_comparing_every_pair_takes(edit_lists, data):
+    fixes = []
+    for n, edits in enumerate(edit_lists):
+        try:
+            fixes.append(Fix.safe(f"f{n}", *edits))
+        except ValueError:  # overlapping edits within one fix
+            continue
+    fixes += data.draw(st.lists(st.sampled_from(fixes), max_size=3)) if fixes else []  # shared fix objects
+    assert select_fixes(fixes) == _select_one_by_one(fixes)
+
+
+def test_select_fixes_work_grows_linearly(monkeypatch) -> None:
+    # A stage-wide fix (one object with an edit per RUN) is attached to each RUN's finding; every
+    # edit was compared with every edit taken before.
+    import aicache_lint.fix as fix_module
+
+    calls = 0
+    real = fix_module._overlap
+
+    def counting(a: Edit, b: Edit) -> bool:
+        nonlocal calls
+        calls += 1
+        return real(a, b)
+
+    monkeypatch.setattr(fix_module, "_overlap", counting)
+
+    def count(n: int) -> int:
+        nonlocal calls
+        calls = 0
+        stage_wide = Fix.safe("stage", *(Edit.insert(10 * i, "x") for i in range(n)))
+        own = [Fix.safe(f"f{i}", Edit(10 * i + 1, 10 * i + 3, "y")) for i in range(n)]
+        assert len(select_fixes(own + [stage_wide] * n)) == 2 * n
+        return calls
+
+    assert count(400) <= 2.2 * count(200)

@@ -252,3 +252,60 @@ def test_line_end_trims_every_carriage_return() -> None:
 
     source = SourceText("a\r\r\nb\n")
     assert source.line_text(1) == "a"
+
+
+# -- YAML's line breaks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029", "\r\n", "\n"])
+def test_a_compose_file_breaks_lines_where_yaml_does(brk):
+    # PyYAML and go-yaml (Compose) end a line at CR, LF, CRLF, NEL, LS and PS alike.
+    text = f"a: 1{brk}b: 2{brk}"
+    source = SourceText(text, path="compose.yaml")
+    assert source.yaml
+    assert source.line_count == 3
+    assert source.line_text(1) == "a: 1" and source.line_text(2) == "b: 2"
+    assert source.line_end(1) == 4
+    assert source.position(text.index("b")) == (2, 1)
+    assert source.final_newline
+
+
+@pytest.mark.parametrize("brk", ["\r", "\x85", "\u2028", "\u2029"])
+def test_a_dockerfile_breaks_lines_at_lf_only(brk):
+    # BuildKit splits at LF; a lone CR, NEL, LS or PS is part of the line.
+    source = SourceText(f"FROM a{brk}RUN b\n", path="Dockerfile")
+    assert not source.yaml
+    assert source.line_count == 2
+    assert source.line_text(1) == f"FROM a{brk}RUN b"
+    assert not SourceText(f"FROM a{brk}", path="Dockerfile").final_newline
+
+
+def test_yaml_lines_can_be_asked_for_whatever_the_path():
+    assert SourceText("a: 1\rb: 2", yaml=True).line_count == 2
+    assert SourceText("a: 1\rb: 2", path="compose.yaml", yaml=False).line_count == 1
+
+
+def test_yaml_line_end_of_crlf_and_of_a_cr_before_it():
+    source = SourceText("a\r\rb\r\nc", path="compose.yaml")
+    assert [source.line_text(n) for n in (1, 2, 3, 4)] == ["a", "", "b", "c"]
+    assert source.line_end(3) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab é\r\n\t\x85\u2028\u2029")), max_size=40))
+def test_yaml_position_roundtrip(text):
+    import re
+
+    source = SourceText(text, path="compose.yaml")
+    for offset in range(len(text) + 1):
+        line, column = source.position(offset)
+        assert source.line_start(line) + column - 1 == offset
+        assert source.line_start(line) <= source.line_end(line) <= len(text)
+    lines = [source.line_text(n) for n in range(1, source.line_count + 1)]
+    assert lines == re.split("\r\n|[\r\n\x85\u2028\u2029]", text)
+
+
+def test_the_last_line_of_a_dockerfile_ends_before_its_carriage_returns() -> None:
+    source = SourceText("FROM a\nRUN b\r\r", path="Dockerfile")
+    assert source.line_text(2) == "RUN b"
+    assert SourceText("a: 1\r", path="compose.yaml").line_text(2) == ""

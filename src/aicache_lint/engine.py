@@ -57,7 +57,8 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
 
 def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     """Every finding for one Dockerfile, sorted: rules, then per-file ignores and suppression
-    comments, then unused suppressions. Fixes are dropped when the file does not parse."""
+    comments, then unused suppressions. Fixes are dropped when the file does not parse (the fix
+    loop refuses any fix that leaves parse errors, so none may be offered)."""
     from aicache_lint import suppress
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.lexer import parse
@@ -70,9 +71,10 @@ def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
     findings = _run_rules(
         source, settings, enabled, "dockerfile",
         lambda options: DockerfileContext(source, doc, facts, options, resolver),
-        with_fixes=not doc.errors,
     )
     findings = _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
+    if doc.errors:
+        findings = [f._replace(fix=None) for f in findings]
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -86,7 +88,7 @@ def _resolver(settings: Settings):
 
 
 def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], target: str, make_ctx,
-               keep=lambda violation: True, with_fixes: bool = True) -> list[Finding]:
+               keep=lambda violation: True) -> list[Finding]:
     """Run every enabled rule for ``target`` with the context ``make_ctx(options)`` builds."""
     from aicache_lint.rules import ALL_RULES
 
@@ -99,8 +101,7 @@ def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], 
         try:
             for v in rule_cls().check(ctx):
                 if keep(v):
-                    fix = v.fix if with_fixes else None
-                    findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, fix))
+                    findings.append(Finding.at(source, rule_cls.code, rule_cls.name, severity, v.span, v.message, v.fix))
         except Exception as exc:  # a broken rule must be visible, never swallowed
             findings.append(internal_error(source, f"rule {rule_cls.code} failed: {type(exc).__name__}: {exc}"))
     return findings

@@ -2,15 +2,26 @@
 
 Offsets are indexes into the decoded text *without* the BOM. Lines and columns are 1-based and
 columns count characters, as ruff's JSON does.
+
+A line is what the file's own parser calls a line, so that positions and edits agree with it:
+BuildKit splits a Dockerfile at LF only (a CR before it is dropped, a lone CR is text), while YAML
+readers also break lines at a lone CR, NEL (U+0085), LS (U+2028) and PS (U+2029) -- PyYAML's
+``reader.py``/``scanner.py`` and go-yaml's ``is_break`` (``yamlprivateh.go``), which Compose uses.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
+import re
 from typing import NamedTuple
+
+from aicache_lint.discovery import is_compose_name
 
 BOM = "\ufeff"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a Dockerfile or Compose file larger than this is not a real one
+YAML_BREAK_CHARS = "\r\n\x85\u2028\u2029"
+YAML_BREAK = re.compile(f"\r\n|[{YAML_BREAK_CHARS}]")
 
 
 class SourceError(Exception):
@@ -34,12 +45,18 @@ class Span(_SpanFields):
 
 
 class SourceText:
-    __slots__ = ("text", "path", "bom", "_line_starts")
+    __slots__ = ("text", "path", "bom", "yaml", "_line_starts")
 
-    def __init__(self, text: str, path: str = "-", bom: bool = False) -> None:
+    def __init__(self, text: str, path: str = "-", bom: bool = False, yaml: bool | None = None) -> None:
+        """``yaml``: whether lines follow YAML's line breaks; by default, when ``path`` names a
+        Compose file."""
         self.text = text  # without the BOM
         self.path = path
         self.bom = bom
+        self.yaml = is_compose_name(os.path.basename(path)) if yaml is None else yaml
+        if self.yaml:
+            self._line_starts = [0, *(m.end() for m in YAML_BREAK.finditer(text))]
+            return
         starts = [0]
         find = self.text.find
         i = find("\n")
@@ -76,7 +93,8 @@ class SourceText:
 
     @property
     def final_newline(self) -> bool:
-        return self.text.endswith("\n")
+        """Whether the text ends with a line break (the last line is empty)."""
+        return len(self._line_starts) > 1 and self._line_starts[-1] == len(self.text)
 
     @property
     def line_count(self) -> int:
@@ -95,11 +113,13 @@ class SourceText:
         return self._line_starts[line - 1]
 
     def line_end(self, line: int) -> int:
-        """Offset of the end of ``line``'s content (before its CR/LF)."""
-        if line < len(self._line_starts):
-            end = self._line_starts[line] - 1
-        else:
+        """Offset of the end of ``line``'s content (before its line break)."""
+        if line >= len(self._line_starts):
             end = len(self.text)
+        else:
+            end = self._line_starts[line] - 1  # the (last character of the) line break
+            if self.yaml:
+                return end - 1 if end and self.text[end - 1 : end + 1] == "\r\n" else end
         start = self.line_start(line)
         while end > start and self.text[end - 1] == "\r":  # as BuildKit trims the line end
             end -= 1

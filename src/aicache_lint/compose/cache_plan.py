@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from aicache_lint.compose.project import Project, Service
 
 
+# Per project, computed once: every finding of a pass asks (per finding, linting was quadratic).
 _NEEDS: "weakref.WeakKeyDictionary[Project, list[_Need]]" = weakref.WeakKeyDictionary()
+_LAYOUTS: "weakref.WeakKeyDictionary[Project, dict[str, set[str]]]" = weakref.WeakKeyDictionary()
+_MOUNTING: "weakref.WeakKeyDictionary[Project, dict[str, list[Service]]]" = weakref.WeakKeyDictionary()
+_SHARERS: "weakref.WeakKeyDictionary[Project, dict[tuple[str, bool], dict[str | None, list[Service]]]]" = \
+    weakref.WeakKeyDictionary()
+_HUB_ONLY: "weakref.WeakKeyDictionary[Project, bool]" = weakref.WeakKeyDictionary()
+_SHOWN = 3  # services a message names before "and others"
 
 
 class Mount(NamedTuple):
@@ -67,8 +74,8 @@ def hf_mount(project: "Project", service: "Service", name: str, root: str, layou
         return Mount(None, chosen, filled)
     if chosen == layout:
         return Mount(path, chosen)
-    deciding = _mounting(project, name) or [n.service for n in _needs(project)
-                                            if n.service is not service and layout not in n.layouts]
+    deciding = _mounting(project, name) or _first((n.service for n in _needs(project)
+                                                   if n.service is not service and layout not in n.layouts), _SHOWN + 1)
     others = _names(deciding or _others(project, service))
     if chosen == HF_HUB_LAYOUT:
         return Mount(path, chosen, f"the `hub/` of `HF_HOME`: `{name}` holds the hub cache itself for {others}")
@@ -76,7 +83,17 @@ def hf_mount(project: "Project", service: "Service", name: str, root: str, layou
 
 
 def _others(project: "Project", service: "Service") -> list["Service"]:
-    return [n.service for n in _needs(project) if n.service is not service]
+    """Up to one more than a message names of the other services that need a volume."""
+    return _first((n.service for n in _needs(project) if n.service is not service), _SHOWN + 1)
+
+
+def _first(items, count: int) -> list:
+    out = []
+    for item in items:
+        out.append(item)
+        if len(out) == count:
+            break
+    return out
 
 
 def fill_reason(service: "Service", path: str) -> str | None:
@@ -94,14 +111,29 @@ def other_users(project: "Project", service: "Service", name: str, hf: bool) -> 
     volume, ``hf``, will by the same fixes) run as another user, or as a user that is not known, so
     files one of them writes may not be writable by the other."""
     me = _user(runtime(service))
-    sharing = [s for s in _mounting(project, name) if s is not service]
-    if hf:
-        sharing += [s for s in _others(project, service) if s not in sharing]
-    different = [s for s in sharing if me is None or _user(runtime(s)) != me]
+    by_user = _sharers(project, name, hf)
+    different = _first((s for user, group in by_user.items() if me is None or user != me
+                        for s in group if s is not service), _SHOWN + 1)
     if not different:
         return None
     return (f"`{name}` is shared with {_names(different)}, run as another user or one not known: files one of "
             "them writes the other may not be able to change")
+
+
+def _sharers(project: "Project", name: str, hf: bool) -> dict[str | None, list["Service"]]:
+    """The services that mount ``name`` (and, for a Hugging Face cache volume, will by the same
+    fixes), by the user they run as: computed once per project and volume."""
+    cache = _SHARERS.setdefault(project, {})
+    if (name, hf) not in cache:
+        services = list(_mounting(project, name))
+        if hf:
+            seen = set(map(id, services))
+            services += [n.service for n in _needs(project) if id(n.service) not in seen]
+        by_user: dict[str | None, list[Service]] = {}
+        for s in services:
+            by_user.setdefault(_user(runtime(s)), []).append(s)
+        cache[(name, hf)] = by_user
+    return cache[(name, hf)]
 
 
 def _user(rt: "Runtime") -> str | None:
@@ -123,7 +155,9 @@ def _mount_points(root: str, layout: str) -> dict[str, str]:
 def _layout(project: "Project", name: str) -> tuple[str | None, str]:
     from aicache_lint.compose.caches import volume_layouts
 
-    used = volume_layouts(project).get(name, set())
+    if project not in _LAYOUTS:
+        _LAYOUTS[project] = volume_layouts(project)
+    used = _LAYOUTS[project].get(name, set())
     if used - {HF_HOME_LAYOUT, HF_HUB_LAYOUT}:
         return None, f"`{name}` already holds something else for {_names(_mounting(project, name))}"
     if len(used) > 1:
@@ -131,10 +165,16 @@ def _layout(project: "Project", name: str) -> tuple[str | None, str]:
                       f"({_names(_mounting(project, name))}): fix that first")
     if used:
         return next(iter(used)), ""
-    needs = _needs(project)
-    if any(HF_HOME_LAYOUT not in n.layouts for n in needs):
+    if _hub_only(project):
         return HF_HUB_LAYOUT, ""
     return HF_HOME_LAYOUT, ""
+
+
+def _hub_only(project: "Project") -> bool:
+    """Whether a service that needs a volume can share only the hub cache (once per project)."""
+    if project not in _HUB_ONLY:
+        _HUB_ONLY[project] = any(HF_HOME_LAYOUT not in n.layouts for n in _needs(project))
+    return _HUB_ONLY[project]
 
 
 def _needs(project: "Project") -> list[_Need]:
@@ -160,8 +200,17 @@ def _needs(project: "Project") -> list[_Need]:
 
 
 def _mounting(project: "Project", name: str) -> list["Service"]:
-    return [s for s in project.services.values() if any(v.is_named and v.source == name for v in s.volumes)]
+    if project not in _MOUNTING:
+        by_name: dict[str, list[Service]] = {}
+        for s in project.services.values():
+            for v in dict.fromkeys(v.source for v in s.volumes if v.is_named and v.source):
+                by_name.setdefault(v, []).append(s)
+        _MOUNTING[project] = by_name
+    return _MOUNTING[project].get(name, [])
 
 
 def _names(services: list["Service"]) -> str:
-    return ", ".join(f"`{s.name}`" for s in services) or "other services"
+    if not services:
+        return "other services"
+    shown = ", ".join(f"`{s.name}`" for s in services[:_SHOWN])
+    return shown + (" and others" if len(services) > _SHOWN else "")

@@ -6,9 +6,9 @@ take the indentation of the keys next to them.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
-from collections import Counter
 
 from aicache_lint.compose.model import (
     BLOCK,
@@ -24,17 +24,19 @@ from aicache_lint.compose.model import (
     Sequence,
 )
 from aicache_lint.fix import Edit
-from aicache_lint.source import SourceText
+from aicache_lint.source import YAML_BREAK, SourceText
 
 DEFAULT_INDENT = 2
 
 
 def child_indent(doc: ComposeDoc) -> int:
-    """How far the file indents the keys under a top-level key (from `services:`)."""
+    """How far the file indents the keys under a top-level key (from `services:`), relative to it."""
     root = doc.root
     services = root.get("services") if root is not None else None
     if isinstance(services, Mapping) and services.style == BLOCK and services.indent:
-        return services.indent
+        step = services.indent - (root.indent or 0)
+        if step > 0:
+            return step
     return DEFAULT_INDENT
 
 
@@ -46,9 +48,10 @@ def declare_top_level_key(doc: ComposeDoc, source: SourceText, section: str, key
     if root is None or root.style != BLOCK:
         return None
     pair = root.own(section)
-    indent = child_indent(doc)
+    column = root.indent or 0  # the top-level keys may be indented too (` services:`)
+    indent = column + child_indent(doc)
     if pair is None:
-        return _append_section(source, section, key, indent)
+        return _append_section(source, f"{' ' * column}{section}", key, indent)
     value = pair.value
     if not isinstance(value, Mapping) or value.style != BLOCK or value.tag or value.anchor or not value.pairs:
         return None
@@ -62,7 +65,7 @@ def _append_section(source: SourceText, section: str, key: str, indent: int) -> 
     block = f"{section}:\n{' ' * indent}{key}:"
     if not text:
         return Edit.insert(0, block + "\n")
-    if text.endswith("\n"):
+    if source.final_newline:  # any YAML line break: a lone CR must not turn into CRLF
         return Edit.insert(len(text), block + "\n")
     return Edit.insert(len(text), "\n" + block)  # keep the file's missing final newline
 
@@ -96,10 +99,10 @@ def service_mapping(doc: ComposeDoc, name: str) -> Mapping | None:
     services = doc.root.get("services") if doc.root is not None else None
     if not isinstance(services, Mapping):
         return None
-    for pair in services.pairs:
-        if not pair.is_merge and pair.name == name and isinstance(pair.value, Mapping):
-            return pair.value
-    return None
+    entry = services.entry(name)  # a dict lookup: rules ask for every service
+    if entry is None or entry.inherited or not isinstance(entry.pair.value, Mapping):
+        return None
+    return entry.pair.value
 
 
 def _add_item(doc: ComposeDoc, source: SourceText, service: Mapping, key: str, item: str,
@@ -153,7 +156,10 @@ def _editable_service(doc: ComposeDoc, service: Mapping) -> bool:
     services = root.get("services")
     if not isinstance(services, Mapping):
         return False
-    if not any(p.value is service for p in services.pairs if not p.is_merge):
+    # The pair written just before the service's content (pairs are in file order; scanning them
+    # all for every fix made fixing quadratic in the number of services).
+    i = bisect.bisect_right(services.pairs, service.span.start, key=lambda p: p.key.span.start) - 1
+    if i < 0 or services.pairs[i].value is not service or services.pairs[i].is_merge:
         return False
     return not _shared(doc, service)
 
@@ -170,7 +176,8 @@ def _child_column(doc: ComposeDoc, service: Mapping, key: str) -> int:
     base = service.indent or 0
     if key == "environment":
         return base + _mapping_step(doc, service)
-    return base + _list_offset(doc, _mapping_step(doc, service))
+    step = _mapping_step(doc, service)
+    return base + (step if doc.list_offset is None else doc.list_offset)
 
 
 def _mapping_step(doc: ComposeDoc, service: Mapping) -> int:
@@ -180,24 +187,6 @@ def _mapping_step(doc: ComposeDoc, service: Mapping) -> int:
         if step > 0:
             return step
     return DEFAULT_INDENT
-
-
-def _list_offset(doc: ComposeDoc, default: int) -> int:
-    """How far the file indents a block list's `-` under its key (0 for `key:\\n- a`), the most
-    common choice among its block lists; ``default`` when it has none."""
-    counts: Counter[int] = Counter()
-    source = doc.source
-    for node in doc.walk():
-        if not isinstance(node, Mapping) or node.style != BLOCK or node.indent is None:
-            continue
-        for pair in node.pairs:
-            v = pair.value
-            if isinstance(v, Sequence) and v.style == BLOCK and v.indent is not None and v.dashes \
-                    and source.line_of(v.dashes[0]) != source.line_of(pair.key.span.start):
-                counts[v.indent - node.indent] += 1
-    if not counts:
-        return default
-    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
 def _first_item(column: int, item: str, env: tuple[str, str] | None, key: str) -> str:
@@ -255,7 +244,7 @@ def _copy_inherited(source: SourceText, node: Node, is_env: bool) -> list[str] |
         for item in node.items:
             span = item.full_span
             piece = text[span.start:span.end]
-            if isinstance(item.target, Mapping) and item.target.style == BLOCK or "\n" in piece:
+            if isinstance(item.target, Mapping) and item.target.style == BLOCK or YAML_BREAK.search(piece):
                 return None
             lines.append(f"- {piece}")
         return lines
@@ -265,7 +254,7 @@ def _copy_inherited(source: SourceText, node: Node, is_env: bool) -> list[str] |
                 return None
             span = pair.span
             piece = text[span.start:span.end]
-            if "\n" in piece or isinstance(pair.value.target, (Mapping, Sequence)):
+            if YAML_BREAK.search(piece) or isinstance(pair.value.target, (Mapping, Sequence)):
                 return None
             lines.append(piece)
         return lines
@@ -290,14 +279,22 @@ _NOT_STRINGS = re.compile(
 def scalar(text: str, style: str = PLAIN) -> str:
     """``text`` written as a YAML string scalar: plain when YAML (1.1 or 1.2) reads it back as that
     same string, else quoted (in ``style`` when the siblings are quoted, double quotes otherwise)."""
-    if style == SINGLE and "\n" not in text:
+    if style == SINGLE and not YAML_BREAK.search(text):
         return "'" + text.replace("'", "''") + "'"
     if style == DOUBLE:
-        return json.dumps(text, ensure_ascii=False)
+        return _double_quoted(text)
     if text and _PLAIN_SAFE.fullmatch(text) and not _NOT_STRINGS.fullmatch(text) \
             and not text.endswith(":"):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _double_quoted(text)
+
+
+# YAML folds NEL, LS and PS written raw in a quoted scalar like any line break; its escapes keep them.
+_BREAK_ESCAPES = str.maketrans({"\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"})
+
+
+def _double_quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False).translate(_BREAK_ESCAPES)
 
 
 def merge_inserts(edits: list[Edit]) -> list[Edit]:

@@ -228,6 +228,9 @@ class ComposeDoc(NamedTuple):
     errors: list[ComposeError]
     anchors: dict[str, Node]  # the last node defined for each anchor name
     comments: list[Span]  # `# …` to the end of its line
+    # How far the file indents a block list's `-` under its key (0 for `key:\n- a`), the most
+    # common choice among its block lists; None when it has none. Read once, for new lists.
+    list_offset: int | None = None
 
     @property
     def path(self) -> str:

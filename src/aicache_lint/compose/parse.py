@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 
 from aicache_lint.compose.model import (
     BLOCK,
@@ -29,7 +30,7 @@ from aicache_lint.compose.model import (
     Scalar,
     Sequence,
 )
-from aicache_lint.source import SourceText, Span
+from aicache_lint.source import YAML_BREAK, YAML_BREAK_CHARS, SourceText, Span
 
 _STYLES = {None: PLAIN, "": PLAIN, "'": SINGLE, '"': DOUBLE, "|": LITERAL, ">": FOLDED}
 # Plain-scalar types as Compose's go-yaml v3 (YAML 1.2 core schema) reads them: `yes`/`on` stay strings.
@@ -39,7 +40,9 @@ _INT = re.compile(r"[-+]?(?:[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+)")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _CORE_TAGS = {f"tag:yaml.org,2002:{k}": k for k in ("str", "int", "float", "bool", "null", "binary", "timestamp")}
 _PROPERTY_END = re.compile(r"[\s,\[\]{}]")
-_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\r\n]*", re.MULTILINE)
+_BLANK = " \t" + YAML_BREAK_CHARS
+# A `#` at a line start or after a blank, to the next YAML line break (CR, LF, NEL, LS, PS).
+_COMMENT = re.compile(f"(?:^|(?<=[{_BLANK}]))#[^{YAML_BREAK_CHARS}]*")
 
 
 def parse(source: SourceText) -> ComposeDoc:
@@ -63,7 +66,8 @@ def parse(source: SourceText) -> ComposeDoc:
             node.full_span))
     else:
         root = node.target
-    return ComposeDoc(source, root, errors, builder.anchors, _comments(text, builder.scalar_spans))
+    doc = ComposeDoc(source, root, errors, builder.anchors, _comments(text, builder.scalar_spans))
+    return doc._replace(list_offset=_list_offset(doc)) if root is not None else doc
 
 
 def _events(yaml, text: str) -> tuple[list, ComposeError | None]:
@@ -109,6 +113,23 @@ def _kind_name(node: Node) -> str:
     if isinstance(node, Sequence):
         return "list"
     return "null value" if isinstance(node, Scalar) and node.is_null else "scalar"
+
+
+def _list_offset(doc: ComposeDoc) -> int | None:
+    """``ComposeDoc.list_offset``."""
+    counts: Counter[int] = Counter()
+    source = doc.source
+    for node in doc.walk():
+        if not isinstance(node, Mapping) or node.style != BLOCK or node.indent is None:
+            continue
+        for pair in node.pairs:
+            v = pair.value
+            if isinstance(v, Sequence) and v.style == BLOCK and v.indent is not None and v.dashes \
+                    and source.line_of(v.dashes[0]) != source.line_of(pair.key.span.start):
+                counts[v.indent - node.indent] += 1
+    if not counts:
+        return None
+    return max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
 def _comments(text: str, scalar_spans: list[Span]) -> list[Span]:
@@ -263,18 +284,18 @@ class _Builder:
         text, n = self.text, len(self.text)
         while at < n:
             ch = text[at]
-            if ch in " \t\r\n":
+            if ch in _BLANK:
                 at += 1
             elif ch == "#":
-                nl = text.find("\n", at)
-                at = n if nl == -1 else nl + 1
+                m = YAML_BREAK.search(text, at)
+                at = n if m is None else m.end()
             else:
                 break
         return at
 
     def _trim_end(self, start: int, end: int) -> int:
         """A block scalar's end mark runs to the next token; stop after its last non-blank line."""
-        while end > start and self.text[end - 1] in " \t\r\n":
+        while end > start and self.text[end - 1] in _BLANK:
             end -= 1
         return end
 

@@ -54,6 +54,20 @@ def delete_word(source: SourceText, span: Span, escape: str) -> tuple[Edit, ...]
 
     Returns None when no deletion can be proven to keep the instruction's layout valid.
     """
+    return _keeping_lone_crs(source, _delete_word(source, span, escape))
+
+
+def _keeping_lone_crs(source: SourceText, edits: tuple[Edit, ...] | None) -> tuple[Edit, ...] | None:
+    """``edits``, or None when one would join a lone CR to the LF after the deleted text: BuildKit
+    drops a CR that ends a line, so `\\` + CR (an escaped CR) would become a continuation."""
+    text = source.text
+    if edits is not None and any(text[e.start - 1 : e.start] == "\r" and text[e.end : e.end + 1] == "\n"
+                                 for e in edits if e.start < e.end):
+        return None
+    return edits
+
+
+def _delete_word(source: SourceText, span: Span, escape: str) -> tuple[Edit, ...] | None:
     text = source.text
     line = source.line_of(span.start)
     if source.line_of(span.end) != line:
@@ -116,8 +130,9 @@ def delete_command(source: SourceText, command: "Command", escape: str) -> tuple
 
     Returns None -- the caller reports without a fix -- when the command is conditional (inside
     ``if``/loops, after ``||``, guarded by a test), part of a pipeline or a compound command, in
-    an exec-form RUN or an untokenizable script, alone in its script, or when the edit cannot be
-    shown to keep the layout valid.
+    an exec-form RUN or an untokenizable script, alone in its script, when it reads a heredoc (the
+    body would stay behind as Dockerfile or script lines), or when the edit cannot be shown to
+    keep the layout valid.
     """
     return delete_commands(source, [command], escape)
 
@@ -151,7 +166,7 @@ def delete_commands(source: SourceText, commands: "list[Command]", escape: str) 
         ):
             return None
     first, last = commands[0], commands[-1]
-    if any(c.conditional for c in commands):
+    if any(c.conditional or any(r.op in ("<<", "<<-") for r in c.redirects) for c in commands):
         return None
     command = _Span(first.start, last.end, first.op_before, last.op_after, first.script, first.parent, False)
     script = command.script
@@ -371,4 +386,4 @@ def _edits(source: SourceText, cuts: list[tuple[int, int]], deleted_lines: set[i
             merged.append([s, e])
     if not merged:
         return None
-    return tuple(Edit.delete(s, e) for s, e in merged)
+    return _keeping_lone_crs(source, tuple(Edit.delete(s, e) for s, e in merged))

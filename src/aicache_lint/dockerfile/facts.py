@@ -11,7 +11,7 @@ import posixpath
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile import base_images
-from aicache_lint.dockerfile.model import Dockerfile, Instruction
+from aicache_lint.dockerfile.model import Dockerfile, Flag, Instruction
 from aicache_lint.dockerfile.words import expand, key_values
 from aicache_lint.source import MappedText
 
@@ -136,6 +136,14 @@ class State(NamedTuple):
         return posixpath.join(home, ".cache", tool) if home and home.startswith("/") else None
 
 
+def mount_target(flag: Flag, state: State) -> str | None:
+    """The absolute target of a ``--mount`` (None when it cannot be known): expanded with the
+    stage's ENV/ARGs and joined to the WORKDIR, as BuildKit does (DOMAIN §1.4)."""
+    raw = flag.mount_target
+    value = expand(raw, state.run_env) if raw else None
+    return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
+
+
 def _group_gid(group: str, users: dict[str, UserInfo]) -> int | None:
     info = users.get(f"group:{group}")
     return info.gid if info else None
@@ -185,6 +193,7 @@ class Facts:
         self._stage_of: dict[int, Stage] = {}
         self._end_state: dict[int, State] = {}
         self._scripts: dict[int, "Script | None"] = {}
+        self._cache_mounts: dict[int, dict[str, list[tuple[Instruction, Flag]]]] = {}
         self._build()
 
     # -- queries ------------------------------------------------------------------------------
@@ -213,6 +222,25 @@ class Facts:
         if key not in self._scripts:
             self._scripts[key] = _parse_run(instruction, self.doc.source.text)
         return self._scripts[key]
+
+    def cache_mounts(self, stage: Stage) -> dict[str, list[tuple[Instruction, Flag]]]:
+        """The cache mounts of the stage's RUNs by absolute target (when it can be known), in file
+        order. Built once per stage: rules that ask for every RUN must not rescan the stage each
+        time (that made linting quadratic in the number of RUNs)."""
+        found = self._cache_mounts.get(stage.index)
+        if found is None:
+            found = {}
+            for run in stage.instructions:
+                target = run.inner or run
+                if target.keyword != "RUN":
+                    continue
+                for flag in target.mounts:
+                    if flag.mount_type == "cache":
+                        path = mount_target(flag, self.state(run))
+                        if path is not None:
+                            found.setdefault(path, []).append((run, flag))
+            self._cache_mounts[stage.index] = found
+        return found
 
     def invocations(self, instruction: Instruction) -> list["Invocation"]:
         from aicache_lint.dockerfile.shell import invocations

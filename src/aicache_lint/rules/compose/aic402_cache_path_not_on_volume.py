@@ -132,7 +132,10 @@ class CachePathNotOnVolume(Rule):
     default_options = {"volume-names": dict(DEFAULT_NAMES)}
 
     def check(self, ctx: ComposeContext) -> Iterator[Violation]:
+        from aicache_lint.compose.caches import volume_layouts
+
         names = {**DEFAULT_NAMES, **(ctx.options.get("volume-names") or {})}
+        layouts = None  # read once, when a fix needs them: per fix, linting was quadratic in services
         for service in ctx.project.services.values():
             settings = _settings(service)
             if not settings or any(not v.known for v in service.volumes):
@@ -147,7 +150,9 @@ class CachePathNotOnVolume(Rule):
                     outer = min((o for o in uncovered if o.file == ctx.source.path and _inside(setting.path, o.path)),
                                 key=lambda o: len(o.path), default=setting)
                     if outer not in fixes:
-                        fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed)
+                        if layouts is None:
+                            layouts = volume_layouts(ctx.project)
+                        fixes[outer] = self._fix(ctx, service, outer, names.get(outer.var), claimed, layouts)
                     fix = fixes[outer]
                 why = f" (no fix: {fix})" if isinstance(fix, str) else ""
                 yield Violation(
@@ -159,10 +164,11 @@ class CachePathNotOnVolume(Rule):
                 )
 
     def _fix(self, ctx: ComposeContext, service, setting: CacheSetting, name: str | None,
-             claimed: dict[str, str]) -> Fix | str | None:
-        """The fix, or why there is none when the message should say it (a string), or None."""
+             claimed: dict[str, str], layouts: dict[str, set[str]]) -> Fix | str | None:
+        """The fix, or why there is none when the message should say it (a string), or None.
+        ``layouts``: ``caches.volume_layouts`` of the project, read once per file."""
         from aicache_lint.compose.cache_plan import fill_reason, other_users
-        from aicache_lint.compose.caches import runtime, volume_layouts
+        from aicache_lint.compose.caches import runtime
         from aicache_lint.compose.edits import (
             add_service_volume,
             declare_top_level_key,
@@ -188,7 +194,7 @@ class CachePathNotOnVolume(Rule):
         if planned is not None:
             path, note = planned.path, planned.note
         elif setting.var in _LAYOUTS:
-            used = volume_layouts(ctx.project).get(name)
+            used = layouts.get(name)
             if used and used != {_LAYOUTS[setting.var]}:
                 return None
         filled = fill_reason(service, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from typing import TYPE_CHECKING, Iterator
@@ -118,9 +119,10 @@ class CondaCacheNotMounted(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         roots: dict[int, tuple[str, ...]] = {}
+        installers = _installers(ctx)
 
         def dir_of(run: Instruction, inv: "Invocation", state: State) -> str | None:
-            directory, root = _pkgs_dir(ctx, run, inv, state)
+            directory, root = _pkgs_dir(ctx, installers, run, inv, state)
             roots[id(run)] = (root,) if root else ()
             return directory
 
@@ -134,7 +136,7 @@ class CondaCacheNotMounted(Rule):
             else:
                 message = (
                     f"`{label}` downloads packages with no cache mount; its pkgs dir cannot be known "
-                    f"({_unknown_reason(ctx, run, inv)})"
+                    f"({_unknown_reason(ctx, installers, run, inv)})"
                 )
             yield Violation(program_span(ctx, run, inv), message, fix)
 
@@ -143,7 +145,8 @@ def _scope(inv: "Invocation", state: State) -> dict[str, str | None]:
     return {**state.run_env, **{k: (w.value if not w.has_expansion else None) for k, w in inv.env.items()}}
 
 
-def _pkgs_dir(ctx: DockerfileContext, run: Instruction, inv: "Invocation", state: State) -> tuple[str | None, str | None]:
+def _pkgs_dir(ctx: DockerfileContext, installers: _Installers, run: Instruction, inv: "Invocation",
+              state: State) -> tuple[str | None, str | None]:
     """(pkgs dir, root prefix known to exist) for ``inv``; None where it cannot be known."""
     if runs_under_sudo(inv) or state.user is None:
         return None, None
@@ -154,7 +157,7 @@ def _pkgs_dir(ctx: DockerfileContext, run: Instruction, inv: "Invocation", state
         if not first.startswith("/") or "$" in first or "~" in first:
             return None, None
         return posixpath.normpath(first), None
-    root, owner = _root_prefix(ctx, run, inv, state, scope)
+    root, owner = _root_prefix(ctx, installers, run, inv, state, scope)
     if root is None:
         return None, None
     if not state.is_root and owner != (state.user_info.name if state.user else None):
@@ -163,7 +166,8 @@ def _pkgs_dir(ctx: DockerfileContext, run: Instruction, inv: "Invocation", state
 
 
 def _root_prefix(
-    ctx: DockerfileContext, run: Instruction, inv: "Invocation", state: State, scope: dict[str, str | None]
+    ctx: DockerfileContext, installers: _Installers, run: Instruction, inv: "Invocation", state: State,
+    scope: dict[str, str | None],
 ) -> tuple[str | None, str | None]:
     """(root prefix, the user who owns it) or (None, None)."""
     base = _base_image(ctx, run)
@@ -178,8 +182,9 @@ def _root_prefix(
         return value, "root"
     program = inv.program_words[0].value
     if program.startswith("/") and posixpath.basename(posixpath.dirname(program)) in ("bin", "condabin"):
-        return posixpath.dirname(posixpath.dirname(program)), _installer_owner(ctx, run, state)
-    installed = _installer_prefix(ctx, run)
+        found = _installer_prefix(ctx, installers, run)
+        return posixpath.dirname(posixpath.dirname(program)), found[1] if found else "root"
+    installed = _installer_prefix(ctx, installers, run)
     if installed is not None:
         return installed
     if base in _CONDA_IMAGES:
@@ -187,36 +192,46 @@ def _root_prefix(
     return None, None
 
 
-def _installer_owner(ctx: DockerfileContext, run: Instruction, state: State) -> str:
-    found = _installer_prefix(ctx, run)
-    return found[1] if found else "root"
+# Per stage index: (offset of the RUN, prefix, user) of each `Miniconda…sh -b -p PREFIX`, in file order.
+_Installers = dict[int, list[tuple[int, str, str]]]
 
 
-def _installer_prefix(ctx: DockerfileContext, run: Instruction) -> tuple[str, str] | None:
-    """(prefix, user) of the last `Miniconda…sh -b -p PREFIX` run before ``run`` in its stage chain."""
+def _installers(ctx: DockerfileContext) -> _Installers:
+    """The conda installer runs of the file, read once (reading the earlier RUNs again for every
+    conda RUN made linting quadratic in the number of RUNs)."""
     facts = ctx.facts
-    stage = facts.stage_of(run)
+    found: _Installers = {}
+    for run in facts.runs():
+        stage = facts.stage_of(run)
+        if run.inner is not None or stage is None:
+            continue
+        state = facts.state(run)
+        for call in facts.invocations(run):
+            words = call.program_words + call.args
+            if not any(_INSTALLER.search(w.value) for w in words):
+                continue
+            for i, w in enumerate(call.args[:-1]):
+                if w.value == "-p":
+                    nxt = call.args[i + 1]
+                    value = expand(nxt.raw, state.run_env) if nxt.has_expansion else nxt.value
+                    if value and value.startswith("/"):
+                        user = state.user_info.name if state.user is not None else "?"
+                        found.setdefault(stage.index, []).append((run.span.start, posixpath.normpath(value), user))
+    return found
+
+
+def _installer_prefix(ctx: DockerfileContext, installers: _Installers, run: Instruction) -> tuple[str, str] | None:
+    """(prefix, user) of the last `Miniconda…sh -b -p PREFIX` run before ``run`` in its stage chain."""
+    stage = ctx.facts.stage_of(run)
     if stage is None:
         return None
     found = None
     for s in reversed(stage.chain()):
-        for other in s.instructions:
-            if other.span.start >= run.span.start and s is stage:
-                break
-            if (other.inner or other).keyword != "RUN" or other.inner is not None:
-                continue
-            other_state = facts.state(other)
-            for call in facts.invocations(other):
-                words = call.program_words + call.args
-                if not any(_INSTALLER.search(w.value) for w in words):
-                    continue
-                for i, w in enumerate(call.args[:-1]):
-                    if w.value == "-p":
-                        nxt = call.args[i + 1]
-                        value = expand(nxt.raw, other_state.run_env) if nxt.has_expansion else nxt.value
-                        if value and value.startswith("/"):
-                            user = other_state.user_info.name if other_state.user is not None else "?"
-                            found = (posixpath.normpath(value), user)
+        runs = installers.get(s.index, [])
+        if s is stage:
+            runs = runs[: bisect.bisect_left(runs, (run.span.start,))]
+        if runs:
+            found = runs[-1][1:]
     return found
 
 
@@ -225,7 +240,7 @@ def _base_image(ctx: DockerfileContext, run: Instruction) -> str | None:
     return base_images.repository(stage.chain()[-1].base) if stage is not None else None
 
 
-def _unknown_reason(ctx: DockerfileContext, run: Instruction, inv: "Invocation") -> str:
+def _unknown_reason(ctx: DockerfileContext, installers: _Installers, run: Instruction, inv: "Invocation") -> str:
     state = ctx.facts.state(run)
     if runs_under_sudo(inv):
         return "it runs under `sudo`"
@@ -234,7 +249,7 @@ def _unknown_reason(ctx: DockerfileContext, run: Instruction, inv: "Invocation")
     scope = _scope(inv, state)
     if "CONDA_PKGS_DIRS" in scope:
         return "`CONDA_PKGS_DIRS` is not a known absolute path"
-    root, _ = _root_prefix(ctx, run, inv, state, scope)
+    root, _ = _root_prefix(ctx, installers, run, inv, state, scope)
     if root is None:
         if inv.program == "micromamba":
             return "no `MAMBA_ROOT_PREFIX` or `--root-prefix`, and micromamba's default changed between versions"

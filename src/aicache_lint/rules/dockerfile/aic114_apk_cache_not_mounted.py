@@ -6,7 +6,7 @@ from typing import Iterator
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.finding import Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 from aicache_lint.rules.dockerfile.package_cache import program_span, remove_word
 from aicache_lint.rules.dockerfile.system_cache import (
@@ -131,6 +131,8 @@ def _stage_fix(ctx: DockerfileContext, stage, flagged: list) -> Fix | None:
         if link is None:
             return None
         edit_list.append(link)
+    if overlapping(edit_list):
+        return None
     fixed = {id(run) for run, _ in flagged}
     risks = []
     for s in [stage, *descendants(ctx, stage)]:

@@ -93,7 +93,9 @@ class BuildkitSyntaxNotDeclared(Rule):
             "which before Docker Engine 23 may not support it"
         )
         fix = None
-        if _IMAGE_REF.fullmatch(syntax):
+        # A `# syntax=` line the frontend selector skips may still be one the parser reads (after a
+        # no-break space): a second directive would then be a parse error.
+        if _IMAGE_REF.fullmatch(syntax) and not any(d.name == "syntax" for d in ctx.doc.directives):
             fix = Fix.safe(f"Declare `# syntax={syntax}` on line 1", insert_top_line(source, f"# syntax={syntax}"))
         yield Violation(span, message, fix)
 

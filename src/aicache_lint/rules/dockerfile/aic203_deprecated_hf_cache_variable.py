@@ -467,7 +467,7 @@ def _delete_line(ctx: ComposeContext, setting: _EnvSetting) -> Edit | None:
         return None
     stop = source.line_start(line + 1) if line < source.line_count else len(text)
     begin = source.line_start(line)
-    if stop == len(text) and not text.endswith("\n"):
+    if stop == len(text) and not source.final_newline:
         begin = source.line_end(line - 1) if line > 1 else begin  # keep the missing final newline
     return Edit.delete(begin, stop)
 

@@ -8,7 +8,7 @@ from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cli_option_names, hf_hub_status, pins_before
+from aicache_lint.rules.dockerfile.model_cache import cli_option_names, hf_hub_status, pins_before_each
 
 # `huggingface-cli <sub>` -> (`hf` words, options the `hf` command is known to take). Only
 # subcommands whose `hf` form the huggingface_hub sources/docs confirm (cli/download.py,
@@ -86,11 +86,14 @@ class HuggingfaceCliRemoved(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         facts = ctx.facts
+        calls = {}  # id(run) -> its huggingface-cli invocations
         for run in facts.runs():
             invs = [inv for inv in facts.invocations(run) if inv.program == "huggingface-cli"]
-            if not invs:
-                continue
-            status, has_hf = hf_hub_status(pins_before(ctx, run))
+            if invs:
+                calls[id(run)] = (run, invs)
+        for run, pins in pins_before_each(ctx, [run for run, _ in calls.values()]):
+            invs = calls[id(run)][1]
+            status, has_hf = hf_hub_status(pins)
             if status not in ("new", "latest"):
                 continue
             why = (

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 from aicache_lint.dockerfile import base_images, edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.rules.dockerfile.package_cache import (
     cache_mount_targets,
     combine_plans,
@@ -332,6 +332,8 @@ def _fix(
                 if removed is None:
                     return None
                 edit_list.extend(removed)
+    if overlapping(edit_list):
+        return None
     if tool.unsafe_reason:
         plan = plan._replace(unsafe="; ".join(filter(None, (tool.unsafe_reason, plan.unsafe))))
     return plan.fix(f"Mount a {tool.label} cache at {', '.join(paths)}", *edit_list)

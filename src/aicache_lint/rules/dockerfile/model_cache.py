@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import Stage, State
@@ -227,9 +227,11 @@ class Pins(NamedTuple):
         return self.specs.get(name)
 
 
-def pins(ctx: "DockerfileContext", instructions: Iterable[Instruction]) -> Pins:
-    specs: dict[str, Bounds] = {}
-    unseen = False
+def pins(ctx: "DockerfileContext", instructions: Iterable[Instruction], specs: dict[str, Bounds] | None = None,
+         unseen: bool = False) -> Pins:
+    """What the RUNs among ``instructions`` install, read in order on top of ``specs``/``unseen``
+    (which it updates)."""
+    specs = {} if specs is None else specs
     facts = ctx.facts
     for instr in instructions:
         if (instr.inner or instr).keyword != "RUN":
@@ -245,18 +247,28 @@ def file_pins(ctx: "DockerfileContext") -> Pins:
     return pins(ctx, ctx.doc.instructions)
 
 
-def pins_before(ctx: "DockerfileContext", run: Instruction) -> Pins:
-    """Installs that can be in effect for ``run``: earlier instructions (and the run itself) of the
-    stages whose files the run's stage contains."""
-    stage = ctx.facts.stage_of(run)
-    if stage is None:
-        return Pins({}, False)
-    stages = image_stages(stage)
-    chosen = [
-        i for s in sorted(stages, key=lambda s: s.index) for i in s.instructions
-        if s is not stage or i.span.start <= run.span.start
-    ]
-    return pins(ctx, chosen)
+def pins_before_each(ctx: "DockerfileContext", runs: Iterable[Instruction]) -> Iterator[tuple[Instruction, Pins]]:
+    """``(run, pins)`` for RUNs given in file order: the installs that can be in effect for each
+    run -- earlier instructions (and the run itself) of the stages whose files its stage contains,
+    which all come before it. Each instruction is read once per stage: reading them again for
+    every RUN made linting quadratic in the number of RUNs."""
+    facts = ctx.facts
+    progress: dict[int, tuple[Pins, int]] = {}  # stage index -> (pins so far, instructions read)
+    for run in runs:
+        stage = facts.stage_of(run)
+        if stage is None:
+            yield run, Pins({}, False)
+            continue
+        if stage.index not in progress:
+            others = sorted((s for s in image_stages(stage) if s is not stage), key=lambda s: s.index)
+            progress[stage.index] = (pins(ctx, [i for s in others for i in s.instructions]), 0)
+        so_far, read = progress[stage.index]
+        upto = read
+        while upto < len(stage.instructions) and stage.instructions[upto].span.start <= run.span.start:
+            upto += 1
+        so_far = pins(ctx, stage.instructions[read:upto], so_far.specs, so_far.unseen)
+        progress[stage.index] = (so_far, upto)
+        yield run, Pins(dict(so_far.specs), so_far.unseen)
 
 
 def hf_hub_status(p: Pins) -> tuple[str, bool]:

@@ -8,10 +8,10 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
-from aicache_lint.dockerfile.facts import State, runs_under_sudo  # noqa: F401 (re-exported)
+from aicache_lint.dockerfile.facts import State, mount_target, runs_under_sudo  # noqa: F401 (re-exported)
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:
@@ -138,14 +138,6 @@ def option_value(args: list["Word"], name: str) -> str | None:
     return found
 
 
-def mount_target(flag: Flag, state: State) -> str | None:
-    """The absolute target of a ``--mount`` (None when it cannot be known): expanded with the
-    stage's ENV/ARGs and joined to the WORKDIR, as BuildKit does (DOMAIN §1.4)."""
-    raw = flag.mount_target
-    value = expand(raw, state.run_env) if raw else None
-    return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
-
-
 def cache_mount_targets(run: Instruction, state: State) -> list[tuple[Flag, str | None]]:
     """The RUN's cache mounts with their absolute target (None when it cannot be known)."""
     return [(flag, mount_target(flag, state)) for flag in (run.inner or run).mounts if flag.mount_type == "cache"]
@@ -180,6 +172,15 @@ class MountPlan(NamedTuple):
         if self.unsafe:
             return Fix.unsafe(f"{title} ({self.unsafe})", *edit_list, *self.prepare)
         return Fix.safe(title, *edit_list, *self.prepare)
+# A target written in a `--mount` value: printable ASCII (BuildKit splits flags at the bytes of
+# Unicode blanks, so a NEL or a no-break space would cut it), no blank, no comma or quote (the
+# value is CSV), no `$` (BuildKit would expand it again) and no escape character.
+_MOUNTABLE = re.compile(r"[!-~]+")
+_NOT_IN_TARGET = frozenset(",\"'`\\$")
+
+
+def mountable(directory: str) -> bool:
+    return bool(_MOUNTABLE.fullmatch(directory)) and not _NOT_IN_TARGET.intersection(directory)
 
 
 def mount_flag(
@@ -187,6 +188,8 @@ def mount_flag(
 ) -> MountPlan:
     """The ``--mount`` for a cache at ``directory`` in ``run``. ``existing`` names directories
     known to exist in the image (a conda root prefix ...)."""
+    if not mountable(directory):
+        return MountPlan(None, blocked=f"`{directory}` cannot be written as a `--mount` target")
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
         # Another RUN of the stage already mounts this cache: share it, options and all (a mount
@@ -290,16 +293,12 @@ def _cache_var_hint(directory: str) -> str:
 
 def _same_target_mount(ctx: "DockerfileContext", run: Instruction, directory: str) -> str | None:
     """The raw ``--mount`` value of another cache mount in the run's stage with this target."""
-    facts = ctx.facts
-    stage = facts.stage_of(run)
+    stage = ctx.facts.stage_of(run)
     if stage is None:
         return None
-    for other in stage.instructions:
-        if other is run or (other.inner or other).keyword != "RUN":
-            continue
-        for flag, target in cache_mount_targets(other, facts.state(other)):
-            if target == directory and flag.value_span is not None:
-                return ctx.source.text[flag.value_span.start : flag.value_span.end]
+    for other, flag in ctx.facts.cache_mounts(stage).get(directory, ()):
+        if other is not run and flag.value_span is not None:
+            return ctx.source.text[flag.value_span.start : flag.value_span.end]
     return None
 
 
@@ -423,6 +422,8 @@ def _mount_fix(
             if edit is None:
                 return None
             edit_list.extend(edit)
+    if overlapping(edit_list):
+        return None
     return plan.fix(f"Mount a {tool.label} cache at {' and '.join(targets)}", *edit_list)
 
 
