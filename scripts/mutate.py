@@ -227,7 +227,7 @@ def problems(text: str, path: str, settings: Settings = SETTINGS) -> list[str]:
         return found
     fixed = result.source
     found += _still_valid(source, fixed)
-    found += _same_newlines(source, fixed)
+    found += newline_problems(source, fixed)
     if again.changed:
         found.append(f"fixing twice changes the text ({', '.join(sorted({c for c, _ in again.applied}))})")
     return found
@@ -254,7 +254,7 @@ def _still_valid(before: SourceText, after: SourceText) -> list[str]:
     return []
 
 
-def _same_newlines(before: SourceText, after: SourceText) -> list[str]:
+def newline_problems(before: SourceText, after: SourceText) -> list[str]:
     """A kind of line break the file did not have appears only as its newline style (so a lone CR
     was not joined to an inserted LF, and inserted lines follow the style); a final newline stays.
     (A fix may copy a line with the break it has; in a Dockerfile only LF ends a line.)"""

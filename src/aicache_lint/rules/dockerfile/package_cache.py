@@ -164,24 +164,25 @@ def mount_covering(run: Instruction, state: State, directory: str | None) -> tup
     return False, None
 
 
-# A target written in a `--mount` value: printable ASCII (BuildKit splits flags at the bytes of
-# Unicode blanks, so a NEL or a no-break space would cut it), no blank, no comma or quote (the
-# value is CSV), no `$` (BuildKit would expand it again) and no escape character.
-_MOUNTABLE = re.compile(r"[!-~]+")
-_NOT_IN_TARGET = frozenset(",\"'`\\$")
+_PLAIN_PATH = re.compile(r"[!-~]+")
+_NOT_PLAIN = frozenset(",\"'`\\$")
 
 
-def mountable(directory: str) -> bool:
-    return bool(_MOUNTABLE.fullmatch(directory)) and not _NOT_IN_TARGET.intersection(directory)
+def plain_path(path: str) -> bool:
+    """Whether a fix may write ``path`` as is, as a `--mount` target or an `ENV` value: printable
+    ASCII (BuildKit splits a line at the bytes of Unicode blanks, so a NEL, LS or no-break space
+    would cut it), no blank, no comma or quote (a mount value is CSV), no `$` (BuildKit would
+    expand it again) and no escape character."""
+    return bool(_PLAIN_PATH.fullmatch(path)) and not _NOT_PLAIN.intersection(path)
 
 
 def mount_flag(
     ctx: "DockerfileContext", run: Instruction, directory: str, state: State, existing: tuple[str, ...] = ()
 ) -> tuple[str, str | None] | None:
     """The ``--mount`` text for a cache at ``directory``, and why it is unsafe (None when safe);
-    None when ``directory`` cannot be written as a mount target (see ``mountable``).
+    None when ``directory`` cannot be written as a mount target (see ``plain_path``).
     ``existing`` names directories known to exist in the image (a conda root prefix ...)."""
-    if not mountable(directory):
+    if not plain_path(directory):
         return None
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
