@@ -26,6 +26,7 @@ problem was found. tests/test_mutation.py runs the same mutations and checks for
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -353,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
     print(f"{len(seeds)} inputs, seed {seed}, {args.seconds:g} s", flush=True)
+    if not buildkit_oracle.available():
+        print("the `dockerfile` package is not installed: fixed Dockerfiles are not checked with BuildKit")
+    if importlib.util.find_spec("jsonschema") is None:
+        print("`jsonschema` is not installed: fixed Compose files are not checked against the schema")
     by_kind: dict[str, list[Seed]] = {}
     for s in seeds:
         by_kind.setdefault(file_kind(s.path), []).append(s)
