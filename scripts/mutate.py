@@ -26,6 +26,7 @@ problem was found. tests/test_mutation.py runs the same mutations and checks for
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -227,7 +228,7 @@ def problems(text: str, path: str, settings: Settings = SETTINGS) -> list[str]:
         return found
     fixed = result.source
     found += _still_valid(source, fixed)
-    found += _same_newlines(source, fixed)
+    found += newline_problems(source, fixed)
     if again.changed:
         found.append(f"fixing twice changes the text ({', '.join(sorted({c for c, _ in again.applied}))})")
     return found
@@ -254,7 +255,7 @@ def _still_valid(before: SourceText, after: SourceText) -> list[str]:
     return []
 
 
-def _same_newlines(before: SourceText, after: SourceText) -> list[str]:
+def newline_problems(before: SourceText, after: SourceText) -> list[str]:
     """A kind of line break the file did not have appears only as its newline style (so a lone CR
     was not joined to an inserted LF, and inserted lines follow the style); a final newline stays.
     (A fix may copy a line with the break it has; in a Dockerfile only LF ends a line.)"""
@@ -353,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
     print(f"{len(seeds)} inputs, seed {seed}, {args.seconds:g} s", flush=True)
+    if not buildkit_oracle.available():
+        print("the `dockerfile` package is not installed: fixed Dockerfiles are not checked with BuildKit")
+    if importlib.util.find_spec("jsonschema") is None:
+        print("`jsonschema` is not installed: fixed Compose files are not checked against the schema")
     by_kind: dict[str, list[Seed]] = {}
     for s in seeds:
         by_kind.setdefault(file_kind(s.path), []).append(s)

@@ -10,7 +10,7 @@ from buildkit_oracle import assert_matches_buildkit, available
 
 from aicache_lint.api import fix_text, lint_text
 from aicache_lint.rules import BY_CODE
-from aicache_lint.rules.dockerfile.package_cache import mountable
+from aicache_lint.rules.dockerfile.package_cache import plain_path
 from aicache_lint.settings import Settings
 
 ALL = Settings(unsafe_fixes=True, select=tuple(BY_CODE))
@@ -50,9 +50,9 @@ def test_a_cache_dir_a_mount_target_cannot_hold_gets_no_mount(text, code):
 
 
 def test_what_a_mount_target_can_hold():
-    assert mountable("/root/.cache/pip") and mountable("/home/app/.cache/pip@x+1")
+    assert plain_path("/root/.cache/pip") and plain_path("/home/app/.cache/pip@x+1")
     for bad in ("/my cache", "/a,b", '/a"b', "/a'b", "/$HOME/x", "/a\\b", "/store\x85", "/caché", "/a\u00a0b"):
-        assert not mountable(bad), bad
+        assert not plain_path(bad), bad
 
 
 def test_no_fix_is_offered_on_a_file_that_does_not_parse():
@@ -93,3 +93,20 @@ def test_a_mount_is_not_retargeted_to_a_dir_it_cannot_hold():
         "RUN --mount=type=cache,target=/home/render/.cache/pip,uid=1001 pip install --user torch\n"
     )
     assert _findings(text)["AIC120"] is False
+
+
+def test_no_env_line_holds_a_dir_it_cannot_hold_as_is():
+    # useradd's `--home-dir` word ends with LS (the shell does not split there); as an ENV value
+    # BuildKit splits it at the blank and the ENV line no longer parses.
+    text = ("FROM python:3.12-slim\nRUN useradd --create-home --home-dir /srv/ml\u2028 --uid 2000 ml \\\n"
+            "    && pip install transformers\nUSER ml\n")
+    assert _findings(text)["AIC201"] is False
+
+
+def test_a_service_that_mounts_the_shared_volume_already_is_not_given_it_twice():
+    text = (
+        "services:\n  a:\n    image: a\n    environment: [HF_HOME=/hf]\n    volumes: [hf-cache:/hf]\n"
+        "  b:\n    image: b\n    environment: [HF_HOME=/hf]\n    volumes:\n      - hf-cache:/hf\n      - b-hf:/hf\n"
+        "volumes:\n  hf-cache:\n  b-hf:\n"
+    )
+    assert _findings(text, "compose.yaml")["AIC405"] is False

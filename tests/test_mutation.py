@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from aicache_lint.discovery import file_kind
 from aicache_lint.rules import BY_CODE
 from aicache_lint.settings import Settings
+from aicache_lint.source import SourceText
 
 ROOT = Path(__file__).resolve().parent.parent
 # AIC404 still declares volume names the Compose schema rejects (`hf-c'ache` from a mangled source):
@@ -71,8 +72,8 @@ def test_mutations_change_the_text_in_every_way_they_claim():
 def test_the_checks_see_what_they_look_for():
     script = _script()
     # A fix that joined a lone CR into a CRLF, as apply_edits once did.
-    before = script.SourceText("services:\n  a:\r", path="compose.yaml")
-    after = script.SourceText("services:\n  a:\r\n    b: 1\n", path="compose.yaml")
-    assert script._same_newlines(before, after) == ["fix added CRLF line breaks to a LF file"]
+    before = SourceText("services:\n  a:\r", path="compose.yaml")
+    after = SourceText("services:\n  a:\r\n    b: 1\n", path="compose.yaml")
+    assert script.newline_problems(before, after) == ["fix added CRLF line breaks to a LF file"]
     assert script.compose_schema_error("services:\n  a:\n    image: x\n") is None
     assert "volumes" in script.compose_schema_error("services: {}\nvolumes:\n  \"a'b\":\n")

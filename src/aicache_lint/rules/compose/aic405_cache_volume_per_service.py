@@ -166,6 +166,10 @@ def _fix(ctx: ComposeContext, project: "Project", service: "Service", volume: "V
     items = own.value if own is not None else None
     if not isinstance(items, Sequence) or items.tag or items.anchor:
         return None
+    for item in items.items:
+        given = item.target.get("source") if isinstance(item.target, Mapping) else item.target
+        if isinstance(given, Scalar) and given.text is not None and given.text.split(":")[0] == chosen:
+            return None  # the service mounts it already: renamed, it would be mounted twice
     # The project parsed its own copy of this file: find the same item in ``ctx.doc`` by its span.
     node = next((item for item in items.items if item.span == volume.node.span), None)
     if node is None or node.anchor:

@@ -16,7 +16,7 @@ from aicache_lint.rules.dockerfile.package_cache import (
     CacheTool,
     cache_mount_targets,
     covers,
-    mountable,
+    plain_path,
     option_value,
     owner_options,
     poetry_venv_outside_cache,
@@ -174,7 +174,7 @@ def _retarget(
     ctx: DockerfileContext, run: Instruction, state: State, tool: CacheTool, flag: Flag, directory: str
 ) -> Fix | None:
     option = flag.option("target", "dst", "destination")
-    if option is None or option.value_span is None or not mountable(directory):
+    if option is None or option.value_span is None or not plain_path(directory):
         return None
     edits = [Edit(option.value_span.start, option.value_span.end, directory)]
     plan = owner_options(ctx, run, state, directory)

@@ -119,8 +119,11 @@ def _compose_mount(ctx: "DockerfileContext", kind: str):
 
 
 def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: CacheTarget) -> Fix | None:
-    """`ENV <var>=<path>` right after ``stage``'s FROM; None when there is no path."""
-    if target.path is None:
+    """`ENV <var>=<path>` right after ``stage``'s FROM; None when there is no path, or none that
+    can be written as is."""
+    from aicache_lint.rules.dockerfile.package_cache import plain_path
+
+    if target.path is None or not plain_path(target.path):
         return None
     line = f"{edits.keyword(stage.from_instruction, ctx.source, 'ENV')} {var}={target.path}"
     title = f"Set `{var}={target.path}` after the stage's `FROM`{target.title_note}"

@@ -172,15 +172,18 @@ class MountPlan(NamedTuple):
         if self.unsafe:
             return Fix.unsafe(f"{title} ({self.unsafe})", *edit_list, *self.prepare)
         return Fix.safe(title, *edit_list, *self.prepare)
-# A target written in a `--mount` value: printable ASCII (BuildKit splits flags at the bytes of
-# Unicode blanks, so a NEL or a no-break space would cut it), no blank, no comma or quote (the
-# value is CSV), no `$` (BuildKit would expand it again) and no escape character.
-_MOUNTABLE = re.compile(r"[!-~]+")
-_NOT_IN_TARGET = frozenset(",\"'`\\$")
 
 
-def mountable(directory: str) -> bool:
-    return bool(_MOUNTABLE.fullmatch(directory)) and not _NOT_IN_TARGET.intersection(directory)
+_PLAIN_PATH = re.compile(r"[!-~]+")
+_NOT_PLAIN = frozenset(",\"'`\\$")
+
+
+def plain_path(path: str) -> bool:
+    """Whether a fix may write ``path`` as is, as a `--mount` target or an `ENV` value: printable
+    ASCII (BuildKit splits a line at the bytes of Unicode blanks, so a NEL, LS or no-break space
+    would cut it), no blank, no comma or quote (a mount value is CSV), no `$` (BuildKit would
+    expand it again) and no escape character."""
+    return bool(_PLAIN_PATH.fullmatch(path)) and not _NOT_PLAIN.intersection(path)
 
 
 def mount_flag(
@@ -188,7 +191,7 @@ def mount_flag(
 ) -> MountPlan:
     """The ``--mount`` for a cache at ``directory`` in ``run``. ``existing`` names directories
     known to exist in the image (a conda root prefix ...)."""
-    if not mountable(directory):
+    if not plain_path(directory):
         return MountPlan(None, blocked=f"`{directory}` cannot be written as a `--mount` target")
     same = _same_target_mount(ctx, run, directory)
     if same is not None:
@@ -238,7 +241,7 @@ def owner_options(
     return MountPlan(opts, assumed)
 
 
-_PLAIN_PATH = re.compile(r"/[A-Za-z0-9_.@+/-]*")
+_SHELL_SAFE_DIR = re.compile(r"/[A-Za-z0-9_.@+/-]*")  # written unquoted after `mkdir -p`
 
 
 def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, directory: str) -> tuple[Edit, ...] | None:
@@ -249,7 +252,7 @@ def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, 
     same line (identical edits apply once)."""
     if state.dir_exists(directory):
         return ()
-    if run.inner is not None or not _PLAIN_PATH.fullmatch(directory):
+    if run.inner is not None or not _SHELL_SAFE_DIR.fullmatch(directory):
         return None
     facts = ctx.facts
     stage = facts.stage_of(run)
