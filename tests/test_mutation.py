@@ -26,9 +26,7 @@ from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText
 
 ROOT = Path(__file__).resolve().parent.parent
-# AIC404 still declares volume names the Compose schema rejects (`hf-c'ache` from a mangled source):
-# its own change makes every declared name valid; until then it is left out here.
-SETTINGS = Settings(unsafe_fixes=True, select=tuple(BY_CODE), ignore=("AIC404",))
+SETTINGS = Settings(unsafe_fixes=True, select=tuple(BY_CODE))
 
 
 @lru_cache(maxsize=1)

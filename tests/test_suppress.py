@@ -180,3 +180,19 @@ def test_yaml_suppression_of_a_whole_service_and_unused_ones(tmp_path: Path) -> 
         "  web:\n"
         "    image: nginx\n"
     )
+
+
+def test_removing_a_stale_suppression_never_wakes_parser_directives() -> None:
+    # The comment ends the directive block: deleting it would make `# syntax=` below a directive
+    # (another frontend) -- found by mutation testing with `# escape=` below, which broke parsing.
+    from aicache_lint.api import fix_text, lint_text
+
+    text = "# aicache-lint: ignore=AIC101\n# syntax=docker/dockerfile:1.4\nFROM python:3.12-slim\nRUN echo hi\n"
+    stale = [f for f in lint_text(text) if f.code == "AIC002"]
+    assert len(stale) == 1 and stale[0].fix is None and "parser directives" in stale[0].message
+    from aicache_lint.settings import Settings
+
+    assert fix_text(text, settings=Settings(select=("AIC002",))).source.text == text
+    # Below an instruction the line goes as before.
+    lower = "FROM python:3.12-slim\n# aicache-lint: ignore=AIC101\n# syntax=x\nRUN echo hi\n"
+    assert [f.fix is not None for f in lint_text(lower) if f.code == "AIC002"] == [True]

@@ -122,6 +122,9 @@ def _apply_suppressions(source: SourceText, suppressions: list, findings: list[F
     severity = settings.severity_for(rule.code, rule.severity)
     for n, sup in enumerate(suppressions):
         for span, message, edit_span in _unused(sup, n, used, enabled, BY_CODE):
+            if edit_span is not None and suppress.wakes_directives(source, edit_span):
+                edit_span = None  # the comment keeps `# syntax=` lines below it from being read as directives
+                message += "; not removed: the `# syntax=`/`# escape=` lines below it would become parser directives"
             fix = Fix.safe("Remove the unused suppression", Edit.delete(*edit_span)) if edit_span else None
             kept.append(Finding.at(source, rule.code, rule.name, severity, span, message, fix))
     return kept

@@ -137,6 +137,22 @@ def _codes(m: re.Match, offset: int) -> tuple[Code, ...]:
     return tuple(codes)
 
 
+_PARSER_DIRECTIVE = re.compile(r"[ \t]*#[ \t]*(syntax|escape|check)[ \t]*=", re.IGNORECASE)
+
+
+def wakes_directives(source: SourceText, deleted: Span) -> bool:
+    """Whether deleting ``deleted`` (a Dockerfile comment line) would turn the comment lines after
+    it into parser directives: BuildKit reads `# syntax=`/`# escape=`/`# check=` only in the unbroken
+    block at the top, which a comment line ends (DOMAIN §1.1). Removing that line would change the
+    frontend or the escape character, not just drop a comment."""
+    if source.yaml:
+        return False
+    before = source.text[: deleted.start]
+    if any(line.strip() and not _PARSER_DIRECTIVE.match(line) for line in before.splitlines()):
+        return False
+    return bool(_PARSER_DIRECTIVE.match(source.text[deleted.end :]))
+
+
 def line_span(source: SourceText, line: int) -> Span:
     """What deleting ``line`` removes: the line and its newline -- or, for a last line with no
     newline after it, the newline before it, so that the file's final-newline state survives."""

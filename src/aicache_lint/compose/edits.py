@@ -47,6 +47,7 @@ def declare_top_level_key(doc: ComposeDoc, source: SourceText, section: str, key
     root = doc.root
     if root is None or root.style != BLOCK:
         return None
+    key = plain_key(key)
     pair = root.own(section)
     column = root.indent or 0  # the top-level keys may be indented too (` services:`)
     indent = column + child_indent(doc)
@@ -58,6 +59,21 @@ def declare_top_level_key(doc: ComposeDoc, source: SourceText, section: str, key
     last = value.pairs[-1]
     end = max(last.key.span.end, last.value.span.end)
     return Edit.insert(source.line_end(source.line_of(end)), f"\n{' ' * (value.indent or indent)}{key}:")
+
+
+def plain_key(name: str) -> str:
+    """``name`` as a YAML mapping key that reads back as that string: quoted when a plain scalar
+    would resolve to something else (`8000` an int, `no` a bool, `null`, `1e3`), for a volume named
+    `8000` must stay a name."""
+    import yaml
+
+    try:
+        plain = yaml.safe_load(f"{name}: x")
+    except yaml.YAMLError:
+        plain = None
+    if isinstance(plain, dict) and list(plain) == [name]:
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _append_section(source: SourceText, section: str, key: str, indent: int) -> Edit:

@@ -434,7 +434,11 @@ def combine_plans(plans: list[MountPlan]) -> MountPlan:
     """One plan for several mounts added together: every reason, every preparing edit once."""
     unsafe = "; ".join(dict.fromkeys(p.unsafe for p in plans if p.unsafe)) or None
     blocked = next((p.blocked for p in plans if p.flag is None), None)
-    prepare = tuple(dict.fromkeys(e for p in plans for e in p.prepare))
+    # Preparing lines for several targets go in at one point: one insertion, in target order.
+    by_point: dict[int, list[Edit]] = {}
+    for e in dict.fromkeys(e for p in plans for e in p.prepare):
+        by_point.setdefault(e.start, []).append(e)
+    prepare = tuple(Edit.insert(at, "".join(e.content for e in group)) for at, group in by_point.items())
     flag = None if blocked else " ".join(p.flag for p in plans if p.flag)
     return MountPlan(flag, unsafe, blocked, prepare)
 

@@ -146,7 +146,10 @@ class UnusedSuppression(Rule):
 
     ## Fix safety
     The fix removes the stale code from the list, or the whole comment line when no code is left.
-    It only touches a comment, so it is safe.
+    It only touches a comment, so it is safe. No fix for a comment that is not directly above an
+    instruction or key (what it was meant for is unclear), and none that would delete a comment
+    line ending the parser-directive block when `# syntax=` / `# escape=` / `# check=` lines follow:
+    those would become directives and change the build.
 
     ## Options
     None.
@@ -158,5 +161,5 @@ class UnusedSuppression(Rule):
     code = "AIC002"
     name = "unused-suppression"
     summary = "A suppression comment suppresses nothing"
-    fix_availability = FixAvailability.ALWAYS
+    fix_availability = FixAvailability.SOMETIMES
     targets = ()
