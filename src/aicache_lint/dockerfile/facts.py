@@ -430,9 +430,9 @@ def _made_dirs(run: Instruction, invs: list["Invocation"], state: State) -> dict
             made[p] = owner
 
     for flag in (run.inner or run).mounts:
-        value = expand(flag.mount_target, state.run_env) if flag.mount_target else None
-        if value:
-            make(posixpath.normpath(posixpath.join(state.workdir, value)), "root", parents=True)
+        target = mount_target(flag, state)
+        if target:
+            make(target, "root", parents=True)
     user = state.user_info.name if not state.is_root else "root"
     for inv in invs:
         if inv.command.conditional:
