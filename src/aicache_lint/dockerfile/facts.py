@@ -99,7 +99,8 @@ class State(NamedTuple):
         home = self.home
         if not (home and covers_path(home, directory)):
             return True
-        return any(v and v.startswith("/") and covers_path(v, directory) for k, v in self.run_env.items() if k != "PATH")
+        return any(v and v.startswith("/") and covers_path(v, directory)
+                   for k, v in self.run_env.items() if k != "PATH")
 
     def dir_exists(self, path: str) -> bool:
         """Whether ``path`` is known to exist: a directory every image has, the user's created
@@ -441,14 +442,17 @@ def _made_dirs(run: Instruction, invs: list["Invocation"], state: State) -> dict
         if inv.program == "mkdir":
             for path in _path_args(inv, state, ("-m", "--mode", "-Z", "--context")):
                 make(path, owner, parents=any(w.value in ("-p", "--parents") or _short(w.value, "p") for w in inv.args))
-        elif inv.program == "install" and any(w.value in ("-d", "--directory") or _short(w.value, "d") for w in inv.args):
+        elif inv.program == "install" and any(w.value in ("-d", "--directory") or _short(w.value, "d")
+                                              for w in inv.args):
             named = _option(inv, ("-o", "--owner"))
             for path in _path_args(inv, state, ("-m", "--mode", "-o", "--owner", "-g", "--group", "-t", "-S")):
                 make(path, named or owner, parents=True)
         elif inv.program == "chown":
             words = [w for w in inv.args if not w.value.startswith("-")]
-            spec = (expand(words[0].raw, state.run_env) if words[0].has_expansion else words[0].value) if words else None
-            if len(words) < 2 or not spec:
+            if len(words) < 2:
+                continue
+            spec = expand(words[0].raw, state.run_env) if words[0].has_expansion else words[0].value
+            if not spec:
                 continue
             name = _user_name(spec.split(":", 1)[0].split(".", 1)[0], state)
             recursive = any(w.value in ("-R", "--recursive") or _short(w.value, "R") for w in inv.args)
@@ -504,7 +508,8 @@ def _user_name(owner: str, state: State) -> str:
     if owner in ROOT_NAMES:
         return "root"
     if owner.isdigit():
-        return next((u.name for k, u in state.users.items() if not k.startswith("group:") and u.uid == int(owner)), owner)
+        users = (u for k, u in state.users.items() if not k.startswith("group:"))
+        return next((u.name for u in users if u.uid == int(owner)), owner)
     return owner
 
 

@@ -46,9 +46,10 @@ class CachePathNotOnVolume(Rule):
     covers. The variable may be set in the service's `environment` (reported there) or in the final
     stage of the Dockerfile the service builds (reported at its `build:`), when the service does not
     set it itself -- except where the Dockerfile's variable places a Hugging Face or torch cache
-    the service fills: that is the image's model cache, reported by AIC401. A named volume, an anonymous volume or a bind mount whose target is the path or a
-    parent of it covers it; a mount *inside* the path is taken as a deliberate choice and also
-    silences the rule, as does a `tmpfs` there. The project is the file together with the base or
+    the service fills: that is the image's model cache, reported by AIC401. A named volume, an
+    anonymous volume or a bind mount whose target is the path or a parent of it covers it; a
+    mount *inside* the path is taken as a deliberate choice and also silences the rule, as does a
+    `tmpfs` there. The project is the file together with the base or
     override file Compose loads with it.
 
     ## Why is this bad?

@@ -77,4 +77,5 @@ class PipCacheNotMounted(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         for run, inv, directory, fix, why_not in missing_mount_findings(ctx, PIP):
-            yield Violation(program_span(ctx, run, inv), missing_mount_message(PIP, ctx, run, inv, directory, why_not), fix)
+            message = missing_mount_message(PIP, ctx, run, inv, directory, why_not)
+            yield Violation(program_span(ctx, run, inv), message, fix)

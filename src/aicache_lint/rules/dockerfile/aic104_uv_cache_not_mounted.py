@@ -97,6 +97,7 @@ class UvCacheNotMounted(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         for run, inv, directory, fix, why_not in missing_mount_findings(ctx, UV):
-            yield Violation(program_span(ctx, run, inv), missing_mount_message(UV, ctx, run, inv, directory, why_not), fix)
+            message = missing_mount_message(UV, ctx, run, inv, directory, why_not)
+            yield Violation(program_span(ctx, run, inv), message, fix)
         for found in uv_python_downloads(ctx):
             yield Violation(program_span(ctx, found.run, found.inv), found.message, found.fix)

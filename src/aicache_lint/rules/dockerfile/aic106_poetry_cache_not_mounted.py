@@ -87,4 +87,5 @@ class PoetryCacheNotMounted(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         for run, inv, directory, fix, why_not in missing_mount_findings(ctx, POETRY, mount_dirs=poetry_mount_dirs):
-            yield Violation(program_span(ctx, run, inv), missing_mount_message(POETRY, ctx, run, inv, directory, why_not), fix)
+            message = missing_mount_message(POETRY, ctx, run, inv, directory, why_not)
+            yield Violation(program_span(ctx, run, inv), message, fix)
