@@ -48,6 +48,13 @@ def _dockerfile(n: int) -> tuple[str, str]:
         + DOCKERFILE_BLOCK * n, "Dockerfile"
 
 
+def _non_root(n: int) -> tuple[str, str]:
+    # Each cache-mount fix under a non-root user looks for the first RUN of its USER block (where
+    # the `RUN mkdir -p` goes): once per stage, not once per RUN.
+    return "FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER app\n" + "RUN pip install --user torch\n" * n, \
+        "Dockerfile"
+
+
 def _compose(n: int) -> tuple[str, str]:
     return "x-list:\n  - a\nservices:\n" + "".join(COMPOSE_BLOCK.format(i=i) for i in range(n)), \
         "/nonexistent/compose.yaml"
@@ -62,7 +69,7 @@ def _calls(action, text: str, path: str) -> int:
 
 
 @pytest.mark.parametrize("action", [lint_text, fix_text], ids=["lint", "fix"])
-@pytest.mark.parametrize("make", [_dockerfile, _compose], ids=["dockerfile", "compose"])
+@pytest.mark.parametrize("make", [_dockerfile, _non_root, _compose], ids=["dockerfile", "non-root", "compose"])
 def test_work_grows_linearly(make, action):
     action(*make(2), SETTINGS)  # import what the run needs first: imports are not the file's work
     small, large = _calls(action, *make(60)), _calls(action, *make(120))

@@ -40,6 +40,18 @@ def add_flag_after(source: SourceText, after: Span, flag: str, escape: str) -> E
     return Edit.insert(after.end, f" {escape}\n{indent}{flag}")
 
 
+def insert_line_above(source: SourceText, instruction: Instruction, line: str) -> Edit:
+    """A new line above ``instruction`` and the comment lines directly above it (a suppression
+    comment must stay above its instruction), indented like it. A comment line right above an
+    instruction is never part of another one: a continuation would have run into this line."""
+    number = instruction.start_line
+    while number > 1 and source.line_text(number - 1).lstrip().startswith("#"):
+        number -= 1
+    first = source.line_text(instruction.start_line)
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    return Edit.insert(source.line_start(number), f"{indent}{line}\n")
+
+
 def insert_line_after(instruction: Instruction, line: str) -> Edit:
     """A new line right after ``instruction`` (its newline comes from the file's style)."""
     return Edit.insert(instruction.span.end, "\n" + line)

@@ -194,6 +194,7 @@ class Facts:
         self._stage_of: dict[int, Stage] = {}
         self._end_state: dict[int, State] = {}
         self._scripts: dict[int, "Script | None"] = {}
+        self._block_starts: dict[tuple[int, str], dict[int, Instruction]] = {}
         self._cache_mounts: dict[int, dict[str, list[tuple[Instruction, Flag]]]] = {}
         self._build()
 
@@ -242,6 +243,30 @@ class Facts:
                             found.setdefault(path, []).append((run, flag))
             self._cache_mounts[stage.index] = found
         return found
+
+    def block_start(self, run: Instruction, directory: str) -> Instruction:
+        """The first plain RUN of the unbroken run of instructions before ``run`` in its stage
+        that run as ``run``'s user, with that user's home made and ``directory`` missing (``run``
+        itself when there is none): where one `RUN mkdir -p directory` as that user serves every
+        RUN of the block. One pass per stage and directory, so asking for every RUN stays linear."""
+        stage = self.stage_of(run)
+        if stage is None:
+            return run
+        key = (stage.index, directory)
+        if key not in self._block_starts:
+            starts: dict[int, Instruction] = {}
+            anchor: Instruction | None = None
+            user: str | None = None
+            for instr in stage.instructions:
+                state = self.state(instr)
+                starts[id(instr)] = anchor if anchor is not None and state.user == user else instr
+                usable = state.dir_exists(state.home or "") and not state.dir_exists(directory)
+                if not usable or state.user != user:
+                    anchor, user = None, state.user
+                if usable and anchor is None and instr.inner is None and instr.keyword == "RUN":
+                    anchor = instr
+            self._block_starts[key] = starts
+        return self._block_starts[key].get(id(run), run)
 
     def invocations(self, instruction: Instruction) -> list["Invocation"]:
         from aicache_lint.dockerfile.shell import invocations

@@ -255,15 +255,7 @@ def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, 
     if run.inner is not None or not _SHELL_SAFE_DIR.fullmatch(directory):
         return None
     facts = ctx.facts
-    stage = facts.stage_of(run)
-    anchor = run
-    if stage is not None:
-        for instr in reversed(stage.instructions[: stage.instructions.index(run)]):
-            before = facts.state(instr)
-            if before.user != state.user or not before.dir_exists(state.home or "") or before.dir_exists(directory):
-                break
-            if (instr.inner or instr).keyword == "RUN" and instr.inner is None:
-                anchor = instr
+    anchor = facts.block_start(run, directory)
     # Every directory on the way down that exists there must be the user's own (else mkdir fails).
     at = facts.state(anchor)
     path = directory
@@ -271,23 +263,8 @@ def make_dirs_as_user(ctx: "DockerfileContext", run: Instruction, state: State, 
         path = posixpath.dirname(path)
     if at.dirs.get(path, at.user_info.name) != at.user_info.name and path != at.home:
         return None
-    source = ctx.source
-    line = _above_comments(ctx, source.line_of(anchor.span.start))
-    start = source.line_start(line)
-    indent = source.text[start : anchor.span.start] if line == source.line_of(anchor.span.start) else ""
-    if indent.strip():
-        return None
-    keyword = edits.keyword(run, source, "RUN")
-    return (Edit.insert(start, f"{indent}{keyword} mkdir -p {directory}\n"),)
-
-
-def _above_comments(ctx: "DockerfileContext", line: int) -> int:
-    """The first line of the comment block directly above ``line`` (a suppression comment must
-    stay above its instruction)."""
-    comment_lines = {ctx.source.line_of(c.start) for c in ctx.doc.comments}
-    while line - 1 in comment_lines:
-        line -= 1
-    return line
+    keyword = edits.keyword(run, ctx.source, "RUN")
+    return (edits.insert_line_above(ctx.source, anchor, f"{keyword} mkdir -p {directory}"),)
 
 
 def _cache_var_hint(directory: str) -> str:

@@ -358,16 +358,8 @@ def docker_clean_step(ctx: "DockerfileContext", run: Instruction) -> StageStep:
             f"the stage runs as {who} at {line_ref(anchor)}, so `{DOCKER_CLEAN}` cannot be removed there",
             anchor,
         )
-    source = ctx.source
-    line = anchor.start_line
-    previous = [i for i in ctx.doc.instructions if i.end_line < anchor.start_line]
-    floor = previous[-1].end_line if previous else 0
-    while line - 1 > floor and source.line_text(line - 1).lstrip().startswith("#"):
-        line -= 1
-    first_text = source.line_text(anchor.start_line)
-    indent = first_text[: len(first_text) - len(first_text.lstrip(" \t"))]
-    text = f"{indent}{edits.keyword(anchor, source, 'RUN')} {KEEP_CACHE_LINE}\n"
-    return StageStep(Edit.insert(source.line_start(line), text), None, anchor)
+    line = f"{edits.keyword(anchor, ctx.source, 'RUN')} {KEEP_CACHE_LINE}"
+    return StageStep(edits.insert_line_above(ctx.source, anchor, line), None, anchor)
 
 
 def apt_layer_risks(
