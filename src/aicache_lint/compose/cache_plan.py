@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import weakref
+from itertools import islice
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.compose.caches import HF, HF_CACHE_VARS, HF_HOME_LAYOUT, HF_HUB_LAYOUT, covered, runtime
@@ -74,8 +75,8 @@ def hf_mount(project: "Project", service: "Service", name: str, root: str, layou
         return Mount(None, chosen, filled)
     if chosen == layout:
         return Mount(path, chosen)
-    deciding = _mounting(project, name) or _first((n.service for n in _needs(project)
-                                                   if n.service is not service and layout not in n.layouts), _SHOWN + 1)
+    waiting = (n.service for n in _needs(project) if n.service is not service and layout not in n.layouts)
+    deciding = _mounting(project, name) or list(islice(waiting, _SHOWN + 1))
     others = _names(deciding or _others(project, service))
     if chosen == HF_HUB_LAYOUT:
         return Mount(path, chosen, f"the `hub/` of `HF_HOME`: `{name}` holds the hub cache itself for {others}")
@@ -84,16 +85,7 @@ def hf_mount(project: "Project", service: "Service", name: str, root: str, layou
 
 def _others(project: "Project", service: "Service") -> list["Service"]:
     """Up to one more than a message names of the other services that need a volume."""
-    return _first((n.service for n in _needs(project) if n.service is not service), _SHOWN + 1)
-
-
-def _first(items, count: int) -> list:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) == count:
-            break
-    return out
+    return list(islice((n.service for n in _needs(project) if n.service is not service), _SHOWN + 1))
 
 
 def fill_reason(service: "Service", path: str) -> str | None:
@@ -112,8 +104,8 @@ def other_users(project: "Project", service: "Service", name: str, hf: bool) -> 
     files one of them writes may not be writable by the other."""
     me = _user(runtime(service))
     by_user = _sharers(project, name, hf)
-    different = _first((s for user, group in by_user.items() if me is None or user != me
-                        for s in group if s is not service), _SHOWN + 1)
+    others = (s for user, group in by_user.items() if me is None or user != me for s in group if s is not service)
+    different = list(islice(others, _SHOWN + 1))
     if not different:
         return None
     return (f"`{name}` is shared with {_names(different)}, run as another user or one not known: files one of "
