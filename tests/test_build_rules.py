@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 from aicache_lint.engine import check_source
-from aicache_lint.rules.dockerfile.build_cache import directive_block, syntax_in_force, top_offset
+from aicache_lint.knowledge.build_cache import (
+    directive_block,
+    syntax_in_force,
+    top_offset,
+)
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText
 

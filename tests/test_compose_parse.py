@@ -10,9 +10,9 @@ import pytest
 import yaml
 from import_cost import imports_of
 
-from aicache_lint.compose.parse import parse
 from aicache_lint.compose.interpolate import interpolate, parse_dotenv, substitute
 from aicache_lint.compose.model import Alias, Mapping, Sequence
+from aicache_lint.compose.parse import parse
 from aicache_lint.compose.project import (
     companion_files,
     is_compose_name,

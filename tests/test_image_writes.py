@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 
 from aicache_lint.dockerfile.facts import Facts
-from aicache_lint.dockerfile.image_writes import ContextEntry, first_filler, image_writes
+from aicache_lint.dockerfile.image_writes import (
+    ContextEntry,
+    first_filler,
+    image_writes,
+)
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.source import SourceText
 

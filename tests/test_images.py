@@ -9,7 +9,12 @@ from aicache_lint.dockerfile.references import trace_from
 from aicache_lint.fix import Edit
 from aicache_lint.images.cuda import TagTable, dump_table, load_table_text, parse_tag
 from aicache_lint.images.reference import parse_reference
-from aicache_lint.rules.dockerfile.cuda_tag_fix import FileContext, TagSource, choose, tag_changes
+from aicache_lint.knowledge.cuda_tag_fix import (
+    FileContext,
+    TagSource,
+    choose,
+    tag_changes,
+)
 from aicache_lint.source import SourceText
 
 # -- image references ---------------------------------------------------------------------------

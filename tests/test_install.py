@@ -23,7 +23,14 @@ from typing import NamedTuple
 import pytest
 import yaml
 from sandbox import (
-    CHECKOUT, TIMEOUT, Virtualenv, clean_env, commit_all, init_repo, pre_commit_command, readme_snippets,
+    CHECKOUT,
+    TIMEOUT,
+    Virtualenv,
+    clean_env,
+    commit_all,
+    init_repo,
+    pre_commit_command,
+    readme_snippets,
     snapshot_checkout,
 )
 

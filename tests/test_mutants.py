@@ -9,8 +9,8 @@ import yaml
 from buildkit_oracle import assert_matches_buildkit, available
 
 from aicache_lint.api import fix_text, lint_text
+from aicache_lint.knowledge.package_cache import plain_path
 from aicache_lint.rules import BY_CODE
-from aicache_lint.rules.dockerfile.package_cache import plain_path
 from aicache_lint.settings import Settings
 
 ALL = Settings(unsafe_fixes=True, select=tuple(BY_CODE))

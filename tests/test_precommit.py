@@ -18,7 +18,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandbox import (
-    CHECKOUT, TIMEOUT, clean_env, commit_all, init_repo, pre_commit_command, readme_snippets, snapshot_checkout,
+    CHECKOUT,
+    TIMEOUT,
+    clean_env,
+    commit_all,
+    init_repo,
+    pre_commit_command,
+    readme_snippets,
+    snapshot_checkout,
 )
 
 from aicache_lint import __version__

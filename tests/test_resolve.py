@@ -24,7 +24,12 @@ from aicache_lint.images.cuda import bundled_table, parse_tag
 from aicache_lint.images.reference import parse_reference
 from aicache_lint.registry import resolver as resolver_module
 from aicache_lint.registry.cache import DiskCache
-from aicache_lint.registry.client import MANIFEST_TYPES, NotFound, RegistryClient, RegistryError
+from aicache_lint.registry.client import (
+    MANIFEST_TYPES,
+    NotFound,
+    RegistryClient,
+    RegistryError,
+)
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
 from aicache_lint.registry.resolver import Lookup, Resolver, get_resolver
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aicache_lint.source import MAX_FILE_BYTES, MappedText, SourceError, SourceText, Span
+from aicache_lint.source import (
+    MAX_FILE_BYTES,
+    MappedText,
+    SourceError,
+    SourceText,
+    Span,
+)
 
 # -- decoding ----------------------------------------------------------------------------------
 

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from aicache_lint import suppress
 from aicache_lint.engine import check_source, internal_error
 from aicache_lint.fix import Edit, Fix, apply_edits, apply_fixes
-from aicache_lint.rules.meta.aic000_internal_error import InternalError, IoError, ParseError, UnusedSuppression
+from aicache_lint.rules.meta.aic000_internal_error import (
+    InternalError,
+    IoError,
+    ParseError,
+    UnusedSuppression,
+)
 from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:

@@ -12,7 +12,13 @@ import os
 from typing import Any, Callable, NamedTuple
 
 from aicache_lint.files import read_bytes
-from aicache_lint.settings import DEFAULT_EXCLUDE, Selection, Settings, SettingsError, check_selector
+from aicache_lint.settings import (
+    DEFAULT_EXCLUDE,
+    Selection,
+    Settings,
+    SettingsError,
+    check_selector,
+)
 
 CONFIG_NAMES = (".aicache-lint.toml", "aicache-lint.toml", "pyproject.toml")
 SEVERITIES = ("error", "warning", "info")

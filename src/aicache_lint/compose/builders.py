@@ -70,7 +70,12 @@ def services_building(dockerfile: str) -> list[tuple[str, "Service"]]:
 
 
 def _services_in(directory: str, names: list[str], target: str) -> list[tuple[str, "Service"]]:
-    from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES, companion_files, load_project
+    from aicache_lint.compose.project import (
+        MAIN_NAMES,
+        OVERRIDE_NAMES,
+        companion_files,
+        load_project,
+    )
 
     loaded_together = MAIN_NAMES + OVERRIDE_NAMES
     projects = {tuple(companion_files(os.path.join(directory, n))) for n in names if n in loaded_together}

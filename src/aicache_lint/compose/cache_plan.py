@@ -25,7 +25,14 @@ import weakref
 from itertools import islice
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.compose.caches import HF, HF_CACHE_VARS, HF_HOME_LAYOUT, HF_HUB_LAYOUT, covered, runtime
+from aicache_lint.compose.caches import (
+    HF,
+    HF_CACHE_VARS,
+    HF_HOME_LAYOUT,
+    HF_HUB_LAYOUT,
+    covered,
+    runtime,
+)
 
 if TYPE_CHECKING:
     from aicache_lint.compose.caches import ModelCache, Runtime

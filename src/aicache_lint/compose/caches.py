@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.compose.images import ImageInfo, lookup
 from aicache_lint.compose.link import LinkedImage, link
+from aicache_lint.knowledge.libraries import HF_CACHE_VARS, TRANSFORMERS_CACHE_VARS
 
 if TYPE_CHECKING:
     from aicache_lint.compose.project import Project, Service, Volume
@@ -25,8 +26,6 @@ HF, TORCH = "hf", "torch"
 # (`models--org--name` directly inside), a TORCH_HOME, or an image's own layout.
 HF_HOME_LAYOUT, HF_HUB_LAYOUT, TORCH_HOME_LAYOUT = "hf-home", "hf-hub", "torch-home"
 HF_TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
-TRANSFORMERS_CACHE_VARS = ("TRANSFORMERS_CACHE", "PYTORCH_TRANSFORMERS_CACHE", "PYTORCH_PRETRAINED_BERT_CACHE")
 MODEL_ID_VARS = ("MODEL_ID", "HF_MODEL_ID", "HF_MODEL", "MODEL_NAME", "HUGGINGFACE_MODEL")
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _UNKNOWN = object()

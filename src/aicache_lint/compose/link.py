@@ -133,10 +133,9 @@ def _facts_with_args(doc, args: dict[str, str]):
 
 def _summary(path: str, facts, stage: "Stage", context: str) -> LinkedImage:
     from aicache_lint.dockerfile.image_writes import image_writes
-    from aicache_lint.rules.dockerfile.aic201_hf_home_not_set import HF_LIBRARIES
-    from aicache_lint.rules.dockerfile.aic202_torch_home_not_set import TORCH_LIBRARIES
-    from aicache_lint.rules.dockerfile.model_cache import image_stages
-    from aicache_lint.rules.dockerfile.requirements import requested_packages
+    from aicache_lint.knowledge.libraries import HF_LIBRARIES, TORCH_LIBRARIES
+    from aicache_lint.knowledge.model_cache import image_stages
+    from aicache_lint.knowledge.requirements import requested_packages
 
     end: State = facts.end_state(stage)
     hf: list[str] = []

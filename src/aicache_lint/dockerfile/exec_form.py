@@ -10,7 +10,14 @@ from __future__ import annotations
 import json
 import re
 
-from aicache_lint.dockerfile.shell import Command, Script, Word, normalize, parse_script, shell_c_argument
+from aicache_lint.dockerfile.shell import (
+    Command,
+    Script,
+    Word,
+    normalize,
+    parse_script,
+    shell_c_argument,
+)
 from aicache_lint.source import MappedText
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')

@@ -132,7 +132,11 @@ def _remote(source: str) -> bool:
 
 
 def _run(facts: "Facts", instr: "Instruction", state: "State") -> list[ImageWrite]:
-    from aicache_lint.dockerfile.hub_downloads import hub_cache, is_hub_download, python_download_span
+    from aicache_lint.dockerfile.hub_downloads import (
+        hub_cache,
+        is_hub_download,
+        python_download_span,
+    )
 
     line = instr.start_line
     mounted = _mount_targets(instr, state)

@@ -257,10 +257,10 @@ def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> b
     """The cache dir comes from a variable (HF_HOME, TORCH_HOME, XDG_CACHE_HOME...) that the service's
     `environment` sets to an absolute path: AIC402 `cache-path-not-on-volume` reports that variable,
     where it is written. (One the Dockerfile sets is the image's cache dir: reported here.)"""
-    from aicache_lint.rules.compose.aic402_cache_path_not_on_volume import CACHE_VARS
+    from aicache_lint.knowledge.libraries import RUNTIME_CACHE_VARS
 
     var = cache.variable or ("XDG_CACHE_HOME" if rt.has("XDG_CACHE_HOME") and cache.kind in ("hf", "torch") else None)
-    if var is None or var not in CACHE_VARS or not (rt.get(var) or "").startswith("/"):
+    if var is None or var not in RUNTIME_CACHE_VARS or not (rt.get(var) or "").startswith("/"):
         return False
     return var in service.environment
 

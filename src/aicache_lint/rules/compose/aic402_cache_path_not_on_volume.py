@@ -8,12 +8,11 @@ from typing import NamedTuple
 
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Fix
+from aicache_lint.knowledge.libraries import RUNTIME_CACHE_VARS
 from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
 from aicache_lint.source import Span
 
 # The variables that move a model or runtime cache (DOMAIN §3), in the order they are reported.
-CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "SENTENCE_TRANSFORMERS_HOME", "TORCH_HOME", "OLLAMA_MODELS",
-              "VLLM_CACHE_ROOT", "XDG_CACHE_HOME")
 DEFAULT_NAMES = {
     "HF_HOME": "hf-cache",
     "HF_HUB_CACHE": "hf-cache",
@@ -247,7 +246,7 @@ def _settings(service) -> list[CacheSetting]:
     from aicache_lint.compose.link import link
 
     found: list[CacheSetting] = []
-    for var in CACHE_VARS:
+    for var in RUNTIME_CACHE_VARS:
         v = service.environment.get(var)
         if v is None:
             continue
@@ -263,7 +262,7 @@ def _settings(service) -> list[CacheSetting]:
     from aicache_lint.compose.caches import image_cache_vars
 
     reported = image_cache_vars(service)  # the image's model cache: AIC401 reports it
-    for var in CACHE_VARS:
+    for var in RUNTIME_CACHE_VARS:
         if var in service.environment or var not in linked.env or var in reported:
             continue
         path = _abs(linked.env[var])

@@ -133,7 +133,12 @@ def _rank(order: list[str], name: str) -> int:
 
 def _cache_mounts(project: "Project") -> list[tuple[str, "Service", "Volume"]]:
     """(layout, service, volume) of each named volume mounted at a service's HF_HOME or hub cache."""
-    from aicache_lint.compose.caches import HF_HOME_LAYOUT, HF_HUB_LAYOUT, _hf_cache, runtime
+    from aicache_lint.compose.caches import (
+        HF_HOME_LAYOUT,
+        HF_HUB_LAYOUT,
+        _hf_cache,
+        runtime,
+    )
 
     found = []
     for service in project.services.values():
@@ -155,7 +160,14 @@ def _cache_mounts(project: "Project") -> list[tuple[str, "Service", "Volume"]]:
 
 def _fix(ctx: ComposeContext, project: "Project", service: "Service", volume: "Volume", chosen: str) -> Fix | None:
     from aicache_lint.compose.edits import service_mapping
-    from aicache_lint.compose.model import DOUBLE, PLAIN, SINGLE, Mapping, Scalar, Sequence
+    from aicache_lint.compose.model import (
+        DOUBLE,
+        PLAIN,
+        SINGLE,
+        Mapping,
+        Scalar,
+        Sequence,
+    )
 
     declared = project.volumes.get(chosen)
     old = project.volumes.get(volume.source)

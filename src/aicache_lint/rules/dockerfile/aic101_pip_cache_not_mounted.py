@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from aicache_lint.finding import Violation
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     PIP,
     missing_mount_findings,
     missing_mount_message,
     program_span,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class PipCacheNotMounted(Rule):

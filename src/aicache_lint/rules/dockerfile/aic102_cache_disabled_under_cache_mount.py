@@ -10,8 +10,7 @@ from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     PIP,
     UV,
     CacheTool,
@@ -20,6 +19,7 @@ from aicache_lint.rules.dockerfile.package_cache import (
     program_span,
     remove_word,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation, Word

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Iterator
 
 from aicache_lint.finding import Violation
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     UV,
     missing_mount_findings,
     missing_mount_message,
     program_span,
     uv_python_downloads,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class UvCacheNotMounted(Rule):

@@ -11,8 +11,13 @@ from aicache_lint.dockerfile.shell import subcommand
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge.package_cache import (
+    UV,
+    cache_mount_targets,
+    covers,
+    program_span,
+)
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import UV, cache_mount_targets, covers, program_span
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:

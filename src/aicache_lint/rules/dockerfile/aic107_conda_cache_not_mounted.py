@@ -12,14 +12,14 @@ from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.finding import Violation
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     CacheTool,
     missing_mount_findings,
     option_value,
     program_span,
     runs_under_sudo,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation

@@ -8,9 +8,12 @@ from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.model import Flag
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import cache_mount_targets, covers, program_span
-from aicache_lint.rules.dockerfile.system_cache import (
+from aicache_lint.knowledge.package_cache import (
+    cache_mount_targets,
+    covers,
+    program_span,
+)
+from aicache_lint.knowledge.system_cache import (
     APT_CACHE,
     APT_DOWNLOADS,
     APT_LISTS_ROOT,
@@ -31,6 +34,8 @@ from aicache_lint.rules.dockerfile.system_cache import (
     stage_runs,
     subcommand_of,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+
 
 class AptCacheNotMounted(Rule):
     r"""

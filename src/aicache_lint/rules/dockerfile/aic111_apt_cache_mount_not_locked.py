@@ -6,8 +6,8 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge.system_cache import apt_cache_mounts
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.system_cache import apt_cache_mounts
 
 
 class AptCacheMountNotLocked(Rule):

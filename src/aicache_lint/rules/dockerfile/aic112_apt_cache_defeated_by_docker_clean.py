@@ -6,9 +6,8 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import covers
-from aicache_lint.rules.dockerfile.system_cache import (
+from aicache_lint.knowledge.package_cache import covers
+from aicache_lint.knowledge.system_cache import (
     APT_CACHE,
     DOCKER_CLEAN,
     apt_cache_mounts,
@@ -17,6 +16,7 @@ from aicache_lint.rules.dockerfile.system_cache import (
     docker_clean_step,
     stage_runs,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class AptCacheDefeatedByDockerClean(Rule):

@@ -6,8 +6,12 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
+from aicache_lint.knowledge.system_cache import (
+    cleanup_edit_sets,
+    cleanup_span,
+    cleanups,
+)
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.system_cache import cleanup_edit_sets, cleanup_span, cleanups
 
 
 class CacheClearedInsideCacheMount(Rule):

@@ -7,9 +7,8 @@ from typing import Iterator
 from aicache_lint.dockerfile import edits
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix, overlapping
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import program_span, remove_word
-from aicache_lint.rules.dockerfile.system_cache import (
+from aicache_lint.knowledge.package_cache import program_span, remove_word
+from aicache_lint.knowledge.system_cache import (
     APK,
     APK_CACHE,
     APK_LINK,
@@ -26,6 +25,7 @@ from aicache_lint.rules.dockerfile.system_cache import (
     tool_covered,
     tool_installs,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class ApkCacheNotMounted(Rule):

@@ -7,9 +7,8 @@ from typing import Iterator
 from aicache_lint.dockerfile import edits
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import covers, program_span, runs_under_sudo
-from aicache_lint.rules.dockerfile.system_cache import (
+from aicache_lint.knowledge.package_cache import covers, program_span, runs_under_sudo
+from aicache_lint.knowledge.system_cache import (
     DNF,
     DNF5,
     KEEPCACHE_OPTION,
@@ -26,6 +25,7 @@ from aicache_lint.rules.dockerfile.system_cache import (
     tool_covered,
     tool_installs,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 _TOOLS = (DNF5, DNF, YUM, MICRODNF, ZYPPER)
 

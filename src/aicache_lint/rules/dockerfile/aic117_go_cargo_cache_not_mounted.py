@@ -9,8 +9,7 @@ from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.shell import subcommand
 from aicache_lint.finding import Violation
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.build_cache import (
+from aicache_lint.knowledge.build_cache import (
     BuildTool,
     ToolDir,
     absolute,
@@ -21,6 +20,7 @@ from aicache_lint.rules.dockerfile.build_cache import (
     tool_findings,
     tool_message,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation

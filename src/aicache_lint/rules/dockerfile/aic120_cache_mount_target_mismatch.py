@@ -9,18 +9,18 @@ from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     POETRY,
     PYTHON_TOOLS,
     CacheTool,
     cache_mount_targets,
     covers,
-    plain_path,
     option_value,
     owner_options,
+    plain_path,
     poetry_venv_outside_cache,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation

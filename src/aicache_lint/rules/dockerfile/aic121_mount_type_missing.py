@@ -6,8 +6,12 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge.package_cache import (
+    WELL_KNOWN_CACHE_DIRS,
+    mount_target,
+    run_cache_dirs,
+)
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import WELL_KNOWN_CACHE_DIRS, mount_target, run_cache_dirs
 
 # Keys that only make sense on a cache mount: with them BuildKit rejects a bind mount
 # ("invalid cache sharing set"; uid/gid/mode only on cache/secret/ssh mounts -- DOMAIN §1.4).

@@ -7,8 +7,8 @@ from typing import Iterator
 from aicache_lint.dockerfile.model import Flag
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge.package_cache import mount_target, runs_under_sudo
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import mount_target, runs_under_sudo
 
 _TRUE = ("", "1", "t", "true")  # Go's strconv.ParseBool true spellings, lower-cased; bare key = true
 

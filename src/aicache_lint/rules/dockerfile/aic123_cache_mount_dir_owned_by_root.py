@@ -9,13 +9,13 @@ from aicache_lint.dockerfile.facts import ROOT_NAMES, State, UserInfo
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     PYTHON_TOOLS,
     cache_mount_targets,
     make_dirs_as_user,
     run_cache_dirs,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class CacheMountDirOwnedByRoot(Rule):

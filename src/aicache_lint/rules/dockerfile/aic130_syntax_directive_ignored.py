@@ -6,8 +6,7 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.build_cache import (
+from aicache_lint.knowledge.build_cache import (
     SyntaxLine,
     delete_line,
     directive_block,
@@ -16,6 +15,7 @@ from aicache_lint.rules.dockerfile.build_cache import (
     syntax_comments,
     syntax_in_force,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 
 class SyntaxDirectiveIgnored(Rule):

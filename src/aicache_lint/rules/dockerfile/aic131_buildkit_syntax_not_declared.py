@@ -7,13 +7,13 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.build_cache import (
+from aicache_lint.knowledge.build_cache import (
     DEFAULT_SYNTAX,
     insert_top_line,
     syntax_comments,
     syntax_in_force,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 from aicache_lint.source import Span
 
 _IMAGE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")

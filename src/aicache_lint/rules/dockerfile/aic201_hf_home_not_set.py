@@ -7,18 +7,22 @@ from typing import Iterator
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Fix
+from aicache_lint.knowledge.libraries import (
+    HF_CACHE_VARS,
+    HF_LIBRARIES,
+    TRANSFORMERS_CACHE_VARS,
+)
+from aicache_lint.knowledge.model_cache import (
+    CacheTarget,
+    base_may_set,
+    cache_env_fix,
+    cache_target,
+    first_use_in_image,
+)
+from aicache_lint.knowledge.requirements import requested_packages
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import base_may_set, CacheTarget, cache_env_fix, cache_target, first_use_in_image
-from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
-HF_LIBRARIES = frozenset(
-    "transformers diffusers sentence-transformers huggingface-hub datasets peft optimum timm "
-    "open-clip-torch faster-whisper whisperx vllm".split()
-)
-HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
-# transformers 4.x's hub-cache variables (DOMAIN §3.2, trap 9): they name the HUB dir, not HF_HOME.
-TRANSFORMERS_CACHE_VARS = ("TRANSFORMERS_CACHE", "PYTORCH_TRANSFORMERS_CACHE", "PYTORCH_PRETRAINED_BERT_CACHE")
 
 
 class HfHomeNotSet(Rule):

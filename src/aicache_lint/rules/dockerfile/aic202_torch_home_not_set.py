@@ -6,17 +6,19 @@ from typing import Iterator
 
 from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
+from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS, TORCH_LIBRARIES
+from aicache_lint.knowledge.model_cache import (
+    base_may_set,
+    cache_env_fix,
+    cache_target,
+    first_use_in_image,
+)
+from aicache_lint.knowledge.requirements import requested_packages
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import base_may_set, cache_env_fix, cache_target, first_use_in_image
-from aicache_lint.rules.dockerfile.requirements import requested_packages
 
 # Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
 # (DOMAIN §3.2, §3.3). openai-whisper is not one of them: it caches in $XDG_CACHE_HOME/whisper.
 # `pytorch` is torch's name on conda channels.
-TORCH_LIBRARIES = frozenset({"torch", "pytorch", "torchvision", "torchaudio", "timm"})
-# Variables that make the torch cache location explicit: TORCH_HOME, or XDG_CACHE_HOME (torch
-# then uses $XDG_CACHE_HOME/torch).
-TORCH_CACHE_VARS = ("TORCH_HOME", "XDG_CACHE_HOME")
 
 
 class TorchHomeNotSet(Rule):

@@ -10,8 +10,13 @@ from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import ComposeContext, DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import file_pins
+from aicache_lint.knowledge.model_cache import file_pins
+from aicache_lint.rules.base import (
+    ComposeContext,
+    DockerfileContext,
+    FixAvailability,
+    Rule,
+)
 from aicache_lint.source import Span
 
 # Deprecated name -> its replacement (DOMAIN §3.1, §3.2).

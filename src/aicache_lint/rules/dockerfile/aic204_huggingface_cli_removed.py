@@ -7,17 +7,19 @@ from typing import Iterator
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge.libraries import HF_DOWNLOAD_OPTIONS
+from aicache_lint.knowledge.model_cache import (
+    cli_option_names,
+    hf_hub_status,
+    pins_before_each,
+)
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.model_cache import cli_option_names, hf_hub_status, pins_before_each
 
 # `huggingface-cli <sub>` -> (`hf` words, options the `hf` command is known to take). Only
 # subcommands whose `hf` form the huggingface_hub sources/docs confirm (cli/download.py,
 # cli/auth.py, cli/deprecated_cli.py, the CLI reference); anything else is reported only.
-_DOWNLOAD_OPTIONS = frozenset(
-    "--repo-type --revision --include --exclude --cache-dir --local-dir --force-download --token --max-workers".split()
-)
 MAPPING = {
-    "download": ("download", _DOWNLOAD_OPTIONS),
+    "download": ("download", HF_DOWNLOAD_OPTIONS),
     "upload": ("upload", frozenset({"--repo-type", "--revision", "--token"})),
     "login": ("auth login", frozenset({"--token", "--add-to-git-credential"})),
     "logout": ("auth logout", frozenset()),

@@ -8,21 +8,25 @@ from typing import Iterator
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
-from aicache_lint.dockerfile.hub_downloads import hub_cache, is_hub_download, python_download_span
+from aicache_lint.dockerfile.hub_downloads import (
+    hub_cache,
+    is_hub_download,
+    python_download_span,
+)
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.shell import Invocation
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile.aic204_huggingface_cli_removed import _DOWNLOAD_OPTIONS
-from aicache_lint.rules.dockerfile.model_cache import cli_option_names
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.libraries import HF_DOWNLOAD_OPTIONS
+from aicache_lint.knowledge.model_cache import cli_option_names
+from aicache_lint.knowledge.package_cache import (
     cache_mount_targets,
     covers,
     mount_covering,
     mount_flag,
     option_value,
 )
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 _MODEL_FILE = re.compile(r"\.(?:safetensors|gguf|ckpt|pt|pth|bin|onnx)(?:[?#]|$)", re.IGNORECASE)
 _MODEL_HOSTS = re.compile(
@@ -163,7 +167,7 @@ class ModelDownloadWithoutCache(Rule):
         if inv.program != "hf" or script.exec_form or hub is None or not local:
             return None
         options = cli_option_names(inv)
-        if any(o not in _DOWNLOAD_OPTIONS for o in options) or "--cache-dir" in options or "--force-download" in options:
+        if any(o not in HF_DOWNLOAD_OPTIONS for o in options) or "--cache-dir" in options or "--force-download" in options:
             return None
         if options.count("--local-dir") != 1 or cmd.assignments or cmd.words[0] is not inv.program_words[0]:
             return None

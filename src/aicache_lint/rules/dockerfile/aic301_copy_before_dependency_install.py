@@ -279,7 +279,7 @@ def _is_local_path(value: str) -> bool:
 
 
 def _pip_read(inv: "Invocation", args: list["Word"], tool: str) -> Read | None:
-    from aicache_lint.rules.dockerfile.requirements import _VALUE_OPTIONS
+    from aicache_lint.knowledge.requirements import _VALUE_OPTIONS
 
     words: list["Word"] = []
     manifests: list[str] = []
@@ -625,7 +625,7 @@ def _absolute_dest(ctx: DockerfileContext, instr: Instruction) -> bool:
 
 def _installs(ctx: DockerfileContext, instr: Instruction) -> bool:
     """A RUN that installs dependencies: from manifests, or packages named on its line."""
-    from aicache_lint.rules.dockerfile.requirements import requested_packages
+    from aicache_lint.knowledge.requirements import requested_packages
 
     return instr.keyword == "RUN" and (
         bool(_reads(ctx.facts, instr)) or any(requested_packages(inv) for inv in ctx.facts.invocations(instr))

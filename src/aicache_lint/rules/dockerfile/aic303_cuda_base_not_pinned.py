@@ -7,7 +7,7 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile import cuda_images
+from aicache_lint.knowledge import cuda_images
 
 VARIANTS = ("base", "runtime", "devel", "cudnn-runtime", "cudnn-devel")
 
@@ -118,7 +118,7 @@ class CudaBaseNotPinned(Rule):
             if ref is None or (ref.digest and cuda_images.DIGEST.fullmatch(ref.digest)):
                 continue
             if fixer is None:
-                from aicache_lint.rules.dockerfile import cuda_tag_fix as fixer
+                from aicache_lint.knowledge import cuda_tag_fix as fixer
             word = cuda_images.reference_word(stage.from_instruction, ctx.doc.escape)
             span = word.span if word else stage.from_instruction.keyword_span
             found = fixer.check_stage(ctx, stage, ref, options["default-flavor"], options["default-os"])

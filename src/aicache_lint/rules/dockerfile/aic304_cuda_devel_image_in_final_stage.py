@@ -9,7 +9,7 @@ from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-from aicache_lint.rules.dockerfile import cuda_images
+from aicache_lint.knowledge import cuda_images
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Stage
@@ -202,8 +202,8 @@ def _users_outside(ctx: DockerfileContext, chain: list["Stage"]) -> str | None:
 def _runtime_compilers(ctx: DockerfileContext, final: "Stage") -> list[tuple["RuntimeCompiler", bool]]:
     """The libraries in the final image (its FROM chain and what it copies from) that compile CUDA
     code when they run, each with whether its install pre-built all of that code."""
+    from aicache_lint.knowledge.model_cache import image_stages
     from aicache_lint.knowledge.runtime_compilers import prebuilt
-    from aicache_lint.rules.dockerfile.model_cache import image_stages
 
     facts = ctx.facts
     found = []
@@ -222,8 +222,8 @@ def _installed_libraries(inv: "Invocation") -> list["RuntimeCompiler"]:
     """The runtime-compiling libraries an install command names -- by name, by an extra named
     after one, by its source repository (a VCS URL and its `#egg=` name) -- or `git clone`s."""
     from aicache_lint.dockerfile.shell import subcommand
+    from aicache_lint.knowledge.requirements import normalize, requested_values
     from aicache_lint.knowledge.runtime_compilers import by_package, by_url
-    from aicache_lint.rules.dockerfile.requirements import normalize, requested_values
 
     if inv.program == "git" and subcommand(inv, 1) == ["clone"]:
         return [lib for a in inv.args if (lib := by_url(a.value)) is not None]

@@ -343,7 +343,7 @@ def _stuck_cleanup(ctx: "DockerfileContext", run: Instruction, state: State, tar
     cache purge`) and that cannot be removed (after `esac &&`, in exec form ...): its label. AIC113
     removes the others once the mount is there; with this one left, a mount would only add that
     finding."""
-    from aicache_lint.rules.dockerfile.system_cache import cleanup_edit_sets, cleanups
+    from aicache_lint.knowledge.system_cache import cleanup_edit_sets, cleanups
 
     found = cleanups(ctx, run, state, list(targets))
     return next((c.label for c, dropped in zip(found, cleanup_edit_sets(ctx, found)) if dropped is None), None)

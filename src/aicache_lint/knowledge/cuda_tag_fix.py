@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile.references import Trace, global_arg_values, trace_from
 from aicache_lint.fix import Fix
-from aicache_lint.images.cuda import CudaTag, Wanted, bundled_table, candidates, os_preference, parse_tag, version_text
-from aicache_lint.rules.dockerfile import cuda_images
+from aicache_lint.images.cuda import (
+    CudaTag,
+    Wanted,
+    bundled_table,
+    candidates,
+    os_preference,
+    parse_tag,
+    version_text,
+)
+from aicache_lint.knowledge import cuda_images
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Stage

@@ -12,7 +12,10 @@ from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import Stage, State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.fix import Fix
-from aicache_lint.rules.dockerfile.requirements import requested_requirements, unseen_requirements
+from aicache_lint.knowledge.requirements import (
+    requested_requirements,
+    unseen_requirements,
+)
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation
@@ -121,7 +124,7 @@ def _compose_mount(ctx: "DockerfileContext", kind: str):
 def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: CacheTarget) -> Fix | None:
     """`ENV <var>=<path>` right after ``stage``'s FROM; None when there is no path, or none that
     can be written as is."""
-    from aicache_lint.rules.dockerfile.package_cache import plain_path
+    from aicache_lint.knowledge.package_cache import plain_path
 
     if target.path is None or not plain_path(target.path):
         return None

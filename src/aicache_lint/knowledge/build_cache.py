@@ -20,7 +20,7 @@ from aicache_lint.dockerfile import base_images, edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.fix import Edit, Fix, overlapping
-from aicache_lint.rules.dockerfile.package_cache import (
+from aicache_lint.knowledge.package_cache import (
     cache_mount_targets,
     combine_plans,
     covers,

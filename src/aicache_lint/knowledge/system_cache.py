@@ -14,7 +14,13 @@ from aicache_lint.dockerfile.facts import Stage, State
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.fix import Edit
-from aicache_lint.rules.dockerfile.package_cache import PIP, UV, cache_mount_targets, covers, remove_word
+from aicache_lint.knowledge.package_cache import (
+    PIP,
+    UV,
+    cache_mount_targets,
+    covers,
+    remove_word,
+)
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation, Word
