@@ -1,0 +1,1 @@
+"""Build invocations declared in CI workflows, Bake files and `docker build` command lines."""

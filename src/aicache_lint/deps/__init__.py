@@ -1,0 +1,1 @@
+"""The build-context files that installs read: requirements, constraints, pyproject, lock files."""

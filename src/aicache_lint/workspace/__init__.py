@@ -1,0 +1,1 @@
+"""The workspace: the only place where files meet (DESIGN §5a)."""
