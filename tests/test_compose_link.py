@@ -1,4 +1,4 @@
-"""Compose services linked to the Dockerfiles they build (compose/link.py, compose/caches.py), and
+"""Compose services linked to the Dockerfiles they build (workspace/runtime.py, compose/caches.py), and
 AIC401 on projects that need files next to the Compose file: Dockerfiles, override files, includes."""
 
 from __future__ import annotations
@@ -8,8 +8,17 @@ from pathlib import Path
 from cli_runner import invoke
 
 from aicache_lint.compose.caches import model_caches, runtime
-from aicache_lint.compose.link import link
-from aicache_lint.compose.project import load_project
+from aicache_lint.source import SourceText
+from aicache_lint.workspace.index import Workspace
+
+
+def load_project(paths: list[str]):
+    """The project as a run loads it: through a workspace, which links services to their images."""
+    return Workspace(paths).compose_project(tuple(paths))
+
+
+def link(service):
+    return service.linked
 
 ROOT_HF = """\
 FROM python:3.12-slim
@@ -90,11 +99,15 @@ def test_link_without_a_readable_dockerfile_guesses_nothing(tmp_path: Path) -> N
     assert all(model_caches(s) == [] for s in project.services.values())
 
 
-def test_link_is_cached_per_path_and_sees_changes(tmp_path: Path) -> None:
+def test_link_is_computed_once_and_sees_the_fix_plans_texts(tmp_path: Path) -> None:
     compose = _project(tmp_path, {"compose.yaml": "services:\n  app:\n    build: .\n", "Dockerfile": ROOT_HF})
-    service = load_project([str(compose)]).services["app"]
-    assert link(service) is link(service)
-    (tmp_path / "Dockerfile").write_text(ROOT_HF + "ENV HF_HOME=/srv/hf\n", encoding="utf-8")
+    ws = Workspace([str(compose)])
+    service = ws.compose_project((str(compose),)).services["app"]
+    assert ws.dockerfile(str(tmp_path / "Dockerfile")) is ws.dockerfile(str(tmp_path / "Dockerfile"))
+    assert "HF_HOME" not in link(service).env
+    dockerfile = str(tmp_path / "Dockerfile")
+    ws.update(dockerfile, SourceText(ROOT_HF + "ENV HF_HOME=/srv/hf\n", path=dockerfile))  # not on disk
+    service = ws.compose_project((str(compose),)).services["app"]
     assert link(service).env["HF_HOME"] == "/srv/hf"
 
 

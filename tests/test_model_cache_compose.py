@@ -93,12 +93,15 @@ def test_otherwise_the_usual_fix(repo: Path, compose: str) -> None:
     assert "ENV HF_HOME=/data/.huggingface\n" in dockerfile.read_text()
 
 
-def test_standard_input_has_no_compose_file(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_standard_input_is_seen_in_its_project(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor sends the unsaved buffer with its path: the Compose file next to it still counts."""
     write(repo / "compose.yaml", "services:\n  app:\n    build: .\n    volumes:\n"
                                  "      - hf:/root/.cache/huggingface\nvolumes:\n  hf:\n")
     monkeypatch.chdir(repo)
     result = invoke(["--isolated", "--select", "AIC201", "-", "--stdin-filename", "Dockerfile"], input=DOCKERFILE)
-    assert "land in an unmounted `~/.cache/huggingface`" in result.stdout
+    assert "where `compose.yaml` mounts volume `hf`" in result.stdout, result.output
+    elsewhere = invoke(["--isolated", "--select", "AIC201", "-", "--stdin-filename", "sub/Dockerfile"], input=DOCKERFILE)
+    assert "land in an unmounted `~/.cache/huggingface`" in elsewhere.stdout, elsewhere.output
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -34,6 +34,7 @@ from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:
     from aicache_lint.finding import Finding
+    from aicache_lint.workspace.index import Workspace
     from aicache_lint.settings import Settings
 
 # Findings that say the file was not (fully) checked: hiding them would hide that.
@@ -53,23 +54,23 @@ class Outcome(NamedTuple):
         return bool(self.added or self.removed)
 
 
-def add_ignores(original: SourceText, settings: "Settings", reason: str) -> Outcome:
+def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Workspace | None" = None) -> Outcome:
     if _parse(original).errors:
-        return Outcome(original, check_source(original, settings), 0, 0)
-    source, findings, removed = _drop_stale(original, settings)
+        return Outcome(original, check_source(original, settings, ws), 0, 0)
+    source, findings, removed = _drop_stale(original, settings, ws)
     findings = [f for f in findings if f.code not in NOT_SUPPRESSIBLE and f.code != STALE]
     file_wide: set[str] = set()  # codes to silence for the whole file
     for _ in range(MAX_PASSES):
         edits, added = _edits(source, findings, file_wide, reason)
         result = _edited(source, edits)
-        remaining = check_source(result, settings)
+        remaining = check_source(result, settings, ws)
         missed = _codes_left(result, remaining) - file_wide
         if not missed:
             break
         file_wide |= missed  # again from the cleaned text, with those codes file-wide
     if _parse(result).errors:  # comment lines never break a parse; guarded like every fix
         message = "suppressions added by --add-ignore made the file unparsable; nothing was changed"
-        return Outcome(original, [*check_source(original, settings), internal_error(original, message)], 0, 0)
+        return Outcome(original, [*check_source(original, settings, ws), internal_error(original, message)], 0, 0)
     return Outcome(result, remaining, added, removed)
 
 
@@ -89,11 +90,11 @@ def _edited(source: SourceText, edits: list[Edit]) -> SourceText:
     return SourceText(apply_edits(source.text, edits, source.newline), path=source.path, bom=source.bom)
 
 
-def _drop_stale(source: SourceText, settings: "Settings") -> tuple[SourceText, list["Finding"], int]:
+def _drop_stale(source: SourceText, settings: "Settings", ws: "Workspace | None") -> tuple[SourceText, list["Finding"], int]:
     """Apply what AIC002 asks for, pass by pass (a deleted line may leave another one stale):
     the text, its findings, and how many stale codes and comments went."""
     removed = 0
-    findings = check_source(source, settings)
+    findings = check_source(source, settings, ws)
     for _ in range(MAX_PASSES):
         stale = [f for f in findings if f.code == STALE]
         if not stale:
@@ -102,7 +103,7 @@ def _drop_stale(source: SourceText, settings: "Settings") -> tuple[SourceText, l
         text, chosen = apply_fixes(source.text, fixes, source.newline)
         removed += len(chosen)
         source = SourceText(text, path=source.path, bom=source.bom)
-        findings = check_source(source, settings)
+        findings = check_source(source, settings, ws)
     return source, findings, removed
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
 from aicache_lint.files import read_bytes, write_atomic
@@ -11,6 +11,9 @@ from aicache_lint.finding import Finding
 from aicache_lint.fix import Fix
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceError, SourceText
+
+if TYPE_CHECKING:
+    from aicache_lint.workspace.index import Workspace
 
 PARALLEL_THRESHOLD = 16  # below this, process start-up costs more than it saves
 
@@ -56,12 +59,24 @@ class Task(NamedTuple):
     add_ignore: str | None = None  # --add-ignore: insert suppressions with this reason
 
 
-def process_file(task: Task) -> FileResult:
+def process_file(task: Task, workspace: "Workspace | None" = None) -> FileResult:
+    """Lint one file (fixes are planned over all files together: see ``process_paths``)."""
+    source = _read(task.path)
+    if isinstance(source, FileResult):
+        return source
+    if workspace is not None:
+        workspace.remember(task.path, source)
+    return FileResult(task.path, check_source(source, task.settings, workspace), source.text)
+
+
+def _read(path: str) -> "SourceText | FileResult":
+    """The decoded text of ``path``, or the result that says why it cannot be read."""
     try:
-        data = read_bytes(task.path)
+        return SourceText.decode(read_bytes(path), path=path)
     except OSError as exc:
-        return FileResult(task.path, [io_error(task.path, f"cannot read file: {exc.strerror or exc}")])
-    return process_bytes(data, *task)
+        return FileResult(path, [io_error(path, f"cannot read file: {exc.strerror or exc}")])
+    except SourceError as exc:
+        return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
 
 
 def _network_module():
@@ -87,16 +102,23 @@ def network_notices() -> list[str]:
 def process_bytes(
     data: bytes, path: str, settings: Settings, fix: bool = False, write: bool = False, add_ignore: str | None = None
 ) -> FileResult:
+    """One text with no files around it but what lies on disk (standard input, tests)."""
     try:
         source = SourceText.decode(data, path=path)
     except SourceError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
+    from aicache_lint.engine import standalone_workspace
+
+    ws = standalone_workspace(source, settings)
     if add_ignore is not None:
-        return _add_ignores(source, settings, add_ignore, write)
+        return _add_ignores(source, settings, add_ignore, write, ws)
     if not fix:
-        return FileResult(path, check_source(source, settings), source.text)
-    result: FixResult = fix_source(source, settings)
-    out = FileResult(path, result.findings, source.text, applied=result.applied)
+        return FileResult(path, check_source(source, settings, ws), source.text)
+    return _fixed(source, fix_source(source, settings, ws), write)
+
+
+def _fixed(source: SourceText, result: FixResult, write: bool) -> FileResult:
+    out = FileResult(source.path, result.findings, source.text, applied=result.applied)
     if result.changed:
         out.fixed = result.source.text
         if write:
@@ -104,10 +126,10 @@ def process_bytes(
     return out
 
 
-def _add_ignores(source: SourceText, settings: Settings, reason: str, write: bool) -> FileResult:
+def _add_ignores(source: SourceText, settings: Settings, reason: str, write: bool, ws: "Workspace") -> FileResult:
     from aicache_lint.add_ignore import add_ignores
 
-    outcome = add_ignores(source, settings, reason)
+    outcome = add_ignores(source, settings, reason, ws)
     out = FileResult(source.path, outcome.findings, source.text)
     if outcome.changed:
         out.fixed = outcome.source.text
@@ -127,35 +149,70 @@ def _write(out: FileResult, source: SourceText) -> None:
 
 
 def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult]:
-    """Results in task order; many files run in parallel processes with the same output.
-
-    When fixes are written, Compose files run after the Dockerfiles: they read the Dockerfiles
-    their services build, and must see them fixed (AIC201 may have set `HF_HOME`)."""
-    from aicache_lint.discovery import file_kind
-
-    if any(t.write for t in tasks):
-        compose = [i for i, t in enumerate(tasks) if file_kind(t.path) == "compose"]
-        if compose and len(compose) < len(tasks):
-            later = set(compose)
-            first = [i for i in range(len(tasks)) if i not in later]
-            results = dict(zip(first, _process_all([tasks[i] for i in first], jobs)))
-            results.update(zip(compose, _process_all([tasks[i] for i in compose], jobs)))
-            return [results[i] for i in range(len(tasks))]
-    return _process_all(tasks, jobs)
-
-
-def _process_all(tasks: list[Task], jobs: int | None) -> list[FileResult]:
+    """Results in task order. All files form one workspace: fixes (``--fix``, ``--diff``) are
+    planned over every file together and written at the end, each atomically; linting alone runs
+    many files in parallel processes with the same output."""
+    if not tasks:
+        return []
+    if any(t.fix or t.add_ignore is not None for t in tasks):
+        return _plan(tasks)
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        return [process_file(t) for t in tasks]
+        ws = _workspace(tasks)
+        results = [process_file(t, ws) for t in tasks]
+        _add_notices(results, ws)
+        return results
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_process_file_with_notices, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(tasks,)) as pool:
+        return list(pool.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
 
 
-def _process_file_with_notices(task: Task) -> FileResult:
+def _workspace(tasks: list[Task]) -> "Workspace":
+    from aicache_lint.engine import _resolver
+    from aicache_lint.workspace.index import Workspace
+
+    return Workspace([t.path for t in tasks], _resolver(tasks[0].settings))
+
+
+def _plan(tasks: list[Task]) -> list[FileResult]:
+    """--fix, --diff, --add-ignore: one in-memory plan over every readable file, then the writes."""
+    from aicache_lint.plan import fix_files
+
+    ws = _workspace(tasks)
+    read = [(t, _read(t.path)) for t in tasks]
+    readable = [(t, s) for t, s in read if isinstance(s, SourceText)]
+    for t, s in readable:
+        ws.remember(t.path, s)
+    done: dict[str, FileResult] = {}
+    if any(t.add_ignore is not None for t in tasks):
+        for t, s in readable:
+            done[t.path] = _add_ignores(s, t.settings, t.add_ignore or "", t.write, ws)
+    else:
+        fixed = fix_files([(s, t.settings) for t, s in readable], ws)
+        for (t, s), result in zip(readable, fixed):
+            done[t.path] = _fixed(s, result, t.write)
+    results = [s if isinstance(s, FileResult) else done[t.path] for t, s in read]
+    _add_notices(results, ws)
+    return results
+
+
+def _add_notices(results: list[FileResult], ws: "Workspace") -> None:
+    """Links the workspace could not resolve travel with the first result (said once)."""
+    if results:
+        results[0].notices.extend(ws.notices)
+
+
+_WORKER: "Workspace | None" = None  # this worker process's view of the run's workspace
+
+
+def _start_worker(tasks: list[Task]) -> None:
+    global _WORKER
+    _WORKER = _workspace(tasks)
+
+
+def _lint_in_worker(task: Task) -> FileResult:
     """In a worker process: the notices travel back with the file's result."""
-    result = process_file(task)
-    result.notices = network_notices()
+    result = process_file(task, _WORKER)
+    result.notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
     return result

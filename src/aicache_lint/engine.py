@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.finding import Finding, Severity
 from aicache_lint.fix import Edit, Fix, apply_fixes
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText, Span
 
+if TYPE_CHECKING:
+    from aicache_lint.workspace.index import Workspace
+
 MAX_PASSES = 10
 
 
-def check_source(source: SourceText, settings: Settings) -> list[Finding]:
-    """Every finding for one file, sorted."""
+def check_source(source: SourceText, settings: Settings, workspace: "Workspace | None" = None) -> list[Finding]:
+    """Every finding for one file, sorted. ``workspace``: the project the file belongs to (by
+    default one around this file alone, reading its neighbours from disk as rules ask)."""
     from aicache_lint.discovery import file_kind
 
+    ws = workspace if workspace is not None else standalone_workspace(source, settings)
+    if ws.source(source.path) is not source:  # a text being fixed or annotated: the project sees it too
+        ws.update(source.path, source)
     if file_kind(source.path) == "compose":
-        return check_compose(source, settings)
-    return check_dockerfile(source, settings)
+        return check_compose(source, settings, ws)
+    return check_dockerfile(source, settings, ws)
 
 
-def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
+def standalone_workspace(source: SourceText, settings: Settings) -> "Workspace":
+    """A workspace for one text: it sees ``source`` as the file's content."""
+    from aicache_lint.workspace.index import Workspace
+
+    ws = Workspace([source.path], _resolver(settings))
+    ws.remember(source.path, source)
+    return ws
+
+
+def check_compose(source: SourceText, settings: Settings, ws: "Workspace") -> list[Finding]:
     """A Compose file, seen as part of its project (the base and override files Compose loads with
     it): YAML that cannot be read as a Compose document is a parse error (AIC001); otherwise the
     Compose rules run and report what lies in this file. PyYAML is imported only here."""
@@ -29,12 +45,13 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
 
     from aicache_lint import suppress
     from aicache_lint.compose.parse import parse
-    from aicache_lint.compose.project import companion_files, load_project
     from aicache_lint.rules import BY_CODE
     from aicache_lint.rules.base import ComposeContext
 
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
-    doc = parse(source)
+    here = os.path.abspath(source.path)
+    project = ws.compose_project(ws.companion_files(source.path))
+    doc = next((f.doc for f in project.files if os.path.abspath(f.path) == here), None) or parse(source)
     if doc.errors:
         if "AIC001" not in enabled:
             return []
@@ -42,35 +59,32 @@ def check_compose(source: SourceText, settings: Settings) -> list[Finding]:
         severity = settings.severity_for(rule.code, rule.severity)
         findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
         return sorted(findings, key=lambda f: f.sort_key)
-    here = os.path.abspath(source.path)
-    files = [doc if os.path.abspath(p) == here else p for p in companion_files(source.path)]
-    project = load_project(files if doc in files else [doc])
-    resolver = _resolver(settings)
     findings = _run_rules(
         source, settings, enabled, "compose",
-        lambda options: ComposeContext(source, doc, project, options, resolver),
+        lambda options: ComposeContext(source, doc, project, options, ws.resolver, ws),
         keep=lambda v: v.path is None or os.path.abspath(v.path) == here,  # what lies in this file
     )
     findings = _apply_suppressions(source, suppress.parse_yaml(source, doc), findings, settings, enabled)
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def check_dockerfile(source: SourceText, settings: Settings) -> list[Finding]:
+def check_dockerfile(source: SourceText, settings: Settings, ws: "Workspace") -> list[Finding]:
     """Every finding for one Dockerfile, sorted: rules, then per-file ignores and suppression
     comments, then unused suppressions. Fixes are dropped when the file does not parse (the fix
-    loop refuses any fix that leaves parse errors, so none may be offered)."""
+    loop refuses any fix that leaves parse errors, so none may be offered). The file's facts see
+    the build args its builds agree on and the base images built in the project."""
     from aicache_lint import suppress
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.lexer import parse
     from aicache_lint.rules.base import DockerfileContext
 
     doc = parse(source)
-    facts = Facts(doc)
+    args = ws.build_args(source.path) if any(i.keyword == "ARG" for i in doc.instructions) else {}
+    facts = Facts(doc, args, ws.base_facts)
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
-    resolver = _resolver(settings)
     findings = _run_rules(
         source, settings, enabled, "dockerfile",
-        lambda options: DockerfileContext(source, doc, facts, options, resolver),
+        lambda options: DockerfileContext(source, doc, facts, options, ws.resolver, ws),
     )
     findings = _apply_suppressions(source, suppress.parse(source, doc), findings, settings, enabled)
     if doc.errors:
@@ -176,33 +190,15 @@ class FixResult(NamedTuple):
         return bool(self.applied)
 
 
-def fix_source(original: SourceText, settings: Settings) -> FixResult:
-    """Apply fixes pass by pass until none is left; keep the original on a cycle, on hitting the
-    pass limit, or when a pass breaks parsing -- and say which rules were involved."""
-    source = original
-    seen = {source.text}
-    applied: list[tuple[str, Fix]] = []
-    newline = original.newline
-    for _ in range(MAX_PASSES):
-        findings = check_source(source, settings)
-        fixable = [f for f in findings if applicable(f, settings)]
-        if not fixable:
-            return FixResult(source, findings, applied)
-        code_of = {id(f.fix): f.code for f in fixable}
-        text, chosen = apply_fixes(source.text, [f.fix for f in fixable], newline)  # type: ignore[misc]
-        rules = sorted({code_of[id(fix)] for fix in chosen})
-        candidate = SourceText(text, path=source.path, bom=source.bom)
-        if _parse_errors(candidate):
-            return _give_up(original, settings, f"fixes by {', '.join(rules)} made the file unparsable; nothing was changed")
-        if text in seen:
-            return _give_up(original, settings, f"fixes by {', '.join(rules)} do not converge (cycle); nothing was changed")
-        seen.add(text)
-        applied.extend((code_of[id(fix)], fix) for fix in chosen)
-        source = candidate
-    return _give_up(original, settings, f"fixes did not settle within {MAX_PASSES} passes; nothing was changed")
+def fix_source(original: SourceText, settings: Settings, workspace: "Workspace | None" = None) -> FixResult:
+    """Fix one file to a fixed point (the fix plan with this file alone; see ``plan.fix_files``)."""
+    from aicache_lint.plan import fix_files
+
+    ws = workspace if workspace is not None else standalone_workspace(original, settings)
+    return fix_files([(original, settings)], ws)[0]
 
 
-def _parse_errors(source: SourceText) -> bool:
+def parse_errors(source: SourceText) -> bool:
     """Whether a fixed text no longer parses, as a Dockerfile or as a Compose document."""
     from aicache_lint.discovery import file_kind
 
@@ -213,8 +209,3 @@ def _parse_errors(source: SourceText) -> bool:
     from aicache_lint.dockerfile.lexer import parse
 
     return bool(parse(source).errors)
-
-
-def _give_up(original: SourceText, settings: Settings, message: str) -> FixResult:
-    findings = check_source(original, settings)
-    return FixResult(original, sorted([*findings, internal_error(original, message)], key=lambda f: f.sort_key), [])

@@ -15,10 +15,10 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.compose.images import ImageInfo, lookup
-from aicache_lint.compose.link import LinkedImage, link
 from aicache_lint.knowledge.libraries import HF_CACHE_VARS, TRANSFORMERS_CACHE_VARS
 
 if TYPE_CHECKING:
+    from aicache_lint.workspace.runtime import LinkedImage
     from aicache_lint.compose.project import Project, Service, Volume
 
 HF, TORCH = "hf", "torch"
@@ -64,7 +64,7 @@ class Runtime(NamedTuple):
 
 
 def runtime(service: "Service") -> Runtime:
-    linked = link(service)
+    linked = service.linked
     image = lookup(service.image) if service.build is None else None
     env: dict[str, object] = {}
     user: str | None = None
@@ -82,7 +82,7 @@ def runtime(service: "Service") -> Runtime:
             user, is_root = image.user, image.uid == 0
             home = "/root" if image.uid == 0 else None
     for env_file in service.env_file:
-        env.update(_read_env_file(env_file.path))
+        env.update(service.env_file_values(env_file))
     for name, var in service.environment.items():
         if var.raw is None:
             env[name] = _UNKNOWN  # taken from the shell when Compose runs
@@ -110,16 +110,6 @@ def _compose_user(service: "Service"):
             text = cfile.value(node)
             value = text if text is not None else _UNKNOWN
     return value
-
-
-def _read_env_file(path: str) -> dict[str, object]:
-    from aicache_lint.compose.interpolate import parse_dotenv
-    from aicache_lint.files import read_bytes
-
-    try:
-        return dict(parse_dotenv(read_bytes(path).decode("utf-8")))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return {}
 
 
 # The variables that place the Hugging Face and torch caches AIC401 follows.

@@ -12,12 +12,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.compose.interpolate import interpolate, parse_dotenv
 from aicache_lint.compose.model import ComposeDoc, Mapping, Node, Scalar, Sequence
 from aicache_lint.compose.parse import parse
 from aicache_lint.source import SourceError, SourceText, Span
+
+if TYPE_CHECKING:
+    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.workspace.runtime import LinkedImage
 
 MAIN_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
@@ -31,15 +35,15 @@ def is_compose_name(name: str) -> bool:
     return by_name(name)
 
 
-def companion_files(path: str) -> list[str]:
+def companion_files(path: str, exists: Callable[[str], bool] = os.path.isfile) -> list[str]:
     """The files Compose loads together with ``path`` when run in its directory without `-f`:
     the first main file found, then the first override found (compose-go's search order).
     Other variants (`compose.gpu.yaml`) are only used with `-f`, so they stand alone."""
     directory, name = os.path.split(path)
     if name not in MAIN_NAMES and name not in OVERRIDE_NAMES:
         return [path]
-    main = next((n for n in MAIN_NAMES if os.path.isfile(os.path.join(directory, n))), None)
-    override = next((n for n in OVERRIDE_NAMES if os.path.isfile(os.path.join(directory, n))), None)
+    main = next((n for n in MAIN_NAMES if exists(os.path.join(directory, n))), None)
+    override = next((n for n in OVERRIDE_NAMES if exists(os.path.join(directory, n))), None)
     found = [os.path.join(directory, n) for n in (main, override) if n is not None]
     return found or [path]
 
@@ -149,9 +153,26 @@ class Service:
         self.command: Node | None = None  # as written (list or string)
         self.entrypoint: Node | None = None
         self.profiles: list[str] = []
+        # The workspace that loaded the project: it links the service to the image it builds and
+        # reads its env files (None for a project loaded alone).
+        self.workspace: "Workspace | None" = None
 
     def __repr__(self) -> str:
         return f"Service({self.name!r}, files={[f.path for f, _ in self.definitions]})"
+
+    @property
+    def linked(self) -> "LinkedImage | None":
+        """The image this service builds, as its Dockerfile shows it (None: no `build:`, or not
+        loaded through a workspace, or the Dockerfile cannot be read)."""
+        return self.workspace.linked_image(self) if self.workspace is not None and self.build is not None else None
+
+    def env_file_values(self, env_file: "EnvFile") -> dict[str, str]:
+        """The variables of one `env_file` (empty when it cannot be read)."""
+        text = self.workspace.text(env_file.path) if self.workspace is not None else None
+        try:
+            return dict(parse_dotenv(text)) if text is not None else {}
+        except ValueError:
+            return {}
 
     @property
     def file(self) -> ComposeFile:
@@ -176,12 +197,15 @@ class Project:
 
 def load_project(paths: Iterable[str | SourceText | ComposeDoc], environ: dict[str, str | None] | None = None,
                  read: Callable[[str], SourceText] | None = None, _seen: frozenset[str] = frozenset(),
-                 project_dir: str | None = None) -> Project:
+                 project_dir: str | None = None, exists: Callable[[str], bool] | None = None) -> Project:
     """Load and merge ``paths`` (base first) as `docker compose -f a -f b` would.
 
     ``environ`` stands for the shell environment (it wins over `.env`); by default it is empty, so
-    results do not depend on where the linter runs. ``read`` reads a file (tests pass their own).
+    results do not depend on where the linter runs. ``read`` reads a file (tests pass their own);
+    ``exists`` says whether an included file is there (by default: on disk, unless ``read`` is given).
     """
+    if exists is None and read is None:
+        exists = os.path.isfile
     read = read or _read
     project = Project()
     sources: list[SourceText] = []
@@ -210,7 +234,7 @@ def load_project(paths: Iterable[str | SourceText | ComposeDoc], environ: dict[s
         if root is None:
             continue
         own = _mapping(root.get("services"))
-        _include(project, cfile, root.get("include"), environ, read, seen, set(own.keys()) if own else set())
+        _include(project, cfile, root.get("include"), environ, read, exists, seen, set(own.keys()) if own else set())
         name = cfile.value(root.get("name"))
         project.name = name or project.name
         if own is not None:
@@ -250,8 +274,8 @@ def _items(node: Node | None) -> list[Node]:
 
 # -- include ----------------------------------------------------------------------------------
 
-def _include(project: Project, cfile: ComposeFile, node: Node | None, environ, read, seen: frozenset[str],
-             own_services: set[str]) -> None:
+def _include(project: Project, cfile: ComposeFile, node: Node | None, environ, read, exists,
+             seen: frozenset[str], own_services: set[str]) -> None:
     """`include:` (short paths or `{path, project_directory, env_file}`): each included project keeps
     its own directory; a service name clash is reported, never merged (CS `14-include.md`)."""
     for item in _items(node):
@@ -266,12 +290,12 @@ def _include(project: Project, cfile: ComposeFile, node: Node | None, environ, r
         if any(os.path.abspath(p) in seen for p in paths):
             project.problems.append(Problem(cfile.path, f"include cycle through {paths[0]}", item.span))
             continue
-        missing = [p for p in paths if not os.path.isfile(p)] if read is _read else []
+        missing = [p for p in paths if not exists(p)] if exists is not None else []
         if missing:
             project.problems.append(Problem(cfile.path, f"included file not found: {missing[0]}", item.span))
             continue
         sub = load_project(paths, environ, read, seen | {os.path.abspath(p) for p in paths},
-                           cfile.resolve(directory) if directory else None)
+                           cfile.resolve(directory) if directory else None, exists)
         project.files.extend(sub.files)
         project.problems.extend(sub.problems)
         for name, service in sub.services.items():

@@ -16,6 +16,9 @@ from aicache_lint.dockerfile.words import expand, key_values
 from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aicache_lint.dockerfile.image_facts import ImageFacts
     from aicache_lint.dockerfile.shell import Invocation, Script
 
 ROOT_NAMES = ("", "root", "0")
@@ -52,6 +55,9 @@ class State(NamedTuple):
     # The base image whose USER, HOME and cache variables are assumed (root, none set) because
     # neither this file nor the known-image table tells them; None when they are known.
     assumed_base: str | None = None
+    # Where the base image's facts come from when this file does not show them (an image built in
+    # the repository, the known-image table, the registry); None for a stage of this file or scratch.
+    base_origin: str | None = None
 
     @property
     def run_env(self) -> dict[str, str | None]:
@@ -187,8 +193,14 @@ class Stage:
 
 
 class Facts:
-    def __init__(self, doc: Dockerfile) -> None:
+    """``args``: build args given by whoever builds the file (they replace ARG defaults);
+    ``bases``: what an external base image gives a stage (the workspace's image graph), or None."""
+
+    def __init__(self, doc: Dockerfile, args: dict[str, str] | None = None,
+                 bases: "Callable[[str], ImageFacts | None] | None" = None) -> None:
         self.doc = doc
+        self.args = args or {}
+        self.bases = bases
         self.stages: list[Stage] = []
         self._state: dict[int, State] = {}
         self._stage_of: dict[int, Stage] = {}
@@ -295,7 +307,8 @@ class Facts:
                 self._state[id(instr)] = State({}, dict(global_args), "", None, "/", {})
                 if kw == "ARG":
                     for kv in key_values(instr.args, "ARG", escape):
-                        global_args[kv.key] = _value(kv.raw_value, global_args, escape)
+                        given = self.args.get(kv.key)
+                        global_args[kv.key] = given if given is not None else _value(kv.raw_value, global_args, escape)
                 continue
             self._state[id(instr)] = state
             self._stage_of[id(instr)] = stage
@@ -319,6 +332,9 @@ class Facts:
         if parent is not None:
             inherited = self._end_state[parent.index]
             return stage, inherited._replace(args={})
+        inherited = self._inherited(base)
+        if inherited is not None:
+            return stage, inherited
         known = base_images.lookup(base)
         if known is not None:
             users = {}
@@ -329,6 +345,17 @@ class Facts:
         user = None if self._sudo_before_user(instr) else ""
         assumed = None if base_images.runs_as_root(base) else (base or words[0] if words else "?")
         return stage, State({}, {}, user, None, "/", {}, assumed_base=assumed)
+
+    def _inherited(self, base: str | None) -> State | None:
+        """The state a stage starts from when the workspace knows its base image's facts."""
+        facts = self.bases(base) if self.bases is not None and base else None
+        if facts is None:
+            return None
+        users = {}
+        if facts.user is not None and facts.user not in ROOT_NAMES:
+            users[facts.user] = UserInfo(facts.user, facts.uid, facts.gid, facts.home, home_created=facts.home is not None)
+        return State(dict(facts.env), {}, facts.user, None, "/", users, dict(facts.dirs),
+                     assumed_base=facts.assumed_base, base_origin=facts.origin)
 
     def _sudo_before_user(self, from_instruction: Instruction) -> bool:
         instructions = self.doc.instructions
@@ -359,7 +386,9 @@ class Facts:
         if kw == "ARG":
             args = dict(state.args)
             for kv in key_values(instr.args, "ARG", escape):
-                if kv.raw_value is None:
+                if kv.key in self.args:
+                    args[kv.key] = self.args[kv.key]
+                elif kv.raw_value is None:
                     args[kv.key] = global_args.get(kv.key)
                 else:
                     args[kv.key] = _value(kv.raw_value, state.run_env, escape)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 
 class ImageFacts(NamedTuple):
-    user: str  # "" or "root" for root, else the USER as the image config or Dockerfile says it
+    user: str | None  # "" or "root" for root, else the USER as the image config or Dockerfile says it; None: not known
     uid: int | None = None
     gid: int | None = None
     home: str | None = None  # the user's HOME (None: not known)
@@ -18,3 +18,5 @@ class ImageFacts(NamedTuple):
     dirs: tuple[tuple[str, str], ...] = ()  # directories the image made, with their owner's name
     packages: tuple[str, ...] = ()  # Python packages its installs requested (normalised names)
     origin: str = ""  # where these facts come from, for messages and `aicache-lint graph`
+    # An image built here from an unknown base carries that base's assumption along (``State.assumption``).
+    assumed_base: str | None = None

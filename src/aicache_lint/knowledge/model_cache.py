@@ -111,14 +111,9 @@ def _nearest_owner(state: State, path: str) -> str | None:
 
 
 def _compose_mount(ctx: "DockerfileContext", kind: str):
-    if not os.path.isfile(ctx.path):  # standard input, or a text with no file behind it
-        return None
     from aicache_lint.compose.builders import default_cache_mount
 
-    try:
-        return default_cache_mount(ctx.path, kind)
-    except (OSError, ValueError):
-        return None
+    return default_cache_mount(ctx.workspace.services_building(ctx.path), ctx.path, kind)
 
 
 def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: CacheTarget) -> Fix | None:

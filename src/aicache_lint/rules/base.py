@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from aicache_lint.dockerfile.model import Dockerfile
     from aicache_lint.registry.resolver import Resolver
     from aicache_lint.source import SourceText
+    from aicache_lint.workspace.index import Workspace
 
 DOC_SECTIONS = (
     "What it does",
@@ -48,7 +49,8 @@ class ComposeContext(NamedTuple):
     doc: "ComposeDoc"
     project: "Project"  # this file merged with the files Compose loads with it (base, override)
     options: dict[str, Any]  # this rule's options
-    resolver: "Resolver | None" = None  # registry and Git lookups, when the user opted in
+    resolver: "Resolver | None"  # registry and Git lookups, when the user opted in
+    workspace: "Workspace"  # the project around the file: who builds what, which image runs where
 
     @property
     def path(self) -> str:
@@ -60,7 +62,8 @@ class DockerfileContext(NamedTuple):
     doc: "Dockerfile"
     facts: "Facts"
     options: dict[str, Any]  # this rule's options
-    resolver: "Resolver | None" = None  # registry and Git lookups, when the user opted in
+    resolver: "Resolver | None"  # registry and Git lookups, when the user opted in
+    workspace: "Workspace"  # the project around the file: who builds it, what its base image is
 
     @property
     def path(self) -> str:

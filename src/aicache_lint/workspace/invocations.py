@@ -4,7 +4,11 @@ workspace joins them to Dockerfiles and images."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.project import Project
+    from aicache_lint.workspace.index import Workspace
 
 
 class Origin(NamedTuple):
@@ -37,3 +41,70 @@ class Invocation(NamedTuple):
     @property
     def arg_map(self) -> dict[str, str]:
         return dict(self.args)
+
+
+def collect(ws: "Workspace") -> list[Invocation]:
+    """Every build the project's build files declare, in file order."""
+    import os
+
+    from aicache_lint.discovery import file_kind
+
+    found: list[Invocation] = []
+    seen_projects: set[tuple[str, ...]] = set()
+    for path in ws.build_files():
+        if file_kind(path) == "compose":
+            files = ws.companion_files(path)
+            if files in seen_projects:
+                continue
+            seen_projects.add(files)
+            found += compose_invocations(ws.compose_project(files))
+            continue
+        text = ws.text(path)
+        if text is None:
+            continue
+        from aicache_lint import ci
+
+        if not hasattr(ci, "invocations"):
+            continue
+        declared, problems = ci.invocations(path, text, ws.text, ws.root or os.path.dirname(path))
+        found += declared
+        for problem in problems:
+            ws.notice(problem)
+    return found
+
+
+def compose_invocations(project: "Project") -> list[Invocation]:
+    """The builds a Compose project declares: one per service with `build:`. The image is named
+    by `image:`, else `<project>-<service>` as Compose names it."""
+    from aicache_lint.workspace.runtime import build_target
+
+    found = []
+    for service in project.services.values():
+        build = service.build
+        if build is None:
+            continue
+        cfile, mapping = service.definitions[-1]
+        line = cfile.doc.source.line_of(mapping.span.start)
+        origin = Origin("compose", cfile.path, line, service.name)
+        remote = build.context is not None and ("://" in build.context or build.context.startswith("git@"))
+        unresolved = []
+        if build.dockerfile_inline:
+            unresolved.append("`dockerfile_inline`: no Dockerfile in the repository")
+        if remote:
+            unresolved.append(f"remote build context `{build.context}`")
+        args = tuple(sorted((n, v.value) for n, v in build.args.items() if v.value is not None))
+        unresolved += [f"build arg `{n}` comes from the shell" for n, v in build.args.items() if v.value is None]
+        if service.image:
+            tags: tuple[str, ...] = (service.image,)
+        elif project.name or cfile.project_dir:
+            import os
+
+            name = (project.name or os.path.basename(cfile.project_dir)).lower()
+            tags = (f"{name}-{service.name}",)
+        else:
+            tags = ()
+        usable = not (build.dockerfile_inline or remote)
+        found.append(Invocation(
+            origin, build.dockerfile if usable else None, build.context if usable else None,
+            build_target(service), args, tags, tuple(unresolved)))
+    return found

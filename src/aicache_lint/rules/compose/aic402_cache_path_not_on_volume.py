@@ -243,8 +243,6 @@ def _hf_mount(project, service, rt, setting: CacheSetting, name: str):
 def _settings(service) -> list[CacheSetting]:
     """The cache variables the service sets in its `environment`, then those its Dockerfile's
     final stage sets and the service does not override."""
-    from aicache_lint.compose.link import link
-
     found: list[CacheSetting] = []
     for var in RUNTIME_CACHE_VARS:
         v = service.environment.get(var)
@@ -256,7 +254,7 @@ def _settings(service) -> list[CacheSetting]:
             found.append(CacheSetting(var, path, node.span, v.file, "set in `environment`"))
     if service.build is None:
         return found
-    linked = link(service)
+    linked = service.linked
     if linked is None:
         return found
     from aicache_lint.compose.caches import image_cache_vars

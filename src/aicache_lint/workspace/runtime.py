@@ -1,9 +1,9 @@
-"""Link a Compose service that has `build:` to the Dockerfile it builds.
+"""Runtime links: a Compose service that has `build:` and the image its Dockerfile makes.
 
 The image a service runs decides where it keeps models: the final (or `target:`) stage's `HF_HOME`,
 `TORCH_HOME`, `XDG_CACHE_HOME`, its USER and that user's HOME, and the Hugging Face / torch
-libraries it installs (DOMAIN §3). We read the Dockerfile from disk (`context` + `dockerfile`,
-default `Dockerfile`), apply the build `args` to the ARG defaults, and summarise what the rules
+libraries it installs (DOMAIN §3). The workspace gives the Dockerfile (`context` + `dockerfile`,
+default `Dockerfile`) with the build `args` applied to the ARG defaults; we summarise what the rules
 need. A Dockerfile that cannot be read (missing, a URL context, `dockerfile_inline`) gives None:
 no guess.
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from aicache_lint.compose.project import Service
     from aicache_lint.dockerfile.facts import Stage, State
     from aicache_lint.dockerfile.image_writes import ImageWrite
+    from aicache_lint.workspace.index import Workspace
 
 
 class LinkedImage(NamedTuple):
@@ -51,27 +52,26 @@ class LinkedImage(NamedTuple):
         return owner is not None and owner in names
 
 
-_CACHE: dict[tuple, LinkedImage | None] = {}
-
-
-def link(service: "Service") -> LinkedImage | None:
+def linked_image(ws: "Workspace", service: "Service") -> LinkedImage | None:
     """The linked image of a service with a `build:` whose Dockerfile can be read, else None."""
     build = service.build
     if build is None or build.dockerfile_inline or build.dockerfile is None or build.context is None:
         return None
     if "://" in build.context or build.context.startswith("git@"):
         return None
-    path = build.dockerfile
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
     args = tuple(sorted((name, var.value) for name, var in build.args.items() if var.value is not None))
+    parsed = ws.dockerfile(build.dockerfile, args)
+    if parsed is None:
+        return None
+    _, facts = parsed
     target = build_target(service)
-    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, args, target, os.path.abspath(build.context))
-    if key not in _CACHE:
-        _CACHE[key] = _read(path, dict(args), target, build.context)
-    return _CACHE[key]
+    if target:
+        stage = next((s for s in facts.stages if s.name == target.lower()), None)
+    else:
+        stage = facts.final_stage
+    if stage is None:
+        return None
+    return _summary(ws, build.dockerfile, facts, stage, build.context)
 
 
 def build_target(service: "Service") -> str | None:
@@ -86,52 +86,7 @@ def build_target(service: "Service") -> str | None:
     return target
 
 
-def _read(path: str, args: dict[str, str], target: str | None, context: str) -> LinkedImage | None:
-    from aicache_lint.dockerfile.lexer import parse
-    from aicache_lint.files import read_bytes
-    from aicache_lint.source import SourceError, SourceText
-
-    try:
-        source = SourceText.decode(read_bytes(path), path=path)
-    except (OSError, SourceError):
-        return None
-    doc = parse(source)
-    if doc.errors:
-        return None
-    facts = _facts_with_args(doc, args)
-    if target:
-        stage = next((s for s in facts.stages if s.name == target.lower()), None)
-    else:
-        stage = facts.final_stage
-    if stage is None:
-        return None
-    return _summary(path, facts, stage, context)
-
-
-def _facts_with_args(doc, args: dict[str, str]):
-    """``Facts`` where the build args given by Compose replace the ARG defaults."""
-    from aicache_lint.dockerfile.facts import Facts
-    from aicache_lint.dockerfile.words import key_values
-
-    class _Facts(Facts):
-        def _new_stage(self, instr, global_args, by_name):
-            for name in list(global_args):
-                if name in args:
-                    global_args[name] = args[name]  # the dict `_build` keeps: later FROMs see it too
-            return super()._new_stage(instr, global_args, by_name)
-
-        def _apply(self, instr, state, global_args, by_name, stage):
-            state = super()._apply(instr, state, global_args, by_name, stage)
-            if instr.keyword == "ARG":
-                given = {kv.key: args[kv.key] for kv in key_values(instr.args, "ARG", self.doc.escape) if kv.key in args}
-                if given:
-                    state = state._replace(args={**state.args, **given})
-            return state
-
-    return _Facts(doc) if args else Facts(doc)
-
-
-def _summary(path: str, facts, stage: "Stage", context: str) -> LinkedImage:
+def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) -> LinkedImage:
     from aicache_lint.dockerfile.image_writes import image_writes
     from aicache_lint.knowledge.libraries import HF_LIBRARIES, TORCH_LIBRARIES
     from aicache_lint.knowledge.model_cache import image_stages
@@ -168,13 +123,13 @@ def _summary(path: str, facts, stage: "Stage", context: str) -> LinkedImage:
         hf_libraries=tuple(hf),
         torch_libraries=tuple(torch),
         created_dirs=created,
-        writes=tuple(image_writes(facts, stage, _context_lookup(context))),
+        writes=tuple(image_writes(facts, stage, _context_lookup(ws, context))),
     )
 
 
-def _context_lookup(context: str):
-    """What the build context on disk holds at a COPY source (a `.dockerignore` is not applied:
-    listing more entries only makes the answer more cautious)."""
+def _context_lookup(ws: "Workspace", context: str):
+    """What the build context holds at a COPY source (a `.dockerignore` is not applied: listing
+    more entries only makes the answer more cautious)."""
     from aicache_lint.dockerfile.image_writes import ContextEntry
 
     root = os.path.abspath(context)
@@ -183,12 +138,10 @@ def _context_lookup(context: str):
         path = os.path.normpath(os.path.join(root, source.lstrip("/")))  # sources are relative to the context
         if path != root and not path.startswith(root + os.sep):
             return None
-        try:
-            if os.path.isdir(path):
-                return ContextEntry(True, tuple(sorted(os.listdir(path))))
-        except OSError:
-            return None
-        return ContextEntry(False, ()) if os.path.isfile(path) else None
+        names = ws.listdir(path)
+        if names is not None:
+            return ContextEntry(True, tuple(names))
+        return ContextEntry(False, ()) if ws.is_file(path) else None
 
     return look
 

@@ -1,0 +1,109 @@
+"""The fix plan: one in-memory loop over every file of the project (DESIGN §2 step 7).
+
+Each pass checks the files that may have changed (their own text, or a file their last check
+read), applies each one's non-overlapping fixes, and hands the new text to the workspace, so a
+Dockerfile fixed in this pass is what a Compose file sees next. The loop stops when no file
+changes. A file whose fixes cycle, exceed the pass limit or break parsing goes back to its
+original text (and the files that read it are checked again); an internal error says which rules
+were involved. Nothing is written here: ``--fix`` writes what this returns, ``--diff`` prints it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from aicache_lint.engine import MAX_PASSES, FixResult, applicable, check_source, internal_error, parse_errors
+from aicache_lint.fix import Fix, apply_fixes
+from aicache_lint.source import SourceText
+
+if TYPE_CHECKING:
+    from aicache_lint.finding import Finding
+    from aicache_lint.settings import Settings
+    from aicache_lint.workspace.index import Workspace
+
+
+def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> list[FixResult]:
+    """The fixed text, remaining findings and applied fixes of each file, in the given order."""
+    originals = {src.path: src for src, _ in files}
+    settings = {src.path: s for src, s in files}
+    current = dict(originals)
+    seen = {path: {src.text} for path, src in originals.items()}
+    applied: dict[str, list[tuple[str, Fix]]] = {path: [] for path in originals}
+    findings: dict[str, list[Finding]] = {}
+    reads: dict[str, set[str]] = {}
+    failed: dict[str, str] = {}
+    for src, _ in files:
+        ws.remember(src.path, src)
+    dirty = list(originals)
+    for _ in range(MAX_PASSES):
+        changed: set[str] = set()
+        for path in dirty:
+            with ws.recording() as read:
+                findings[path] = check_source(current[path], settings[path], ws)
+            reads[path] = read
+            if path in failed:
+                continue
+            before = current[path]
+            problem = _step(path, current, findings[path], settings[path], seen, applied)
+            if problem is not None:
+                failed[path] = problem
+                current[path] = originals[path]
+                applied[path] = []
+            if current[path] is not before:
+                ws.update(path, current[path])
+                changed.add(os.path.abspath(path))
+        if not changed:
+            break
+        dirty = [p for p in originals if os.path.abspath(p) in changed or reads.get(p, set()) & changed]
+    else:
+        for path in dirty:  # still changing after the last pass
+            failed.setdefault(path, f"fixes did not settle within {MAX_PASSES} passes; nothing was changed")
+        dirty = _revert(dirty, current, originals, applied, ws)
+        for path in _dependents(dirty, originals, reads):
+            findings[path] = check_source(current[path], settings[path], ws)
+    out = []
+    for path, original in originals.items():
+        found = findings[path]
+        if path in failed:
+            found = sorted([*found, internal_error(original, failed[path])], key=lambda f: f.sort_key)
+        out.append(FixResult(current[path], found, applied[path]))
+    return out
+
+
+def _step(path: str, current: dict[str, SourceText], findings: list["Finding"], settings: "Settings",
+          seen: dict[str, set[str]], applied: dict[str, list[tuple[str, Fix]]]) -> str | None:
+    """Apply one pass of fixes to ``path`` (updating ``current``); the reason to give up, if any."""
+    fixable = [f for f in findings if applicable(f, settings)]
+    if not fixable:
+        return None
+    source = current[path]
+    code_of = {id(f.fix): f.code for f in fixable}
+    text, chosen = apply_fixes(source.text, [f.fix for f in fixable], source.newline)  # type: ignore[misc]
+    rules = ", ".join(sorted({code_of[id(fix)] for fix in chosen}))
+    candidate = SourceText(text, path=source.path, bom=source.bom)
+    if parse_errors(candidate):
+        return f"fixes by {rules} made the file unparsable; nothing was changed"
+    if text in seen[path]:
+        return f"fixes by {rules} do not converge (cycle); nothing was changed"
+    seen[path].add(text)
+    applied[path].extend((code_of[id(fix)], fix) for fix in chosen)
+    current[path] = candidate
+    return None
+
+
+def _revert(paths: list[str], current, originals, applied, ws: "Workspace") -> list[str]:
+    """Put ``paths`` back to their original text; the ones that had changed."""
+    reverted = []
+    for path in paths:
+        if current[path] is not originals[path]:
+            current[path] = originals[path]
+            applied[path] = []
+            ws.update(path, current[path])
+            reverted.append(path)
+    return reverted
+
+
+def _dependents(paths: list[str], originals, reads: dict[str, set[str]]) -> list[str]:
+    gone = {os.path.abspath(p) for p in paths}
+    return [p for p in originals if os.path.abspath(p) in gone or reads.get(p, set()) & gone]

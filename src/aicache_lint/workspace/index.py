@@ -1,0 +1,314 @@
+"""The project index: every build input of one run, read once and parsed lazily.
+
+A ``Workspace`` is the only reader of files for rules and links (DESIGN §5a). It knows the
+repository root, answers "what is in this file" from the fix plan's in-memory texts first and the
+disk second, parses each Dockerfile, Compose project and CI file at most once per text, and
+records which files each check consulted, so the fix plan knows whom a change concerns.
+
+Which build inputs belong to the project: the files the run was given, and the well-known places
+where a build is declared -- Compose files in a linted file's directory and the ones above it up
+to the repository root (the nearest directory with `.git`, else at most ``MAX_LEVELS`` up),
+`.github/workflows/*.y(a)ml`, `.gitlab-ci.yml` and Bake files at the root. A one-file run lists
+those few directories and parses nothing until a rule asks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable
+
+from aicache_lint.source import SourceError, SourceText
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.project import Project, Service
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.dockerfile.image_facts import ImageFacts
+    from aicache_lint.dockerfile.model import Dockerfile
+    from aicache_lint.workspace.images import ImageGraph
+    from aicache_lint.workspace.invocations import Invocation
+    from aicache_lint.workspace.runtime import LinkedImage
+
+MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
+_BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
+_MISSING = object()
+
+
+def repository_root(path: str) -> str | None:
+    """The nearest directory at or above ``path`` holding `.git`, or None."""
+    directory = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+class Workspace:
+    """One run's view of the project. ``paths``: the files the run lints (discovered or named);
+    ``resolver``: registry look-ups (``--resolve-images``), or None."""
+
+    def __init__(self, paths: Iterable[str] = (), resolver: Any = None, root: str | None = None) -> None:
+        self.paths = [os.path.normpath(p) for p in paths]
+        self.resolver = resolver
+        first = self.paths[0] if self.paths else "."
+        # Paths the workspace finds itself are spelt like the run's (relative to the working
+        # directory, or absolute), so a file has one name whoever reaches it.
+        self._relative = not os.path.isabs(first)
+        self.root = root if root is not None else repository_root(first)
+        self._overlay: dict[str, SourceText] = {}  # abs path -> text the fix plan holds
+        self._disk: dict[str, SourceText | None] = {}  # abs path -> text read (None: unreadable)
+        self._derived: dict[tuple, tuple[Any, frozenset[str]]] = {}  # key -> (value, files read to build it)
+        self._recording: list[set[str]] = []
+        self._notices: dict[str, None] = {}  # ordered set
+        self._graph: ImageGraph | None = None
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def source(self, path: str) -> SourceText | None:
+        """The text of ``path``: the fix plan's current text, else the file on disk (read once);
+        None when it cannot be read or decoded."""
+        key = os.path.abspath(path)
+        for reads in self._recording:
+            reads.add(key)
+        if key in self._overlay:
+            return self._overlay[key]
+        if key not in self._disk:
+            self._disk[key] = _read(path)
+        return self._disk[key]
+
+    def text(self, path: str) -> str | None:
+        source = self.source(path)
+        return source.text if source is not None else None
+
+    def is_file(self, path: str) -> bool:
+        key = os.path.abspath(path)
+        return key in self._overlay or os.path.isfile(path)
+
+    def listdir(self, path: str) -> list[str] | None:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return None
+
+    def remember(self, path: str, source: SourceText) -> None:
+        """``source`` is the text of ``path`` as read (a file the run was given, standard input)."""
+        key = os.path.abspath(path)
+        if key not in self._overlay and self._disk.get(key) is not source:
+            if key in self._disk:  # read before under another name: what rests on it is rebuilt
+                self._derived = {k: v for k, v in self._derived.items() if k == ("build-files",)}
+                self._graph = None
+            self._disk[key] = source
+
+    def update(self, path: str, source: SourceText) -> None:
+        """The fix plan changed ``path``: later questions see the new text."""
+        self._overlay[os.path.abspath(path)] = source
+        # Anything may rest on that text (a base image's facts, a service's image): parse again.
+        self._derived = {k: v for k, v in self._derived.items() if k == ("build-files",)}
+        self._graph = None
+
+    @contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """Collect the files read inside the block (absolute paths)."""
+        reads: set[str] = set()
+        self._recording.append(reads)
+        try:
+            yield reads
+        finally:
+            self._recording.pop()  # recordings nest: this one is the last
+
+    def notice(self, message: str) -> None:
+        """A link that could not be resolved (said once per run)."""
+        self._notices.setdefault(message, None)
+
+    @property
+    def notices(self) -> list[str]:
+        return list(self._notices)
+
+    # -- parsed files, each at most once per text ------------------------------------------------
+
+    def _cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()`` once until a text changes; a check that reuses the value is recorded as
+        reading the files that building it read."""
+        hit = self._derived.get(key)
+        if hit is None:
+            with self.recording() as reads:
+                value = build()
+            hit = self._derived[key] = (value, frozenset(reads))
+        for active in self._recording:
+            active.update(hit[1])
+        return hit[0]
+
+    def dockerfile(self, path: str, args: tuple[tuple[str, str], ...] = ()) -> tuple["Dockerfile", "Facts"] | None:
+        """The parsed Dockerfile and its facts under ``args`` (None: unreadable or unparsable)."""
+
+        def build():
+            from aicache_lint.dockerfile.facts import Facts
+            from aicache_lint.dockerfile.lexer import parse
+
+            source = self.source(path)
+            if source is None:
+                return None
+            doc = parse(source)
+            if doc.errors:
+                return None
+            return doc, Facts(doc, dict(args), self.base_facts)
+
+        return self._cached(("dockerfile", os.path.abspath(path), args), build)
+
+    def build_args(self, dockerfile: str) -> dict[str, str]:
+        """The build args every build of ``dockerfile`` gives the same value (what the file is
+        linted with; a value builds disagree on stays the ARG default)."""
+        invocations = self.invocations_of(dockerfile)
+        if not invocations:
+            return {}
+        common = dict(invocations[0].args)
+        for inv in invocations[1:]:
+            given = dict(inv.args)
+            common = {k: v for k, v in common.items() if given.get(k) == v}
+        return common
+
+    def compose_project(self, files: tuple[str, ...]) -> "Project":
+        """The merged Compose project of ``files`` (base first); its services link to the images
+        they build through this workspace."""
+
+        def build():
+            from aicache_lint.compose.project import load_project
+
+            project = load_project(list(files), read=self._read_compose, exists=self.is_file)
+            for service in project.services.values():
+                service.workspace = self
+            return project
+
+        return self._cached(("compose", files), build)  # by name as given: paths in findings keep it
+
+    def _read_compose(self, path: str) -> SourceText:
+        source = self.source(path)
+        if source is None:
+            raise OSError(f"cannot read {path}")
+        return source
+
+    def companion_files(self, path: str) -> tuple[str, ...]:
+        from aicache_lint.compose.project import companion_files
+
+        return tuple(companion_files(path, self.is_file))
+
+    # -- build inputs ---------------------------------------------------------------------------
+
+    def compose_files_near(self, path: str) -> list[tuple[str, ...]]:
+        """The Compose projects declared in ``path``'s directory and those above it (up to the
+        root): `compose.yaml` with its override as Compose loads them, each variant on its own."""
+        from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
+        from aicache_lint.discovery import is_compose_name
+
+        projects: list[tuple[str, ...]] = []
+        for directory in self._directories_up(path):
+            names = [n for n in self.listdir(directory) or () if is_compose_name(n)]
+            together = {self.companion_files(os.path.join(directory, n)) for n in names
+                        if n in MAIN_NAMES + OVERRIDE_NAMES}
+            alone = {(os.path.join(directory, n),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
+            projects += sorted(together | alone)
+        return projects
+
+    def spelt(self, path: str) -> str:
+        """``path`` named the way the run names files (see ``_relative``)."""
+        return os.path.relpath(path) if self._relative else os.path.abspath(path)
+
+    def _directories_up(self, path: str) -> list[str]:
+        directory = os.path.dirname(os.path.abspath(path))
+        root = self.root
+        found = []
+        for _ in range(64 if root else MAX_LEVELS):
+            found.append(self.spelt(directory))
+            parent = os.path.dirname(directory)
+            if parent == directory or directory == root or (root is None and os.path.exists(os.path.join(directory, ".git"))):
+                break
+            directory = parent
+        return found
+
+    def build_files(self) -> list[str]:
+        """Every file of the project that declares builds: Compose files (given or near a given
+        file), workflows and local composite actions, GitLab CI and Bake files at the root."""
+        return self._cached(("build-files",), self._find_build_files)
+
+    def _find_build_files(self) -> list[str]:
+        from aicache_lint.discovery import file_kind
+
+        found: dict[str, None] = {}
+        for path in self.paths:
+            if file_kind(path) == "compose":
+                found.setdefault(path, None)
+            for files in self.compose_files_near(path):
+                for f in files:
+                    found.setdefault(f, None)
+        root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
+        for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
+            if name.endswith((".yml", ".yaml")):
+                found.setdefault(os.path.join(root, ".github", "workflows", name), None)
+        for name in (".gitlab-ci.yml", *_BAKE_NAMES):
+            if os.path.isfile(os.path.join(root, name)):
+                found.setdefault(os.path.join(root, name), None)
+        return list(found)
+
+    def invocations(self) -> list["Invocation"]:
+        """Every planned build the project declares."""
+        from aicache_lint.workspace.invocations import collect
+
+        return self._cached(("invocations",), lambda: collect(self))
+
+    def invocations_of(self, dockerfile: str) -> list["Invocation"]:
+        """The builds of ``dockerfile`` (compared by real path)."""
+        if not self._may_be_built(dockerfile):
+            return []
+        target = os.path.realpath(dockerfile)
+        return [inv for inv in self.invocations() if inv.dockerfile and os.path.realpath(inv.dockerfile) == target]
+
+    def _may_be_built(self, dockerfile: str) -> bool:
+        """Cheap first answer for the one-file case: no file that declares builds, no builds."""
+        return bool(self.build_files())
+
+    def services_building(self, dockerfile: str) -> list[tuple[str, "Service"]]:
+        """(Compose file, service) for every service whose `build:` names ``dockerfile``."""
+        target = os.path.realpath(dockerfile)
+        found = []
+        for files in self.compose_files_near(dockerfile):
+            for service in self.compose_project(files).services.values():
+                build = service.build
+                if build and build.dockerfile and not build.dockerfile_inline and \
+                        os.path.realpath(build.dockerfile) == target:
+                    found.append((files[0], service))
+        return found
+
+    # -- images ---------------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> "ImageGraph":
+        if self._graph is None:
+            from aicache_lint.workspace.images import ImageGraph
+
+            self._graph = ImageGraph(self)
+        return self._graph
+
+    def base_facts(self, reference: str) -> "ImageFacts | None":
+        """What a `FROM reference` inherits: an image built here, else (with `--resolve-images`)
+        the registry's image config; None leaves it to the known-image table or unknown."""
+        return self.graph.base_facts(reference)
+
+    def linked_image(self, service: "Service") -> "LinkedImage | None":
+        """What the Dockerfile a service builds says about the image it runs (None: not built here,
+        or its Dockerfile cannot be read)."""
+        from aicache_lint.workspace.runtime import linked_image
+
+        return linked_image(self, service)
+
+
+def _read(path: str) -> SourceText | None:
+    from aicache_lint.files import read_bytes
+
+    try:
+        return SourceText.decode(read_bytes(path), path=path)
+    except (OSError, SourceError):
+        return None
