@@ -165,8 +165,8 @@ def test_local_composite_action_uses_caller_inputs_and_defaults():
     assert inv.origin == ("workflow", "repo/.github/actions/build-image/action.yml", 14, "cpu / Build CPU / build")
     assert problems == [
         "repo/.github/workflows/ci.yml:4: `./.github/actions/build-image` has no input `tag`",
-        "repo/.github/workflows/ci.yml:9: local action `./.github/actions/gone` not found "
-        "(no ./.github/actions/gone/action.yml)",
+        ("repo/.github/workflows/ci.yml:9: local action `./.github/actions/gone` not found "
+         "(no ./.github/actions/gone/action.yml)"),
     ]
 
 

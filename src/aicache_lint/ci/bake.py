@@ -23,10 +23,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+from aicache_lint.ci.commands import REMOTE
 from aicache_lint.workspace.invocations import Invocation, Origin
 
 DEFAULT_FILES = ("docker-bake.json", "docker-bake.hcl", "docker-bake.override.json", "docker-bake.override.hcl")
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.I)
 _MAX_DEPTH = 32  # variable defaults referring to variables, inherits chains
 _NO_DEFAULT = object()  # `variable "X" {}`: meant to be set from the environment
 
@@ -219,7 +219,7 @@ class _Evaluation:
             unresolved.append(f"`{name}` is a matrix target; its expansion is not followed")
         context = dockerfile = None
         where = get("context", ".")
-        if isinstance(where, str) and _REMOTE.match(where):
+        if isinstance(where, str) and REMOTE.match(where):
             unresolved.append(f"context `{where}` is remote")
         elif isinstance(where, str):
             context = os.path.normpath(os.path.join(self.cwd, where.removeprefix("cwd://")))

@@ -48,8 +48,9 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _EXPANSION = re.compile(
     r"\$\{\{.*?\}\}|\$\{(" + _NAME + r")(?:[:]?[-=+?][^}]*)?\}|\$(" + _NAME + r")|\$\(.*?\)|`[^`]*`|\$\{[^}]*\}"
 )
-_ASSIGN = re.compile(r"(" + _NAME + r")=(.*)", re.S)
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.I)
+_ASSIGN = re.compile(r"(" + _NAME + r")=(.*)", re.DOTALL)
+# A context that is no local directory: a URL or a Git remote.
+REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
 
 
 class UnknownValue(Exception):
@@ -163,7 +164,7 @@ def _invocation(args: list, env: Mapping[str, str], cwd: str | None, origin: Ori
                 b.unresolved.append(f"build arg `{key}` comes from the environment")
     context = dockerfile = None
     where = b.value("context", positional[-1]) if positional else None
-    remote = where is not None and bool(_REMOTE.match(where))
+    remote = where is not None and bool(REMOTE.match(where))
     if not positional:
         b.unresolved.append("no build context on the command line")
     elif where == "-":
@@ -226,7 +227,8 @@ def _assignments(words: list, env: dict[str, str]) -> None:
     for word in words:
         m = _ASSIGN.fullmatch(word.value)
         if m:
-            _set(env, m.group(1), lambda: expand(m.group(2), env) if word.has_expansion else m.group(2))
+            name, value = m.groups()
+            _set(env, name, lambda: expand(value, env) if word.has_expansion else value)  # noqa: B023 (called at once)
 
 
 def _set(env: dict[str, str], name: str, compute) -> None:

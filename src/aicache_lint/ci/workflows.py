@@ -25,12 +25,12 @@ import re
 from collections.abc import Callable, Mapping
 
 from aicache_lint.ci import join, load_yaml
-from aicache_lint.ci.commands import build_invocations
+from aicache_lint.ci.commands import REMOTE, build_invocations
 from aicache_lint.workspace.invocations import Invocation, Origin
 
 MAX_MATRIX = 16  # combinations expanded; a larger matrix stays unknown
 _MAX_ACTION_DEPTH = 8  # composite actions calling composite actions
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.S)
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _PATH = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*")
 _COMMA = re.compile(r",(?![^{]*\}\})")  # a comma outside `${{ }}`
 _BUILD_PUSH = "docker/build-push-action"
@@ -65,7 +65,7 @@ class _Ctx:
         return _EXPR.sub(lambda m: self.lookup(m.group(1)) if self.lookup(m.group(1)) is not None else m.group(0),
                          text)
 
-    def with_env(self, env) -> "_Ctx":
+    def with_env(self, env) -> _Ctx:
         """This context plus an `env:` block, whose values may use what is known so far."""
         out = _Ctx(self.env, self.matrix, self.inputs, self.workspace)
         for key, value in (env.items() if isinstance(env, Mapping) else ()):
@@ -139,9 +139,8 @@ def _matrix(job) -> list[dict | None]:
         matched = False
         for c in combos:
             if all(c.get(k) == v for k, v in inc.items() if k in axes):
-                if not any(k in axes and c.get(k) != v for k, v in inc.items()):
-                    c.update({k: v for k, v in inc.items() if k not in axes})
-                    matched = True
+                c.update({k: v for k, v in inc.items() if k not in axes})
+                matched = True
         if not matched:
             combos.append(dict(inc))
     if not combos or len(combos) > MAX_MATRIX:
@@ -204,7 +203,7 @@ class _Scanner:
             where = where.strip()
             if where.startswith("{{defaultContext}}"):  # the Git context, optionally `:subdir`
                 where = where.removeprefix("{{defaultContext}}").lstrip(":") or "."
-            if re.match(r"^(?:[a-z][a-z0-9+.-]*://|git@)", where, re.I):
+            if REMOTE.match(where):
                 unresolved.append(f"context `{where}` is remote")
             else:
                 context = join(self.root, where or ".")
