@@ -1,1 +1,132 @@
-"""Build invocations declared in CI workflows, Bake files and `docker build` command lines."""
+"""Build invocations declared in CI workflows, Bake files and `docker build` command lines.
+
+``kind_of`` names the files this package reads; ``invocations`` turns one of them into
+``workspace.invocations.Invocation`` records plus problem messages (``path:line: what went wrong``).
+Parsers never open files: they read other files (composite actions, the other Bake files of a
+directory) through the caller's ``read(path) -> str | None``. Importing this package loads nothing
+else; each parser and its libraries (PyYAML, tree-sitter-hcl) load when a file of its kind is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+BAKE_NAMES = frozenset({"docker-bake.json", "docker-bake.hcl", "docker-bake.override.json",
+                        "docker-bake.override.hcl"})  # what Bake loads by default (see ci/bake.py)
+
+Read = Callable[[str], "str | None"]
+
+
+def kind_of(path: str) -> str | None:
+    """"workflow", "action", "gitlab", "bake" or None, by the file's name and place.
+
+    Workflows are the files directly in `.github/workflows` (GitHub reads no subfolder); actions
+    are local composite actions under `.github/actions`; other Bake file names are read only
+    through `--file`, so only the default names count here."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    if name in BAKE_NAMES:
+        return "bake"
+    if name == ".gitlab-ci.yml":
+        return "gitlab"
+    if not name.endswith((".yml", ".yaml")):
+        return None
+    if parts[-3:-1] == [".github", "workflows"]:
+        return "workflow"
+    if name in ("action.yml", "action.yaml") and any(parts[i:i + 2] == [".github", "actions"]
+                                                     for i in range(len(parts) - 2)):
+        return "action"
+    return None
+
+
+def invocations(path: str, text: str, read: Read, root: str = ".") -> tuple[list, list[str]]:
+    """The builds ``path`` declares and the problems met reading it; never raises.
+
+    ``root`` is the repository root, used when the path does not show it (a workflow's root is
+    the folder holding `.github`). A composite action on its own yields nothing: its builds are
+    read with the inputs of the workflow steps that use it."""
+    kind = kind_of(path)
+    try:
+        if kind == "workflow":
+            from aicache_lint.ci.workflows import workflow_invocations
+
+            return workflow_invocations(path, text, read, _repo_root(path, root))
+        if kind == "gitlab":
+            from aicache_lint.ci.gitlab import gitlab_invocations
+
+            return gitlab_invocations(path, text)
+        if kind == "bake":
+            from aicache_lint.ci.bake import file_invocations
+
+            return file_invocations(path, text, read)
+        if kind == "action":
+            from aicache_lint.ci.workflows import check_action
+
+            return [], check_action(path, text)
+    except RecursionError:  # a pathological nesting the parsers did not bound
+        return [], [f"{path}:1: too deeply nested to read"]
+    return [], []
+
+
+def _repo_root(path: str, root: str) -> str:
+    parts = path.replace("\\", "/").split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == ".github":
+            return "/".join(parts[:i]) or "."
+    return root
+
+
+def load_yaml(path: str, text: str) -> tuple[object, str | None]:
+    """A YAML document whose mappings and strings know their line (``.line``, 1-based; a block
+    scalar's line is its first content line), or None and a problem message."""
+    import yaml  # lazily: only YAML CI files need it
+
+    try:
+        return yaml.load(text, Loader=_loader(yaml)), None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return None, f"{path}:{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+
+
+class LineDict(dict):
+    line = 0
+
+
+class LineStr(str):
+    line = 0
+
+
+_LOADER = None
+
+
+def _loader(yaml):
+    """PyYAML's safe loader (the C one when built) whose mappings and strings carry lines."""
+    global _LOADER
+    if _LOADER is None:
+        base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+        class Loader(base):
+            pass
+
+        def mapping(loader, node):
+            data = LineDict()
+            data.line = node.start_mark.line + 1
+            yield data
+            data.update(loader.construct_mapping(node))
+
+        def string(loader, node):
+            data = LineStr(loader.construct_scalar(node))
+            data.line = node.start_mark.line + 1 + (node.style in ("|", ">"))
+            return data
+
+        Loader.add_constructor("tag:yaml.org,2002:map", mapping)
+        Loader.add_constructor("tag:yaml.org,2002:str", string)
+        _LOADER = Loader
+    return _LOADER
+
+
+def join(base: str, rel: str) -> str:
+    """``rel`` joined to ``base`` and normalised: the style of every path in a record."""
+    return os.path.normpath(os.path.join(base, rel))
