@@ -44,8 +44,8 @@ def read_project(directory: str, read: Read, tool: str = "pip", selection: Selec
     """What installing the project in ``directory`` asks for: its `pyproject.toml`, or its
     `setup.cfg` when the pyproject does not declare dependencies (or is missing). ``tool``: "pip",
     "uv" or "poetry"."""
-    pyproject = posixpath.join(directory, "pyproject.toml")
-    setup_cfg = posixpath.join(directory, "setup.cfg")
+    pyproject, setup_cfg, setup_py = (posixpath.normpath(posixpath.join(directory, name))
+                                      for name in ("pyproject.toml", "setup.cfg", "setup.py"))
     text = read(pyproject)
     if text is not None:
         found = _Pyproject(pyproject, text, read, tool, selection).result()
@@ -56,7 +56,6 @@ def read_project(directory: str, read: Read, tool: str = "pip", selection: Selec
         files = (pyproject, *cfg.files) if text is not None else cfg.files
         return cfg._replace(files=files)
     files = (pyproject,) if text is not None else ()
-    setup_py = posixpath.join(directory, "setup.py")
     why = (f"{setup_py} is code: the dependencies it declares are not read" if read(setup_py) is not None
            else f"{directory} holds no pyproject.toml or setup.cfg that declares dependencies")
     return DepFile((), files, (why,))
