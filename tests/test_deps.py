@@ -51,7 +51,7 @@ REQUIREMENTS = files(
         clip @ git+https://github.com/openai/CLIP.git
         -e git+https://github.com/facebookresearch/detectron2.git@v0.6#egg=detectron2
         git+https://github.com/huggingface/peft.git#egg=peft&subdirectory=.
-        https://github.com/Dao-AILab/flash-attention/releases/download/v2.5.8/flash_attn-2.5.8+cu122torch2.3-cp310-cp310-linux_x86_64.whl
+        https://wheels.example.org/cu122/flash_attn-2.5.8-cp310-cp310-linux_x86_64.whl
         xformers==0.0.26 --hash=sha256:0123abcd
         """,
     requirements__gpu_txt="-rbase.txt\nbitsandbytes\n",
@@ -220,12 +220,16 @@ def test_poetry_main_dependencies_extras_and_groups():
     read = files(pyproject_toml=POETRY)
     default = read_pyproject("pyproject.toml", read, "poetry")
     assert names(default) == ["diffusers", "torch", "pytest"]
-    assert [(r.line, r.spec) for r in default.packages][:2] == [(6, 'diffusers = "^0.27"'),
-                                                                (7, 'torch = { version = "2.3.0", source = "pytorch-cu121" }')]
-    assert names(read_pyproject("pyproject.toml", read, "poetry", Selection(extras=("quant",), groups=("notebook",)))) \
-        == ["diffusers", "torch", "bitsandbytes", "pytest", "jupyterlab"]
-    assert names(read_pyproject("pyproject.toml", read, "poetry", Selection(without=("dev",)))) == ["diffusers", "torch"]
-    assert names(read_pyproject("pyproject.toml", read, "poetry", Selection(only=("main",)))) == ["diffusers", "torch"]
+    assert [(r.line, r.spec) for r in default.packages][:2] == [
+        (6, 'diffusers = "^0.27"'), (7, 'torch = { version = "2.3.0", source = "pytorch-cu121" }')]
+
+    def poetry(**selection) -> list[str]:
+        return names(read_pyproject("pyproject.toml", read, "poetry", Selection(**selection)))
+
+    assert poetry(extras=("quant",), groups=("notebook",)) == ["diffusers", "torch", "bitsandbytes", "pytest",
+                                                              "jupyterlab"]
+    assert poetry(without=("dev",)) == ["diffusers", "torch"]
+    assert poetry(only=("main",)) == ["diffusers", "torch"]
     # pip builds the metadata poetry-core writes: main dependencies, no groups.
     assert names(read_pyproject("pyproject.toml", read, "pip")) == ["diffusers", "torch"]
 

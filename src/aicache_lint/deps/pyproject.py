@@ -40,10 +40,11 @@ class Selection(NamedTuple):
     only: tuple[str, ...] | None = None  # uv `--only-group`, poetry `--only` (`main`: the project's own)
 
 
-def read_project(directory: str, read: Read, tool: str = "pip", selection: Selection = Selection()) -> DepFile:
+def read_project(directory: str, read: Read, tool: str = "pip", selection: Selection | None = None) -> DepFile:
     """What installing the project in ``directory`` asks for: its `pyproject.toml`, or its
     `setup.cfg` when the pyproject does not declare dependencies (or is missing). ``tool``: "pip",
     "uv" or "poetry"."""
+    selection = selection or Selection()
     pyproject, setup_cfg, setup_py = (posixpath.normpath(posixpath.join(directory, name))
                                       for name in ("pyproject.toml", "setup.cfg", "setup.py"))
     text = read(pyproject)
@@ -61,8 +62,9 @@ def read_project(directory: str, read: Read, tool: str = "pip", selection: Selec
     return DepFile((), files, (why,))
 
 
-def read_pyproject(path: str, read: Read, tool: str = "pip", selection: Selection = Selection()) -> DepFile:
+def read_pyproject(path: str, read: Read, tool: str = "pip", selection: Selection | None = None) -> DepFile:
     """What installing with ``tool`` from the `pyproject.toml` at ``path`` asks for."""
+    selection = selection or Selection()
     text = read(path)
     if text is None:
         return DepFile((), (), (f"{path} not found",))
@@ -70,10 +72,11 @@ def read_pyproject(path: str, read: Read, tool: str = "pip", selection: Selectio
     return found if found is not None else DepFile((), (path,), (f"{path} declares no dependencies",))
 
 
-def read_setup_cfg(path: str, read: Read, selection: Selection = Selection()) -> DepFile:
+def read_setup_cfg(path: str, read: Read, selection: Selection | None = None) -> DepFile:
     """`[options] install_requires` and the selected `[options.extras_require]` of a setup.cfg."""
     import configparser
 
+    selection = selection or Selection()
     text = read(path)
     if text is None:
         return DepFile((), (), (f"{path} not found",))
