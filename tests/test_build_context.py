@@ -354,6 +354,12 @@ def test_context_directory_prefixes_the_paths_read():
         COPY . .
         RUN pip install ~/src/pkg torch
         """, id="home-path-and-a-package-name"),
+    pytest.param("""\
+        FROM python:3.11
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-deps -e .
+        """, id="project-without-its-dependencies"),
 ])
 def test_unknown_files_give_nothing(dockerfile):
     assert installs(dockerfile) == []

@@ -98,7 +98,9 @@ def _wanted(inv: "Invocation", state: "State", escape: str) -> list[_Wanted]:
         extras = Selection(extras=tuple(options.values("--extra")), all_extras=options.has("--all-extras"))
         out = [_file_kind(at(v), extras) for v in options.values("-r", "--requirement")]
         out += [_Wanted("constraints", p) for p in map(at, options.values("-c", "--constraint")) if p]
-        locals_ = options.values("-e", "--editable") + [v for v, _ in requested_values(inv)]
+        # `--no-deps` installs the project alone: none of its dependencies.
+        locals_ = [] if options.has("--no-deps") else options.values("-e", "--editable") + [
+            v for v, _ in requested_values(inv)]
         for value in locals_:
             project = _local_project(value, workdir)
             if project is not None:
@@ -126,6 +128,7 @@ def _wanted(inv: "Invocation", state: "State", escape: str) -> list[_Wanted]:
         if options.has("--only-root"):
             return []
         directory = at(options.last("-C", "--directory") or options.last("-P", "--project") or ".")
+
         def split(values: list[str]) -> tuple[str, ...]:  # `--with a,b`, `-E "a b"`
             return tuple(x for v in values for x in v.replace(",", " ").split())
 
