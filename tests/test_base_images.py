@@ -11,9 +11,9 @@ from aicache_lint.dockerfile.facts import Facts
 from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.knowledge.base_images import (
-    CACHE_VARIABLES,
     KNOWN,
     image_users,
+    is_cache_variable,
     known_image,
     repository,
 )
@@ -42,7 +42,7 @@ def test_every_entry_names_its_source_and_the_date_it_was_checked() -> None:
 
 def test_every_entry_lists_only_cache_relevant_variables_and_names_users_it_defines() -> None:
     for entry in KNOWN:
-        assert all(CACHE_VARIABLES.fullmatch(name) for name, _ in entry.env), entry.env
+        assert all(is_cache_variable(name) for name, _ in entry.env), entry.env
         assert entry.repositories == tuple(repository(r) for r in entry.repositories)
         if entry.user:
             assert entry.user in {u.name for u in entry.users}, entry.repositories

@@ -10,7 +10,7 @@ then assume root and no cache variables, and a fix resting on that says so (``St
 The environment lists only what moves, disables or names a cache, a package prefix or the image's
 user (``HOME``, ``XDG_CACHE_HOME``, ``PIP_*``, ``UV_*``, ``CONDA_*``, ``MAMBA_*``, ``HF_HOME``,
 ``HF_HUB_CACHE``, ``HUGGINGFACE_HUB_CACHE``, ``TRANSFORMERS_CACHE``, ``TORCH_HOME``,
-``VIRTUAL_ENV``; see ``CACHE_VARIABLES``). ``PATH`` is left out: no cache follows it, and a
+``VIRTUAL_ENV``; see ``is_cache_variable``). ``PATH`` is left out: no cache follows it, and a
 Dockerfile's ``ENV PATH=/x:$PATH`` keeps its value unknown as before. Settings that change no
 cache location (``UV_HTTP_TIMEOUT``, ``HF_HUB_ENABLE_HF_TRANSFER``) are left out too.
 """
@@ -18,15 +18,21 @@ cache location (``UV_HTTP_TIMEOUT``, ``HF_HUB_ENABLE_HF_TRANSFER``) are left out
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile.image_facts import ImageFacts
 
-CACHE_VARIABLES = re.compile(
-    r"HOME|XDG_CACHE_HOME|(PIP|UV|CONDA|MAMBA)_\w+|HF_HOME|HF_HUB_CACHE|HUGGINGFACE_HUB_CACHE"
-    r"|TRANSFORMERS_CACHE|TORCH_HOME|VIRTUAL_ENV"
-)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_CACHE_PREFIXES = ("PIP_", "UV_", "CONDA_", "MAMBA_")
+_CACHE_NAMES = frozenset({"HOME", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
+                          "TRANSFORMERS_CACHE", "TORCH_HOME", "VIRTUAL_ENV"})
+
+
+def is_cache_variable(name: str) -> bool:
+    """Whether the table keeps ``name`` (see the module docstring)."""
+    return name in _CACHE_NAMES or name.startswith(_CACHE_PREFIXES)
 
 
 class User(NamedTuple):
