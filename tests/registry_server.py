@@ -16,9 +16,16 @@ What it implements:
 * ``GET /v2/``, ``GET /v2/<name>/tags/list`` (sorted, paginated with ``n``/``last`` and ``Link``
   headers) and ``HEAD``/``GET /v2/<name>/manifests/<tag-or-digest>``; repository names may contain
   slashes;
+* image configs: for a ``configs={repo: {tag: config}}`` entry, the tag's manifest is an OCI index
+  listing an attestation, a linux/arm64 image (its config says ``User: "arm64"``) and the
+  linux/amd64 image whose config blob holds ``config`` (``index=False``: the tag's manifest is that
+  image manifest itself); manifests by digest and ``GET /v2/<name>/blobs/<digest>`` serve them, with
+  real sha256 digests. A blob request is redirected (307) to ``/cdn/<digest>``, which refuses
+  requests that carry an ``Authorization`` header, like a CDN's signed URL;
 * knobs, settable between requests: ``fail_status`` (every authorised ``/v2/`` request answers that
-  status; 429 adds ``Retry-After: 60``), ``refuse_token`` (the token endpoint answers 401) and
-  ``delay`` (seconds to sleep before answering, to provoke client time-outs).
+  status; 429 adds ``Retry-After: 60``), ``refuse_token`` (the token endpoint answers 401),
+  ``delay`` (seconds to sleep before answering, to provoke client time-outs) and ``corrupt_blobs``
+  (blobs are served with a byte changed).
 
 ``repositories`` is kept by reference: tests may add or delete tags while the server runs.
 """
@@ -26,6 +33,7 @@ What it implements:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -35,6 +43,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 SERVICE = "fake-registry"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
+IMAGE_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json"
 # The body served for every manifest: an (empty) OCI image index.
 MANIFEST_BODY = json.dumps(
     {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}, separators=(",", ":")
@@ -107,10 +117,18 @@ class FakeRegistry:
         *,
         page_size: int | None = None,
         require_token: bool = True,
+        configs: dict[str, dict[str, dict[str, Any]]] | None = None,
+        index: bool = True,
     ) -> None:
         self.repositories = repositories
         self.page_size = page_size
         self.require_token = require_token
+        self.corrupt_blobs = False
+        self._blobs: dict[str, bytes] = {}  # digest -> manifest or config blob
+        self._tag_manifests: dict[tuple[str, str], tuple[str, bytes]] = {}  # (repo, tag) -> (type, body)
+        for repo, tags in (configs or {}).items():
+            for tag, config in tags.items():
+                self._tag_manifests[(repo, tag)] = self._image(config, index)
         self.requests: list[Request] = []
         self.fail_status: int | None = None
         self.refuse_token = False
@@ -154,6 +172,31 @@ class FakeRegistry:
     def digest_of(self, repo: str, tag: str) -> str:
         return self.repositories[repo][tag]
 
+    def _add(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Store ``value`` as a blob; its descriptor (mediaType, digest, size)."""
+        body = json.dumps(value, separators=(",", ":")).encode()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        self._blobs[digest] = body
+        return {"mediaType": value.get("mediaType", CONFIG_MEDIA_TYPE), "digest": digest, "size": len(body)}
+
+    def _image(self, config: dict[str, Any], index: bool) -> tuple[str, bytes]:
+        def manifest(arch: str, settings: dict[str, Any] | None) -> dict[str, Any]:
+            blob = {"architecture": arch, "os": "linux", "config": settings,
+                    "rootfs": {"type": "layers", "diff_ids": []}}
+            return {"schemaVersion": 2, "mediaType": IMAGE_MEDIA_TYPE, "config": self._add(blob), "layers": []}
+
+        amd64 = manifest("amd64", config)
+        if not index:
+            return IMAGE_MEDIA_TYPE, json.dumps(amd64).encode()
+        entries = [
+            {**self._add(manifest("unknown", None)), "platform": {"os": "unknown", "architecture": "unknown"},
+             "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
+            {**self._add(manifest("arm64", {"User": "arm64"})), "platform": {"os": "linux", "architecture": "arm64"}},
+            {**self._add(amd64), "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+        body = {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": entries}
+        return INDEX_MEDIA_TYPE, json.dumps(body).encode()
+
     # -- request handling ----------------------------------------------------------------------
 
     def _handle(self, h: _Handler) -> None:
@@ -165,6 +208,8 @@ class FakeRegistry:
         query = parse_qs(parts.query)
         if parts.path == "/token" and h.command == "GET":
             self._token(h, query)
+        elif parts.path.startswith("/cdn/") and h.command == "GET":
+            self._cdn(h, parts.path[len("/cdn/") :])
         elif parts.path.startswith("/v2/"):
             self._v2(h, parts.path[len("/v2/") :], query)
         else:
@@ -205,10 +250,11 @@ class FakeRegistry:
         endpoint = "base" if rest == "" else "unknown"
         if rest.endswith("/tags/list"):
             endpoint, repo = "tags", unquote(rest[: -len("/tags/list")])
-        elif "/manifests/" in rest:
-            name, ref = (unquote(p) for p in rest.rsplit("/manifests/", 1))
+        elif "/manifests/" in rest or "/blobs/" in rest:
+            kind = "manifests" if "/manifests/" in rest else "blobs"
+            name, ref = (unquote(p) for p in rest.rsplit(f"/{kind}/", 1))
             if name and ref and "/" not in ref:
-                endpoint, repo = "manifests", name
+                endpoint, repo = kind, name
         repo = repo or None
 
         api = {"Docker-Distribution-API-Version": "registry/2.0"}
@@ -230,6 +276,8 @@ class FakeRegistry:
             self._tags(h, repo, query, api)
         elif endpoint == "manifests" and h.command in ("GET", "HEAD") and repo is not None:
             self._manifest(h, repo, ref or "", api)
+        elif endpoint == "blobs" and h.command == "GET" and ref in self._blobs:
+            h.send(307, b"", {**api, "Location": f"{self.url}/cdn/{ref}"})
         else:
             h.send(404, _error_body(*_ERROR_CODES[404]), api)
 
@@ -265,9 +313,21 @@ class FakeRegistry:
         if tags is None:
             h.send(404, _error_body("NAME_UNKNOWN", "repository name not known to registry"), api)
             return
+        if ref in self._blobs:  # a platform's image manifest, asked by digest
+            h.send(200, self._blobs[ref], {**api, "Docker-Content-Digest": ref, "Content-Type": IMAGE_MEDIA_TYPE})
+            return
         digest = ref if ref.startswith("sha256:") and ref in tags.values() else tags.get(ref)
         if digest is None:
             h.send(404, _error_body("MANIFEST_UNKNOWN", "manifest unknown"), api)
             return
-        headers = {**api, "Docker-Content-Digest": digest, "Content-Type": INDEX_MEDIA_TYPE}
-        h.send(200, MANIFEST_BODY, headers)
+        media_type, body = self._tag_manifests.get((repo, ref), (INDEX_MEDIA_TYPE, MANIFEST_BODY))
+        h.send(200, body, {**api, "Docker-Content-Digest": digest, "Content-Type": media_type})
+
+    def _cdn(self, h: _Handler, digest: str) -> None:
+        if "Authorization" in h.headers:
+            h.send(400, b"<Error>Only one auth mechanism allowed</Error>", {"Content-Type": "application/xml"})
+        elif digest not in self._blobs:
+            h.send(404, b"")
+        else:
+            body = self._blobs[digest]
+            h.send(200, body[:-1] + b" " if self.corrupt_blobs else body, {"Content-Type": "application/octet-stream"})

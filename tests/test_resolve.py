@@ -20,6 +20,7 @@ from cli_runner import invoke
 from git_remote import make_remote
 from registry_server import FakeRegistry
 
+from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.images.cuda import bundled_table, parse_tag
 from aicache_lint.images.reference import parse_reference
 from aicache_lint.registry import resolver as resolver_module
@@ -31,7 +32,7 @@ from aicache_lint.registry.client import (
     RegistryError,
 )
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
-from aicache_lint.registry.resolver import Lookup, Resolver, get_resolver
+from aicache_lint.registry.resolver import Lookup, Resolver, facts_from_config, get_resolver
 
 REG = "registry.test"  # a registry name the client is told to reach at the fake registry's URL
 D1, D2, D3 = ("sha256:" + c * 64 for c in "123")
@@ -332,6 +333,117 @@ def test_get_resolver_is_one_per_settings(cache_dir: Path, tmp_path: Path, monke
     assert first.cache.directory == str(cache_dir)
     monkeypatch.setenv("AICACHE_LINT_CACHE_DIR", str(tmp_path / "elsewhere"))
     assert get_resolver({"docker.io": "http://127.0.0.1:1"}, 5.0) is not first
+
+
+# -- image configs (USER, ENV) for --resolve-images ---------------------------------------------------
+
+MAMBA_CONFIG = {
+    "User": "mambauser",
+    "Env": ["PATH=/opt/conda/bin:/usr/local/bin:/usr/bin:/bin", "MAMBA_ROOT_PREFIX=/opt/conda", "EMPTY=", "A=b=c"],
+    "WorkingDir": "/tmp",
+    "Entrypoint": ["/usr/local/bin/_entrypoint.sh"],
+}
+CONFIGS = {
+    "team/micromamba": {"2.0": MAMBA_CONFIG},
+    "team/numeric": {"1.0": {"User": "1000:1000", "Env": ["HOME=/home/app", "HF_HOME=/data"]}},
+    "team/root": {"1.0": {"Env": ["PATH=/usr/bin"]}},
+}
+CONFIG_TAGS = {"team/micromamba": {"2.0": D1}, "team/numeric": {"1.0": D2}, "team/root": {"1.0": D3}}
+
+
+def test_client_reads_the_linux_amd64_config_through_the_index() -> None:
+    with FakeRegistry(CONFIG_TAGS, configs=CONFIGS) as reg:
+        config = client_for(reg.url).config(REG, "team/micromamba", "2.0")
+        assert config == {"User": "mambauser", "Env": MAMBA_CONFIG["Env"], "WorkingDir": "/tmp"}
+        paths = [r.path for r in reg.requests if r.path.startswith(("/v2/", "/cdn/"))]
+        assert paths[:2] == ["/v2/team/micromamba/manifests/2.0"] * 2  # challenged, then with the token
+        assert paths[2].startswith("/v2/team/micromamba/manifests/sha256:")  # the amd64 image, not arm64
+        assert paths[3].startswith("/v2/team/micromamba/blobs/sha256:") and paths[4].startswith("/cdn/sha256:")
+        cdn = [r for r in reg.requests if r.path.startswith("/cdn/")]
+        assert all("authorization" not in r.headers for r in cdn)  # the token stays with the registry
+
+
+def test_client_reads_a_single_platform_manifest_and_an_image_without_settings() -> None:
+    with FakeRegistry({"team/app": {"1.0": D1, "2.0": D2}}, configs={"team/app": {"1.0": {}, "2.0": {"User": "app"}}},
+                      index=False) as reg:
+        client = client_for(reg.url)
+        assert client.config(REG, "team/app", "1.0") == {}
+        assert client.config(REG, "team/app", "2.0") == {"User": "app"}
+
+
+def test_client_config_failures() -> None:
+    with FakeRegistry(CONFIG_TAGS, configs=CONFIGS) as reg:
+        client = client_for(reg.url)
+        with pytest.raises(NotFound):
+            client.config(REG, "team/micromamba", "9.9")
+        reg.corrupt_blobs = True
+        with pytest.raises(RegistryError, match="sent content that does not match its digest sha256:"):
+            client.config(REG, "team/numeric", "1.0")
+    with FakeRegistry({"team/app": {"1.0": D1}}) as reg:  # an index with no linux/amd64 image
+        with pytest.raises(NotFound, match="registry.test has no linux/amd64 image of team/app:1.0"):
+            client_for(reg.url).config(REG, "team/app", "1.0")
+
+
+def test_resolver_image_facts(cache_dir: Path) -> None:
+    with FakeRegistry(CONFIG_TAGS, configs=CONFIGS) as reg:
+        resolver = make_resolver(reg.url, cache_dir)
+        mamba = resolver.image_facts(f"{REG}/team/micromamba:2.0")
+        assert mamba == ImageFacts(
+            "mambauser", None, None, None,
+            (("PATH", "/opt/conda/bin:/usr/local/bin:/usr/bin:/bin"), ("MAMBA_ROOT_PREFIX", "/opt/conda"),
+             ("EMPTY", ""), ("A", "b=c")),
+            origin=f"registry config of {REG}/team/micromamba:2.0",
+        )
+        numeric = resolver.image_facts(f"{REG}/team/numeric:1.0")
+        assert (numeric.user, numeric.uid, numeric.gid, numeric.home) == ("1000", 1000, 1000, "/home/app")
+        root = resolver.image_facts(f"{REG}/team/root:1.0")
+        assert (root.user, root.uid, root.gid, root.home, root.env) == ("", 0, 0, None, (("PATH", "/usr/bin"),))
+        asked = len(reg.requests)
+        assert resolver.image_facts(f"{REG}/team/root:1.0") == root  # memo
+        again = make_resolver(reg.url, cache_dir)  # another run: the disk cache
+        assert again.image_facts(f"{REG}/team/numeric:1.0") == numeric
+        assert len(reg.requests) == asked
+
+        assert resolver.image_facts(f"{REG}/team/micromamba:9.9") is None
+        assert resolver.image_facts(f"{REG}/team/micromamba:9.9") is None
+        assert resolver.take_notices() == [f"registry.test has no linux/amd64 image `team/micromamba:9.9`{OFFLINE}"]
+        assert resolver.image_facts("${BASE_IMAGE}") is None
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("", ("", 0, 0)), ("root", ("", 0, 0)), ("0", ("", 0, 0)), ("0:0", ("", 0, 0)), ("app", ("app", None, None)),
+        ("1001", ("1001", 1001, None)), ("app:100", ("app", None, 100)), ("1000:staff", ("1000", 1000, None)),
+    ],
+)
+def test_facts_from_config_users(user: str, expected: tuple) -> None:
+    facts = facts_from_config("x", {"User": user})
+    assert (facts.user, facts.uid, facts.gid) == expected and facts.home is None and facts.env == ()
+
+
+@pytest.mark.parametrize("knob", ["fail_status", "delay"])
+def test_image_facts_failing_or_slow_host_one_notice(cache_dir: Path, knob: str) -> None:
+    with FakeRegistry(CONFIG_TAGS, configs=CONFIGS) as reg:
+        setattr(reg, knob, 500 if knob == "fail_status" else 0.6)
+        resolver = Resolver(client_for(reg.url, timeout=0.2), DiskCache(str(cache_dir)), git_timeout=10)
+        assert resolver.image_facts(f"{REG}/team/micromamba:2.0") is None
+        assert resolver.image_facts(f"{REG}/team/numeric:1.0") is None
+        assert resolver.digest(APP).value is None
+        [notice] = resolver.take_notices()
+        assert notice.startswith("registry.test ") and notice.endswith(OFFLINE)
+        assert ("HTTP 500" if knob == "fail_status" else "did not answer within 0.2 s") in notice
+        assert not cache_dir.exists() or not list(cache_dir.iterdir())
+
+
+def test_a_bad_cached_config_is_not_used(cache_dir: Path) -> None:
+    with FakeRegistry(CONFIG_TAGS, configs=CONFIGS) as reg:
+        resolver = make_resolver(reg.url, cache_dir)
+        key = f"config {REG}/team/numeric:1.0"
+        DiskCache(str(cache_dir)).put(key, {"User": 1000})
+        assert resolver.image_facts(f"{REG}/team/numeric:1.0").uid == 1000
+        assert DiskCache(str(cache_dir)).get(key) == CONFIGS["team/numeric"]["1.0"]
+        assert resolver.take_notices()[0].startswith("ignoring the corrupt cache file ")
 
 
 # -- end to end: the command line with a configuration file --------------------------------------

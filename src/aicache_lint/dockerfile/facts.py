@@ -10,9 +10,9 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.model import Dockerfile, Flag, Instruction
 from aicache_lint.dockerfile.words import expand, key_values
+from aicache_lint.knowledge import base_images
 from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
@@ -335,16 +335,14 @@ class Facts:
         inherited = self._inherited(base)
         if inherited is not None:
             return stage, inherited
-        known = base_images.lookup(base)
-        if known is not None:
-            users = {}
-            if known.user:
-                users[known.user] = UserInfo(known.user, known.uid, known.gid, known.home, home_created=True)
-            return stage, State(dict(known.env), {}, known.user or "", None, "/", users)
         # A stage that needs `sudo` before any USER line runs as a non-root user of its base image.
         user = None if self._sudo_before_user(instr) else ""
-        assumed = None if base_images.runs_as_root(base) else (base or words[0] if words else "?")
-        return stage, State({}, {}, user, None, "/", {}, assumed_base=assumed)
+        known = base_images.known_image(base)
+        if known is not None:
+            users = {name: UserInfo(name, uid, gid, home, home_created=True)
+                     for name, (uid, gid, home) in base_images.image_users(base).items()}
+            return stage, State(dict(known.env), {}, known.user or user, None, "/", users, base_origin=known.origin)
+        return stage, State({}, {}, user, None, "/", {}, assumed_base=base or words[0] if words else "?")
 
     def _inherited(self, base: str | None) -> State | None:
         """The state a stage starts from when the workspace knows its base image's facts."""

@@ -16,10 +16,11 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
-from aicache_lint.dockerfile import base_images, edits
+from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.fix import Edit, Fix, overlapping
+from aicache_lint.knowledge import base_images
 from aicache_lint.knowledge.package_cache import (
     cache_mount_targets,
     combine_plans,

@@ -1,13 +1,18 @@
 """A minimal, anonymous client of the OCI distribution API (Docker Hub, nvcr.io, ghcr.io ...).
 
 Endpoints (OCI distribution-spec): ``GET /v2/<name>/tags/list`` (paginated with ``n``/``last`` and
-a ``Link: <...>; rel="next"`` header) and ``HEAD /v2/<name>/manifests/<reference>`` for the
-``Docker-Content-Digest`` header. A 401 with ``WWW-Authenticate: Bearer realm=...,service=...,
-scope=...`` is answered with an anonymous token from the realm (the Docker token protocol).
+a ``Link: <...>; rel="next"`` header), ``HEAD /v2/<name>/manifests/<reference>`` for the
+``Docker-Content-Digest`` header, and for an image's config ``GET /v2/<name>/manifests/<reference>``
+(an index names one manifest per platform; OCI image-spec ``image-index.md``), the platform's
+manifest, then ``GET /v2/<name>/blobs/<digest>`` of the manifest's ``config`` (``config.md``: its
+``config`` object holds ``User``, ``Env``, ``WorkingDir``). A 401 with ``WWW-Authenticate: Bearer
+realm=...,service=...,scope=...`` is answered with an anonymous token from the realm (the Docker
+token protocol).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -26,6 +31,8 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ))
+PLATFORM = {"os": "linux", "architecture": "amd64"}  # the image whose config is read
+CONFIG_KEYS = ("User", "Env", "WorkingDir")
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -84,6 +91,30 @@ class RegistryClient:
             raise RegistryError(f"{registry} sent no sha256 digest for {repository}:{reference}")
         return digest
 
+    def config(self, registry: str, repository: str, reference: str) -> dict:
+        """``User``, ``Env`` and ``WorkingDir`` of the linux/amd64 image ``reference`` (a tag or a
+        digest) names, as its config blob has them (missing keys left out)."""
+        base = f"{self.endpoint(registry)}/v2/{repository}"
+        what = f"{repository}@{reference}" if _DIGEST.fullmatch(reference) else f"{repository}:{reference}"
+        response = self._request("GET", f"{base}/manifests/{reference}", registry, repository, what, MANIFEST_TYPES)
+        manifest = _json_object(response.body, registry, f"the manifest of {what}")
+        if isinstance(manifest.get("manifests"), list):  # an index: pick the platform's manifest
+            digest = _platform_manifest(manifest["manifests"])
+            if digest is None:
+                raise NotFound(f"{registry} has no linux/amd64 image of {what}")
+            response = self._request("GET", f"{base}/manifests/{digest}", registry, repository, what, MANIFEST_TYPES)
+            manifest = _json_object(_verified(response.body, digest, registry), registry, f"the manifest of {what}")
+        descriptor = manifest.get("config")
+        digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+            raise RegistryError(f"{registry} sent a manifest without a config digest for {what}")
+        response = self._request("GET", f"{base}/blobs/{digest}", registry, repository, what)
+        blob = _json_object(_verified(response.body, digest, registry), registry, f"the config of {what}")
+        config = blob.get("config") or {}  # null for an image with no settings
+        if not isinstance(config, dict):
+            raise RegistryError(f"{registry} sent a config of {what} that is not an object")
+        return {key: config[key] for key in CONFIG_KEYS if config.get(key) is not None}
+
     # -- HTTP ---------------------------------------------------------------------------------
 
     def _request(self, method: str, url: str, registry: str, repository: str, what: str,
@@ -132,8 +163,8 @@ class RegistryClient:
         request = urllib.request.Request(url, method=method, headers={"User-Agent": USER_AGENT})
         if accept:
             request.add_header("Accept", accept)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
+        if token:  # not sent on to where a registry redirects blob downloads (a CDN's signed URL)
+            request.add_unredirected_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 return Response(answer.status, _headers(answer.headers), answer.read())
@@ -157,6 +188,35 @@ class RegistryClient:
     def _via(self, registry: str) -> str:
         """Which URL was asked, when it is not the registry's own: a configured mirror."""
         return f" (asked through the mirror {self.mirrors[registry]})" if registry in self.mirrors else ""
+
+
+def _platform_manifest(manifests: list) -> str | None:
+    """The digest of the linux/amd64 image among an index's manifests (attestations are
+    ``unknown/unknown``)."""
+    for entry in manifests:
+        platform = entry.get("platform") if isinstance(entry, dict) else None
+        if isinstance(platform, dict) and all(platform.get(k) == v for k, v in PLATFORM.items()):
+            digest = entry.get("digest")
+            if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+                return digest
+    return None
+
+
+def _verified(body: bytes, digest: str, registry: str) -> bytes:
+    """``body`` when it hashes to ``digest`` (content-addressed: anything else is corrupt)."""
+    if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
+        raise RegistryError(f"{registry} sent content that does not match its digest {digest}")
+    return body
+
+
+def _json_object(body: bytes, registry: str, what: str) -> dict:
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, dict):
+        raise RegistryError(f"{registry} sent {what} that is not a JSON object")
+    return value
 
 
 def _headers(headers) -> dict[str, str]:

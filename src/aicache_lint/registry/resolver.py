@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.images.reference import DIGEST, ImageRef, parse_reference
 from aicache_lint.registry.cache import DiskCache, user_cache_dir
-from aicache_lint.registry.client import NotFound, RegistryClient, RegistryError
+from aicache_lint.registry.client import (
+    CONFIG_KEYS,
+    NotFound,
+    RegistryClient,
+    RegistryError,
+)
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
 
 OFFLINE = "; continuing with what aicache-lint knows offline"
@@ -64,6 +70,23 @@ class Resolver:
             return Lookup(None, True, f"{image.registry} has no `{image.repository}:{reference}`")
         return Lookup(value) if value else Lookup(None, why=f"{image.registry} did not answer")
 
+    def image_facts(self, reference: str) -> ImageFacts | None:
+        """USER, HOME and environment of the (linux/amd64) image ``reference`` names, from its
+        config in the registry; None when the registry does not answer or has no such image."""
+        image = parse_reference(reference)
+        if image is None:
+            return None
+        pinned = f"@{image.digest}" if image.digest else f":{image.tag or 'latest'}"
+        key = f"config {image.registry}/{image.repository}{pinned}"
+        config = self._ask(key, image.registry,
+                           lambda: self.client.config(image.registry, image.repository, pinned[1:]), _is_config)
+        if config is NotFound:
+            notice = f"{image.registry} has no linux/amd64 image `{image.repository}{pinned}`{OFFLINE}"
+            if notice not in self.notices:
+                self.notices.append(notice)
+            return None
+        return facts_from_config(reference, config) if isinstance(config, dict) else None
+
     def commit(self, url: str, ref: str | None) -> Lookup:
         key = f"git {url}"
         host = url.split("://", 1)[-1].split("/", 1)[0] or url
@@ -111,6 +134,24 @@ class Resolver:
                 return None
         self._memo[key] = value
         return value
+
+
+def _is_config(value: object) -> bool:
+    return (isinstance(value, dict) and set(value) <= set(CONFIG_KEYS)
+            and isinstance(value.get("User", ""), str) and isinstance(value.get("WorkingDir", ""), str)
+            and isinstance(value.get("Env", []), list) and all(isinstance(e, str) for e in value.get("Env", [])))
+
+
+def facts_from_config(reference: str, config: dict) -> ImageFacts:
+    """``ImageFacts`` of an image config's ``User`` (``name``, ``uid``, ``uid:gid``, ``name:group``;
+    empty is root) and ``Env``. HOME is the one ``Env`` sets, else not known."""
+    name, _, group = config.get("User", "").partition(":")
+    root = name in ("", "root", "0")
+    uid = 0 if root else int(name) if name.isdigit() else None
+    gid = int(group) if group.isdigit() else 0 if root and not group else None
+    env = tuple((k, v) for k, _, v in (entry.partition("=") for entry in config.get("Env", [])))
+    return ImageFacts("" if root else name, uid, gid, dict(env).get("HOME"), env,
+                      origin=f"registry config of {reference}")
 
 
 _RESOLVERS: dict[tuple, Resolver] = {}

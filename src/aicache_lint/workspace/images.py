@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def image_key(reference: str) -> tuple[str, str] | None:
     """(repository, tag) of an image reference; None for a digest-only or empty reference."""
-    from aicache_lint.dockerfile.base_images import repository
+    from aicache_lint.knowledge.base_images import repository
 
     name = reference.split("@", 1)[0]
     if "@" in reference and ":" not in name[name.rfind("/") + 1:]:
@@ -114,9 +114,9 @@ class ImageGraph:
     def base_facts(self, reference: str) -> ImageFacts | None:
         """What `FROM reference` inherits from an image built here (None: not built here, or not
         by exactly one build)."""
-        from aicache_lint.dockerfile import base_images
+        from aicache_lint.knowledge.base_images import known_image
 
-        if base_images.lookup(reference) is not None or base_images.runs_as_root(reference):
+        if known_image(reference) is not None:
             return None  # a known image: the table answers (and no build file need be read)
         key = image_key(reference)
         if key is None:

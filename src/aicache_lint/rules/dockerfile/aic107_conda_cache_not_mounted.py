@@ -7,11 +7,11 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Iterator
 
-from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.finding import Violation
+from aicache_lint.knowledge import base_images
 from aicache_lint.knowledge.package_cache import (
     CacheTool,
     missing_mount_findings,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Iterator, NamedTuple
 
-from aicache_lint.dockerfile import base_images
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge import base_images
 from aicache_lint.knowledge.model_cache import file_pins
 from aicache_lint.rules.base import (
     ComposeContext,
