@@ -64,8 +64,6 @@ def collect(ws: "Workspace") -> list[Invocation]:
             continue
         from aicache_lint import ci
 
-        if not hasattr(ci, "invocations"):
-            continue
         declared, problems = ci.invocations(path, text, ws.text, ws.root or os.path.dirname(path))
         found += declared
         for problem in problems:
