@@ -47,6 +47,14 @@ class ContextInstall(NamedTuple):
     depfile: DepFile  # paths in it are named as ``read`` names them too
 
 
+class Requested(NamedTuple):
+    """A package an install asks for."""
+
+    name: str  # normalised (PEP 503)
+    word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
+    where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line
+
+
 class _Wanted(NamedTuple):
     kind: str
     path: str  # absolute in the image
@@ -77,6 +85,11 @@ def context_installs(facts: "Facts", instr: "Instruction", inv: "Invocation", co
         if result is not None:
             found.append(result)
     return found
+
+
+def reads_context_files(facts: "Facts", instr: "Instruction", inv: "Invocation") -> bool:
+    """Whether ``inv`` names files to install from (so its build context is worth finding)."""
+    return bool(_wanted(inv, facts.state(instr), facts.doc.escape))
 
 
 # -- what an install names ---------------------------------------------------------------------

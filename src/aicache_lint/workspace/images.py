@@ -123,7 +123,7 @@ class ImageGraph:
             return None
         if key not in self._facts:
             built = self.built(reference)
-            self._facts[key] = _inherited(built) if built is not None else self._from_registry(reference)
+            self._facts[key] = _inherited(self.ws, built) if built is not None else self._from_registry(reference)
         return self._facts[key]
 
     def _from_registry(self, reference: str) -> ImageFacts | None:
@@ -132,10 +132,8 @@ class ImageGraph:
         return look(reference) if look is not None else None
 
 
-def _inherited(built: Built) -> ImageFacts:
+def _inherited(ws: "Workspace", built: Built) -> ImageFacts:
     """The facts of a built stage's end as its children see them."""
-    from aicache_lint.knowledge.requirements import requested_packages
-
     facts, stage = built.facts, built.stage
     end = facts.end_state(stage)
     info = end.user_info
@@ -144,7 +142,9 @@ def _inherited(built: Built) -> ImageFacts:
         for instr in s.instructions:
             if (instr.inner or instr).keyword == "RUN":
                 for inv in facts.invocations(instr):
-                    packages += [name for name, _ in requested_packages(inv) if name not in packages]
+                    for req in ws.requested_packages(built.invocation.dockerfile, facts, instr, inv):
+                        if req.name not in packages:
+                            packages.append(req.name)
     where = f"{built.invocation.dockerfile}" + (f" (stage `{stage.name}`)" if stage.name else "")
     return ImageFacts(
         user="" if end.is_root else end.user,

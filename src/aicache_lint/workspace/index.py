@@ -15,6 +15,7 @@ those few directories and parses nothing until a rule asks.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
@@ -25,14 +26,16 @@ if TYPE_CHECKING:
     from aicache_lint.compose.project import Project, Service
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.image_facts import ImageFacts
-    from aicache_lint.dockerfile.model import Dockerfile
+    from aicache_lint.dockerfile.model import Dockerfile, Instruction
+    from aicache_lint.dockerfile.shell import Invocation as ShellInvocation
+    from aicache_lint.workspace.build_context import Requested
     from aicache_lint.workspace.images import ImageGraph
     from aicache_lint.workspace.invocations import Invocation
     from aicache_lint.workspace.runtime import LinkedImage
 
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
-_MISSING = object()
+_INSTALLERS = frozenset({"pip", "uv", "poetry", "conda", "mamba", "micromamba"})
 
 
 def repository_root(path: str) -> str | None:
@@ -201,12 +204,15 @@ class Workspace:
     def compose_files_near(self, path: str) -> list[tuple[str, ...]]:
         """The Compose projects declared in ``path``'s directory and those above it (up to the
         root): `compose.yaml` with its override as Compose loads them, each variant on its own."""
-        from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
         from aicache_lint.discovery import is_compose_name
 
         projects: list[tuple[str, ...]] = []
         for directory in self._directories_up(path):
             names = [n for n in self.listdir(directory) or () if is_compose_name(n)]
+            if not names:
+                continue
+            from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
+
             together = {self.companion_files(os.path.join(directory, n)) for n in names
                         if n in MAIN_NAMES + OVERRIDE_NAMES}
             alone = {(os.path.join(directory, n),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
@@ -280,6 +286,34 @@ class Workspace:
                 if build and build.dockerfile and not build.dockerfile_inline and \
                         os.path.realpath(build.dockerfile) == target:
                     found.append((files[0], service))
+        return found
+
+    def build_context(self, dockerfile: str) -> str | None:
+        """The build context of ``dockerfile``: the one its builds agree on, else (built by no
+        one) its own directory, as `docker build .` next to it would use; None when builds
+        disagree or use a remote context."""
+        invocations = self.invocations_of(dockerfile)
+        if not invocations:
+            return os.path.dirname(dockerfile) or "."
+        contexts = {inv.context for inv in invocations}
+        return contexts.pop() if len(contexts) == 1 and None not in contexts else None
+
+    def requested_packages(self, dockerfile: str, facts: "Facts", instr: "Instruction",
+                           inv: "ShellInvocation") -> list["Requested"]:
+        """The packages one install of a RUN asks for: named on its command line, or in the
+        build-context files it reads (`-r requirements.txt`, `.`, `uv sync`, `conda env create`)."""
+        from aicache_lint.knowledge.requirements import requested_packages
+        from aicache_lint.workspace.build_context import Requested, context_installs, reads_context_files
+
+        found = [Requested(name, inv.args[index], None) for name, index in requested_packages(inv)]
+        if inv.program not in _INSTALLERS or not reads_context_files(facts, instr, inv):
+            return found
+        context = self.build_context(dockerfile)
+        if context is None:
+            return found
+        for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
+            word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
+            found += [Requested(r.name, word, f"{os.path.relpath(r.path)}:{r.line}") for r in install.depfile.packages]
         return found
 
     # -- images ---------------------------------------------------------------------------------

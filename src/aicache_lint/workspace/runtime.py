@@ -90,7 +90,6 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
     from aicache_lint.dockerfile.image_writes import image_writes
     from aicache_lint.knowledge.libraries import HF_LIBRARIES, TORCH_LIBRARIES
     from aicache_lint.knowledge.model_cache import image_stages
-    from aicache_lint.knowledge.requirements import requested_packages
 
     end: State = facts.end_state(stage)
     hf: list[str] = []
@@ -102,11 +101,11 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
                 continue
             invocations = facts.invocations(instr)
             for inv in invocations:
-                for name, _ in requested_packages(inv):
-                    if name in HF_LIBRARIES and name not in hf:
-                        hf.append(name)
-                    if name in TORCH_LIBRARIES and name not in torch:
-                        torch.append(name)
+                for req in ws.requested_packages(path, facts, instr, inv):
+                    if req.name in HF_LIBRARIES and req.name not in hf:
+                        hf.append(req.name)
+                    if req.name in TORCH_LIBRARIES and req.name not in torch:
+                        torch.append(req.name)
             if s in stage.chain():
                 state = facts.state(instr)
                 _created_dirs(invocations, created, "" if state.is_root else state.user)

@@ -19,7 +19,6 @@ from aicache_lint.knowledge.model_cache import (
     cache_target,
     first_use_in_image,
 )
-from aicache_lint.knowledge.requirements import requested_packages
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 # Libraries that download from the Hugging Face Hub at run time (DOMAIN §3.3).
@@ -110,10 +109,11 @@ class HfHomeNotSet(Rule):
                     if sub == ["download"] and not local:
                         words = inv.program_words + inv.args[:1]
                         return script.file_span(words[0].start, words[-1].end), f"`{inv.program} download` fetches a model"
-                for name, index in requested_packages(inv):
-                    if name in HF_LIBRARIES:
-                        word = inv.args[index]
-                        return script.file_span(word.start, word.end), f"`{name}` downloads models from the Hugging Face Hub"
+                for req in ctx.workspace.requested_packages(ctx.path, facts, instr, inv):
+                    if req.name in HF_LIBRARIES:
+                        words = [req.word] if req.word is not None else inv.program_words
+                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
+                        return script.file_span(words[0].start, words[-1].end), f"{named} downloads models from the Hugging Face Hub"
         return None
 
     def _fix(self, ctx: DockerfileContext, stage: Stage, end, target: CacheTarget) -> Fix | None:

@@ -13,7 +13,6 @@ from aicache_lint.knowledge.model_cache import (
     cache_target,
     first_use_in_image,
 )
-from aicache_lint.knowledge.requirements import requested_packages
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 # Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
@@ -97,7 +96,7 @@ class TorchHomeNotSet(Rule):
         target = cache_target(ctx, end, options["torch-home"], "torch", "torch")
         yield Violation(
             span,
-            f"`{name}` downloads pretrained weights into the torch hub cache, but the image sets no "
+            f"{name} downloads pretrained weights into the torch hub cache, but the image sets no "
             f"`TORCH_HOME`: they {target.consequence}{base_may_set(end)}",
             cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
@@ -108,8 +107,9 @@ class TorchHomeNotSet(Rule):
             if (instr.inner or instr).keyword != "RUN":
                 continue
             for inv in facts.invocations(instr):
-                for name, index in requested_packages(inv):
-                    if name in TORCH_LIBRARIES:
-                        word = inv.args[index]
-                        return inv.command.script.file_span(word.start, word.end), name
+                for req in ctx.workspace.requested_packages(ctx.path, facts, instr, inv):
+                    if req.name in TORCH_LIBRARIES:
+                        words = [req.word] if req.word is not None else inv.program_words
+                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
+                        return inv.command.script.file_span(words[0].start, words[-1].end), named
         return None
