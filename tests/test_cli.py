@@ -72,6 +72,16 @@ def test_diff_writes_nothing(repo: Path) -> None:
     assert (repo / "Dockerfile").read_text() == BAD
 
 
+def test_diff_marks_a_last_line_without_newline(tmp_path: Path) -> None:
+    """As `diff` does, so `patch` applies the output and the next line does not run into it."""
+    (tmp_path / "Dockerfile").write_text(BAD.rstrip("\n"))
+    result = run(["--diff", str(tmp_path / "Dockerfile")])
+    assert result.stdout.endswith(
+        '+RUN --mount=type=cache,target=/root/.cache/pip pip install "numpy>=1.24"\n\\ No newline at end of file\n'
+    ), result.stdout
+    assert "-RUN pip install numpy>=1.24\n\\ No newline at end of file\n" in result.stdout
+
+
 def test_select_and_ignore(repo: Path) -> None:
     assert "AIC101" not in run(["--select", "AIC3", str(repo)]).output
     out = run(["--ignore", "AIC3", str(repo)]).output

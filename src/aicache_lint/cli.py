@@ -271,11 +271,11 @@ def _write_diffs(results, stdout: IO[str]) -> None:
 
     for r in results:
         if r.fixed is not None and r.original is not None:
-            stdout.writelines(
-                difflib.unified_diff(
-                    r.original.splitlines(keepends=True), r.fixed.splitlines(keepends=True), fromfile=r.path, tofile=r.path
-                )
-            )
+            for line in difflib.unified_diff(
+                r.original.splitlines(keepends=True), r.fixed.splitlines(keepends=True), fromfile=r.path, tofile=r.path
+            ):
+                # A last line with no newline is marked as `diff` does, so `patch` applies the output.
+                stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
 
 
 def _exit_code(results, exit_zero: bool, diff: bool) -> int:
