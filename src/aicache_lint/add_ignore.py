@@ -24,12 +24,6 @@ from typing import TYPE_CHECKING, NamedTuple
 from aicache_lint import suppress
 from aicache_lint.engine import check_source, internal_error
 from aicache_lint.fix import Edit, Fix, apply_edits, apply_fixes
-from aicache_lint.rules.meta.aic000_internal_error import (
-    InternalError,
-    IoError,
-    ParseError,
-    UnusedSuppression,
-)
 from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:
@@ -38,8 +32,9 @@ if TYPE_CHECKING:
     from aicache_lint.settings import Settings
 
 # Findings that say the file was not (fully) checked: hiding them would hide that.
-NOT_SUPPRESSIBLE = frozenset({InternalError.code, ParseError.code, IoError.code})
-STALE = UnusedSuppression.code
+# Internal, parse and I/O errors (AIC000/001/003) are never hidden; AIC002 is a stale suppression.
+NOT_SUPPRESSIBLE = frozenset({"AIC000", "AIC001", "AIC003"})
+STALE = "AIC002"
 MAX_PASSES = 10
 
 
