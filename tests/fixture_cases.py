@@ -23,6 +23,9 @@ class Case:
     unsafe: bool = False
     config: dict = field(default_factory=dict)
     compose: bool = False  # a Compose case: linted as `compose.yaml`
+    # Other files of the case's project (`files:`), by path relative to the linted file: a Compose
+    # file that builds the Dockerfile, a requirements file it copies...
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -37,7 +40,7 @@ def _load_yaml(path: Path) -> list[Case]:
         raise ValueError(f"{path}: rule {rule} is not the folder's {path.parent.name}")
     cases = []
     for name, spec in data["cases"].items():
-        unknown = set(spec) - {"fail", "pass", "fixed", "findings", "unsafe", "config"}
+        unknown = set(spec) - {"fail", "pass", "fixed", "findings", "unsafe", "config", "files"}
         if unknown or ("fail" in spec) == ("pass" in spec):
             raise ValueError(f"{path}: case {name}: needs exactly one of fail/pass, unknown keys {unknown}")
         findings = [(f["line"], f.get("column")) for f in spec.get("findings", [])]
@@ -47,6 +50,7 @@ def _load_yaml(path: Path) -> list[Case]:
             Case(
                 rule, name, spec.get("fail", spec.get("pass")), "pass" in spec, findings,
                 spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, compose,
+                spec.get("files") or {},
             )
         )
     return cases
@@ -85,6 +89,25 @@ def all_cases() -> list[Case]:
                 cases.append(_load_pair(path))
         cases.extend(_load_pair(path) for path in sorted(folder.glob("*.compose.yaml")))
     return cases
+
+
+def case_source(case: Case, directory: Path | None = None):
+    """The case's text as the file it is linted as. A case with other files lives in a project
+    of its own (a fresh directory marked as a repository root), so nothing around it counts."""
+    import tempfile
+
+    from aicache_lint.source import SourceText
+
+    name = "compose.yaml" if case.compose else "Dockerfile"
+    if case.files or directory is not None:
+        directory = directory or Path(tempfile.mkdtemp(prefix="aicache-case-"))
+        (directory / ".git").mkdir(exist_ok=True)
+        for relative, text in case.files.items():
+            (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+            (directory / relative).write_text(text, encoding="utf-8")
+        name = str(directory / name)
+    raw = raw_bytes_of(case)
+    return SourceText.decode(raw, name) if raw is not None else SourceText(case.text, name)
 
 
 def raw_bytes_of(case: Case) -> bytes | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
-from fixture_cases import Case, all_cases, raw_bytes_of
+from fixture_cases import Case, all_cases, case_source
 
 from aicache_lint.add_ignore import add_ignores
 from aicache_lint.engine import check_source
@@ -387,9 +387,7 @@ def _layout(source: SourceText) -> tuple:
 def test_every_fixture_case_is_clean_after_add_ignore(case: Case, tmp_path: Path) -> None:
     """Every rule on (opt-in ones too): the result lints clean, keeps its layout, still parses
     (BuildKit) or validates (Compose schema), and a second --add-ignore changes nothing."""
-    raw = raw_bytes_of(case)
-    path = str(tmp_path / ("compose.yaml" if case.compose else "Dockerfile"))
-    source = SourceText.decode(raw, path) if raw is not None else SourceText(case.text, path)
+    source = case_source(case, tmp_path)
     settings = Settings(select=tuple(BY_CODE), rule_options={case.rule: case.config})
     outcome = add_ignores(source, settings, "adopt")
     assert outcome.changed

@@ -21,7 +21,7 @@ EXPECTED = {
     (BASE, 34, "AIC101"), (BASE, 35, "AIC202"), (BASE, 41, "AIC101"), (BASE, 42, "AIC302"),
     (BASE, 43, "AIC302"),
     (WHISPERX, 11, "AIC203"), (WHISPERX, 24, "AIC120"), (WHISPERX, 24, "AIC122"), (WHISPERX, 31, "AIC301"),
-    (WHISPERX, 31, "AIC120"), (WHISPERX, 31, "AIC123"), (WHISPERX, 26, "AIC305"),
+    (WHISPERX, 31, "AIC120"), (WHISPERX, 31, "AIC123"), (WHISPERX, 26, "AIC305"), (WHISPERX, 18, "AIC124"),
     (COMFYUI, 9, "AIC110"), (COMFYUI, 14, "AIC002"), (COMFYUI, 16, "AIC102"), (COMFYUI, 19, "AIC104"),
     (COMFYUI, 21, "AIC202"), (COMFYUI, 21, "AIC302"), (COMFYUI, 27, "AIC105"), (COMFYUI, 34, "AIC106"),
     (COMFYUI, 40, "AIC110"), (COMFYUI, 54, "AIC102"), (COMFYUI, 59, "AIC101"), (COMFYUI, 59, "AIC201"),
@@ -30,8 +30,8 @@ EXPECTED = {
     (TALK, 31, "AIC204"), (TALK, 31, "AIC205"), (TALK, 32, "AIC204"), (TALK, 32, "AIC205"),
     (TALK, 33, "AIC204"), (TALK, 33, "AIC205"), (TALK, 36, "AIC304"),
     (GATEWAY, 8, "AIC114"), (GATEWAY, 11, "AIC116"), (GATEWAY, 23, "AIC117"), (GATEWAY, 28, "AIC115"),
-    (COMPOSE, 20, "AIC404"), (COMPOSE, 30, "AIC401"), (COMPOSE, 52, "AIC401"), (COMPOSE, 68, "AIC402"),
-    (COMPOSE, 42, "AIC405"),
+    (COMPOSE, 21, "AIC404"), (COMPOSE, 31, "AIC401"), (COMPOSE, 53, "AIC401"), (COMPOSE, 69, "AIC402"),
+    (COMPOSE, 43, "AIC405"),
 }
 # Opt-in rules, shown with `--extend-select CODE`.
 OPT_IN = {
@@ -39,7 +39,7 @@ OPT_IN = {
     "AIC306": {(COMFYUI, 7, "AIC306"), (COMFYUI, 37, "AIC306"), (BASE, 6, "AIC306"), (GATEWAY, 6, "AIC306"),
                (GATEWAY, 16, "AIC306"), (GATEWAY, 27, "AIC306"), (TALK, 8, "AIC306"), (TALK, 28, "AIC306"),
                (TALK, 36, "AIC306"), (WHISPERX, 5, "AIC306")},
-    "AIC406": {(COMPOSE, 85, "AIC406"), (COMPOSE, 88, "AIC406")},
+    "AIC406": {(COMPOSE, 87, "AIC406"), (COMPOSE, 90, "AIC406")},
 }
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
@@ -47,20 +47,20 @@ META = {"AIC000", "AIC001", "AIC003"}
 # need --resolve-images, and no cache-mount recipe for microdnf is confirmed (AIC115).
 # `--fix --unsafe-fixes` leaves exactly these.
 # whisperx lines after its line 22 move down one: the fix creates `/home/app/.pipcache` as `app` first.
-NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 27, "AIC305")}
+NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 28, "AIC305")}
 # What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC303, AIC304), and AIC205,
 # which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
 UNSAFE_LEFT = {
     (BASE, 6, "AIC303"),
     (TALK, 31, "AIC204"), (TALK, 32, "AIC204"), (TALK, 33, "AIC204"), (TALK, 36, "AIC304"),
-    (TALK, 31, "AIC205"), (TALK, 32, "AIC205"), (TALK, 33, "AIC205"), (WHISPERX, 32, "AIC301"),
+    (TALK, 31, "AIC205"), (TALK, 32, "AIC205"), (TALK, 33, "AIC205"), (WHISPERX, 33, "AIC301"),
     # infinitetalk's Hugging Face cache (now at the HF_HOME AIC201 set in its Dockerfile, still AIC401's):
     # mounting `hf-cache`, which whisperx's non-root user shares, is unsafe.
     # (comfyui's Hugging Face cache stays on its `comfyui-hf` volume: AIC201 made that default explicit.)
-    (COMPOSE, 52, "AIC401"),
+    (COMPOSE, 53, "AIC401"),
     # comfyui's and infinitetalk's torch caches (TORCH_HOME from AIC202's fix, or the service's own
     # `environment`): `torch-cache` is whisperx's, whose user `app` is not their root, so sharing it is unsafe.
-    (COMPOSE, 30, "AIC401"), (COMPOSE, 68, "AIC402"),
+    (COMPOSE, 31, "AIC401"), (COMPOSE, 69, "AIC402"),
 }
 
 
@@ -112,7 +112,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(39 fixed, 14 remaining)" in result.output
+    assert "(40 fixed, 14 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
 
@@ -123,7 +123,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(set(OPT_IN) - {"AIC306"}))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(55 fixed, 2 remaining)" in result.output
+    assert "(56 fixed, 2 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)
@@ -135,7 +135,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     # AIC131's fix put `# syntax=docker/dockerfile:1` on the gateway's line 1: its AIC115 moved down one line.
     # infinitetalk's HF_HOME (set by AIC201's fix) needs a volume (AIC401): the one plan over all files
     # fixes it in the same run, mounting `hf-cache` there (unsafe: whisperx's non-root user shares it).
-    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 27, "AIC305")}
+    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 28, "AIC305")}
 
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()

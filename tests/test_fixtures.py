@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from buildkit_oracle import assert_matches_buildkit, available
-from fixture_cases import Case, Interaction, all_cases, interaction_cases, raw_bytes_of
+from fixture_cases import Case, Interaction, all_cases, case_source, interaction_cases
 
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.engine import applicable, check_source, fix_source
@@ -17,9 +17,7 @@ CASES = all_cases()
 
 
 def _source(case: Case) -> SourceText:
-    raw = raw_bytes_of(case)
-    name = "compose.yaml" if case.compose else "Dockerfile"
-    return SourceText.decode(raw, name) if raw is not None else SourceText(case.text, name)
+    return case_source(case)
 
 
 def _parses(source: SourceText, compose: bool) -> None:

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 from cli_runner import invoke
-from fixture_cases import Case, all_cases
+from fixture_cases import Case, all_cases, case_source
 
 from aicache_lint.engine import check_source, fix_source
 from aicache_lint.rules import ALL_RULES
 from aicache_lint.settings import Settings
-from aicache_lint.source import SourceText
 
 ROOT = Path(__file__).resolve().parent.parent
 EVERY_RULE = ",".join(r.code for r in ALL_RULES)
@@ -32,7 +31,7 @@ CASES = all_cases()
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_fixing_a_fixture_creates_no_finding(case: Case) -> None:
-    source = SourceText(case.text, path="compose.yaml" if case.compose else "Dockerfile")
+    source = case_source(case)
     before = {f.code for f in check_source(source, SETTINGS)}
     after = {f.code for f in fix_source(source, SETTINGS).findings}
     assert after <= before, f"new after fixing: {sorted(after - before)}"

@@ -342,6 +342,8 @@ class Facts:
             users = {name: UserInfo(name, uid, gid, home, home_created=True)
                      for name, (uid, gid, home) in base_images.image_users(base).items()}
             return stage, State(dict(known.env), {}, known.user or user, None, "/", users, base_origin=known.origin)
+        if base is not None and base.lower() == "scratch":
+            return stage, State({}, {}, "", None, "/", {}, base_origin="the empty image")  # root, nothing set
         return stage, State({}, {}, user, None, "/", {}, assumed_base=base or words[0] if words else "?")
 
     def _inherited(self, base: str | None) -> State | None:

@@ -213,9 +213,9 @@ class Workspace:
                 continue
             from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
 
-            together = {self.companion_files(os.path.join(directory, n)) for n in names
+            together = {self.companion_files(os.path.normpath(os.path.join(directory, n))) for n in names
                         if n in MAIN_NAMES + OVERRIDE_NAMES}
-            alone = {(os.path.join(directory, n),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
+            alone = {(os.path.normpath(os.path.join(directory, n)),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
             projects += sorted(together | alone)
         return projects
 
@@ -253,10 +253,10 @@ class Workspace:
         root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
         for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
             if name.endswith((".yml", ".yaml")):
-                found.setdefault(os.path.join(root, ".github", "workflows", name), None)
+                found.setdefault(os.path.normpath(os.path.join(root, ".github", "workflows", name)), None)
         for name in (".gitlab-ci.yml", *_BAKE_NAMES):
             if os.path.isfile(os.path.join(root, name)):
-                found.setdefault(os.path.join(root, name), None)
+                found.setdefault(os.path.normpath(os.path.join(root, name)), None)
         return list(found)
 
     def invocations(self) -> list["Invocation"]:
