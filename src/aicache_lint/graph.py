@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 UNKNOWN_BASE = "unknown: fixes that depend on it are unsafe"
 NO_BUILD = "no build declared: linted with its own ARG defaults"
+UNKNOWN_IMAGE = "not known: its user and model caches are not inferred"
 
 
 class User(NamedTuple):
@@ -113,7 +114,7 @@ class Graph(NamedTuple):
     unresolved: list[Unresolved]
 
 
-def build_graph(ws: "Workspace", files: list[str]) -> Graph:
+def build_graph(ws: Workspace, files: list[str]) -> Graph:
     """The graph of the project around ``files`` (the discovered Dockerfiles and Compose files)."""
     from aicache_lint.discovery import file_kind
 
@@ -138,10 +139,10 @@ def _rel(path: str) -> str:
     return os.path.relpath(path) if path else path
 
 
-def _unique(invocations: list["Invocation"]) -> list["Invocation"]:
+def _unique(invocations: list[Invocation]) -> list[Invocation]:
     """Each build once (a Compose file reached under two spellings declares its builds twice),
     in declaration order."""
-    seen: dict[tuple, "Invocation"] = {}
+    seen: dict[tuple, Invocation] = {}
     for inv in invocations:
         o = inv.origin
         key = (o.kind, os.path.realpath(o.path), o.line, o.name,
@@ -150,11 +151,11 @@ def _unique(invocations: list["Invocation"]) -> list["Invocation"]:
     return sorted(seen.values(), key=lambda i: (_rel(i.origin.path), i.origin.line, i.origin.name))
 
 
-def _describe(inv: "Invocation") -> str:
+def _describe(inv: Invocation) -> str:
     return inv.origin._replace(path=_rel(inv.origin.path)).describe()
 
 
-def _build(inv: "Invocation") -> Build:
+def _build(inv: Invocation) -> Build:
     o = inv.origin
     return Build(Origin(o.kind, _rel(o.path), o.line, o.name, _describe(inv)), inv.target, dict(inv.args),
                  list(inv.tags), list(inv.unresolved))
@@ -163,7 +164,7 @@ def _build(inv: "Invocation") -> Build:
 # -- images -------------------------------------------------------------------------------------
 
 
-def _image(ws: "Workspace", path: str, real: str, invocations: list["Invocation"], unresolved: list[Unresolved]) -> Image:
+def _image(ws: Workspace, path: str, real: str, invocations: list[Invocation], unresolved: list[Unresolved]) -> Image:
     builds = [inv for inv in invocations if inv.dockerfile and os.path.realpath(inv.dockerfile) == real]
     args = ws.build_args(path)
     if not builds:
@@ -198,7 +199,7 @@ def stage_label(stage: StageNode) -> str:
     return f"stage {stage.index}" + (f" `{stage.name}`" if stage.name else "")
 
 
-def _stage(ws: "Workspace", facts: "Facts", stage: "Stage") -> StageNode:
+def _stage(ws: Workspace, facts: Facts, stage: Stage) -> StageNode:
     from aicache_lint.knowledge.base_images import is_cache_variable
 
     start = facts.state(stage.from_instruction)
@@ -209,7 +210,7 @@ def _stage(ws: "Workspace", facts: "Facts", stage: "Stage") -> StageNode:
                      _user(end), end.assumption(), env)
 
 
-def _base_source(ws: "Workspace", stage: "Stage", start: "State") -> BaseSource:
+def _base_source(ws: Workspace, stage: Stage, start: State) -> BaseSource:
     """Why a stage starts with the USER and ENV it has: the order ``Facts`` asks in."""
     from aicache_lint.knowledge.base_images import known_image
 
@@ -237,7 +238,7 @@ def _base_source(ws: "Workspace", stage: "Stage", start: "State") -> BaseSource:
     return BaseSource("unknown", UNKNOWN_BASE)
 
 
-def _user(state: "State") -> User:
+def _user(state: State) -> User:
     if state.user is None:
         return User(None, None, None, False)
     info = state.user_info
@@ -247,7 +248,7 @@ def _user(state: "State") -> User:
 # -- services -----------------------------------------------------------------------------------
 
 
-def _services(ws: "Workspace", files: list[str], invocations: list["Invocation"]) -> list[ServiceNode]:
+def _services(ws: Workspace, files: list[str], invocations: list[Invocation]) -> list[ServiceNode]:
     from aicache_lint.discovery import file_kind
 
     projects: dict[tuple[str, ...], tuple[str, ...]] = {}  # real paths -> the files as named
@@ -264,7 +265,7 @@ def _services(ws: "Workspace", files: list[str], invocations: list["Invocation"]
     return sorted(found, key=lambda s: (s.files, s.name))
 
 
-def _service(ws: "Workspace", files: list[str], service: "Service", invocations: list["Invocation"]) -> ServiceNode:
+def _service(ws: Workspace, files: list[str], service: Service, invocations: list[Invocation]) -> ServiceNode:
     from aicache_lint.compose.caches import model_caches, runtime
 
     rt = runtime(service)
@@ -292,7 +293,7 @@ def _service(ws: "Workspace", files: list[str], service: "Service", invocations:
                        build, tags, user, caches, volumes)
 
 
-def _image_source(ws: "Workspace", service: "Service") -> str | None:
+def _image_source(ws: Workspace, service: Service) -> str | None:
     """What the linter knows of the image a service runs without building it."""
     from aicache_lint.compose.images import lookup
 
@@ -304,4 +305,4 @@ def _image_source(ws: "Workspace", service: "Service") -> str | None:
     info = lookup(service.image)
     if info is not None:
         return f"known image table: {info.name} ({info.source})"
-    return "not known: its user and model caches are not inferred"
+    return UNKNOWN_IMAGE

@@ -8,15 +8,18 @@ directory::
                  "args" {name: value},
                  "builds": [{"origin": {"kind", "path", "line", "name", "description"},
                              "target", "args", "tags", "unresolved"}],
-                 "stages": [{"index", "name", "base",
+                 "stages": [{"index", "name", "parent" (index of the stage it is FROM, or null), "base",
                              "base_source": {"kind" (stage | built | known | registry | scratch |
                                              unknown), "detail"},
-                             "user": {"name", "uid", "home", "home_known"},
+                             "user": {"name" (null: unknown), "uid", "home", "home_known"},
+                             "assumption" (what fixes take for granted about an unknown base, or null),
                              "env": {name: value or null}}]}],
      "services": [{"files", "name", "image", "image_source", "build" ({"dockerfile", "context",
                    "target"} | null), "tags", "user", "model_caches": [{"kind", "directory",
                    "where", "why"}], "volumes": [{"type", "source", "target", "read_only"}]}],
-     "unresolved": [{"kind" (link | build | base), "path", "message"}]}
+     "unresolved": [{"kind" (link | build | base), "path" (or null), "message"}]}
+
+``base_source.detail`` and ``linted_with`` are sentences for people; the other fields are data.
 
 Mermaid: a `flowchart LR` that GitHub renders -- one subgraph per Dockerfile with a node per
 stage, a node per image name (built here or a base), a node per builder and per service; edges
@@ -35,14 +38,14 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "mermaid")
 
 
-def render(fmt: str, graph: "Graph") -> str:
+def render(fmt: str, graph: Graph) -> str:
     return {"text": text, "json": as_json, "mermaid": mermaid}[fmt](graph)
 
 
 # -- text ---------------------------------------------------------------------------------------
 
 
-def text(graph: "Graph") -> str:
+def text(graph: Graph) -> str:
     lines = ["Images"] if graph.images else ["Images: no Dockerfile found"]
     for image in graph.images:
         lines += _image_lines(image)
@@ -54,7 +57,7 @@ def text(graph: "Graph") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _image_lines(image: "Image") -> list[str]:
+def _image_lines(image: Image) -> list[str]:
     from aicache_lint.graph import stage_label
 
     lines = [f"  {image.dockerfile}" + (f" ({image.error})" if image.error else "")]
@@ -75,7 +78,7 @@ def _image_lines(image: "Image") -> list[str]:
     return lines
 
 
-def _service_lines(service: "ServiceNode") -> list[str]:
+def _service_lines(service: ServiceNode) -> list[str]:
     lines = [f"  {service.name} ({' + '.join(service.files)})"]
     if service.build is not None:
         b = service.build
@@ -99,7 +102,7 @@ def _pairs(values: dict[str, str | None]) -> str:
     return ", ".join(f"{k}={'?' if v is None else v}" for k, v in values.items())
 
 
-def _user(user: "User") -> str:
+def _user(user: User) -> str:
     if user.name is None:
         return "unknown (the base image's)"
     details = [f"uid {user.uid if user.uid is not None else '?'}"]
@@ -111,7 +114,7 @@ def _user(user: "User") -> str:
 # -- json ---------------------------------------------------------------------------------------
 
 
-def as_json(graph: "Graph") -> str:
+def as_json(graph: Graph) -> str:
     return json.dumps({"version": 1, **_plain(graph)}, indent=2) + "\n"
 
 
@@ -155,7 +158,8 @@ def label(*lines: str) -> str:
     return '"' + "<br/>".join("".join(codes.get(c, c) for c in line) for line in lines) + '"'
 
 
-def mermaid(graph: "Graph") -> str:
+def mermaid(graph: Graph) -> str:
+    from aicache_lint.graph import UNKNOWN_IMAGE
     from aicache_lint.workspace.images import image_key
 
     ids = _Ids()
@@ -205,8 +209,7 @@ def mermaid(graph: "Graph") -> str:
         node = services[(service.files[0], service.name)]
         out.append(f"  {node}({label(f'service {service.name}', service.files[-1])})")
         if service.image and service.build is None:
-            unknown = bool(service.image_source and service.image_source.startswith("not known"))
-            edges.append(f"  {node} -->|runs| {image_node(service.image, unknown)}")
+            edges.append(f"  {node} -->|runs| {image_node(service.image, service.image_source == UNKNOWN_IMAGE)}")
     for node, name, _ in sorted(images.values()):
         out.append(f"  {node}([{label(name)}])")
     unknown = sorted(node for node, _, is_unknown in images.values() if is_unknown)
@@ -216,7 +219,7 @@ def mermaid(graph: "Graph") -> str:
     return "\n".join(out + list(dict.fromkeys(edges))) + "\n"
 
 
-def _built_stage(image: "Image", target: str | None) -> "StageNode | None":
+def _built_stage(image: Image, target: str | None) -> StageNode | None:
     if not image.stages:
         return None
     if target:
