@@ -327,7 +327,54 @@ def rules(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     return EXIT_CLEAN
 
 
-SUBCOMMANDS = {"rule": rule, "rules": rules}
+def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
+    from aicache_lint.report.graph import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} graph", formatter_class=_HelpFormatter,
+        description="Show what the linter believes about the project under PATHS (default: the current "
+                    "directory): images, their stages and bases, who builds them, Compose services, and "
+                    "every link that could not be resolved.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    parser.add_argument("--output-format", choices=FORMATS, default="text", help="default: text")
+    parser.add_argument("-o", "--output-file", metavar="PATH", help="write the graph to this file")
+    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    parser.add_argument("--resolve-images", action="store_true", default=None,
+                        help="read the config of bases not known here from their registry (network)")
+    parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
+                        help="stay offline, whatever the configuration says")
+    args = parser.parse_args(argv)
+    from aicache_lint.config import CliOverrides, ConfigError, Resolver
+    from aicache_lint.discovery import discover
+    from aicache_lint.engine import _resolver
+    from aicache_lint.graph import build_graph
+    from aicache_lint.report.graph import render
+    from aicache_lint.settings import SettingsError
+    from aicache_lint.workspace.index import Workspace
+
+    paths = args.paths or ["."]
+    if "-" in paths:
+        raise UsageError("`graph` reads files, not standard input")
+    try:
+        resolver = Resolver(CliOverrides(resolve_images=args.resolve_images, config=args.config, isolated=args.isolated))
+        files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
+        if problems:
+            raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
+        files = [os.path.relpath(f) for f in files]  # the graph names files relative to here
+        ws = Workspace(files or [os.path.relpath(p) for p in paths], _resolver(resolver.for_path(paths[0])))
+        output = render(args.output_format, build_graph(ws, files))
+    except (ConfigError, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.output_file:
+        with open(args.output_file, "w", encoding="utf-8") as stream:
+            stream.write(output)
+    else:
+        stdout.write(output)
+    return EXIT_CLEAN
+
+
+SUBCOMMANDS = {"graph": graph, "rule": rule, "rules": rules}
 
 
 def run(argv: list[str], stdin: IO[bytes] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
