@@ -405,7 +405,6 @@ def test_unknown_variable_base_and_unreadable_dockerfile(tmp_path, monkeypatch) 
             stage 1: FROM scratch
               base: the empty image: root, no environment
               user: root (uid 0, home /root)
-              assumes the base image `scratch` runs as root and sets no cache variable
         Services: no Compose service found
         Unresolved
           - bake target `gone` (docker-bake.json:1) builds gone/Dockerfile, which cannot be read
