@@ -92,8 +92,12 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
     from aicache_lint.knowledge.model_cache import image_stages
 
     end: State = facts.end_state(stage)
-    hf: list[str] = []
-    torch: list[str] = []
+    # What the base image, when built here, installs counts too (`FROM acme/base` with transformers).
+    root = stage.chain()[-1]
+    inherited = ws.base_facts(root.base) if root.base else None
+    packages = inherited.packages if inherited is not None else ()
+    hf: list[str] = [name for name in packages if name in HF_LIBRARIES]
+    torch: list[str] = [name for name in packages if name in TORCH_LIBRARIES]
     created: dict[str, str | None] = {}
     for s in sorted(image_stages(stage), key=lambda s: s.index):
         for instr in s.instructions:
