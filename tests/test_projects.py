@@ -13,7 +13,11 @@ The test lints a copy of `input/` with every rule, unsafe fixes on, compares wit
 fixes it, compares the tree with `fixed/`, and checks the invariants of DESIGN §7: fixing again
 changes nothing, no (code, file) finding appears that was not there before, every Compose file
 validates against the Compose schema and every Dockerfile still parses (BuildKit's parser too,
-where installed). Run with `AICACHE_LINT_UPDATE_PROJECTS=1` to rewrite `fixed/` and
+where installed). `--diff` must show the same plan: its unified diff, applied to another copy of
+`input/`, gives the `--fix` tree byte for byte, and on the fixed tree it shows nothing.
+
+The copy is a repository: it gets a `.git` directory (git keeps none in a fixture), so the
+workspace finds its root there, and with it `.github/workflows` and the Bake files. Run with `AICACHE_LINT_UPDATE_PROJECTS=1` to rewrite `fixed/` and
 `expected.txt` from the current behaviour, then read the diff.
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -85,6 +90,59 @@ def _update(project: Path, comments: list[str], before: list[str], after: list[s
         path.write_bytes(data)
 
 
+def _copy(project: Path, dest: Path) -> Path:
+    shutil.copytree(project / "input", dest)
+    (dest / ".git").mkdir()
+    return dest
+
+
+_HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _apply_diff(root: Path, diff: str) -> dict[str, bytes]:
+    """The files of ``root`` with the unified ``diff`` applied, read strictly: every context and
+    removed line must match, and a line missing its newline (no `\\ No newline` marker) breaks
+    the next one."""
+    files = _files(root)
+    lines = diff.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        assert lines[i].startswith("--- ") and lines[i + 1].startswith("+++ "), lines[i : i + 2]
+        name = lines[i][4:].rstrip("\r\n")
+        assert lines[i + 1][4:].rstrip("\r\n") == name
+        rel = Path(name).relative_to(root).as_posix()
+        data = files[rel]
+        bom = data.startswith(b"\xef\xbb\xbf")
+        old = data.decode("utf-8-sig").splitlines(keepends=True)
+        new: list[str] = []
+        pos = 0
+        i += 2
+        while i < len(lines) and lines[i].startswith("@@ "):
+            match = _HUNK.match(lines[i])
+            assert match, lines[i]
+            start, old_left = int(match[1]), int(match[2] if match[2] is not None else 1)
+            new_left = int(match[4] if match[4] is not None else 1)
+            begin = start - 1 if old_left else start
+            assert begin >= pos, f"{rel}: hunks out of order"
+            new += old[pos:begin]
+            pos = begin
+            i += 1
+            while old_left or new_left:
+                tag, body = lines[i][:1], lines[i][1:]
+                assert tag in " -+", f"{rel}: not a hunk line: {lines[i]!r}"
+                if tag in " -":
+                    assert pos < len(old) and old[pos] == body, f"{rel}: {body!r} is not line {pos + 1}"
+                    pos += 1
+                    old_left -= 1
+                if tag in " +":
+                    new.append(body)
+                    new_left -= 1
+                i += 1
+        new += old[pos:]
+        files[rel] = (("\ufeff" if bom else "") + "".join(new)).encode("utf-8")
+    return files
+
+
 def _assert_valid(root: Path) -> None:
     import jsonschema
     import yaml
@@ -106,8 +164,7 @@ def _assert_valid(root: Path) -> None:
 
 @pytest.mark.parametrize("project", _projects(), ids=lambda p: p.name)
 def test_project(project: Path, tmp_path: Path) -> None:
-    work = tmp_path / project.name
-    shutil.copytree(project / "input", work)
+    work = _copy(project, tmp_path / project.name)
     _assert_valid(work)
     original = _files(work)
     before = _report(work)
@@ -135,6 +192,13 @@ def test_project(project: Path, tmp_path: Path) -> None:
     assert not new, f"the fix left findings that were not there before: {new}"
     assert not any(item["code"] == "AIC000" for item in after)
     _assert_valid(work)
+    assert invoke([*ALL, "--diff", str(work)]).stdout == "", "--diff shows changes on the fixed tree"
+
+    shown = _copy(project, tmp_path / "diff" / project.name)
+    diff = invoke([*ALL, "--diff", str(shown)])
+    assert diff.exit_code in (0, 1), diff.output
+    assert _apply_diff(shown, diff.stdout) == fixed, "--diff does not show what --fix writes"
+    assert _files(shown) == original, "--diff wrote files"
 
 
 def test_projects_exist() -> None:
