@@ -41,8 +41,20 @@ ALL = ["--isolated", "--select", ",".join(rule.code for rule in ALL_RULES), "--u
 COMPOSE_SCHEMA = Path(__file__).resolve().parent / "data" / "schemas" / "compose-spec.json"
 
 
+# Projects whose expected output is right and the linter's is not yet: name -> the bug.
+KNOWN_BUGS: dict[str, str] = {
+    "requirements-drive-model-cache": "Workspace.requested_packages names a requirements file relative to the "
+    "working directory (`../../tmp/.../ml.txt:2`), not to the Dockerfile's directory (`requirements/ml.txt:2`)",
+}
+
+
 def _projects() -> list[Path]:
     return sorted(p for p in PROJECTS.iterdir() if (p / "input").is_dir()) if PROJECTS.is_dir() else []
+
+
+def _params() -> list:
+    return [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[p.name])]
+                         if p.name in KNOWN_BUGS else []) for p in _projects()]
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -162,7 +174,7 @@ def _assert_valid(root: Path) -> None:
                 assert_matches_buildkit(text)
 
 
-@pytest.mark.parametrize("project", _projects(), ids=lambda p: p.name)
+@pytest.mark.parametrize("project", _params())
 def test_project(project: Path, tmp_path: Path) -> None:
     work = _copy(project, tmp_path / project.name)
     _assert_valid(work)
@@ -177,7 +189,7 @@ def test_project(project: Path, tmp_path: Path) -> None:
     changed = {name: data for name, data in fixed.items() if data != original[name]}
 
     comments, want_before, want_after = _expected(project) if (project / "expected.txt").exists() else ([], [], [])
-    if UPDATE:
+    if UPDATE and project.name not in KNOWN_BUGS:
         _update(project, comments, _lines(work, before), _lines(work, after), changed)
         return
     assert _lines(work, before) == want_before
@@ -203,3 +215,4 @@ def test_project(project: Path, tmp_path: Path) -> None:
 
 def test_projects_exist() -> None:
     assert _projects(), f"no project under {PROJECTS}"
+    assert set(KNOWN_BUGS) <= {p.name for p in _projects()}
