@@ -7,7 +7,9 @@ Each project holds:
   up; all other files must stay byte-identical;
 - `expected.txt`: leading `#` lines say what the project rebuilds; then the findings on `input/`
   under `[findings]` and those left after the fix under `[after fix]`, one
-  `path:row:col: CODE message` line each, followed by `    fix (safe|unsafe): title` when it has a fix.
+  `path:row:col: CODE message` line each, followed by `    fix (safe|unsafe): title` when it has a fix;
+  and, when the run warns (a link it cannot resolve), the warnings under `[notices]`, paths relative
+  to the project.
 
 The test lints a copy of `input/` with every rule, unsafe fixes on, compares with `expected.txt`,
 fixes it, compares the tree with `fixed/`, and checks the invariants of DESIGN §7: fixing again
@@ -61,10 +63,12 @@ def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _report(root: Path) -> list[dict]:
+def _report(root: Path) -> tuple[list[dict], list[str]]:
+    """The findings of a run on ``root`` and its warnings (paths relative to ``root``)."""
     result = invoke([*ALL, "--output-format", "json", str(root)])
     assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)
+    warnings = [line.replace(f"{root}{os.sep}", "") for line in result.stderr.splitlines()]
+    return json.loads(result.stdout), warnings
 
 
 def _lines(root: Path, items: list[dict]) -> list[str]:
@@ -77,10 +81,10 @@ def _lines(root: Path, items: list[dict]) -> list[str]:
     return lines
 
 
-def _expected(project: Path) -> tuple[list[str], list[str], list[str]]:
-    """(comment lines, findings, findings after the fix) of `expected.txt`."""
+def _expected(project: Path) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(comment lines, findings, findings after the fix, notices) of `expected.txt`."""
     comments: list[str] = []
-    sections: dict[str, list[str]] = {"[findings]": [], "[after fix]": []}
+    sections: dict[str, list[str]] = {"[findings]": [], "[after fix]": [], "[notices]": []}
     current = None
     for line in (project / "expected.txt").read_text(encoding="utf-8").splitlines():
         if line in sections:
@@ -89,11 +93,13 @@ def _expected(project: Path) -> tuple[list[str], list[str], list[str]]:
             comments.append(line)
         elif line:
             current.append(line)
-    return comments, sections["[findings]"], sections["[after fix]"]
+    return comments, sections["[findings]"], sections["[after fix]"], sections["[notices]"]
 
 
-def _update(project: Path, comments: list[str], before: list[str], after: list[str], changed: dict[str, bytes]) -> None:
-    text = "\n".join([*comments, "[findings]", *before, "", "[after fix]", *after]) + "\n"
+def _update(project: Path, comments: list[str], before: list[str], after: list[str], notices: list[str],
+            changed: dict[str, bytes]) -> None:
+    lines = [*comments, "[findings]", *before, "", "[after fix]", *after]
+    text = "\n".join(lines + (["", "[notices]", *notices] if notices else [])) + "\n"
     (project / "expected.txt").write_text(text, encoding="utf-8")
     shutil.rmtree(project / "fixed", ignore_errors=True)
     for name, data in changed.items():
@@ -179,21 +185,25 @@ def test_project(project: Path, tmp_path: Path) -> None:
     work = _copy(project, tmp_path / project.name)
     _assert_valid(work)
     original = _files(work)
-    before = _report(work)
+    before, notices = _report(work)
 
     result = invoke([*ALL, "--fix", str(work)])
     assert result.exit_code in (0, 1), result.output
-    after = _report(work)
+    warned = result.stderr.splitlines()
+    assert len(warned) == len(set(warned)), f"a warning is said more than once: {warned}"
+    after, _ = _report(work)
     fixed = _files(work)
     assert fixed.keys() == original.keys(), "a fix created or removed a file"
     changed = {name: data for name, data in fixed.items() if data != original[name]}
 
-    comments, want_before, want_after = _expected(project) if (project / "expected.txt").exists() else ([], [], [])
+    exists = (project / "expected.txt").exists()
+    comments, want_before, want_after, want_notices = _expected(project) if exists else ([], [], [], [])
     if UPDATE and project.name not in KNOWN_BUGS:
-        _update(project, comments, _lines(work, before), _lines(work, after), changed)
+        _update(project, comments, _lines(work, before), _lines(work, after), notices, changed)
         return
     assert _lines(work, before) == want_before
     assert _lines(work, after) == want_after
+    assert notices == want_notices
     assert changed == _files(project / "fixed") if (project / "fixed").is_dir() else not changed
 
     again = invoke([*ALL, "--fix", str(work)])
