@@ -47,6 +47,8 @@ COMPOSE_SCHEMA = Path(__file__).resolve().parent / "data" / "schemas" / "compose
 KNOWN_BUGS: dict[str, str] = {
     "requirements-drive-model-cache": "Workspace.requested_packages names a requirements file relative to the "
     "working directory (`../../tmp/.../ml.txt:2`), not to the Dockerfile's directory (`requirements/ml.txt:2`)",
+    "compose-base-image-chain": "AIC401 makes its fix unsafe for a non-root user whose image does not create the "
+    "cache directory, but its title does not say why (AIC402's does)",
 }
 
 
