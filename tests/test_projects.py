@@ -49,6 +49,8 @@ KNOWN_BUGS: dict[str, str] = {
     "working directory (`../../tmp/.../ml.txt:2`), not to the Dockerfile's directory (`requirements/ml.txt:2`)",
     "compose-base-image-chain": "AIC401 makes its fix unsafe for a non-root user whose image does not create the "
     "cache directory, but its title does not say why (AIC402's does)",
+    "crlf-and-no-final-newline": "`--diff` (cli._write_diffs) prints a last line without its newline and no "
+    "`\\ No newline at end of file` marker: it runs into the next line and the patch does not apply",
 }
 
 
@@ -121,8 +123,8 @@ _HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 def _apply_diff(root: Path, diff: str) -> dict[str, bytes]:
     """The files of ``root`` with the unified ``diff`` applied, read strictly: every context and
-    removed line must match, and a line missing its newline (no `\\ No newline` marker) breaks
-    the next one."""
+    removed line must match, and a line without its newline must be marked `\\ No newline at end
+    of file` (else it runs into the next line and breaks the patch)."""
     files = _files(root)
     lines = diff.splitlines(keepends=True)
     i = 0
@@ -150,6 +152,10 @@ def _apply_diff(root: Path, diff: str) -> dict[str, bytes]:
             while old_left or new_left:
                 tag, body = lines[i][:1], lines[i][1:]
                 assert tag in " -+", f"{rel}: not a hunk line: {lines[i]!r}"
+                if i + 1 < len(lines) and lines[i + 1].startswith("\\"):  # `\ No newline at end of file`
+                    assert body.endswith("\n"), f"{rel}: a line lacks its newline: {body!r}"
+                    body = body[:-1]
+                    i += 1
                 if tag in " -":
                     assert pos < len(old) and old[pos] == body, f"{rel}: {body!r} is not line {pos + 1}"
                     pos += 1
