@@ -44,14 +44,7 @@ COMPOSE_SCHEMA = Path(__file__).resolve().parent / "data" / "schemas" / "compose
 
 
 # Projects whose expected output is right and the linter's is not yet: name -> the bug.
-KNOWN_BUGS: dict[str, str] = {
-    "requirements-drive-model-cache": "Workspace.requested_packages names a requirements file relative to the "
-    "working directory (`../../tmp/.../ml.txt:2`), not to the Dockerfile's directory (`requirements/ml.txt:2`)",
-    "compose-base-image-chain": "AIC401 makes its fix unsafe for a non-root user whose image does not create the "
-    "cache directory, but its title does not say why (AIC402's does)",
-    "crlf-and-no-final-newline": "`--diff` (cli._write_diffs) prints a last line without its newline and no "
-    "`\\ No newline at end of file` marker: it runs into the next line and the patch does not apply",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _projects() -> list[Path]:

@@ -184,9 +184,6 @@ def test_a_cycle_of_images_built_here_is_said_once(tmp_path: Path) -> None:
     assert ws.notices == ["image `acme/a` is built FROM itself through other images built here: its facts are not used"]
 
 
-@pytest.mark.xfail(strict=True, reason="ImageGraph.base_facts cuts a cycle only where it re-enters: the images on "
-                   "it still get facts inherited round the loop (HF_HOME of a/Dockerfile for `FROM acme/a`), "
-                   "though the notice says they are not used")
 @pytest.mark.parametrize("first", ["acme/a", "acme/b"])
 def test_no_image_on_a_cycle_gives_facts(tmp_path: Path, first: str) -> None:
     ws = _ws(_repo(tmp_path, CYCLE), "c/Dockerfile")
@@ -281,9 +278,6 @@ def test_a_one_file_run_on_an_unknown_base_reads_the_build_files(tmp_path: Path)
 
 # -- what the rules make of it -------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="LinkedImage (workspace/runtime.py) does not carry the base image's "
-                   "assumption: AIC401 treats a service whose Dockerfile starts FROM an unknown image as root "
-                   "and gives a safe fix that assumes it")
 def test_a_service_on_an_unknown_base_gets_an_unsafe_titled_model_cache_fix(tmp_path: Path) -> None:
     root = _repo(tmp_path, {
         "compose.yaml": "services:\n  worker:\n    build: ./worker\n",

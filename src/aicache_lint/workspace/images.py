@@ -47,7 +47,8 @@ class Built(NamedTuple):
 class ImageGraph:
     def __init__(self, ws: "Workspace") -> None:
         self.ws = ws
-        self._resolving: set[tuple[str, str]] = set()
+        self._resolving: list[tuple[str, str]] = []  # images being resolved, outermost first
+        self._cyclic: set[tuple[str, str]] = set()
         self._by_name: dict[tuple[str, str], list[Invocation]] | None = None
         self._facts: dict[tuple[str, str], ImageFacts | None] = {}
 
@@ -86,12 +87,15 @@ class ImageGraph:
             return None
         if key in self._resolving:
             self.ws.notice(f"image `{reference}` is built FROM itself through other images built here: its facts are not used")
+            self._cyclic.update(self._resolving[self._resolving.index(key):])  # every image on the cycle
             return None
-        self._resolving.add(key)
+        self._resolving.append(key)
         try:
             parsed = self.ws.dockerfile(inv.dockerfile, inv.args)
         finally:
-            self._resolving.discard(key)
+            self._resolving.pop()
+        if key in self._cyclic:
+            return None
         if parsed is None:
             return None
         _, facts = parsed
@@ -123,7 +127,10 @@ class ImageGraph:
             return None
         if key not in self._facts:
             built = self.built(reference)
-            self._facts[key] = _inherited(self.ws, built) if built is not None else self._from_registry(reference)
+            if key in self._cyclic:
+                self._facts[key] = None
+            else:
+                self._facts[key] = _inherited(self.ws, built) if built is not None else self._from_registry(reference)
         return self._facts[key]
 
     def _from_registry(self, reference: str) -> ImageFacts | None:

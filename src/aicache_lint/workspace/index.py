@@ -313,7 +313,8 @@ class Workspace:
             return found
         for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
             word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
-            found += [Requested(r.name, word, f"{os.path.relpath(r.path)}:{r.line}") for r in install.depfile.packages]
+            here = os.path.dirname(dockerfile) or "."  # named as the Dockerfile's own COPY lines would
+            found += [Requested(r.name, word, f"{os.path.relpath(r.path, here)}:{r.line}") for r in install.depfile.packages]
         return found
 
     # -- images ---------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class LinkedImage(NamedTuple):
     torch_libraries: tuple[str, ...]  # torch libraries installed into the image
     created_dirs: dict[str, str | None]  # directory -> owner name ("" root) the RUNs create/chown
     writes: tuple["ImageWrite", ...] = ()  # where the build may put files (dockerfile/image_writes.py)
+    # What the summary takes for granted about an unknown base image (``State.assumption``), or None.
+    assumed: str | None = None
 
     def filler(self, directory: str) -> "ImageWrite | None":
         """The first build step that may put files in ``directory``: a volume there would hide them."""
@@ -127,6 +129,7 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
         torch_libraries=tuple(torch),
         created_dirs=created,
         writes=tuple(image_writes(facts, stage, _context_lookup(ws, context))),
+        assumed=end.assumption(),
     )
 
 

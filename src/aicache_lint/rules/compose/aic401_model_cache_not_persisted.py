@@ -249,11 +249,18 @@ class ModelCacheNotPersisted(Rule):
         if shared:
             return Fix.unsafe(f"{title} ({shared})", *_merge_inserts(edits))
         # Root writes any new volume; a non-root user only one the image creates for it (trap 17).
+        if rt.linked is not None and rt.linked.assumed and _user_from_image(service):
+            return Fix.unsafe(f"{title} ({rt.linked.assumed})", *_merge_inserts(edits))
         if rt.is_root or (rt.is_root is False and rt.linked is not None and rt.linked.owns(mount)):
             return Fix.safe(title, *_merge_inserts(edits))
         who = f"`{rt.user}`" if rt.user else "the service's user"
         return Fix.unsafe(f"{title} (assumes {who} can write a new volume there: the image does not create "
                           f"`{mount}` for it, and AIC124 does that where it can)", *_merge_inserts(edits))
+
+
+def _user_from_image(service: "Service") -> bool:
+    """Whether the service runs as its image's user (no `user:` of its own)."""
+    return not any(mapping.get("user") is not None for _, mapping in service.definitions)
 
 
 def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import TYPE_CHECKING, Iterator
 
@@ -91,8 +92,9 @@ class VolumeDirNotInImage(Rule):
                     continue
                 reported.add(directory)
                 anchor = _user_line(stage) or stage.from_instruction
+                where = os.path.relpath(compose_file, os.path.dirname(os.path.abspath(ctx.path)))
                 message = (
-                    f"service `{service.name}` ({compose_file}) runs this image as `{linked.user}` and {what} "
+                    f"service `{service.name}` ({where}) runs this image as `{linked.user}` and {what} "
                     f"at `{directory}`, which the image does not create for that user: a new volume there is "
                     f"owned by root and `{linked.user}` cannot write it"
                 )
