@@ -35,3 +35,15 @@ class DepFile(NamedTuple):
     # Constraint files (`-c`) only pin versions of packages that something else asks for: they
     # install nothing, so their entries stay out of ``packages``.
     constraints: tuple[Requirement, ...] = ()
+
+
+class Selection(NamedTuple):
+    """Which optional parts of a project an install asks for, as its command line says."""
+
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()  # uv `--group`, poetry `--with`, pip `--group`
+    all_groups: bool = False
+    default_groups: bool = True  # False: uv `--no-default-groups`
+    without: tuple[str, ...] = ()  # uv `--no-group` (`--no-dev`: `dev`), poetry `--without`
+    only: tuple[str, ...] | None = None  # uv `--only-group`, poetry `--only` (`main`: the project's own)

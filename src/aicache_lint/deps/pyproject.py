@@ -21,23 +21,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
-from aicache_lint.deps import DepFile, Read, Requirement
+from aicache_lint.deps import DepFile, Read, Requirement, Selection
 from aicache_lint.deps.requirements import read_requirements, requirement_name
 from aicache_lint.knowledge.requirements import normalize
-
-
-class Selection(NamedTuple):
-    """Which optional parts of a project an install asks for, as its command line says."""
-
-    extras: tuple[str, ...] = ()
-    all_extras: bool = False
-    groups: tuple[str, ...] = ()  # uv `--group`, poetry `--with`, pip `--group`
-    all_groups: bool = False
-    default_groups: bool = True  # False: uv `--no-default-groups`
-    without: tuple[str, ...] = ()  # uv `--no-group` (`--no-dev`: `dev`), poetry `--without`
-    only: tuple[str, ...] | None = None  # uv `--only-group`, poetry `--only` (`main`: the project's own)
 
 
 def read_project(directory: str, read: Read, tool: str = "pip", selection: Selection | None = None) -> DepFile:

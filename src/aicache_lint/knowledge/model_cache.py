@@ -111,9 +111,12 @@ def _nearest_owner(state: State, path: str) -> str | None:
 
 
 def _compose_mount(ctx: "DockerfileContext", kind: str):
+    services = ctx.workspace.services_building(ctx.path)
+    if not services:
+        return None
     from aicache_lint.compose.builders import default_cache_mount
 
-    return default_cache_mount(ctx.workspace.services_building(ctx.path), ctx.path, kind)
+    return default_cache_mount(services, ctx.path, kind)
 
 
 def cache_env_fix(ctx: "DockerfileContext", stage: Stage, var: str, target: CacheTarget) -> Fix | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.dockerfile.shell import Invocation, Word
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Options of pip/uv/conda/pipx/poetry that take a value as the next word.
@@ -126,3 +126,11 @@ def unseen_requirements(inv: "Invocation") -> bool:
         if not value.startswith("-") and ("://" in value or value.startswith((".", "/", "~"))):
             return True
     return False
+
+
+class Requested(NamedTuple):
+    """A package an install asks for."""
+
+    name: str  # normalised (PEP 503)
+    word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
+    where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line

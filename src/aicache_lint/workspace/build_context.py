@@ -26,10 +26,9 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.deps import DepFile, Read
 
 if TYPE_CHECKING:
-    from aicache_lint.deps.pyproject import Selection
+    from aicache_lint.deps import DepFile, Read, Selection
     from aicache_lint.dockerfile.facts import Facts, State
     from aicache_lint.dockerfile.model import Instruction
     from aicache_lint.dockerfile.shell import Invocation, Word
@@ -45,14 +44,6 @@ class ContextInstall(NamedTuple):
     image_path: str  # what the install names, absolute in the image (the directory for "project")
     context_path: str  # the same file or directory as ``read`` names it (the context joined with the source)
     depfile: DepFile  # paths in it are named as ``read`` names them too
-
-
-class Requested(NamedTuple):
-    """A package an install asks for."""
-
-    name: str  # normalised (PEP 503)
-    word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
-    where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line
 
 
 class _Wanted(NamedTuple):
@@ -96,7 +87,7 @@ def reads_context_files(facts: "Facts", instr: "Instruction", inv: "Invocation")
 
 
 def _wanted(inv: "Invocation", state: "State", escape: str) -> list[_Wanted]:
-    from aicache_lint.deps.pyproject import Selection
+    from aicache_lint.deps import Selection
     from aicache_lint.dockerfile.shell import subcommand
     from aicache_lint.knowledge.requirements import requested_values
 

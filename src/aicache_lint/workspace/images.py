@@ -118,10 +118,6 @@ class ImageGraph:
     def base_facts(self, reference: str) -> ImageFacts | None:
         """What `FROM reference` inherits from an image built here (None: not built here, or not
         by exactly one build)."""
-        from aicache_lint.knowledge.base_images import known_image
-
-        if known_image(reference) is not None:
-            return None  # a known image: the table answers (and no build file need be read)
         key = image_key(reference)
         if key is None:
             return None

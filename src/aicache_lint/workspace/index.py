@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from aicache_lint.dockerfile.image_facts import ImageFacts
     from aicache_lint.dockerfile.model import Dockerfile, Instruction
     from aicache_lint.dockerfile.shell import Invocation as ShellInvocation
-    from aicache_lint.workspace.build_context import Requested
+    from aicache_lint.knowledge.requirements import Requested
     from aicache_lint.workspace.images import ImageGraph
     from aicache_lint.workspace.invocations import Invocation
     from aicache_lint.workspace.runtime import LinkedImage
@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
 _INSTALLERS = frozenset({"pip", "uv", "poetry", "conda", "mamba", "micromamba"})
+# Arguments by which an install may name files of the build context (a superset of what
+# ``build_context`` recognises, so that `pip install torch` costs no import).
+_FILE_WORDS = frozenset({"-r", "-c", "-e", "-f", "--requirement", "--constraint", "--editable", "--file", "sync",
+                         "env", "install", "create", "update", ".", "--project", "--directory", "-C"})
 
 
 def repository_root(path: str) -> str | None:
@@ -302,11 +306,14 @@ class Workspace:
                            inv: "ShellInvocation") -> list["Requested"]:
         """The packages one install of a RUN asks for: named on its command line, or in the
         build-context files it reads (`-r requirements.txt`, `.`, `uv sync`, `conda env create`)."""
-        from aicache_lint.knowledge.requirements import requested_packages
-        from aicache_lint.workspace.build_context import Requested, context_installs, reads_context_files
+        from aicache_lint.knowledge.requirements import Requested, requested_packages
 
         found = [Requested(name, inv.args[index], None) for name, index in requested_packages(inv)]
-        if inv.program not in _INSTALLERS or not reads_context_files(facts, instr, inv):
+        if not _may_name_files(inv):  # the common `pip install torch`: nothing to map (and nothing to import)
+            return found
+        from aicache_lint.workspace.build_context import context_installs, reads_context_files
+
+        if not reads_context_files(facts, instr, inv):
             return found
         context = self.build_context(dockerfile)
         if context is None:
@@ -330,6 +337,10 @@ class Workspace:
     def base_facts(self, reference: str) -> "ImageFacts | None":
         """What a `FROM reference` inherits: an image built here, else (with `--resolve-images`)
         the registry's image config; None leaves it to the known-image table or unknown."""
+        from aicache_lint.knowledge.base_images import known_image
+
+        if known_image(reference) is not None:
+            return None  # a known image: the table answers (and no build file need be read)
         return self.graph.base_facts(reference)
 
     def linked_image(self, service: "Service") -> "LinkedImage | None":
@@ -338,6 +349,16 @@ class Workspace:
         from aicache_lint.workspace.runtime import linked_image
 
         return linked_image(self, service)
+
+
+def _may_name_files(inv: "ShellInvocation") -> bool:
+    if inv.program not in _INSTALLERS:
+        return False
+    values = [w.value for w in inv.args]
+    if inv.program in ("pip", "uv"):  # `install` names packages; files come with an option or a path
+        return any(v in _FILE_WORDS - {"install", "create", "update", "env"} or v.startswith(("-r", "-c", "--req", "--con", "-e", "--edit", ".", "/"))
+                   for v in values)
+    return any(v in _FILE_WORDS for v in values)
 
 
 def _read(path: str) -> SourceText | None:
