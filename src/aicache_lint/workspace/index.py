@@ -72,6 +72,7 @@ class Workspace:
         self._recording: list[set[str]] = []
         self._notices: dict[str, None] = {}  # ordered set
         self._graph: ImageGraph | None = None
+        self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -208,20 +209,29 @@ class Workspace:
     def compose_files_near(self, path: str) -> list[tuple[str, ...]]:
         """The Compose projects declared in ``path``'s directory and those above it (up to the
         root): `compose.yaml` with its override as Compose loads them, each variant on its own."""
-        from aicache_lint.discovery import is_compose_name
-
         projects: list[tuple[str, ...]] = []
         for directory in self._directories_up(path):
-            names = [n for n in self.listdir(directory) or () if is_compose_name(n)]
-            if not names:
-                continue
+            projects += self._compose_files_in(directory)
+        return projects
+
+    def _compose_files_in(self, directory: str) -> list[tuple[str, ...]]:
+        """The Compose projects of one directory (listed once per run)."""
+        found = self._compose_dirs.get(directory)
+        if found is not None:
+            return found
+        from aicache_lint.discovery import is_compose_name
+
+        names = [n for n in self.listdir(directory) or () if is_compose_name(n)]
+        found = []
+        if names:
             from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
 
             together = {self.companion_files(os.path.normpath(os.path.join(directory, n))) for n in names
                         if n in MAIN_NAMES + OVERRIDE_NAMES}
             alone = {(os.path.normpath(os.path.join(directory, n)),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
-            projects += sorted(together | alone)
-        return projects
+            found = sorted(together | alone)
+        self._compose_dirs[directory] = found
+        return found
 
     def spelt(self, path: str) -> str:
         """``path`` named the way the run names files (see ``_relative``)."""
@@ -273,8 +283,14 @@ class Workspace:
         """The builds of ``dockerfile`` (compared by real path)."""
         if not self._may_be_built(dockerfile):
             return []
-        target = os.path.realpath(dockerfile)
-        return [inv for inv in self.invocations() if inv.dockerfile and os.path.realpath(inv.dockerfile) == target]
+        return self._cached(("builds-by-dockerfile",), self._builds_by_dockerfile).get(os.path.realpath(dockerfile), [])
+
+    def _builds_by_dockerfile(self) -> dict[str, list["Invocation"]]:
+        found: dict[str, list[Invocation]] = {}
+        for inv in self.invocations():
+            if inv.dockerfile:
+                found.setdefault(os.path.realpath(inv.dockerfile), []).append(inv)
+        return found
 
     def _may_be_built(self, dockerfile: str) -> bool:
         """Cheap first answer for the one-file case: no file that declares builds, no builds."""
@@ -285,12 +301,19 @@ class Workspace:
         target = os.path.realpath(dockerfile)
         found = []
         for files in self.compose_files_near(dockerfile):
-            for service in self.compose_project(files).services.values():
-                build = service.build
-                if build and build.dockerfile and not build.dockerfile_inline and \
-                        os.path.realpath(build.dockerfile) == target:
-                    found.append((files[0], service))
+            found += [(files[0], s) for s in self._services_by_dockerfile(files).get(target, [])]
         return found
+
+    def _services_by_dockerfile(self, files: tuple[str, ...]) -> dict[str, list["Service"]]:
+        def build() -> dict[str, list[Service]]:
+            found: dict[str, list[Service]] = {}
+            for service in self.compose_project(files).services.values():
+                b = service.build
+                if b and b.dockerfile and not b.dockerfile_inline:
+                    found.setdefault(os.path.realpath(b.dockerfile), []).append(service)
+            return found
+
+        return self._cached(("services-by-dockerfile", files), build)
 
     def build_context(self, dockerfile: str) -> str | None:
         """The build context of ``dockerfile``: the one its builds agree on, else (built by no
