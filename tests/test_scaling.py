@@ -74,3 +74,42 @@ def test_work_grows_linearly(make, action):
     action(*make(2), SETTINGS)  # import what the run needs first: imports are not the file's work
     small, large = _calls(action, *make(60)), _calls(action, *make(120))
     assert large / small < 2.15, f"{small} calls for 60 blocks, {large} for 120"
+
+
+def _project(root, n: int) -> list[str]:
+    """n services, each building its own Dockerfile FROM a base another service builds, with a
+    build arg and a requirements file: every link of the workspace is asked for, per file."""
+    (root / ".git").mkdir(exist_ok=True)
+    services = ["services:\n  base:\n    build: ./base\n    image: acme/base:1\n"]
+    (root / "base").mkdir(exist_ok=True)
+    (root / "base" / "Dockerfile").write_text("FROM python:3.12\nRUN useradd -m -u 1000 app\nUSER app\n")
+    for i in range(n):
+        app = root / f"app{i}"
+        app.mkdir(exist_ok=True)
+        (app / "Dockerfile").write_text(
+            "ARG BASE=acme/base:1\nFROM ${BASE}\nCOPY requirements.txt .\nRUN pip install --user -r requirements.txt\n")
+        (app / "requirements.txt").write_text("transformers\n")
+        services.append(f"  app{i}:\n    build:\n      context: ./app{i}\n      args:\n        BASE: acme/base:1\n")
+    (root / "compose.yaml").write_text("".join(services))
+    return sorted(str(p) for p in root.rglob("*") if p.name in ("Dockerfile", "compose.yaml"))
+
+
+@pytest.mark.parametrize("fix", [False, True], ids=["lint", "fix"])
+def test_workspace_work_grows_linearly(fix: bool, tmp_path) -> None:
+    """A whole project: who builds each Dockerfile, its base built here, its requirements, and the
+    Compose services -- looked up through indexes built once per run, not per file."""
+    from aicache_lint.api import Task, process_paths
+
+    def calls(n: int) -> int:
+        root = tmp_path / str(n)
+        root.mkdir()
+        tasks = [Task(p, SETTINGS, fix=fix) for p in _project(root, n)]
+        profile = cProfile.Profile()
+        profile.enable()
+        process_paths(tasks, jobs=1)
+        profile.disable()
+        return pstats.Stats(profile).total_calls
+
+    calls(2)  # imports first
+    small, large = calls(30), calls(60)
+    assert large / small < 2.15, f"{small} calls for 30 services, {large} for 60"

@@ -49,19 +49,24 @@ class ImageGraph:
         self.ws = ws
         self._resolving: list[tuple[str, str]] = []  # images being resolved, outermost first
         self._cyclic: set[tuple[str, str]] = set()
-        self._by_name: dict[tuple[str, str], list[Invocation]] | None = None
-        self._facts: dict[tuple[str, str], ImageFacts | None] = {}
+
+    def forget(self) -> None:
+        """A file changed: cycles are found again (the values themselves live in the workspace's
+        cache, which drops those built from that file)."""
+        self._cyclic.clear()
 
     @property
     def by_name(self) -> dict[tuple[str, str], list["Invocation"]]:
-        if self._by_name is None:
-            self._by_name = {}
+        def build() -> dict[tuple[str, str], list[Invocation]]:
+            found: dict[tuple[str, str], list[Invocation]] = {}
             for inv in self.ws.invocations():
                 for tag in inv.tags:
                     key = image_key(tag)
                     if key is not None:
-                        self._by_name.setdefault(key, []).append(inv)
-        return self._by_name
+                        found.setdefault(key, []).append(inv)
+            return found
+
+        return self.ws.cached(("images-by-name",), build)
 
     def builds_of(self, reference: str) -> list["Invocation"]:
         key = image_key(reference)
@@ -121,13 +126,13 @@ class ImageGraph:
         key = image_key(reference)
         if key is None:
             return None
-        if key not in self._facts:
+        def build() -> ImageFacts | None:
             built = self.built(reference)
             if key in self._cyclic:
-                self._facts[key] = None
-            else:
-                self._facts[key] = _inherited(self.ws, built) if built is not None else self._from_registry(reference)
-        return self._facts[key]
+                return None
+            return _inherited(self.ws, built) if built is not None else self._from_registry(reference)
+
+        return self.ws.cached(("base-facts", key), build)
 
     def _from_registry(self, reference: str) -> ImageFacts | None:
         resolver = self.ws.resolver

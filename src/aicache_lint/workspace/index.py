@@ -107,16 +107,22 @@ class Workspace:
         key = os.path.abspath(path)
         if key not in self._overlay and self._disk.get(key) is not source:
             if key in self._disk:  # read before under another name: what rests on it is rebuilt
-                self._derived = {k: v for k, v in self._derived.items() if k == ("build-files",)}
-                self._graph = None
+                self._forget(key)
             self._disk[key] = source
 
     def update(self, path: str, source: SourceText) -> None:
         """The fix plan changed ``path``: later questions see the new text."""
-        self._overlay[os.path.abspath(path)] = source
-        # Anything may rest on that text (a base image's facts, a service's image): parse again.
-        self._derived = {k: v for k, v in self._derived.items() if k == ("build-files",)}
-        self._graph = None
+        key = os.path.abspath(path)
+        self._overlay[key] = source
+        self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        """Drop what was built from the file ``key`` (a parse, a project, a base image's facts):
+        each value knows the files it read, so the rest stays (a fix plan over many files would
+        otherwise parse everything again after every change)."""
+        self._derived = {k: v for k, v in self._derived.items() if key not in v[1]}
+        if self._graph is not None:
+            self._graph.forget()
 
     @contextmanager
     def recording(self) -> Iterator[set[str]]:
@@ -138,9 +144,9 @@ class Workspace:
 
     # -- parsed files, each at most once per text ------------------------------------------------
 
-    def _cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """``build()`` once until a text changes; a check that reuses the value is recorded as
-        reading the files that building it read."""
+    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """``build()`` once until a file it read changes; a check that reuses the value is
+        recorded as reading the files that building it read."""
         hit = self._derived.get(key)
         if hit is None:
             with self.recording() as reads:
@@ -165,7 +171,7 @@ class Workspace:
                 return None
             return doc, Facts(doc, dict(args), self.base_facts)
 
-        return self._cached(("dockerfile", os.path.abspath(path), args), build)
+        return self.cached(("dockerfile", os.path.abspath(path), args), build)
 
     def build_args(self, dockerfile: str) -> dict[str, str]:
         """The build args every build of ``dockerfile`` gives the same value (what the file is
@@ -191,7 +197,7 @@ class Workspace:
                 service.workspace = self
             return project
 
-        return self._cached(("compose", files), build)  # by name as given: paths in findings keep it
+        return self.cached(("compose", files), build)  # by name as given: paths in findings keep it
 
     def _read_compose(self, path: str) -> SourceText:
         source = self.source(path)
@@ -252,7 +258,7 @@ class Workspace:
     def build_files(self) -> list[str]:
         """Every file of the project that declares builds: Compose files (given or near a given
         file), workflows and local composite actions, GitLab CI and Bake files at the root."""
-        return self._cached(("build-files",), self._find_build_files)
+        return self.cached(("build-files",), self._find_build_files)
 
     def _find_build_files(self) -> list[str]:
         from aicache_lint.discovery import file_kind
@@ -277,13 +283,13 @@ class Workspace:
         """Every planned build the project declares."""
         from aicache_lint.workspace.invocations import collect
 
-        return self._cached(("invocations",), lambda: collect(self))
+        return self.cached(("invocations",), lambda: collect(self))
 
     def invocations_of(self, dockerfile: str) -> list["Invocation"]:
         """The builds of ``dockerfile`` (compared by real path)."""
         if not self._may_be_built(dockerfile):
             return []
-        return self._cached(("builds-by-dockerfile",), self._builds_by_dockerfile).get(os.path.realpath(dockerfile), [])
+        return self.cached(("builds-by-dockerfile",), self._builds_by_dockerfile).get(os.path.realpath(dockerfile), [])
 
     def _builds_by_dockerfile(self) -> dict[str, list["Invocation"]]:
         found: dict[str, list[Invocation]] = {}
@@ -313,7 +319,7 @@ class Workspace:
                     found.setdefault(os.path.realpath(b.dockerfile), []).append(service)
             return found
 
-        return self._cached(("services-by-dockerfile", files), build)
+        return self.cached(("services-by-dockerfile", files), build)
 
     def build_context(self, dockerfile: str) -> str | None:
         """The build context of ``dockerfile``: the one its builds agree on, else (built by no
