@@ -28,8 +28,8 @@ from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:
     from aicache_lint.finding import Finding
-    from aicache_lint.workspace.index import Workspace
     from aicache_lint.settings import Settings
+    from aicache_lint.workspace.index import Workspace
 
 # Findings that say the file was not (fully) checked: hiding them would hide that.
 # Internal, parse and I/O errors (AIC000/001/003) are never hidden; AIC002 is a stale suppression.

@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from aicache_lint.engine import MAX_PASSES, FixResult, applicable, check_source, internal_error, parse_errors
+from aicache_lint.engine import (
+    MAX_PASSES,
+    FixResult,
+    applicable,
+    check_source,
+    internal_error,
+    parse_errors,
+)
 from aicache_lint.fix import Fix, apply_fixes
 from aicache_lint.source import SourceText
 

@@ -18,8 +18,8 @@ from aicache_lint.compose.images import ImageInfo, lookup
 from aicache_lint.knowledge.libraries import HF_CACHE_VARS, TRANSFORMERS_CACHE_VARS
 
 if TYPE_CHECKING:
-    from aicache_lint.workspace.runtime import LinkedImage
     from aicache_lint.compose.project import Project, Service, Volume
+    from aicache_lint.workspace.runtime import LinkedImage
 
 HF, TORCH = "hf", "torch"
 # Layouts of what a cache volume holds: the HF_HOME dir (hub cache in `hub/`), a hub cache itself

@@ -66,7 +66,9 @@ from aicache_lint.rules.dockerfile.aic122_cache_mount_not_writable import (
 from aicache_lint.rules.dockerfile.aic123_cache_mount_dir_owned_by_root import (
     CacheMountDirOwnedByRoot,
 )
-from aicache_lint.rules.dockerfile.aic124_volume_dir_not_in_image import VolumeDirNotInImage
+from aicache_lint.rules.dockerfile.aic124_volume_dir_not_in_image import (
+    VolumeDirNotInImage,
+)
 from aicache_lint.rules.dockerfile.aic130_syntax_directive_ignored import (
     SyntaxDirectiveIgnored,
 )

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, NamedTuple
 
 from aicache_lint.finding import Severity, Violation
+from aicache_lint.fix import Applicability
 
 if TYPE_CHECKING:
     from aicache_lint.compose.model import ComposeDoc
@@ -76,7 +77,7 @@ class Rule:
     summary: ClassVar[str]
     severity: ClassVar[Severity] = Severity.WARNING
     fix_availability: ClassVar[str] = FixAvailability.NONE
-    fix_safety: ClassVar[str] = "safe"  # the usual applicability; each finding decides its own
+    fix_safety: ClassVar[Applicability] = Applicability.SAFE  # the usual one; each finding decides its own
     targets: ClassVar[tuple[str, ...]] = ("dockerfile",)
     default_enabled: ClassVar[bool] = True
     default_options: ClassVar[dict[str, Any]] = {}
@@ -119,8 +120,8 @@ class Rule:
             problems.append("summary is empty")
         if cls.fix_availability not in (FixAvailability.ALWAYS, FixAvailability.SOMETIMES, FixAvailability.NONE):
             problems.append("bad fix_availability")
-        if cls.fix_safety not in ("safe", "unsafe"):
-            problems.append("fix_safety must be safe or unsafe")
+        if not isinstance(cls.fix_safety, Applicability):
+            problems.append("fix_safety must be an Applicability")
         # The docstring's sections are checked by tests/test_docs.py, not here: parsing 30
         # docstrings on every start-up would cost more than the rest of the registry.
         if not cls.__doc__:

@@ -15,7 +15,7 @@ def fix_label(rule: type[Rule]) -> str:
     if rule.fix_availability == FixAvailability.NONE:
         return "none"
     when = "always" if rule.fix_availability == FixAvailability.ALWAYS else "sometimes"
-    return f"{rule.fix_safety} ({when})"
+    return f"{rule.fix_safety.value} ({when})"
 
 
 def rule_page(rule: type[Rule]) -> str:

@@ -26,7 +26,6 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-
 if TYPE_CHECKING:
     from aicache_lint.deps import DepFile, Read, Selection
     from aicache_lint.dockerfile.facts import Facts, State

@@ -340,7 +340,10 @@ class Workspace:
         found = [Requested(name, inv.args[index], None) for name, index in requested_packages(inv)]
         if not _may_name_files(inv):  # the common `pip install torch`: nothing to map (and nothing to import)
             return found
-        from aicache_lint.workspace.build_context import context_installs, reads_context_files
+        from aicache_lint.workspace.build_context import (
+            context_installs,
+            reads_context_files,
+        )
 
         if not reads_context_files(facts, instr, inv):
             return found

@@ -7,7 +7,7 @@ import posixpath
 from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Severity, Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class CacheVolumePerService(Rule):
     summary = "Services keep the same model cache in different volumes"
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
     targets = ("compose",)
 
     def check(self, ctx: ComposeContext) -> Iterator[Violation]:

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Severity, Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class CacheVolumeProjectScoped(Rule):
     summary = "A model cache volume is scoped to the project (no `name:`)"
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
     targets = ("compose",)
     default_enabled = False
 

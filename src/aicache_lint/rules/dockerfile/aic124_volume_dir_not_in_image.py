@@ -76,7 +76,9 @@ class VolumeDirNotInImage(Rule):
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         reported: set[str] = set()
         for compose_file, service in ctx.workspace.services_building(ctx.path):
-            from aicache_lint.compose.caches import runtime  # only when a Compose file builds this one
+            from aicache_lint.compose.caches import (
+                runtime,  # only when a Compose file builds this one
+            )
 
             rt = runtime(service)
             linked = rt.linked

@@ -10,7 +10,7 @@ from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.words import expand, key_values, split_words
 from aicache_lint.finding import Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class CopyBeforeDependencyInstall(Rule):
     name = "copy-before-dependency-install"
     summary = "Dependencies are installed after a COPY of the whole build context"
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         facts = ctx.facts

@@ -6,8 +6,9 @@ import re
 from typing import Iterator
 
 from aicache_lint.finding import Violation
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.fix import Applicability
 from aicache_lint.knowledge import cuda_images
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 VARIANTS = ("base", "runtime", "devel", "cudnn-runtime", "cudnn-devel")
 
@@ -99,7 +100,7 @@ class CudaBaseNotPinned(Rule):
     name = "cuda-base-not-pinned"
     summary = "An nvidia/cuda base image without a published, full X.Y.Z-flavor-os tag"
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
     default_options = {"default-flavor": "runtime", "default-os": "ubuntu24.04"}
 
     @classmethod

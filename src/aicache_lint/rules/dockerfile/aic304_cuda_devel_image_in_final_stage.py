@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.dockerfile.words import key_values
 from aicache_lint.finding import Violation
-from aicache_lint.fix import Edit, Fix
-from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.knowledge import cuda_images
+from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Stage
@@ -111,7 +111,7 @@ class CudaDevelImageInFinalStage(Rule):
     name = "cuda-devel-image-in-final-stage"
     summary = "The final stage runs on a CUDA devel image"
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         facts = ctx.facts

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Severity, Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class VcsRequirementNotPinned(Rule):
     summary = "A Git requirement is not pinned to a full commit SHA"
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
-    fix_safety = "unsafe"
+    fix_safety = Applicability.UNSAFE
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         facts = ctx.facts

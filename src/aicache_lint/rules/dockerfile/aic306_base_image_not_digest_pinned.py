@@ -6,13 +6,13 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.fix import Edit, Fix
+from aicache_lint.knowledge import cuda_images
 from aicache_lint.rules.base import (
     ComposeContext,
     DockerfileContext,
     FixAvailability,
     Rule,
 )
-from aicache_lint.knowledge import cuda_images
 
 
 class BaseImageNotDigestPinned(Rule):
