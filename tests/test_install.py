@@ -95,6 +95,8 @@ def test_wheel_holds_the_package_data_and_the_entry_point(built: Built) -> None:
     assert {line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line} == {
         "Requires-Dist: PyYAML>=6.0",
         "Requires-Dist: sarif-om>=1.0.4",
+        "Requires-Dist: tree-sitter>=0.22",
+        "Requires-Dist: tree-sitter-hcl>=1.1",
         'Requires-Dist: tomli>=1.1; python_version < "3.11"',
     }
 
