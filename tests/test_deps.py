@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
+from aicache_lint.deps import Selection
 from aicache_lint.deps.conda import read_environment
 from aicache_lint.deps.locks import read_poetry_lock, read_uv_lock
-from aicache_lint.deps import Selection
 from aicache_lint.deps.pyproject import read_project, read_pyproject, read_setup_cfg
 from aicache_lint.deps.requirements import read_requirements, requirement_name
 

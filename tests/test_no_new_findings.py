@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from cli_runner import invoke
 from fixture_cases import Case, all_cases, case_source
+from unified_diff import apply_unified_diff
 
 from aicache_lint.engine import check_source, fix_source
 from aicache_lint.rules import ALL_RULES
@@ -52,46 +53,6 @@ def test_fixing_a_workspace_creates_no_finding(tree: str, tmp_path: Path) -> Non
     assert _pairs(copy) - before == set()
 
 
-def apply_unified_diff(diff: str, root: Path) -> None:
-    """Apply ``diff`` (files named relative to ``root``) as `patch -p0` would, strictly: every
-    context and removed line must match the file byte for byte."""
-    lines = diff.splitlines(keepends=True)
-    i = 0
-    while i < len(lines):
-        assert lines[i].startswith("--- ") and lines[i + 1].startswith("+++ "), lines[i]
-        path = root / lines[i][4:].rstrip("\n")
-        data = path.read_bytes()
-        bom = data[:3] == b"\xef\xbb\xbf"  # the diff shows text; the BOM stays as it was
-        old = data[3 if bom else 0:].decode("utf-8").splitlines(keepends=True)
-        new: list[str] = []
-        at = 0  # next line of ``old`` not yet copied
-        i += 2
-        while i < len(lines) and lines[i].startswith("@@ "):
-            removed, added = (part.split(",") for part in lines[i].split()[1:3])
-            start = int(removed[0][1:])
-            to_take = int(removed[1]) if len(removed) > 1 else 1
-            to_add = int(added[1]) if len(added) > 1 else 1
-            start = start - 1 if to_take else start
-            new += old[at:start]
-            at = start
-            i += 1
-            while to_take or to_add:
-                kind, text = lines[i][0], lines[i][1:]
-                if i + 1 < len(lines) and lines[i + 1].startswith("\\ No newline"):
-                    text = text[:-1]
-                    i += 1
-                if kind in " -":
-                    assert old[at] == text, (path, at, old[at], text)
-                    at += 1
-                    to_take -= 1
-                if kind in " +":
-                    new.append(text)
-                    to_add -= 1
-                i += 1
-        new += old[at:]
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(new).encode("utf-8"))
-
-
 @pytest.mark.parametrize("tree", ["examples", "tests/corpus"])
 def test_diff_shows_exactly_what_fix_writes(tree: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--diff` and `--fix` run the same plan over every file: applying the printed diff to one
@@ -105,7 +66,5 @@ def test_diff_shows_exactly_what_fix_writes(tree: str, tmp_path: Path, monkeypat
     monkeypatch.chdir(written)
     invoke([*options, "--fix", "."])
     assert diff, "nothing to fix: the test would prove nothing"
-    apply_unified_diff(diff, shown)
-    files = sorted(p.relative_to(written) for p in written.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(shown) for p in shown.rglob("*") if p.is_file())
-    assert [f for f in files if (shown / f).read_bytes() != (written / f).read_bytes()] == []
+    fixed = {p.relative_to(written).as_posix(): p.read_bytes() for p in sorted(written.rglob("*")) if p.is_file()}
+    assert apply_unified_diff(shown, diff) == fixed

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
+from unified_diff import apply_unified_diff
 
 from aicache_lint.rules import ALL_RULES
 
@@ -111,55 +111,6 @@ def _copy(project: Path, dest: Path) -> Path:
     return dest
 
 
-_HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-def _apply_diff(root: Path, diff: str) -> dict[str, bytes]:
-    """The files of ``root`` with the unified ``diff`` applied, read strictly: every context and
-    removed line must match, and a line without its newline must be marked `\\ No newline at end
-    of file` (else it runs into the next line and breaks the patch)."""
-    files = _files(root)
-    lines = diff.splitlines(keepends=True)
-    i = 0
-    while i < len(lines):
-        assert lines[i].startswith("--- ") and lines[i + 1].startswith("+++ "), lines[i : i + 2]
-        name = lines[i][4:].rstrip("\r\n")
-        assert lines[i + 1][4:].rstrip("\r\n") == name
-        rel = Path(name).relative_to(root).as_posix()
-        data = files[rel]
-        bom = data.startswith(b"\xef\xbb\xbf")
-        old = data.decode("utf-8-sig").splitlines(keepends=True)
-        new: list[str] = []
-        pos = 0
-        i += 2
-        while i < len(lines) and lines[i].startswith("@@ "):
-            match = _HUNK.match(lines[i])
-            assert match, lines[i]
-            start, old_left = int(match[1]), int(match[2] if match[2] is not None else 1)
-            new_left = int(match[4] if match[4] is not None else 1)
-            begin = start - 1 if old_left else start
-            assert begin >= pos, f"{rel}: hunks out of order"
-            new += old[pos:begin]
-            pos = begin
-            i += 1
-            while old_left or new_left:
-                tag, body = lines[i][:1], lines[i][1:]
-                assert tag in " -+", f"{rel}: not a hunk line: {lines[i]!r}"
-                if i + 1 < len(lines) and lines[i + 1].startswith("\\"):  # `\ No newline at end of file`
-                    assert body.endswith("\n"), f"{rel}: a line lacks its newline: {body!r}"
-                    body = body[:-1]
-                    i += 1
-                if tag in " -":
-                    assert pos < len(old) and old[pos] == body, f"{rel}: {body!r} is not line {pos + 1}"
-                    pos += 1
-                    old_left -= 1
-                if tag in " +":
-                    new.append(body)
-                    new_left -= 1
-                i += 1
-        new += old[pos:]
-        files[rel] = (("\ufeff" if bom else "") + "".join(new)).encode("utf-8")
-    return files
 
 
 def _assert_valid(root: Path) -> None:
@@ -220,7 +171,7 @@ def test_project(project: Path, tmp_path: Path) -> None:
     shown = _copy(project, tmp_path / "diff" / project.name)
     diff = invoke([*ALL, "--diff", str(shown)])
     assert diff.exit_code in (0, 1), diff.output
-    assert _apply_diff(shown, diff.stdout) == fixed, "--diff does not show what --fix writes"
+    assert apply_unified_diff(shown, diff.stdout) == fixed, "--diff does not show what --fix writes"
     assert _files(shown) == original, "--diff wrote files"
 
 

@@ -32,7 +32,12 @@ from aicache_lint.registry.client import (
     RegistryError,
 )
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
-from aicache_lint.registry.resolver import Lookup, Resolver, facts_from_config, get_resolver
+from aicache_lint.registry.resolver import (
+    Lookup,
+    Resolver,
+    facts_from_config,
+    get_resolver,
+)
 
 REG = "registry.test"  # a registry name the client is told to reach at the fake registry's URL
 D1, D2, D3 = ("sha256:" + c * 64 for c in "123")
