@@ -8,10 +8,10 @@ import re
 import pytest
 
 from aicache_lint.dockerfile.facts import Facts
-from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.knowledge.base_images import (
     KNOWN,
+    ImageFacts,
     image_users,
     is_cache_variable,
     known_image,

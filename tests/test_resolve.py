@@ -20,9 +20,9 @@ from cli_runner import invoke
 from git_remote import make_remote
 from registry_server import FakeRegistry
 
-from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.images.cuda import bundled_table, parse_tag
 from aicache_lint.images.reference import parse_reference
+from aicache_lint.knowledge.base_images import ImageFacts
 from aicache_lint.registry import resolver as resolver_module
 from aicache_lint.registry.cache import DiskCache
 from aicache_lint.registry.client import (

@@ -18,8 +18,8 @@ from aicache_lint.source import MappedText
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aicache_lint.dockerfile.image_facts import ImageFacts
     from aicache_lint.dockerfile.shell import Invocation, Script
+    from aicache_lint.knowledge.base_images import ImageFacts
 
 ROOT_NAMES = ("", "root", "0")
 # Directories in every Linux image (FHS); a mount below them creates nothing above its target.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from aicache_lint.dockerfile.image_facts import ImageFacts
 from aicache_lint.images.reference import DIGEST, ImageRef, parse_reference
+from aicache_lint.knowledge.base_images import ImageFacts
 from aicache_lint.registry.cache import DiskCache, user_cache_dir
 from aicache_lint.registry.client import (
     CONFIG_KEYS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.dockerfile.image_facts import ImageFacts
+from aicache_lint.knowledge.base_images import ImageFacts
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Facts, Stage

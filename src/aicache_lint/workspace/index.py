@@ -25,9 +25,9 @@ from aicache_lint.source import SourceError, SourceText
 if TYPE_CHECKING:
     from aicache_lint.compose.project import Project, Service
     from aicache_lint.dockerfile.facts import Facts
-    from aicache_lint.dockerfile.image_facts import ImageFacts
     from aicache_lint.dockerfile.model import Dockerfile, Instruction
     from aicache_lint.dockerfile.shell import Invocation as ShellInvocation
+    from aicache_lint.knowledge.base_images import ImageFacts
     from aicache_lint.knowledge.requirements import Requested
     from aicache_lint.workspace.images import ImageGraph
     from aicache_lint.workspace.invocations import Invocation
