@@ -20,9 +20,11 @@ class BaseImageNotDigestPinned(Rule):
     ## What it does
     Flags a `FROM` whose image reference has no `@sha256:` digest: `FROM python:3.12-slim`,
     `FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04`. `FROM scratch`, `FROM <earlier stage>` and a
-    reference that depends on a build argument without a default are not reported. In Compose
-    files it flags the `image:` of a service that runs a published image (a service with `build:`
-    names the image it builds, which is not pulled). Not in the default selection: enable it with
+    reference that depends on a build argument without a default are not reported, nor is an
+    image the repository builds itself (a Compose service, workflow step or Bake target tags it):
+    its digest changes with every build. In Compose files it flags the `image:` of a service that
+    runs a published image (a service with `build:` names the image it builds, which is not
+    pulled). Not in the default selection: enable it with
     `--extend-select AIC306` (or `extend-select = ["AIC306"]`).
 
     ## Why is this bad?
@@ -98,8 +100,8 @@ class BaseImageNotDigestPinned(Rule):
             if stage.parent is not None or not stage.base or "$" in stage.base:
                 continue
             image = parse_reference(stage.base)
-            if image is None or image.pinned:
-                continue
+            if image is None or image.pinned or ctx.workspace.graph.builds_of(stage.base):
+                continue  # pinned, or built in this repository: its digest changes with every build
             word = cuda_images.reference_word(stage.from_instruction, ctx.doc.escape)
             span = word.span if word else stage.from_instruction.keyword_span
 
@@ -150,7 +152,7 @@ def _check_compose(ctx: ComposeContext) -> Iterator[Violation]:
                    for cfile, mapping in service.definitions):
             continue  # defined in another file of the project
         image = parse_reference(service.image)
-        if image is None or image.pinned:
+        if image is None or image.pinned or ctx.workspace.graph.builds_of(service.image):
             continue
         message, digest = _look_up(ctx.resolver, service.image, image)
         raw = text[node.span.start : node.span.end]
