@@ -134,3 +134,22 @@ class Requested(NamedTuple):
     name: str  # normalised (PEP 503)
     word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
     where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line
+
+
+_INSTALLERS = frozenset({"pip", "uv", "poetry", "conda", "mamba", "micromamba"})
+# Words by which an install may name files of the build context: a superset of what
+# ``workspace/build_context.py`` recognises, so that `pip install torch` needs no more.
+_FILE_WORDS = frozenset({"-r", "-c", "-e", "-f", "--requirement", "--constraint", "--editable", "--file", ".",
+                         "--project", "--directory", "-C"})
+_PROJECT_COMMANDS = frozenset({"sync", "env", "install", "create", "update"})  # uv/poetry/conda subcommands
+
+
+def may_name_files(inv: "Invocation") -> bool:
+    """Whether an install may read requirements, pyproject or environment files."""
+    if inv.program not in _INSTALLERS:
+        return False
+    values = [w.value for w in inv.args]
+    if inv.program in ("pip", "uv") and "sync" not in values:  # `install` names packages; files need an option
+        return any(v in _FILE_WORDS or v.startswith(("-r", "-c", "--req", "--con", "-e", "--edit", ".", "/"))
+                   for v in values)
+    return any(v in _FILE_WORDS or v in _PROJECT_COMMANDS for v in values)

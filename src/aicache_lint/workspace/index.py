@@ -35,11 +35,6 @@ if TYPE_CHECKING:
 
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
-_INSTALLERS = frozenset({"pip", "uv", "poetry", "conda", "mamba", "micromamba"})
-# Arguments by which an install may name files of the build context (a superset of what
-# ``build_context`` recognises, so that `pip install torch` costs no import).
-_FILE_WORDS = frozenset({"-r", "-c", "-e", "-f", "--requirement", "--constraint", "--editable", "--file", "sync",
-                         "env", "install", "create", "update", ".", "--project", "--directory", "-C"})
 
 
 def repository_root(path: str) -> str | None:
@@ -69,6 +64,7 @@ class Workspace:
         self._overlay: dict[str, SourceText] = {}  # abs path -> text the fix plan holds
         self._disk: dict[str, SourceText | None] = {}  # abs path -> text read (None: unreadable)
         self._derived: dict[tuple, tuple[Any, frozenset[str]]] = {}  # key -> (value, files read to build it)
+        self._dependents: dict[str, set[tuple]] = {}  # file -> keys of the values built from it
         self._recording: list[set[str]] = []
         self._notices: dict[str, None] = {}  # ordered set
         self._graph: ImageGraph | None = None
@@ -120,7 +116,8 @@ class Workspace:
         """Drop what was built from the file ``key`` (a parse, a project, a base image's facts):
         each value knows the files it read, so the rest stays (a fix plan over many files would
         otherwise parse everything again after every change)."""
-        self._derived = {k: v for k, v in self._derived.items() if key not in v[1]}
+        for dependent in self._dependents.pop(key, ()):
+            self._derived.pop(dependent, None)
         if self._graph is not None:
             self._graph.forget()
 
@@ -152,6 +149,8 @@ class Workspace:
             with self.recording() as reads:
                 value = build()
             hit = self._derived[key] = (value, frozenset(reads))
+            for path in reads:
+                self._dependents.setdefault(path, set()).add(key)
         for active in self._recording:
             active.update(hit[1])
         return hit[0]
@@ -287,7 +286,7 @@ class Workspace:
 
     def invocations_of(self, dockerfile: str) -> list["Invocation"]:
         """The builds of ``dockerfile`` (compared by real path)."""
-        if not self._may_be_built(dockerfile):
+        if not self.build_files():  # the one-file case with nothing that declares builds
             return []
         return self.cached(("builds-by-dockerfile",), self._builds_by_dockerfile).get(os.path.realpath(dockerfile), [])
 
@@ -297,10 +296,6 @@ class Workspace:
             if inv.dockerfile:
                 found.setdefault(os.path.realpath(inv.dockerfile), []).append(inv)
         return found
-
-    def _may_be_built(self, dockerfile: str) -> bool:
-        """Cheap first answer for the one-file case: no file that declares builds, no builds."""
-        return bool(self.build_files())
 
     def services_building(self, dockerfile: str) -> list[tuple[str, "Service"]]:
         """(Compose file, service) for every service whose `build:` names ``dockerfile``."""
@@ -335,10 +330,10 @@ class Workspace:
                            inv: "ShellInvocation") -> list["Requested"]:
         """The packages one install of a RUN asks for: named on its command line, or in the
         build-context files it reads (`-r requirements.txt`, `.`, `uv sync`, `conda env create`)."""
-        from aicache_lint.knowledge.requirements import Requested, requested_packages
+        from aicache_lint.knowledge.requirements import Requested, may_name_files, requested_packages
 
         found = [Requested(name, inv.args[index], None) for name, index in requested_packages(inv)]
-        if not _may_name_files(inv):  # the common `pip install torch`: nothing to map (and nothing to import)
+        if not may_name_files(inv):  # the common `pip install torch`: nothing to map (and nothing to import)
             return found
         from aicache_lint.workspace.build_context import (
             context_installs,
@@ -381,16 +376,6 @@ class Workspace:
         from aicache_lint.workspace.runtime import linked_image
 
         return linked_image(self, service)
-
-
-def _may_name_files(inv: "ShellInvocation") -> bool:
-    if inv.program not in _INSTALLERS:
-        return False
-    values = [w.value for w in inv.args]
-    if inv.program in ("pip", "uv"):  # `install` names packages; files come with an option or a path
-        return any(v in _FILE_WORDS - {"install", "create", "update", "env"} or v.startswith(("-r", "-c", "--req", "--con", "-e", "--edit", ".", "/"))
-                   for v in values)
-    return any(v in _FILE_WORDS for v in values)
 
 
 def _read(path: str) -> SourceText | None:
