@@ -75,7 +75,7 @@ class _FakeRule(Rule):
     make_fix = staticmethod(lambda text: None)
 
     def check(self, ctx):
-        fix = self.make_fix(ctx.source.text)
+        fix = self.make_fix(ctx.source.text) if not hasattr(self, "make_fix_in") else self.make_fix_in(ctx)
         if fix is not None:
             yield Violation(Span(0, 1), "fake", fix)
 
@@ -107,6 +107,56 @@ def test_pass_limit_keeps_original(fake_rule, monkeypatch) -> None:
     result = fix_source(SourceText("FROM a\n"), _settings())
     assert result.source.text == "FROM a\n"
     assert any(f.code == "AIC000" and f"within {MAX_PASSES} passes" in f.message for f in result.findings)
+
+
+def _plan(tmp_path, texts: dict[str, str]) -> dict[str, "object"]:
+    """Fix ``texts`` (name -> Dockerfile text) as one project; results by name."""
+    from aicache_lint.plan import fix_files
+    from aicache_lint.workspace.index import Workspace
+
+    paths = {name: str(tmp_path / name) for name in texts}
+    ws = Workspace(list(paths.values()), root=str(tmp_path))
+    results = fix_files([(SourceText(text, path=paths[name]), _settings()) for name, text in texts.items()], ws)
+    return dict(zip(texts, results))
+
+
+def test_a_file_sees_the_text_another_file_gets_in_the_same_plan(fake_rule, monkeypatch, tmp_path) -> None:
+    """`b` mirrors how many lines `a` has; `a` grows to three lines: `b` ends up saying 3, in one run."""
+    other = str(tmp_path / "a")
+
+    def fix_in(ctx):
+        if ctx.path == other:
+            lines = ctx.source.text.count("\n")
+            return Fix.safe("grow", Edit.insert(len(ctx.source.text), "#\n")) if lines < 3 else None
+        want = f"# a has {ctx.workspace.text(other).count(chr(10))}\n"
+        line = ctx.source.text.split("\n", 1)[1]
+        return None if line == want else Fix.safe("mirror", Edit(ctx.source.text.index("\n") + 1, len(ctx.source.text), want))
+
+    monkeypatch.setattr(fake_rule, "make_fix_in", staticmethod(fix_in), raising=False)
+    results = _plan(tmp_path, {"a": "FROM a\n", "b": "FROM b\n# a has 1\n"})
+    assert results["a"].source.text == "FROM a\n#\n#\n"
+    assert results["b"].source.text == "FROM b\n# a has 3\n"
+    assert not any(f.code == "AIC000" for r in results.values() for f in r.findings)
+
+
+def test_a_file_that_never_settles_goes_back_and_only_it_is_an_error(fake_rule, monkeypatch, tmp_path) -> None:
+    """`a` grows for ever; `b` reads `a` but is itself stable: `b` is no internal error, and it is
+    checked again against `a`'s original text."""
+    other = str(tmp_path / "a")
+    seen = []
+
+    def fix_in(ctx):
+        if ctx.path == other:
+            return Fix.safe("grow", Edit.insert(len(ctx.source.text), "#\n"))
+        seen.append(ctx.workspace.text(other))
+        return None
+
+    monkeypatch.setattr(fake_rule, "make_fix_in", staticmethod(fix_in), raising=False)
+    results = _plan(tmp_path, {"a": "FROM a\n", "b": "FROM b\n"})
+    assert results["a"].source.text == "FROM a\n" and not results["a"].changed
+    assert any(f.code == "AIC000" and f"within {MAX_PASSES} passes" in f.message for f in results["a"].findings)
+    assert not any(f.code == "AIC000" for f in results["b"].findings)
+    assert seen[-1] == "FROM a\n"  # b's last check saw a as it stays
 
 
 def test_unparsable_result_keeps_original(fake_rule, monkeypatch) -> None:

@@ -64,10 +64,11 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
             break
         dirty = [p for p in originals if os.path.abspath(p) in changed or reads.get(p, set()) & changed]
     else:
-        for path in dirty:  # still changing after the last pass
+        moving = [p for p in originals if os.path.abspath(p) in changed]  # still changing after the last pass
+        for path in moving:
             failed.setdefault(path, f"fixes did not settle within {MAX_PASSES} passes; nothing was changed")
-        dirty = _revert(dirty, current, originals, applied, ws)
-        for path in _dependents(dirty, originals, reads):
+        reverted = _revert(moving, current, originals, applied, ws)
+        for path in _dependents(reverted, originals, reads):
             findings[path] = check_source(current[path], settings[path], ws)
     out = []
     for path, original in originals.items():
