@@ -169,10 +169,10 @@ def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult
 
 
 def _workspace(tasks: list[Task]) -> "Workspace":
-    from aicache_lint.engine import _resolver
+    from aicache_lint.engine import network_resolver
     from aicache_lint.workspace.index import Workspace
 
-    return Workspace([t.path for t in tasks], _resolver(tasks[0].settings))
+    return Workspace([t.path for t in tasks], network_resolver(tasks[0].settings))
 
 
 def _plan(tasks: list[Task]) -> list[FileResult]:

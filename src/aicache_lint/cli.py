@@ -347,7 +347,7 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides, ConfigError, Resolver
     from aicache_lint.discovery import discover
-    from aicache_lint.engine import _resolver
+    from aicache_lint.engine import network_resolver
     from aicache_lint.graph import build_graph
     from aicache_lint.report.graph import render
     from aicache_lint.settings import SettingsError
@@ -362,7 +362,7 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if problems:
             raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
         files = [os.path.relpath(f) for f in files]  # the graph names files relative to here
-        ws = Workspace(files or [os.path.relpath(p) for p in paths], _resolver(resolver.for_path(paths[0])))
+        ws = Workspace(files or [os.path.relpath(p) for p in paths], network_resolver(resolver.for_path(paths[0])))
         output = render(args.output_format, build_graph(ws, files))
     except (ConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None

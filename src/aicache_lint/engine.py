@@ -32,7 +32,7 @@ def standalone_workspace(source: SourceText, settings: Settings) -> "Workspace":
     """A workspace for one text: it sees ``source`` as the file's content."""
     from aicache_lint.workspace.index import Workspace
 
-    ws = Workspace([source.path], _resolver(settings))
+    ws = Workspace([source.path], network_resolver(settings))
     ws.remember(source.path, source)
     return ws
 
@@ -92,7 +92,7 @@ def check_dockerfile(source: SourceText, settings: Settings, ws: "Workspace") ->
     return sorted(findings, key=lambda f: f.sort_key)
 
 
-def _resolver(settings: Settings):
+def network_resolver(settings: Settings):
     """Registry and Git lookups when the user opted in (the only path that imports network code)."""
     if not settings.resolve_images:
         return None
