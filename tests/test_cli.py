@@ -82,6 +82,15 @@ def test_diff_marks_a_last_line_without_newline(tmp_path: Path) -> None:
     assert "-RUN pip install numpy>=1.24\n\\ No newline at end of file\n" in result.stdout
 
 
+def test_a_subcommand_after_an_option_is_a_usage_error(repo: Path, monkeypatch) -> None:
+    monkeypatch.chdir(repo)
+    result = run(["--isolated", "graph", "."])
+    assert result.exit_code == 2
+    assert "`graph` is a subcommand and comes first: `aicache-lint graph [OPTIONS] ...`" in result.output
+    (repo / "rules").write_text("FROM python:3.12\n")  # a file of that name is linted as usual
+    assert run(["--isolated", "--output-format", "concise", "rules"]).exit_code == 0
+
+
 def test_select_and_ignore(repo: Path) -> None:
     assert "AIC101" not in run(["--select", "AIC3", str(repo)]).output
     out = run(["--ignore", "AIC3", str(repo)]).output

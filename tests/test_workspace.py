@@ -287,3 +287,39 @@ def test_a_service_on_an_unknown_base_gets_an_unsafe_titled_model_cache_fix(tmp_
     (finding,) = json.loads(result.stdout)
     assert finding["fix"]["applicability"] == "unsafe"
     assert "myorg/base:1" in finding["fix"]["message"]
+
+
+# -- builds the workspace cannot fully see ---------------------------------------------------------
+
+PLATFORM_DOCKERFILE = ("ARG PLATFORM=cpu\nFROM python:3.12-slim AS cpu\nRUN pip install torchvision\n"
+                       "FROM ubuntu:22.04 AS hpu\nFROM ${PLATFORM}\n")
+
+
+def test_a_build_whose_dockerfile_is_unknown_keeps_the_arg_defaults(tmp_path: Path) -> None:
+    """text-embeddings-inference: a matrix names the Dockerfile, so any Dockerfile of its context
+    may be built with other args: the one build seen (PLATFORM=hpu) is not "every build"."""
+    root = _repo(tmp_path, {
+        "Dockerfile": PLATFORM_DOCKERFILE,
+        ".github/workflows/test.yml": "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n"
+                                      "      - run: docker build . -f Dockerfile --build-arg PLATFORM=hpu -t x\n",
+        ".github/workflows/build.yml": "on: push\njobs:\n  b:\n    runs-on: x\n    steps:\n"
+                                       "      - uses: docker/build-push-action@v6\n"
+                                       "        with:\n          file: ${{ matrix.dockerfile }}\n",
+    })
+    assert _ws(root, "Dockerfile").build_args(str(root / "Dockerfile")) == {}
+    (root / ".github/workflows/build.yml").unlink()
+    assert _ws(root, "Dockerfile").build_args(str(root / "Dockerfile")) == {"PLATFORM": "hpu"}
+
+
+@pytest.mark.parametrize("where, dockerfile", [
+    ("docker/docker-bake.hcl", "docker/Dockerfile"),  # vllm: `docker buildx bake -f docker/docker-bake.hcl`
+    ("docker/docker-bake.hcl", "Dockerfile"),  # run in its own directory
+])
+def test_a_bake_file_below_the_root_is_read(tmp_path: Path, where: str, dockerfile: str) -> None:
+    root = _repo(tmp_path, {
+        where: f'target "openai" {{\n  dockerfile = "{dockerfile}"\n  context = "."\n  tags = ["acme/openai:dev"]\n}}\n',
+        "docker/Dockerfile": "FROM python:3.12-slim\n",
+    })
+    ws = _ws(root, "docker/Dockerfile")
+    [build] = ws.invocations_of(str(root / "docker/Dockerfile"))
+    assert build.origin.kind == "bake" and build.tags == ("acme/openai:dev",)

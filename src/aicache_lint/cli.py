@@ -133,6 +133,9 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
             results = [api.process_bytes(stdin.read(), args.stdin_filename or "-", settings, fix=fixing)]
         else:
             files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
+            misplaced = next((p for p, _ in problems if p in SUBCOMMANDS), None)
+            if misplaced:  # `aicache-lint --isolated graph .`: not a path
+                raise UsageError(f"`{misplaced}` is a subcommand and comes first: `{PROG} {misplaced} [OPTIONS] ...`")
             write = (args.fix or add_ignore is not None) and not args.diff
             tasks = [api.Task(f, resolver.for_path(f), fixing, write, add_ignore) for f in files]
             results = api.process_paths(tasks, jobs=args.jobs)

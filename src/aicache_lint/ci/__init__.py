@@ -57,9 +57,7 @@ def invocations(path: str, text: str, read: Read, root: str = ".") -> tuple[list
 
             return gitlab_invocations(path, text)
         if kind == "bake":
-            from aicache_lint.ci.bake import file_invocations
-
-            return file_invocations(path, text, read)
+            return _bake_invocations(path, text, read, root)
         if kind == "action":
             from aicache_lint.ci.workflows import check_action
 
@@ -67,6 +65,26 @@ def invocations(path: str, text: str, read: Read, root: str = ".") -> tuple[list
     except RecursionError:  # a pathological nesting the parsers did not bound
         return [], [f"{path}:1: too deeply nested to read"]
     return [], []
+
+
+def _bake_invocations(path: str, text: str, read: Read, root: str) -> tuple[list, list[str]]:
+    """A Bake file in its own directory runs there (`docker buildx bake`); one deeper in the
+    repository is often run from the root (`docker buildx bake -f docker/docker-bake.hcl`, as
+    vllm does). Of the two readings, the one whose Dockerfiles exist wins."""
+    import os
+
+    from aicache_lint.ci.bake import file_invocations
+
+    here = file_invocations(path, text, read)
+    folder = os.path.dirname(path) or "."
+    if os.path.normpath(os.path.abspath(folder)) == os.path.normpath(os.path.abspath(root)):
+        return here
+    from_root = file_invocations(path, text, read, workdir=root)
+
+    def existing(found: tuple[list, list[str]]) -> int:
+        return sum(1 for inv in found[0] if inv.dockerfile and read(inv.dockerfile) is not None)
+
+    return from_root if existing(from_root) > existing(here) else here
 
 
 def _repo_root(path: str, root: str) -> str:

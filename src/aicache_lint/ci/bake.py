@@ -77,9 +77,10 @@ class BakeFiles:
 
 
 def file_invocations(path: str, text: str, read: Callable[[str], str | None],
-                     env: Mapping[str, str] | None = None) -> tuple[list[Invocation], list[str]]:
+                     env: Mapping[str, str] | None = None, workdir: str | None = None) -> tuple[list[Invocation], list[str]]:
     """The builds of the Bake files in ``path``'s directory, merged as Bake would. Only the first
-    default file present reports them, so a directory's targets are listed once."""
+    default file present reports them, so a directory's targets are listed once. ``workdir``:
+    where Bake runs (contexts are relative to it); by default the files' own directory."""
     folder, name = os.path.split(path)
     files = BakeFiles()
     if name in DEFAULT_FILES:
@@ -96,7 +97,7 @@ def file_invocations(path: str, text: str, read: Callable[[str], str | None],
             files.load(other_path, other_text)
     else:
         files.load(path, text)
-    return files.invocations(folder or ".", env or {}), files.problems
+    return files.invocations(workdir or folder or ".", env or {}), files.problems
 
 
 # --------------------------------------------------------------------------------------------

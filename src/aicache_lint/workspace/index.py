@@ -6,8 +6,8 @@ disk second, parses each Dockerfile, Compose project and CI file at most once pe
 records which files each check consulted, so the fix plan knows whom a change concerns.
 
 Which build inputs belong to the project: the files the run was given, and the well-known places
-where a build is declared -- Compose files in a linted file's directory and the ones above it up
-to the repository root (the nearest directory with `.git`, else at most ``MAX_LEVELS`` up),
+where a build is declared -- Compose and Bake files in a linted file's directory and the ones above
+it up to the repository root (the nearest directory with `.git`, else at most ``MAX_LEVELS`` up),
 `.github/workflows/*.y(a)ml`, `.gitlab-ci.yml` and Bake files at the root. A one-file run lists
 those few directories and parses nothing until a rule asks.
 """
@@ -69,6 +69,7 @@ class Workspace:
         self._notices: dict[str, None] = {}  # ordered set
         self._graph: ImageGraph | None = None
         self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
+        self._listings: dict[str, list[str]] = {}  # directory -> its names
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -176,13 +177,21 @@ class Workspace:
         """The build args every build of ``dockerfile`` gives the same value (what the file is
         linted with; a value builds disagree on stays the ARG default)."""
         invocations = self.invocations_of(dockerfile)
-        if not invocations:
+        if not invocations or self._maybe_built_unseen(dockerfile):
             return {}
         common = dict(invocations[0].args)
         for inv in invocations[1:]:
             given = dict(inv.args)
             common = {k: v for k, v in common.items() if given.get(k) == v}
         return common
+
+    def _maybe_built_unseen(self, dockerfile: str) -> bool:
+        """Whether a build whose Dockerfile is not known (`file: ${{ matrix.dockerfile }}`) may
+        build ``dockerfile``: its context holds it. Its build args are then not known either."""
+        here = os.path.realpath(dockerfile)
+        return any(inv.dockerfile is None and inv.context is not None
+                   and os.path.commonpath([os.path.realpath(inv.context), here]) == os.path.realpath(inv.context)
+                   for inv in self.invocations())
 
     def compose_project(self, files: tuple[str, ...]) -> "Project":
         """The merged Compose project of ``files`` (base first); its services link to the images
@@ -226,7 +235,7 @@ class Workspace:
             return found
         from aicache_lint.discovery import is_compose_name
 
-        names = [n for n in self.listdir(directory) or () if is_compose_name(n)]
+        names = [n for n in self._listing(directory) if is_compose_name(n)]
         found = []
         if names:
             from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
@@ -266,17 +275,26 @@ class Workspace:
         for path in self.paths:
             if file_kind(path) == "compose":
                 found.setdefault(path, None)
-            for files in self.compose_files_near(path):
-                for f in files:
-                    found.setdefault(f, None)
+            for directory in self._directories_up(path):
+                for files in self._compose_files_in(directory):
+                    found.update(dict.fromkeys(files))
+                found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n))
+                                           for n in self._listing(directory) if n in _BAKE_NAMES))
         root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
         for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
             if name.endswith((".yml", ".yaml")):
                 found.setdefault(os.path.normpath(os.path.join(root, ".github", "workflows", name)), None)
         for name in (".gitlab-ci.yml", *_BAKE_NAMES):
-            if os.path.isfile(os.path.join(root, name)):
+            if name in self._listing(root):
                 found.setdefault(os.path.normpath(os.path.join(root, name)), None)
         return list(found)
+
+    def _listing(self, directory: str) -> list[str]:
+        """The names in ``directory`` (listed once per run)."""
+        names = self._listings.get(directory)
+        if names is None:
+            names = self._listings[directory] = self.listdir(directory) or []
+        return names
 
     def invocations(self) -> list["Invocation"]:
         """Every planned build the project declares."""
