@@ -322,3 +322,32 @@ def test_yaml_is_not_imported_for_dockerfiles(repo: Path) -> None:
     text_report = {"aicache_lint.report._common", "aicache_lint.report.concise", "aicache_lint.report.text"}
     unneeded = ("aicache_lint.compose", "aicache_lint.registry", "aicache_lint.report.")
     assert sorted(m for m in loaded.ours - text_report if m.startswith(unneeded)) == []
+    # Only the rules that run on a Dockerfile by default (with AIC001, which reports its parse errors).
+    assert _rule_modules(loaded.ours) == _rule_modules_for("dockerfile")
+    assert not any(m.startswith("aicache_lint.rules.compose.") for m in loaded.ours)
+
+
+def test_compose_lint_imports_only_compose_rules(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    image: ollama/ollama\n")
+    loaded = imports_of(
+        "import io; from aicache_lint.cli import run; run(['--isolated', 'compose.yaml'], stdout=io.StringIO())", cwd=tmp_path
+    )
+    assert "aicache_lint.rules.compose.aic401_model_cache_not_persisted" in loaded.ours  # the lint did run
+    # The Compose rules and AIC203 (it checks both kinds of file); no Dockerfile-only rule.
+    assert _rule_modules(loaded.ours) == _rule_modules_for("compose")
+    assert _rule_modules(loaded.ours) & _rule_modules_for("dockerfile") == {
+        "aicache_lint.rules.dockerfile.aic203_deprecated_hf_cache_variable"}
+
+
+def _rule_modules(modules) -> set[str]:
+    return {m for m in modules if m.startswith("aicache_lint.rules.") and m.count(".") == 3}
+
+
+def _rule_modules_for(target: str) -> set[str]:
+    """The modules of the rules enabled by default for ``target``."""
+    from importlib.util import resolve_name
+
+    from aicache_lint.rules import RULES
+
+    return {resolve_name(e.module, "aicache_lint.rules") for e in RULES
+            if e.default_enabled and target in e.targets}

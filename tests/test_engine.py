@@ -82,8 +82,7 @@ class _FakeRule(Rule):
 
 @pytest.fixture
 def fake_rule(monkeypatch):
-    monkeypatch.setattr(registry, "ALL_RULES", (*registry.ALL_RULES, _FakeRule))
-    monkeypatch.setitem(registry.BY_CODE, "AIC999", _FakeRule)
+    monkeypatch.setattr(registry, "RULES", (*registry.RULES, registry.RuleEntry("AIC999", "fake-rule", __name__, "_FakeRule")))
     return _FakeRule
 
 

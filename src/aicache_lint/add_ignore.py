@@ -112,7 +112,7 @@ def _delete_comment_line(source: SourceText, comment: Span) -> Fix:
 def _codes_left(result: SourceText, remaining: list["Finding"]) -> set[str]:
     """The codes still reported, and those of suppressions that went unused (the finding they were
     written for moved out from under them: a file-wide one covers it wherever it is)."""
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import RULES
 
     codes = set()
     for f in remaining:
@@ -120,7 +120,7 @@ def _codes_left(result: SourceText, remaining: list["Finding"]) -> set[str]:
             codes.add(result.text[f.span.start : f.span.end].upper())
         elif f.code not in NOT_SUPPRESSIBLE:
             codes.add(f.code)
-    return codes & BY_CODE.keys()
+    return codes & {rule.code for rule in RULES}
 
 
 class _Place(NamedTuple):

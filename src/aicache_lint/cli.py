@@ -229,7 +229,7 @@ def _show_settings(path: str, settings, stdout: IO[str]) -> None:
 
 def _statistics(results, settings, stream: IO[str]) -> None:
     from aicache_lint.engine import applicable
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import lookup
 
     counts: dict[str, list[int]] = {}
     for f in (f for r in results for f in r.findings):
@@ -237,7 +237,7 @@ def _statistics(results, settings, stream: IO[str]) -> None:
         entry[0] += 1
         entry[1] += applicable(f, settings)
     rows = [("count", "code", "fixable", "name")]
-    rows += [(str(n), code, str(fix), BY_CODE[code].name) for code, (n, fix) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+    rows += [(str(n), code, str(fix), lookup(code).name) for code, (n, fix) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         stream.write(f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}\n")
@@ -250,7 +250,7 @@ def _show_fixes(results, stream: IO[str]) -> None:
         stream.write("No errors fixed.\n")
         return
     stream.write(f"Fixed {total} error{'' if total == 1 else 's'}:\n")
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import lookup
 
     for r in fixed:
         stream.write(f"- {r.path}:\n")
@@ -258,7 +258,7 @@ def _show_fixes(results, stream: IO[str]) -> None:
         for code, _ in r.applied:
             per_code[code] = per_code.get(code, 0) + 1
         for code, n in sorted(per_code.items()):
-            stream.write(f"    {n} × {code} ({BY_CODE[code].name})\n")
+            stream.write(f"    {n} × {code} ({lookup(code).name})\n")
 
 
 def _print_diffs(results, stdout: IO[str], stderr: IO[str]) -> None:
@@ -299,11 +299,11 @@ def rule(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) ->
     parser.add_argument("codes", nargs="*", metavar="CODE", help="a rule code (AIC101) or name (pip-cache-not-mounted)")
     parser.add_argument("--all", action="store_true", help="print every rule's documentation")
     args = parser.parse_args(argv)
-    from aicache_lint.rules import ALL_RULES, lookup
+    from aicache_lint.rules import all_rules, lookup
     from aicache_lint.rules.docs import rule_page
 
     if args.all:
-        selected = list(ALL_RULES)
+        selected = list(all_rules())
     elif not args.codes:
         raise UsageError("name a rule code (e.g. `aicache-lint rule AIC101`) or pass --all")
     else:
@@ -312,18 +312,18 @@ def rule(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) ->
             found = lookup(code)
             if found is None:
                 raise UsageError(f"unknown rule `{code}` (see `aicache-lint rules`)")
-            selected.append(found)
+            selected.append(found.load())
     stdout.write("\n\n".join(rule_page(r).rstrip() for r in selected) + "\n")
     return EXIT_CLEAN
 
 
 def rules(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
     argparse.ArgumentParser(prog=f"{PROG} rules", description="List every rule.", formatter_class=_HelpFormatter).parse_args(argv)
-    from aicache_lint.rules import ALL_RULES
+    from aicache_lint.rules import all_rules
     from aicache_lint.rules.docs import fix_label
 
     rows = [("code", "name", "severity", "default", "fix")]
-    rows += [(r.code, r.name, r.severity.value, "on" if r.default_enabled else "opt-in", fix_label(r)) for r in ALL_RULES]
+    rows += [(r.code, r.name, r.severity.value, "on" if r.default_enabled else "opt-in", fix_label(r)) for r in all_rules()]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")

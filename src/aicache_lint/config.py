@@ -217,11 +217,12 @@ def _rule_options(value: Any, path: str, key: str) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"{path}: `{key}`: expected a table of rule code = {{ options }}, got {value!r}")
     out: dict[str, dict[str, Any]] = {}
     for code, options in value.items():
-        rule = lookup(code)
-        if rule is None:
+        entry = lookup(code)
+        if entry is None:
             raise ConfigError(f"{path}: `{key}.{code}`: unknown rule code")
         if not isinstance(options, dict):
             raise ConfigError(f"{path}: `{key}.{code}`: expected a table of options, got {options!r}")
+        rule = entry.load()  # its options and their checks
         for name, option in options.items():
             if name not in rule.default_options:
                 known = ", ".join(sorted(rule.default_options)) or "none"

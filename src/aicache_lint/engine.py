@@ -45,7 +45,7 @@ def check_compose(source: SourceText, settings: Settings, ws: "Workspace") -> li
 
     from aicache_lint import suppress
     from aicache_lint.compose.parse import parse
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import rule_class
     from aicache_lint.rules.base import ComposeContext
 
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
@@ -55,7 +55,7 @@ def check_compose(source: SourceText, settings: Settings, ws: "Workspace") -> li
     if doc.errors:
         if "AIC001" not in enabled:
             return []
-        rule = BY_CODE["AIC001"]
+        rule = rule_class("AIC001")
         severity = settings.severity_for(rule.code, rule.severity)
         findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
         return sorted(findings, key=lambda f: f.sort_key)
@@ -103,13 +103,15 @@ def network_resolver(settings: Settings):
 
 def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], target: str, make_ctx,
                keep=lambda violation: True) -> list[Finding]:
-    """Run every enabled rule for ``target`` with the context ``make_ctx(options)`` builds."""
-    from aicache_lint.rules import ALL_RULES
+    """Run every enabled rule for ``target`` with the context ``make_ctx(options)`` builds (only
+    those rules' modules are imported)."""
+    from aicache_lint.rules import RULES
 
     findings: list[Finding] = []
-    for rule_cls in ALL_RULES:
-        if rule_cls.code not in enabled or target not in rule_cls.targets:
+    for entry in RULES:
+        if entry.code not in enabled or target not in entry.targets:
             continue
+        rule_cls = entry.load()
         ctx = make_ctx(settings.options_for(rule_cls.code))
         severity = settings.severity_for(rule_cls.code, rule_cls.severity)
         try:
@@ -124,7 +126,7 @@ def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], 
 def _apply_suppressions(source: SourceText, suppressions: list, findings: list[Finding], settings: Settings,
                         enabled: frozenset[str]) -> list[Finding]:
     from aicache_lint import suppress
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import RULES, rule_class
 
     if not suppressions:
         return findings
@@ -132,10 +134,11 @@ def _apply_suppressions(source: SourceText, suppressions: list, findings: list[F
     kept += [f for f in findings if f.code == "AIC000"]  # internal errors are never hidden
     if "AIC002" not in enabled:
         return kept
-    rule = BY_CODE["AIC002"]
+    rule = rule_class("AIC002")
     severity = settings.severity_for(rule.code, rule.severity)
+    known = {entry.code for entry in RULES}
     for n, sup in enumerate(suppressions):
-        for span, message, edit_span in _unused(sup, n, used, enabled, BY_CODE):
+        for span, message, edit_span in _unused(sup, n, used, enabled, known):
             if edit_span is not None and suppress.wakes_directives(source, edit_span):
                 edit_span = None  # the comment keeps `# syntax=` lines below it from being read as directives
                 message += "; not removed: the `# syntax=`/`# escape=` lines below it would become parser directives"
@@ -144,7 +147,7 @@ def _apply_suppressions(source: SourceText, suppressions: list, findings: list[F
     return kept
 
 
-def _unused(sup, n: int, used: set, enabled: frozenset[str], known: dict) -> list[tuple[Span, str, Span | None]]:
+def _unused(sup, n: int, used: set, enabled: frozenset[str], known: set[str]) -> list[tuple[Span, str, Span | None]]:
     """(where, message, what to delete) for each stale part of one suppression."""
     if not sup.file_wide and sup.region is None:
         # Not above an instruction or key (a blank line in between?): the author's intent is unclear.

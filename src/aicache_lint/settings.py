@@ -79,9 +79,9 @@ class Settings:
         self.fixable_codes = _matching(self.fixable, self.unfixable)
 
     def _enabled_codes(self) -> frozenset[str]:
-        from aicache_lint.rules import ALL_RULES
+        from aicache_lint.rules import RULES
 
-        enabled = {rule.code for rule in ALL_RULES if rule.default_enabled}
+        enabled = {rule.code for rule in RULES if rule.default_enabled}
         for layer in self.selections:
             if layer.select is not None:
                 base = set()
@@ -90,7 +90,7 @@ class Settings:
                 base = set(enabled)
                 chosen = [(p, True) for p in layer.extend_select]
             chosen += [(p, False) for p in layer.ignore]
-            for rule in ALL_RULES:
+            for rule in RULES:
                 best: tuple[int, bool] | None = None
                 for prefix, on in chosen:
                     prefix = prefix.upper()
@@ -152,27 +152,27 @@ class Settings:
 
 
 def _rule_defaults(code: str) -> dict[str, Any]:
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import lookup
 
-    rule = BY_CODE.get(code)
-    return dict(rule.default_options) if rule else {}
+    entry = lookup(code)
+    return dict(entry.load().default_options) if entry else {}
 
 
 def check_selector(prefix: str) -> None:
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import RULES
 
     if prefix.upper() == "ALL":
         return
-    if not any(code.startswith(prefix.upper()) for code in BY_CODE):
+    if not any(rule.code.startswith(prefix.upper()) for rule in RULES):
         raise SettingsError(f"unknown rule selector `{prefix}`")
 
 
 def _matching(include: tuple[str, ...], exclude: tuple[str, ...]) -> frozenset[str]:
     """Codes whose longest matching prefix is in ``include`` rather than ``exclude``."""
-    from aicache_lint.rules import BY_CODE
+    from aicache_lint.rules import RULES
 
     out = set()
-    for code in BY_CODE:
+    for code in (rule.code for rule in RULES):
         best: tuple[int, bool] | None = None
         for prefix, on in [(p, True) for p in include] + [(p, False) for p in exclude]:
             p = "AIC" if prefix.upper() == "ALL" else prefix.upper()

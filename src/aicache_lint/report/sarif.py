@@ -48,14 +48,15 @@ ALWAYS_WRITTEN = frozenset({"level"})
 
 def render(ctx: "ReportContext") -> str:
     from aicache_lint import __version__
-    from aicache_lint.rules import ALL_RULES
+    from aicache_lint.rules import all_rules
 
-    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    every_rule = all_rules()  # the driver describes every rule, not only those that ran
+    index = {rule.code: i for i, rule in enumerate(every_rule)}
     driver = om.ToolComponent(
         name="aicache-lint",
         version=__version__,
         information_uri=INFORMATION_URI,
-        rules=[_descriptor(rule) for rule in ALL_RULES],
+        rules=[_descriptor(rule) for rule in every_rule],
     )
     run = om.Run(
         tool=om.Tool(driver=driver),
