@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.finding import Finding, Severity
-from aicache_lint.fix import Edit, Fix, apply_fixes
+from aicache_lint.fix import Edit, Fix
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText, Span
 

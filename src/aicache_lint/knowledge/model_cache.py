@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
