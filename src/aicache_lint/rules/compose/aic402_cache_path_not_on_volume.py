@@ -81,8 +81,10 @@ class CachePathNotOnVolume(Rule):
     ## Fix safety
     The fix mounts a named volume at the path (added to the service's `volumes:` in its own style,
     or a new `volumes:` key) and declares it under the top-level `volumes:` unless the project
-    already does; the volume name comes from the `volume-names` option. A name another service
-    already uses for the same kind of cache is shared, which is what a model cache wants. When one
+    already does; the volume name comes from the `volume-names` option, unless another service
+    already mounts a named volume at that very path: that volume is shared (one cache, not two for
+    AIC405 to merge). A name another service already uses for the same kind of cache is shared,
+    which is what a model cache wants. When one
     flagged path lies inside another (`HF_HOME=/data/hf`, `HF_HUB_CACHE=/data/hf/hub`), both
     findings carry the fix that mounts the outer one, which covers both.
     For `HF_HOME` and `HF_HUB_CACHE`, services that share the volume agree on what it holds: an
@@ -178,6 +180,7 @@ class CachePathNotOnVolume(Rule):
         from aicache_lint.compose.project import is_volume_name
 
         path = setting.path
+        name = _volume_at(ctx.project, service, path) or name  # the project's volume there: one cache, shared
         if not name or not is_volume_name(name) or ":" in path or "$" in path:
             return None
         rt = runtime(service)
@@ -219,6 +222,19 @@ class CachePathNotOnVolume(Rule):
         if reason:
             return Fix.unsafe(f"{title} ({reason})", *edits)
         return Fix.safe(title, *edits)
+
+
+def _volume_at(project, service, path: str) -> str | None:
+    """The declared named volume another service of the project mounts at ``path`` (the same
+    cache, kept once: what AIC405 would otherwise ask to merge), or None."""
+    for other in project.services.values():
+        if other is service:
+            continue
+        for volume in other.volumes:
+            if volume.is_named and volume.source in project.volumes and volume.target \
+                    and posixpath.normpath(volume.target) == path:
+                return volume.source
+    return None
 
 
 def _hf_mount(project, service, rt, setting: CacheSetting, name: str):
