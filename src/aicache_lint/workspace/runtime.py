@@ -33,7 +33,7 @@ class LinkedImage(NamedTuple):
     home_known: bool
     hf_libraries: tuple[str, ...]  # Hugging Face libraries installed into the image
     torch_libraries: tuple[str, ...]  # torch libraries installed into the image
-    created_dirs: dict[str, str | None]  # directory -> owner name ("" root) the RUNs create/chown
+    created_dirs: dict[str, str]  # directory -> owner name the build makes it for (``State.dirs``)
     writes: tuple["ImageWrite", ...] = ()  # where the build may put files (dockerfile/image_writes.py)
     # What the summary takes for granted about an unknown base image (``State.assumption``), or None.
     assumed: str | None = None
@@ -100,21 +100,16 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
     packages = inherited.packages if inherited is not None else ()
     hf: list[str] = [name for name in packages if name in HF_LIBRARIES]
     torch: list[str] = [name for name in packages if name in TORCH_LIBRARIES]
-    created: dict[str, str | None] = {}
     for s in sorted(image_stages(stage), key=lambda s: s.index):
         for instr in s.instructions:
             if (instr.inner or instr).keyword != "RUN":
                 continue
-            invocations = facts.invocations(instr)
-            for inv in invocations:
+            for inv in facts.invocations(instr):
                 for req in ws.requested_packages(path, facts, instr, inv):
                     if req.name in HF_LIBRARIES and req.name not in hf:
                         hf.append(req.name)
                     if req.name in TORCH_LIBRARIES and req.name not in torch:
                         torch.append(req.name)
-            if s in stage.chain():
-                state = facts.state(instr)
-                _created_dirs(invocations, created, "" if state.is_root else state.user)
     info = end.user_info if end.user is not None else None
     return LinkedImage(
         dockerfile=path,
@@ -127,7 +122,7 @@ def _summary(ws: "Workspace", path: str, facts, stage: "Stage", context: str) ->
         home_known=bool(end.home_known and end.home and end.home.startswith("/")),
         hf_libraries=tuple(hf),
         torch_libraries=tuple(torch),
-        created_dirs=created,
+        created_dirs=dict(end.dirs),
         writes=tuple(image_writes(facts, stage, _context_lookup(ws, context))),
         assumed=end.assumption(),
     )
@@ -150,31 +145,3 @@ def _context_lookup(ws: "Workspace", context: str):
         return ContextEntry(False, ()) if ws.is_file(path) else None
 
     return look
-
-
-def _created_dirs(invocations, created: dict[str, str | None], user: str | None) -> None:
-    """Directories made by `mkdir -p` and handed over by `chown [-R] user[:group] dir` (a recursive
-    chown also hands over the directories made below it)."""
-    for inv in invocations:
-        values = [w.value for w in inv.args]
-        if inv.program == "mkdir":
-            for v in values:
-                if v.startswith("/"):
-                    path = os.path.normpath(v)
-                    created.setdefault(path, user)
-        elif inv.program == "chown":
-            recursive = any(v in ("-R", "--recursive") or (v.startswith("-") and not v.startswith("--") and "R" in v)
-                            for v in values)
-            rest = [v for v in values if not v.startswith("-")]
-            if len(rest) < 2:
-                continue
-            owner = rest[0].partition(":")[0].partition(".")[0]
-            for v in rest[1:]:
-                if not v.startswith("/"):
-                    continue
-                path = os.path.normpath(v)
-                created[path] = owner
-                if recursive:
-                    for d in list(created):
-                        if d.startswith(path.rstrip("/") + "/"):
-                            created[d] = owner
