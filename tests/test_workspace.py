@@ -323,3 +323,24 @@ def test_a_bake_file_below_the_root_is_read(tmp_path: Path, where: str, dockerfi
     ws = _ws(root, "docker/Dockerfile")
     [build] = ws.invocations_of(str(root / "docker/Dockerfile"))
     assert build.origin.kind == "bake" and build.tags == ("acme/openai:dev",)
+
+
+def test_a_context_file_that_cannot_be_read_is_said_once_and_the_rest_goes_on(tmp_path: Path) -> None:
+    """Bad input: a binary requirements file and a directory where a file was expected are
+    named with the problem (once), and the Dockerfile is still linted."""
+    from cli_runner import invoke
+
+    root = _repo(tmp_path, {
+        "app/Dockerfile": "FROM python:3.12\nCOPY requirements.txt .\nCOPY reqdir/ /r/\n"
+                          "RUN pip install -r requirements.txt -r /r/req.txt\n",
+        "app/compose.yaml": "services:\n  app:\n    build: .\n",
+    })
+    (root / "app/requirements.txt").write_bytes(b"\x00\xff binary")
+    (root / "app/reqdir/req.txt").mkdir(parents=True)
+    result = invoke(["--isolated", "--output-format", "concise", str(root)])
+    assert result.exit_code == 1 and ": AIC101 " in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "cannot be read" in line]
+    assert sorted(warnings) == [
+        f"aicache-lint: warning: {root / 'app/reqdir/req.txt'}: cannot be read: not a regular file (a directory)",
+        f"aicache-lint: warning: {root / 'app/requirements.txt'}: cannot be read: file is binary (contains NUL bytes)",
+    ]

@@ -82,7 +82,9 @@ class Workspace:
         if key in self._overlay:
             return self._overlay[key]
         if key not in self._disk:
-            self._disk[key] = _read(path)
+            self._disk[key], problem = _read(path)
+            if problem:
+                self.notice(f"{self.spelt(path)}: cannot be read: {problem}")
         return self._disk[key]
 
     def text(self, path: str) -> str | None:
@@ -363,6 +365,8 @@ class Workspace:
         context = self.build_context(dockerfile)
         if context is None:
             return found
+        # The installs' own problems (a file not in the context) are not said: a file an earlier
+        # RUN writes (`git clone`, a generated lock) is as likely as a mistake.
         for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
             word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
             here = os.path.dirname(dockerfile) or "."  # named as the Dockerfile's own COPY lines would
@@ -396,10 +400,16 @@ class Workspace:
         return linked_image(self, service)
 
 
-def _read(path: str) -> SourceText | None:
+def _read(path: str) -> tuple[SourceText | None, str | None]:
+    """The text of ``path``, or None and why a file that is there cannot be read (a missing file
+    needs no word: looking for one is how the workspace finds out)."""
     from aicache_lint.files import read_bytes
 
     try:
-        return SourceText.decode(read_bytes(path), path=path)
-    except (OSError, SourceError):
-        return None
+        return SourceText.decode(read_bytes(path), path=path), None
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    except SourceError as exc:
+        return None, str(exc)
