@@ -1,4 +1,5 @@
-"""Check one file, and fix it to a fixed point with guards."""
+"""Check one file in its workspace (the rules, suppressions and internal errors); `fix_source` runs the
+fix plan (`plan.py`) for one file."""
 
 from __future__ import annotations
 
