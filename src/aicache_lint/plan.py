@@ -1,11 +1,14 @@
 """The fix plan: one in-memory loop over every file of the project (DESIGN §2 step 7).
 
 Each pass checks the files that may have changed (their own text, or a file their last check
-read), applies each one's non-overlapping fixes, and hands the new text to the workspace, so a
-Dockerfile fixed in this pass is what a Compose file sees next. The loop stops when no file
-changes. A file whose fixes cycle, exceed the pass limit or break parsing goes back to its
-original text (and the files that read it are checked again); an internal error says which rules
-were involved. Nothing is written here: ``--fix`` writes what this returns, ``--diff`` prints it.
+read), applies each one's non-overlapping fixes, and hands the new text to the workspace at once;
+Compose files wait until the Dockerfiles have settled, so a Compose fix sees the images as their
+fixes leave them. (Checking every file against the previous pass's texts instead would let a pass
+run in parallel, but was measured to make fixes less minimal: a Compose file then sets the
+`HF_HOME` its Dockerfile gets in the same pass.) The loop stops when no file changes. A file whose
+fixes cycle, exceed the pass limit or break parsing goes back to its original text (and the files
+that read it are checked again); an internal error says which rules were involved. Nothing is
+written here: ``--fix`` writes what this returns, ``--diff`` prints it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from aicache_lint.discovery import file_kind
 from aicache_lint.engine import (
     MAX_PASSES,
     FixResult,
@@ -42,10 +46,15 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
     failed: dict[str, str] = {}
     for src, _ in files:
         ws.remember(src.path, src)
-    dirty = list(originals)
+    # Compose files wait until the Dockerfiles settle: what a Compose fix writes depends on the
+    # image (its `HF_HOME`, its user), so it must see the image as its own fixes leave it -- else it
+    # sets in `environment:` what the Dockerfile is given a pass later.
+    order = sorted(originals, key=lambda p: file_kind(p) == "compose")
+    dirty = list(order)
     for _ in range(MAX_PASSES):
+        batch = [p for p in dirty if file_kind(p) != "compose"] or dirty
         changed: set[str] = set()
-        for path in dirty:
+        for path in batch:
             with ws.recording() as read:
                 findings[path] = check_source(current[path], settings[path], ws)
             reads[path] = read
@@ -60,9 +69,10 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
             if current[path] is not before:
                 ws.update(path, current[path])
                 changed.add(os.path.abspath(path))
-        if not changed:
+        held = [p for p in dirty if p not in batch]
+        if not changed and not held:
             break
-        dirty = [p for p in originals if os.path.abspath(p) in changed or reads.get(p, set()) & changed]
+        dirty = [p for p in order if p in held or os.path.abspath(p) in changed or reads.get(p, set()) & changed]
     else:
         moving = [p for p in originals if os.path.abspath(p) in changed]  # still changing after the last pass
         for path in moving:
