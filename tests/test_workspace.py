@@ -13,7 +13,7 @@ import pytest
 from cli_runner import invoke
 
 from aicache_lint.workspace.images import image_key
-from aicache_lint.workspace.index import Workspace
+from aicache_lint.workspace.index import BUILDS, Workspace
 
 
 def _repo(root: Path, files: dict[str, str]) -> Path:
@@ -271,9 +271,33 @@ def test_a_one_file_run_on_a_known_base_reads_that_file_only(tmp_path: Path) -> 
 def test_a_one_file_run_on_an_unknown_base_reads_the_build_files(tmp_path: Path) -> None:
     root = _with_build_files(tmp_path, "FROM acme/base\nRUN pip install flask\n")
     path = str(root / "app" / "Dockerfile")
-    reads = _checked_reads(_ws(root, "app/Dockerfile"), path)
-    assert str(root / ".github" / "workflows" / "ci.yml") in reads
+    ws = _ws(root, "app/Dockerfile")
+    reads = _checked_reads(ws, path)
+    # The check rests on the project's builds (the workflow declares them), not on the workflow's text.
+    assert BUILDS in reads and str(root / ".github" / "workflows" / "ci.yml") not in reads
+    assert str(root / ".github" / "workflows" / "ci.yml") in ws.build_files()
     assert str(root / "services" / "compose.yaml") not in reads  # not above the Dockerfile
+
+
+def test_a_fix_that_changes_no_build_does_not_concern_the_dockerfiles_that_read_the_builds(tmp_path: Path) -> None:
+    """A Compose fix that adds a volume leaves the builds as they were: nothing that rests only
+    on them is checked again; a change of a build arg is a change."""
+    from aicache_lint.source import SourceText
+
+    root = _repo(tmp_path, {
+        "compose.yaml": "services:\n  app:\n    build:\n      context: ./app\n      args:\n        V: '1'\n",
+        "app/Dockerfile": "ARG V=0\nFROM python:3.12\n",
+    })
+    compose = str(root / "compose.yaml")
+    ws = _ws(root, "app/Dockerfile", "compose.yaml")
+    assert ws.build_args(str(root / "app/Dockerfile")) == {"V": "1"}
+    ws.take_changes()
+    text = ws.text(compose)
+    ws.update(compose, SourceText(text + "    volumes: [data:/data]\nvolumes:\n  data:\n", path=compose))
+    assert ws.take_changes() == set()
+    ws.update(compose, SourceText(text.replace("'1'", "'2'"), path=compose))
+    assert ws.take_changes() == {BUILDS}
+    assert ws.build_args(str(root / "app/Dockerfile")) == {"V": "2"}
 
 
 # -- what the rules make of it -------------------------------------------------------------------

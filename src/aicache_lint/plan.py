@@ -69,6 +69,7 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
             if current[path] is not before:
                 ws.update(path, current[path])
                 changed.add(os.path.abspath(path))
+        changed |= ws.take_changes()  # the project's builds, when a fix changed them
         held = [p for p in dirty if p not in batch]
         if not changed and not held:
             break

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.invocations import Invocation
     from aicache_lint.workspace.runtime import LinkedImage
 
+BUILDS = "<builds>"  # read by whoever asks for the project's builds (see Workspace.cached)
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
 
@@ -70,6 +71,7 @@ class Workspace:
         self._graph: ImageGraph | None = None
         self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
         self._listings: dict[str, list[str]] = {}  # directory -> its names
+        self._changed: set[str] = set()  # see take_changes
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -118,11 +120,23 @@ class Workspace:
     def _forget(self, key: str) -> None:
         """Drop what was built from the file ``key`` (a parse, a project, a base image's facts):
         each value knows the files it read, so the rest stays (a fix plan over many files would
-        otherwise parse everything again after every change)."""
+        otherwise parse everything again after every change). The project's builds are read
+        again at once: only when they differ does what rests on them go too (a Compose fix that
+        adds a volume changes no build, and every Dockerfile would be checked again for nothing)."""
+        before = self._derived.get(("invocations",))
         for dependent in self._dependents.pop(key, ()):
             self._derived.pop(dependent, None)
         if self._graph is not None:
             self._graph.forget()
+        if before is not None and ("invocations",) not in self._derived:
+            if _signature(self.invocations()) != _signature(before[0]):
+                self._changed.add(BUILDS)
+                self._forget(BUILDS)
+
+    def take_changes(self) -> set[str]:
+        """Besides files, what changed since the last call (``BUILDS``: the project's builds)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     @contextmanager
     def recording(self) -> Iterator[set[str]]:
@@ -144,18 +158,23 @@ class Workspace:
 
     # -- parsed files, each at most once per text ------------------------------------------------
 
-    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+    def cached(self, key: tuple, build: Callable[[], Any], stands_for: str | None = None) -> Any:
         """``build()`` once until a file it read changes; a check that reuses the value is
-        recorded as reading the files that building it read."""
+        recorded as reading the files that building it read -- or, with ``stands_for``, as
+        reading that one name (the value then changes only when ``_forget`` says so)."""
         hit = self._derived.get(key)
         if hit is None:
-            with self.recording() as reads:
-                value = build()
+            outer, self._recording = self._recording, [] if stands_for else self._recording
+            try:
+                with self.recording() as reads:
+                    value = build()
+            finally:
+                self._recording = outer
             hit = self._derived[key] = (value, frozenset(reads))
             for path in reads:
                 self._dependents.setdefault(path, set()).add(key)
         for active in self._recording:
-            active.update(hit[1])
+            active.update((stands_for,) if stands_for else hit[1])
         return hit[0]
 
     def dockerfile(self, path: str, args: tuple[tuple[str, str], ...] = ()) -> tuple["Dockerfile", "Facts"] | None:
@@ -302,7 +321,7 @@ class Workspace:
         """Every planned build the project declares."""
         from aicache_lint.workspace.invocations import collect
 
-        return self.cached(("invocations",), lambda: collect(self))
+        return self.cached(("invocations",), lambda: collect(self), stands_for=BUILDS)
 
     def invocations_of(self, dockerfile: str) -> list["Invocation"]:
         """The builds of ``dockerfile`` (compared by real path)."""
@@ -398,6 +417,11 @@ class Workspace:
         from aicache_lint.workspace.runtime import linked_image
 
         return linked_image(self, service)
+
+
+def _signature(invocations: list["Invocation"]) -> list[tuple]:
+    """What of the builds a check can depend on (where they are declared moves with every fix)."""
+    return [inv[1:] for inv in invocations]
 
 
 def _read(path: str) -> tuple[SourceText | None, str | None]:
