@@ -154,9 +154,9 @@ def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult
     many files in parallel processes with the same output."""
     if not tasks:
         return []
-    if any(t.fix or t.add_ignore is not None for t in tasks):
-        return _plan(tasks)
     jobs = jobs or os.cpu_count() or 1
+    if any(t.fix or t.add_ignore is not None for t in tasks):
+        return _plan(tasks, jobs)
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
         ws = _workspace(tasks)
         results = [process_file(t, ws) for t in tasks]
@@ -175,7 +175,7 @@ def _workspace(tasks: list[Task]) -> "Workspace":
     return Workspace([t.path for t in tasks], network_resolver(tasks[0].settings))
 
 
-def _plan(tasks: list[Task]) -> list[FileResult]:
+def _plan(tasks: list[Task], jobs: int) -> list[FileResult]:
     """--fix, --diff, --add-ignore: one in-memory plan over every readable file, then the writes."""
     from aicache_lint.plan import fix_files
 
@@ -189,7 +189,7 @@ def _plan(tasks: list[Task]) -> list[FileResult]:
         for t, s in readable:
             done[t.path] = _add_ignores(s, t.settings, t.add_ignore or "", t.write, ws)
     else:
-        fixed = fix_files([(s, t.settings) for t, s in readable], ws)
+        fixed = fix_files([(s, t.settings) for t, s in readable], ws, jobs if len(readable) >= PARALLEL_THRESHOLD else 1)
         for (t, s), result in zip(readable, fixed):
             done[t.path] = _fixed(s, result, t.write)
     results = [s if isinstance(s, FileResult) else done[t.path] for t, s in read]

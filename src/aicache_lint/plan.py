@@ -34,8 +34,15 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.index import Workspace
 
 
-def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> list[FixResult]:
-    """The fixed text, remaining findings and applied fixes of each file, in the given order."""
+def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", jobs: int = 1) -> list[FixResult]:
+    """The fixed text, remaining findings and applied fixes of each file, in the given order.
+    ``jobs`` > 1: Dockerfiles are checked ahead in worker processes (see ``_Ahead``); the result is
+    the same as with one."""
+    with _Ahead(ws, jobs, files[0][1] if files else None) as ahead:
+        return _fix_files(files, ws, ahead)
+
+
+def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahead: "_Ahead") -> list[FixResult]:
     originals = {src.path: src for src, _ in files}
     settings = {src.path: s for src, s in files}
     current = dict(originals)
@@ -50,14 +57,21 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
     # image (its `HF_HOME`, its user), so it must see the image as its own fixes leave it -- else it
     # sets in `environment:` what the Dockerfile is given a pass later.
     order = sorted(originals, key=lambda p: file_kind(p) == "compose")
+    touched: set[str] = set()  # files the plan has given another text (maybe their original again)
     dirty = list(order)
     for _ in range(MAX_PASSES):
-        batch = [p for p in dirty if file_kind(p) != "compose"] or dirty
+        dockerfiles = [p for p in dirty if file_kind(p) != "compose"]
+        batch = dockerfiles or dirty
+        early = ahead.check(dockerfiles, settings, {p: current[p] for p in touched}) if dockerfiles else {}
         changed: set[str] = set()
         for path in batch:
-            with ws.recording() as read:
-                findings[path] = check_source(current[path], settings[path], ws)
-            reads[path] = read
+            hit = early.get(path)
+            if hit is not None and not hit[1] & changed:  # it read nothing this pass has changed yet
+                findings[path], reads[path] = hit
+            else:
+                with ws.recording() as read:
+                    findings[path] = check_source(current[path], settings[path], ws)
+                reads[path] = read
             if path in failed:
                 continue
             before = current[path]
@@ -68,6 +82,7 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
                 applied[path] = []
             if current[path] is not before:
                 ws.update(path, current[path])
+                touched.add(path)
                 changed.add(os.path.abspath(path))
         changed |= ws.take_changes()  # the project's builds, when a fix changed them
         held = [p for p in dirty if p not in batch]
@@ -87,6 +102,69 @@ def fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace") -> li
         if path in failed:
             found = sorted([*found, internal_error(original, failed[path])], key=lambda f: f.sort_key)
         out.append(FixResult(current[path], found, applied[path]))
+    return out
+
+
+class _Ahead:
+    """Checks a pass's files in worker processes against the texts the pass starts from. The
+    loop takes such a result for a file only when the check read no file the pass has changed
+    before it: then it is the check the loop itself would make, so the plan is the same whatever
+    the number of processes. Each worker keeps its own workspace and is sent the texts changed
+    since the run started."""
+
+    def __init__(self, ws: "Workspace", jobs: int, settings: "Settings | None") -> None:
+        self.ws, self.jobs, self.settings, self.pool = ws, jobs, settings, None
+
+    def __enter__(self) -> "_Ahead":
+        if self.jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_start_worker,
+                                            initargs=(self.ws.paths, self.settings))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def check(self, paths: list[str], settings: dict[str, "Settings"],
+              touched: dict[str, SourceText]) -> dict[str, tuple[list["Finding"], set[str]]]:
+        """Findings and files read for ``paths``; ``touched``: the texts the plan has changed."""
+        if self.pool is None:
+            return {}
+        texts = {p: (s.text, s.bom) for p, s in touched.items()}
+        size = max(1, -(-len(paths) // (self.jobs * 2)))
+        chunks = [[(p, settings[p]) for p in paths[i:i + size]] for i in range(0, len(paths), size)]
+        found: dict[str, tuple[list[Finding], set[str]]] = {}
+        for part in self.pool.map(_check_in_worker, chunks, [texts] * len(chunks)):
+            found.update(part)
+        return found
+
+
+_WORKER: "Workspace | None" = None  # a worker process's own view of the project
+_SENT: dict[str, str] = {}  # the texts it was sent, by path
+
+
+def _start_worker(paths: list[str], settings: "Settings") -> None:
+    from aicache_lint.engine import network_resolver
+    from aicache_lint.workspace.index import Workspace
+
+    global _WORKER
+    _WORKER = Workspace(paths, network_resolver(settings))
+
+
+def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[str, tuple[list["Finding"], set[str]]]:
+    ws = _WORKER
+    assert ws is not None
+    for path, (text, bom) in texts.items():
+        if _SENT.get(path) != text:
+            ws.update(path, SourceText(text, path=path, bom=bom))
+            _SENT[path] = text
+    out = {}
+    for path, settings in items:
+        with ws.recording() as read:
+            found = check_source(ws.source(path), settings, ws)
+        out[path] = (found, read)
     return out
 
 
