@@ -243,3 +243,27 @@ def test_select_fixes_work_grows_linearly(monkeypatch) -> None:
         return calls
 
     assert count(400) <= 2.2 * count(200)
+
+
+def test_a_compose_file_held_back_by_a_dockerfile_that_never_settles_is_still_checked(fake_rule, monkeypatch, tmp_path) -> None:
+    """Compose files wait for the Dockerfiles; when one never settles, the Compose file still gets
+    its findings (and the Dockerfile its internal error)."""
+    from aicache_lint.plan import fix_files
+    from aicache_lint.workspace.index import Workspace
+
+    dockerfile, compose = str(tmp_path / "Dockerfile"), str(tmp_path / "compose.yaml")
+
+    def fix_in(ctx):
+        if ctx.path == dockerfile:
+            return Fix.safe("grow", Edit.insert(len(ctx.source.text), "#\n"))
+        return Fix.unsafe("not applied", Edit.insert(0, "# x\n"))  # a finding that stays
+
+    monkeypatch.setattr(fake_rule, "make_fix_in", staticmethod(fix_in), raising=False)
+    monkeypatch.setattr(fake_rule, "targets", ("dockerfile", "compose"))
+    entry = registry.RuleEntry("AIC999", "fake-rule", __name__, "_FakeRule", ("dockerfile", "compose"))
+    monkeypatch.setattr(registry, "RULES", (*[e for e in registry.RULES if e.code != "AIC999"], entry))
+    ws = Workspace([dockerfile, compose], root=str(tmp_path))
+    sources = [SourceText("FROM a\n", path=dockerfile), SourceText("services: {}\n", path=compose)]
+    results = fix_files([(s, _settings()) for s in sources], ws)
+    assert any(f.code == "AIC000" and "passes" in f.message for f in results[0].findings)
+    assert [f.code for f in results[1].findings] == ["AIC999"]

@@ -13,7 +13,7 @@ from aicache_lint.source import SourceText, Span
 if TYPE_CHECKING:
     from aicache_lint.workspace.index import Workspace
 
-MAX_PASSES = 10
+MAX_PASSES = 16  # passes of the fix plan over a whole project (Dockerfiles, then Compose files)
 
 
 def check_source(source: SourceText, settings: Settings, workspace: "Workspace | None" = None) -> list[Finding]:

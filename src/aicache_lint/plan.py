@@ -96,6 +96,9 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
         reverted = _revert(moving, current, originals, applied, ws)
         for path in _dependents(reverted, originals, reads):
             findings[path] = check_source(current[path], settings[path], ws)
+    for path in originals:  # held back to the end (Compose files while Dockerfiles kept changing)
+        if path not in findings:
+            findings[path] = check_source(current[path], settings[path], ws)
     out = []
     for path, original in originals.items():
         found = findings[path]
