@@ -56,7 +56,7 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
     # Compose files wait until the Dockerfiles settle: what a Compose fix writes depends on the
     # image (its `HF_HOME`, its user), so it must see the image as its own fixes leave it -- else it
     # sets in `environment:` what the Dockerfile is given a pass later.
-    order = sorted(originals, key=lambda p: file_kind(p) == "compose")
+    order = _order(originals, ws)
     touched: set[str] = set()  # files the plan has given another text (maybe their original again)
     dirty = list(order)
     for _ in range(MAX_PASSES):
@@ -106,6 +106,42 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
             found = sorted([*found, internal_error(original, failed[path])], key=lambda f: f.sort_key)
         out.append(FixResult(current[path], found, applied[path]))
     return out
+
+
+def _order(originals: dict[str, SourceText], ws: "Workspace") -> list[str]:
+    """Dockerfiles first, an image built here before the Dockerfiles `FROM` it (so a child sees
+    its base as fixed, not a pass late), then Compose files; else in the given order."""
+    compose = [p for p in originals if file_kind(p) == "compose"]
+    dockerfiles = [p for p in originals if file_kind(p) != "compose"]
+    named = {os.path.realpath(p): p for p in dockerfiles}
+    bases = {p: [named[b] for b in _bases_built_here(originals[p], ws) if b in named] for p in dockerfiles}
+    ordered: list[str] = []
+    placed: set[str] = set()
+
+    def place(path: str, trail: tuple[str, ...]) -> None:
+        if path in placed or path in trail:  # a cycle: the graph says it, and the order stays
+            return
+        for base in bases.get(path, ()):
+            place(base, (*trail, path))
+        placed.add(path)
+        ordered.append(path)
+
+    for path in dockerfiles:
+        place(path, ())
+    return ordered + compose
+
+
+def _bases_built_here(source: SourceText, ws: "Workspace") -> list[str]:
+    """The Dockerfiles of the run that build what ``source`` is `FROM` (read off its FROM lines:
+    a reference with a variable is left out, the order is only a preference)."""
+    found = []
+    for line in source.text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "FROM":
+            ref = next((w for w in words[1:] if not w.startswith("--")), "")
+            if ref and "$" not in ref:
+                found += [os.path.realpath(inv.dockerfile) for inv in ws.graph.builds_of(ref) if inv.dockerfile]
+    return [p for p in found if p != os.path.realpath(source.path)]
 
 
 class _Ahead:
