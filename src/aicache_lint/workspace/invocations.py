@@ -38,10 +38,6 @@ class Invocation(NamedTuple):
     # `${{ matrix.image }}` comes from a matrix"); such parts are left out of the fields above.
     unresolved: tuple[str, ...] = ()
 
-    @property
-    def arg_map(self) -> dict[str, str]:
-        return dict(self.args)
-
 
 def collect(ws: "Workspace") -> list[Invocation]:
     """Every build the project's build files declare, in file order."""
