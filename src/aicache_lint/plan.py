@@ -14,7 +14,7 @@ written here: ``--fix`` writes what this returns, ``--diff`` prints it.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.discovery import file_kind
 from aicache_lint.engine import (
@@ -66,8 +66,9 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
         changed: set[str] = set()
         for path in batch:
             hit = early.get(path)
+            done = None
             if hit is not None and not hit[1] & changed:  # it read nothing this pass has changed yet
-                findings[path], reads[path] = hit
+                findings[path], reads[path], done = hit
             else:
                 with ws.recording() as read:
                     findings[path] = check_source(current[path], settings[path], ws)
@@ -75,7 +76,7 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
             if path in failed:
                 continue
             before = current[path]
-            problem = _step(path, current, findings[path], settings[path], seen, applied)
+            problem = _step(path, current, findings[path], settings[path], seen, applied, done)
             if problem is not None:
                 failed[path] = problem
                 current[path] = originals[path]
@@ -167,14 +168,15 @@ class _Ahead:
             self.pool.shutdown()
 
     def check(self, paths: list[str], settings: dict[str, "Settings"],
-              touched: dict[str, SourceText]) -> dict[str, tuple[list["Finding"], set[str]]]:
-        """Findings and files read for ``paths``; ``touched``: the texts the plan has changed."""
+              touched: dict[str, SourceText]) -> dict[str, tuple[list["Finding"], set[str], "_Applied | None"]]:
+        """Findings, files read and fixes applied for ``paths``; ``touched``: the texts the plan
+        has changed."""
         if self.pool is None:
             return {}
         texts = {p: (s.text, s.bom) for p, s in touched.items()}
         size = max(1, -(-len(paths) // (self.jobs * 2)))
         chunks = [[(p, settings[p]) for p in paths[i:i + size]] for i in range(0, len(paths), size)]
-        found: dict[str, tuple[list[Finding], set[str]]] = {}
+        found: dict[str, tuple[list[Finding], set[str], _Applied | None]] = {}
         for part in self.pool.map(_check_in_worker, chunks, [texts] * len(chunks)):
             found.update(part)
         return found
@@ -192,7 +194,7 @@ def _start_worker(paths: list[str], settings: "Settings") -> None:
     _WORKER = Workspace(paths, network_resolver(settings))
 
 
-def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[str, tuple[list["Finding"], set[str]]]:
+def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[str, tuple[list["Finding"], set[str], "_Applied | None"]]:
     ws = _WORKER
     assert ws is not None
     for path, (text, bom) in texts.items():
@@ -201,30 +203,50 @@ def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[st
             _SENT[path] = text
     out = {}
     for path, settings in items:
+        source = ws.source(path)
         with ws.recording() as read:
-            found = check_source(ws.source(path), settings, ws)
-        out[path] = (found, read)
+            found = check_source(source, settings, ws)
+        out[path] = (found, read, _apply(source, found, settings))
     return out
 
 
-def _step(path: str, current: dict[str, SourceText], findings: list["Finding"], settings: "Settings",
-          seen: dict[str, set[str]], applied: dict[str, list[tuple[str, Fix]]]) -> str | None:
-    """Apply one pass of fixes to ``path`` (updating ``current``); the reason to give up, if any."""
-    fixable = [f for f in findings if applicable(f, settings)]
+class _Applied(NamedTuple):
+    """One pass of fixes applied to a text: the new text, which findings' fixes it took (by index,
+    in the order applied), and whether it still parses."""
+
+    text: str
+    chosen: list[int]
+    parses: bool
+
+
+def _apply(source: SourceText, findings: list["Finding"], settings: "Settings") -> _Applied | None:
+    """The file's applicable fixes applied (None: there are none)."""
+    fixable = [i for i, f in enumerate(findings) if applicable(f, settings)]
     if not fixable:
         return None
-    source = current[path]
-    code_of = {id(f.fix): f.code for f in fixable}
-    text, chosen = apply_fixes(source.text, [f.fix for f in fixable], source.newline)  # type: ignore[misc]
-    rules = ", ".join(sorted({code_of[id(fix)] for fix in chosen}))
+    index_of = {id(findings[i].fix): i for i in fixable}
+    text, chosen = apply_fixes(source.text, [findings[i].fix for i in fixable], source.newline)  # type: ignore[misc]
     candidate = SourceText(text, path=source.path, bom=source.bom)
-    if parse_errors(candidate):
+    return _Applied(text, [index_of[id(fix)] for fix in chosen], not parse_errors(candidate))
+
+
+def _step(path: str, current: dict[str, SourceText], findings: list["Finding"], settings: "Settings",
+          seen: dict[str, set[str]], applied: dict[str, list[tuple[str, Fix]]],
+          done: _Applied | None = None) -> str | None:
+    """Apply one pass of fixes to ``path`` (updating ``current``); the reason to give up, if any.
+    ``done``: the same work, done ahead in a worker."""
+    source = current[path]
+    done = done or _apply(source, findings, settings)
+    if done is None:
+        return None
+    rules = ", ".join(sorted({findings[i].code for i in done.chosen}))
+    if not done.parses:
         return f"fixes by {rules} made the file unparsable; nothing was changed"
-    if text in seen[path]:
+    if done.text in seen[path]:
         return f"fixes by {rules} do not converge (cycle); nothing was changed"
-    seen[path].add(text)
-    applied[path].extend((code_of[id(fix)], fix) for fix in chosen)
-    current[path] = candidate
+    seen[path].add(done.text)
+    applied[path].extend((findings[i].code, findings[i].fix) for i in done.chosen)  # type: ignore[misc]
+    current[path] = SourceText(done.text, path=source.path, bom=source.bom)
     return None
 
 
