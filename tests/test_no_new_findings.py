@@ -86,13 +86,18 @@ def _chain_project(root: Path, base: str = "a-base") -> None:
     (root / "compose.yaml").write_text("".join(services))
 
 
-@pytest.mark.parametrize("tree", ["tests/corpus", "chain", "chain-base-last"])
+@pytest.mark.parametrize("tree", ["tests/corpus", "chain", "chain-base-last", "chain-warning"])
 def test_the_plan_is_the_same_in_one_process_or_several(tree: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files checked ahead in worker processes give the plan one process makes, byte for byte."""
     root = tmp_path / "w"
     if tree.startswith("chain"):
         # "chain-base-last": the base's folder sorts after its children's; the plan still fixes it first.
         _chain_project(root, "z-base" if tree == "chain-base-last" else "a-base")
+        if tree == "chain-warning":  # a warning met while checking a file that reads no other: in a worker
+            (root / "lone").mkdir()
+            (root / "lone" / "requirements.txt").write_bytes(b"\x00 binary")
+            (root / "lone" / "Dockerfile").write_text(
+                "FROM python:3.12\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n")
     else:
         shutil.copytree(ROOT / tree, root)
     monkeypatch.chdir(root)
@@ -100,6 +105,7 @@ def test_the_plan_is_the_same_in_one_process_or_several(tree: str, tmp_path: Pat
     serial, parallel = invoke([*options, "-j", "1"]), invoke([*options, "-j", "2"])
     assert serial.stdout and serial.stdout == parallel.stdout
     assert serial.stderr == parallel.stderr
+    assert ("lone/requirements.txt: cannot be read" in serial.stderr) == (tree == "chain-warning")
     if tree.startswith("chain"):
         children = serial.stdout.split("--- child00/Dockerfile")[1].split("--- compose.yaml")[0]
         assert "+ENV HF_HOME" in serial.stdout and "HF_HOME" not in children  # the base's, not theirs

@@ -169,10 +169,9 @@ def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult
 
 
 def _workspace(tasks: list[Task]) -> "Workspace":
-    from aicache_lint.engine import network_resolver
-    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.engine import run_workspace
 
-    return Workspace([t.path for t in tasks], network_resolver(tasks[0].settings))
+    return run_workspace([t.path for t in tasks], tasks[0].settings)
 
 
 def _plan(tasks: list[Task], jobs: int) -> list[FileResult]:

@@ -211,11 +211,11 @@ def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]
 
 
 def _print_notices(results, stderr: IO[str]) -> None:
-    """Network problems (--resolve-images), each once, however many files ran into it."""
+    """Links that could not be resolved and network problems (--resolve-images), each once,
+    however many files ran into it, sorted: the same whichever process met them first."""
     from aicache_lint.api import network_notices
 
-    seen = dict.fromkeys([n for r in results for n in r.notices] + network_notices())
-    for notice in seen:
+    for notice in sorted({n for r in results for n in r.notices} | set(network_notices())):
         stderr.write(f"{PROG}: warning: {notice}\n")
 
 
@@ -350,11 +350,10 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides, ConfigError, Resolver
     from aicache_lint.discovery import discover
-    from aicache_lint.engine import network_resolver
+    from aicache_lint.engine import run_workspace
     from aicache_lint.graph import build_graph
     from aicache_lint.report.graph import render
     from aicache_lint.settings import SettingsError
-    from aicache_lint.workspace.index import Workspace
 
     paths = args.paths or ["."]
     if "-" in paths:
@@ -365,7 +364,7 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if problems:
             raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
         files = [os.path.relpath(f) for f in files]  # the graph names files relative to here
-        ws = Workspace(files or [os.path.relpath(p) for p in paths], network_resolver(resolver.for_path(paths[0])))
+        ws = run_workspace(files or [os.path.relpath(p) for p in paths], resolver.for_path(paths[0]))
         output = render(args.output_format, build_graph(ws, files))
     except (ConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None

@@ -29,11 +29,16 @@ def check_source(source: SourceText, settings: Settings, workspace: "Workspace |
     return check_dockerfile(source, settings, ws)
 
 
-def standalone_workspace(source: SourceText, settings: Settings) -> "Workspace":
-    """A workspace for one text: it sees ``source`` as the file's content."""
+def run_workspace(paths: list[str], settings: Settings) -> "Workspace":
+    """The workspace of a run over ``paths`` (with registry look-ups if ``settings`` ask for them)."""
     from aicache_lint.workspace.index import Workspace
 
-    ws = Workspace([source.path], network_resolver(settings))
+    return Workspace(paths, network_resolver(settings))
+
+
+def standalone_workspace(source: SourceText, settings: Settings) -> "Workspace":
+    """A workspace for one text: it sees ``source`` as the file's content."""
+    ws = run_workspace([source.path], settings)
     ws.remember(source.path, source)
     return ws
 

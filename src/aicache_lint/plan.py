@@ -177,8 +177,10 @@ class _Ahead:
         size = max(1, -(-len(paths) // (self.jobs * 2)))
         chunks = [[(p, settings[p]) for p in paths[i:i + size]] for i in range(0, len(paths), size)]
         found: dict[str, tuple[list[Finding], set[str], _Applied | None]] = {}
-        for part in self.pool.map(_check_in_worker, chunks, [texts] * len(chunks)):
+        for part, notices in self.pool.map(_check_in_worker, chunks, [texts] * len(chunks)):
             found.update(part)
+            for notice in notices:
+                self.ws.notice(notice)
         return found
 
 
@@ -187,14 +189,15 @@ _SENT: dict[str, str] = {}  # the texts it was sent, by path
 
 
 def _start_worker(paths: list[str], settings: "Settings") -> None:
-    from aicache_lint.engine import network_resolver
-    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.engine import run_workspace
 
     global _WORKER
-    _WORKER = Workspace(paths, network_resolver(settings))
+    _WORKER = run_workspace(paths, settings)
 
 
-def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[str, tuple[list["Finding"], set[str], "_Applied | None"]]:
+def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> tuple[dict, list[str]]:
+    """The checks of ``items`` (see ``_Ahead.check``), and the warnings the worker has met: the
+    loop may use a result without checking the file itself, so the warnings must travel too."""
     ws = _WORKER
     assert ws is not None
     for path, (text, bom) in texts.items():
@@ -207,7 +210,9 @@ def _check_in_worker(items: list, texts: dict[str, tuple[str, bool]]) -> dict[st
         with ws.recording() as read:
             found = check_source(source, settings, ws)
         out[path] = (found, read, _apply(source, found, settings))
-    return out
+    from aicache_lint.api import network_notices
+
+    return out, ws.notices + network_notices()
 
 
 class _Applied(NamedTuple):

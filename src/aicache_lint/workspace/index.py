@@ -70,7 +70,7 @@ class Workspace:
         self._notices: dict[str, None] = {}  # ordered set
         self._graph: ImageGraph | None = None
         self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
-        self._listings: dict[str, list[str]] = {}  # directory -> its names
+        self._listings: dict[str, list[str] | None] = {}  # directory -> its names (see listdir)
         self._changed: set[str] = set()  # see take_changes
 
     # -- files ----------------------------------------------------------------------------------
@@ -98,10 +98,14 @@ class Workspace:
         return key in self._overlay or os.path.isfile(path)
 
     def listdir(self, path: str) -> list[str] | None:
-        try:
-            return sorted(os.listdir(path))
-        except OSError:
-            return None
+        """The names in directory ``path``, sorted (None: not a directory), listed once per run:
+        fixes never add or remove files."""
+        if path not in self._listings:
+            try:
+                self._listings[path] = sorted(os.listdir(path))
+            except OSError:
+                self._listings[path] = None
+        return self._listings[path]
 
     def remember(self, path: str, source: SourceText) -> None:
         """``source`` is the text of ``path`` as read (a file the run was given, standard input)."""
@@ -256,7 +260,7 @@ class Workspace:
             return found
         from aicache_lint.discovery import is_compose_name
 
-        names = [n for n in self._listing(directory) if is_compose_name(n)]
+        names = [n for n in (self.listdir(directory) or ()) if is_compose_name(n)]
         found = []
         if names:
             from aicache_lint.compose.project import MAIN_NAMES, OVERRIDE_NAMES
@@ -300,22 +304,16 @@ class Workspace:
                 for files in self._compose_files_in(directory):
                     found.update(dict.fromkeys(files))
                 found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n))
-                                           for n in self._listing(directory) if n in _BAKE_NAMES))
+                                           for n in (self.listdir(directory) or ()) if n in _BAKE_NAMES))
         root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
         for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
             if name.endswith((".yml", ".yaml")):
                 found.setdefault(os.path.normpath(os.path.join(root, ".github", "workflows", name)), None)
         for name in (".gitlab-ci.yml", *_BAKE_NAMES):
-            if name in self._listing(root):
+            if name in (self.listdir(root) or ()):
                 found.setdefault(os.path.normpath(os.path.join(root, name)), None)
         return list(found)
 
-    def _listing(self, directory: str) -> list[str]:
-        """The names in ``directory`` (listed once per run)."""
-        names = self._listings.get(directory)
-        if names is None:
-            names = self._listings[directory] = self.listdir(directory) or []
-        return names
 
     def invocations(self) -> list["Invocation"]:
         """Every planned build the project declares."""
