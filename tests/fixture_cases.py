@@ -22,7 +22,7 @@ class Case:
     fixed: str | None = None
     unsafe: bool = False
     config: dict = field(default_factory=dict)
-    compose: bool = False  # a Compose case: linted as `compose.yaml`
+    kind: str = "dockerfile"  # what the case's text is: linted under ``FILE_NAMES[kind]``
     # Other files of the case's project (`files:`), by path relative to the linted file: a Compose
     # file that builds the Dockerfile, a requirements file it copies...
     files: dict[str, str] = field(default_factory=dict)
@@ -31,11 +31,30 @@ class Case:
     def id(self) -> str:
         return f"{self.rule}-{self.name}"
 
+    @property
+    def compose(self) -> bool:
+        return self.kind == "compose"
+
+    @property
+    def file_name(self) -> str:
+        return FILE_NAMES[self.kind]
+
+
+# `kind:` at the top of a cases.yaml -> the name its cases are linted under (in a project of their
+# own: see ``case_source``).
+FILE_NAMES = {
+    "dockerfile": "Dockerfile", "compose": "compose.yaml", "workflow": ".github/workflows/build.yml",
+    "action": ".github/actions/build/action.yml", "gitlab": ".gitlab-ci.yml", "bake": "docker-bake.hcl",
+    "bake-json": "docker-bake.json", "daemon": "daemon.json", "buildkitd": "buildkitd.toml",
+}
+
 
 def _load_yaml(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rule = data["rule"]
-    compose = data.get("kind", "dockerfile") == "compose"  # `kind: compose`: the cases are Compose files
+    kind = data.get("kind", "dockerfile")
+    if kind not in FILE_NAMES:
+        raise ValueError(f"{path}: unknown kind {kind!r}")
     if rule != path.parent.name:
         raise ValueError(f"{path}: rule {rule} is not the folder's {path.parent.name}")
     cases = []
@@ -49,7 +68,7 @@ def _load_yaml(path: Path) -> list[Case]:
         cases.append(
             Case(
                 rule, name, spec.get("fail", spec.get("pass")), "pass" in spec, findings,
-                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, compose,
+                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, kind,
                 spec.get("files") or {},
             )
         )
@@ -75,7 +94,8 @@ def _load_pair(path: Path) -> Case:
     fixed = None
     if fixed_path.exists():
         fixed = fixed_path.read_bytes().decode("utf-8").removeprefix("\ufeff")
-    return Case(rule, name, text, not findings, findings, fixed, name.endswith("unsafe"), compose=suffix == ".compose.yaml")
+    return Case(rule, name, text, not findings, findings, fixed, name.endswith("unsafe"),
+                kind="compose" if suffix == ".compose.yaml" else "dockerfile")
 
 
 def all_cases() -> list[Case]:
@@ -98,13 +118,16 @@ def case_source(case: Case, directory: Path | None = None):
 
     from aicache_lint.source import SourceText
 
-    name = "compose.yaml" if case.compose else "Dockerfile"
-    if case.files or directory is not None:
+    name = case.file_name
+    if case.files or directory is not None or case.kind not in ("dockerfile", "compose"):
         directory = directory or Path(tempfile.mkdtemp(prefix="aicache-case-"))
         (directory / ".git").mkdir(exist_ok=True)
         for relative, text in case.files.items():
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             (directory / relative).write_text(text, encoding="utf-8")
+        if case.kind not in ("dockerfile", "compose"):  # CI and Bake files are found on disk, as build files
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_text(case.text, encoding="utf-8")
         name = str(directory / name)
     raw = raw_bytes_of(case)
     return SourceText.decode(raw, name) if raw is not None else SourceText(case.text, name)

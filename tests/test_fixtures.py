@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from buildkit_oracle import assert_matches_buildkit, available
 from fixture_cases import Case, Interaction, all_cases, case_source, interaction_cases
+from validity import assert_valid
 
-from aicache_lint.dockerfile.lexer import parse
 from aicache_lint.engine import applicable, check_source, fix_source
 from aicache_lint.rules import ALL_RULES
 from aicache_lint.settings import Settings
@@ -18,30 +18,6 @@ CASES = all_cases()
 
 def _source(case: Case) -> SourceText:
     return case_source(case)
-
-
-def _parses(source: SourceText, compose: bool) -> None:
-    """The text parses -- for BuildKit too (Dockerfiles), or as a schema-valid Compose file."""
-    if compose:
-        from aicache_lint.compose.parse import parse as parse_compose
-
-        assert not parse_compose(source).errors
-        _assert_compose_schema(source.text)
-        return
-    assert not parse(source).errors
-    if available():
-        assert_matches_buildkit(source.text)
-
-
-def _assert_compose_schema(text: str) -> None:
-    import json
-    from pathlib import Path
-
-    import jsonschema
-    import yaml
-
-    schema = json.loads((Path(__file__).parent / "data" / "schemas" / "compose-spec.json").read_text())
-    jsonschema.Draft7Validator(schema).validate(yaml.safe_load(text))
 
 
 def _settings(case: Case, unsafe: bool | None = None) -> Settings:
@@ -66,7 +42,7 @@ def test_case(case: Case) -> None:
     source = _source(case)
     settings = _settings(case)
     # 1. The input parses, for us and for BuildKit (or the Compose schema).
-    _parses(source, case.compose)
+    assert_valid(source, case.kind)
     # 2. The rule alone fires, with exactly the expected findings.
     findings = check_source(source, settings)
     assert {f.code for f in findings} <= {case.rule}, [f.message for f in findings]
@@ -93,7 +69,7 @@ def test_case(case: Case) -> None:
     # 6. Nothing outside the edits changed: BOM, newline style, final newline.
     _assert_same_layout(source, result.source)
     # 7. The fixed file still parses, for BuildKit too (or validates against the Compose schema).
-    _parses(result.source, case.compose)
+    assert_valid(result.source, case.kind)
     # Unsafe fixes stay unapplied without --unsafe-fixes.
     if case.unsafe:
         assert not fix_source(source, _settings(case, unsafe=False)).changed
@@ -116,7 +92,7 @@ def test_all_rules_round_trip(case: Case) -> None:
     settings = Settings(unsafe_fixes=True, select=("AIC",))
     result = fix_source(source, settings)
     assert not any(f.code == "AIC000" for f in result.findings), [f.message for f in result.findings]
-    _parses(result.source, case.compose)
+    assert_valid(result.source, case.kind)
     assert not fix_source(result.source, settings).changed
     _assert_same_layout(source, result.source)
 

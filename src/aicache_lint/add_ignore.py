@@ -50,7 +50,8 @@ class Outcome(NamedTuple):
 
 
 def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Workspace | None" = None) -> Outcome:
-    if _parse(original).errors:
+    parsed = _parse(original)
+    if parsed.errors or getattr(parsed, "syntax", None) == "json":  # JSON has no comments: per-file ignores
         return Outcome(original, check_source(original, settings, ws), 0, 0)
     source, findings, removed = _drop_stale(original, settings, ws)
     findings = [f for f in findings if f.code not in NOT_SUPPRESSIBLE and f.code != STALE]
@@ -72,10 +73,15 @@ def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Wo
 def _parse(source: SourceText):
     from aicache_lint.discovery import file_kind
 
-    if file_kind(source.path) == "compose":
+    kind = file_kind(source.path)
+    if kind == "compose":
         from aicache_lint.compose.parse import parse
-    else:
+    elif kind == "dockerfile":
         from aicache_lint.dockerfile.lexer import parse
+    else:
+        from aicache_lint import buildfiles
+
+        return buildfiles.parse(source, kind)
     return parse(source)
 
 
@@ -138,10 +144,15 @@ def _edits(source: SourceText, findings: list["Finding"], file_wide: set[str], r
     from aicache_lint.discovery import file_kind
 
     doc = _parse(source)
-    if file_kind(source.path) == "compose":
-        place_of, file_place = _compose_places(source, doc)
-    else:
+    kind = file_kind(source.path)
+    if kind == "compose":
+        place_of, file_place = _region_places(source, suppress.parse_yaml(source, doc),
+                                              suppress.yaml_regions(source, doc))
+    elif kind == "dockerfile":
         place_of, file_place = _dockerfile_places(source, doc)
+    else:
+        place_of, file_place = _region_places(source, suppress.parse_build_file(source, doc),
+                                              suppress.build_file_regions(source, doc)[1])
     per_place: dict[int, tuple[_Place, set[str]]] = {}
     for finding in findings:
         if finding.code in file_wide:
@@ -194,15 +205,14 @@ def _dockerfile_places(source: SourceText, doc):
     return place_of, _Place(source.line_start(first) if first else len(source.text), "", file_sup)
 
 
-def _compose_places(source: SourceText, doc):
-    """(the place for each offset, the place of ``ignore-file``): the keys and list items that a
-    suppression above them covers (``suppress.yaml_regions``) and that begin their line -- when
+def _region_places(source: SourceText, sups: list, regions: dict):
+    """(the place for each offset, the place of ``ignore-file``) in a YAML, HCL or TOML file: the
+    keys, list items, blocks and attributes that a suppression above them covers
+    (``suppress.yaml_regions``, ``suppress.build_file_regions``) and that begin their line -- when
     something comes before them on it (the end of a multi-line quoted string, an earlier flow
     item), a comment line above could land inside a value. The innermost one holding an offset."""
-    sups = suppress.parse_yaml(source, doc)
     existing = {s.region: s for s in sups if s.region is not None and s.codes}
     file_sup = next((s for s in sups if s.file_wide), None)
-    regions = suppress.yaml_regions(source, doc)
     usable = []
     for line, region in regions.items():
         start = source.line_start(line)

@@ -1,4 +1,5 @@
-"""Which files to lint: Dockerfile variants and Compose files found under the given paths."""
+"""Which files to lint: Dockerfile variants, Compose files and the build-infrastructure files (CI
+workflows, Bake files, daemon and BuildKit configuration) found under the given paths."""
 
 from __future__ import annotations
 
@@ -30,9 +31,26 @@ def is_compose_name(name: str) -> bool:
     return bool(_COMPOSE.fullmatch(name))
 
 
+# The Docker daemon's and BuildKit's configuration, as kept in a repository that sets up its builders.
+_CONFIG_NAMES = {"daemon.json": "daemon", "buildkitd.toml": "buildkitd"}
+
+
 def file_kind(path: str) -> str:
-    """`compose` for a Compose file name, else `dockerfile` (also for files named explicitly)."""
-    return "compose" if is_compose_name(os.path.basename(path)) else "dockerfile"
+    """What a file is, by its name and place: `compose`, a CI or Bake file (`workflow`, `action`,
+    `gitlab`, `bake`: see ``ci.kind_of``), `daemon`, `buildkitd`, else `dockerfile` (also for any
+    other file named explicitly)."""
+    from aicache_lint.ci import kind_of
+
+    name = os.path.basename(path)
+    if is_compose_name(name):
+        return "compose"
+    return kind_of(path) or _CONFIG_NAMES.get(name) or "dockerfile"
+
+
+def stage(path: str) -> int:
+    """The order the fix plan settles files in: Dockerfiles, Compose files, then every
+    build-infrastructure file (a Compose or CI fix must see the images as their fixes leave them)."""
+    return {"dockerfile": 0, "compose": 1}.get(file_kind(path), 2)
 
 
 def _is_virtualenv(path: str) -> bool:
@@ -79,7 +97,7 @@ def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, 
         )
         for name in filenames:
             path = os.path.normpath(os.path.join(dirpath, name))
-            if not (is_dockerfile_name(name) or is_compose_name(name)) or excluded(path):
+            if not (is_dockerfile_name(name) or file_kind(path) != "dockerfile") or excluded(path):
                 continue
             if os.path.islink(path):
                 links.append((os.path.realpath(path), path))

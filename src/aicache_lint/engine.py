@@ -24,9 +24,12 @@ def check_source(source: SourceText, settings: Settings, workspace: "Workspace |
     ws = workspace if workspace is not None else standalone_workspace(source, settings)
     if ws.source(source.path) is not source:  # a text being fixed or annotated: the project sees it too
         ws.update(source.path, source)
-    if file_kind(source.path) == "compose":
+    kind = file_kind(source.path)
+    if kind == "compose":
         return check_compose(source, settings, ws)
-    return check_dockerfile(source, settings, ws)
+    if kind == "dockerfile":
+        return check_dockerfile(source, settings, ws)
+    return check_build_file(source, kind, settings, ws)
 
 
 def run_workspace(paths: list[str], settings: Settings) -> "Workspace":
@@ -51,7 +54,6 @@ def check_compose(source: SourceText, settings: Settings, ws: "Workspace") -> li
 
     from aicache_lint import suppress
     from aicache_lint.compose.parse import parse
-    from aicache_lint.rules import rule_class
     from aicache_lint.rules.base import ComposeContext
 
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
@@ -59,18 +61,43 @@ def check_compose(source: SourceText, settings: Settings, ws: "Workspace") -> li
     project = ws.compose_project(ws.companion_files(source.path))
     doc = next((f.doc for f in project.files if os.path.abspath(f.path) == here), None) or parse(source)
     if doc.errors:
-        if "AIC001" not in enabled:
-            return []
-        rule = rule_class("AIC001")
-        severity = settings.severity_for(rule.code, rule.severity)
-        findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in doc.errors]
-        return sorted(findings, key=lambda f: f.sort_key)
+        return _parse_error_findings(source, settings, enabled, doc.errors)
     findings = _run_rules(
         source, settings, enabled, "compose",
         lambda options: ComposeContext(source, doc, project, options, ws.resolver, ws),
         keep=lambda v: v.path is None or os.path.abspath(v.path) == here,  # what lies in this file
     )
     findings = _apply_suppressions(source, suppress.parse_yaml(source, doc), findings, settings, enabled)
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def check_build_file(source: SourceText, kind: str, settings: Settings, ws: "Workspace") -> list[Finding]:
+    """A CI, Bake, daemon or BuildKit configuration file: a file that does not parse is AIC001 (with
+    its line and column) and nothing else; otherwise the rules for its kind run, and suppression
+    comments apply where the syntax has comments (per-file ignores everywhere)."""
+    from aicache_lint import buildfiles, suppress
+    from aicache_lint.rules.base import BuildFileContext
+
+    enabled = settings.enabled_codes - settings.ignored_for(source.path)
+    parsed = buildfiles.parse(source, kind)
+    if parsed.errors:
+        return _parse_error_findings(source, settings, enabled, parsed.errors)
+    findings = _run_rules(
+        source, settings, enabled, kind,
+        lambda options: BuildFileContext(source, parsed, options, ws.resolver, ws),
+    )
+    findings = _apply_suppressions(source, suppress.parse_build_file(source, parsed), findings, settings, enabled)
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def _parse_error_findings(source: SourceText, settings: Settings, enabled: frozenset[str], errors) -> list[Finding]:
+    from aicache_lint.rules import rule_class
+
+    if "AIC001" not in enabled:
+        return []
+    rule = rule_class("AIC001")
+    severity = settings.severity_for(rule.code, rule.severity)
+    findings = [Finding.at(source, rule.code, rule.name, severity, e.span, e.message) for e in errors]
     return sorted(findings, key=lambda f: f.sort_key)
 
 
@@ -208,13 +235,18 @@ def fix_source(original: SourceText, settings: Settings, workspace: "Workspace |
 
 
 def parse_errors(source: SourceText) -> bool:
-    """Whether a fixed text no longer parses, as a Dockerfile or as a Compose document."""
+    """Whether a fixed text no longer parses, as what its name says it is."""
     from aicache_lint.discovery import file_kind
 
-    if file_kind(source.path) == "compose":
+    kind = file_kind(source.path)
+    if kind == "compose":
         from aicache_lint.compose.parse import parse as parse_compose
 
         return bool(parse_compose(source).errors)
-    from aicache_lint.dockerfile.lexer import parse
+    if kind == "dockerfile":
+        from aicache_lint.dockerfile.lexer import parse
 
-    return bool(parse(source).errors)
+        return bool(parse(source).errors)
+    from aicache_lint import buildfiles
+
+    return bool(buildfiles.parse(source, kind).errors)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.discovery import file_kind
+from aicache_lint.discovery import stage
 from aicache_lint.engine import (
     MAX_PASSES,
     FixResult,
@@ -60,8 +60,9 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
     touched: set[str] = set()  # files the plan has given another text (maybe their original again)
     dirty = list(order)
     for _ in range(MAX_PASSES):
-        dockerfiles = [p for p in dirty if file_kind(p) != "compose"]
-        batch = dockerfiles or dirty
+        first = min((stage(p) for p in dirty), default=0)  # Compose files wait for Dockerfiles, CI files for both
+        batch = [p for p in dirty if stage(p) == first]
+        dockerfiles = batch if first == 0 else []
         early = ahead.check(dockerfiles, settings, {p: current[p] for p in touched}) if dockerfiles else {}
         changed: set[str] = set()
         for path in batch:
@@ -111,9 +112,10 @@ def _fix_files(files: list[tuple[SourceText, "Settings"]], ws: "Workspace", ahea
 
 def _order(originals: dict[str, SourceText], ws: "Workspace") -> list[str]:
     """Dockerfiles first, an image built here before the Dockerfiles `FROM` it (so a child sees
-    its base as fixed, not a pass late), then Compose files; else in the given order."""
-    compose = [p for p in originals if file_kind(p) == "compose"]
-    dockerfiles = [p for p in originals if file_kind(p) != "compose"]
+    its base as fixed, not a pass late), then Compose files, then CI, Bake and daemon files; else
+    in the given order."""
+    later = sorted((p for p in originals if stage(p) > 0), key=stage)
+    dockerfiles = [p for p in originals if stage(p) == 0]
     named = {os.path.realpath(p): p for p in dockerfiles}
     bases = {p: [named[b] for b in _bases_built_here(originals[p], ws) if b in named] for p in dockerfiles}
     ordered: list[str] = []
@@ -129,7 +131,7 @@ def _order(originals: dict[str, SourceText], ws: "Workspace") -> list[str]:
 
     for path in dockerfiles:
         place(path, ())
-    return ordered + compose
+    return ordered + later
 
 
 def _bases_built_here(source: SourceText, ws: "Workspace") -> list[str]:

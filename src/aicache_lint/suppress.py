@@ -1,10 +1,11 @@
-"""Suppression comments in Dockerfiles and Compose files.
+"""Suppression comments in Dockerfiles, Compose files and the CI, Bake and BuildKit files.
 
 ``# aicache-lint: ignore=AIC101,AIC203 optional reason`` on the comment line(s) directly above an
 instruction silences those codes for that instruction (heredoc bodies included);
 ``# aicache-lint: ignore-file=AIC101`` (or ``ignore-file`` alone, for every code) anywhere in the
 comment block above the first instruction silences them for the whole file. A `#` after an
-instruction is part of its arguments, so there are no trailing pragmas.
+instruction is part of its arguments, so there are no trailing pragmas. YAML, HCL and TOML files take
+the same comments above a key, list item, block, attribute or table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from aicache_lint.source import SourceText, Span
 
 if TYPE_CHECKING:
+    from aicache_lint.buildfiles import BuildFile
     from aicache_lint.compose.model import ComposeDoc
     from aicache_lint.dockerfile.model import Dockerfile, Instruction
     from aicache_lint.finding import Finding
@@ -71,8 +73,49 @@ def parse(source: SourceText, doc: "Dockerfile") -> list[Suppression]:
 def parse_yaml(source: SourceText, doc: "ComposeDoc") -> list[Suppression]:
     """The same comments in a Compose file: above a key or a list item (the region is that key's
     or item's text), or -- `ignore-file` -- in the comment block before the first key."""
-    comment_lines = {source.line_of(span.start): span for span in doc.comments}
-    regions = yaml_regions(source, doc)
+    return _parse_regions(source, doc.comments, yaml_regions(source, doc))
+
+
+def parse_build_file(source: SourceText, parsed: "BuildFile") -> list[Suppression]:
+    """Suppression comments of a CI, Bake or BuildKit file: YAML as in Compose files; HCL above a
+    block or an attribute; TOML above a table header or a key. JSON has no comments (per-file
+    ignores serve it)."""
+    return _parse_regions(source, *build_file_regions(source, parsed))
+
+
+def build_file_regions(source: SourceText, parsed: "BuildFile") -> tuple[list[Span], dict[int, Span]]:
+    """(comments, the region a suppression above each line covers)."""
+    if parsed.yaml is not None and parsed.syntax == "yaml":
+        return parsed.yaml.comments, yaml_regions(source, parsed.yaml)
+    if parsed.hcl is not None:
+        regions: dict[int, Span] = {}
+        for block in parsed.hcl.blocks:
+            regions.setdefault(source.line_of(block.span.start), block.span)
+            for attr in block.attributes.values():
+                regions.setdefault(source.line_of(attr.span.start), attr.span)
+        return parsed.hcl.comments, regions
+    if parsed.syntax == "toml":
+        return _toml_regions(source)
+    return [], {}
+
+
+_TOML_COMMENT = re.compile(r"^[ \t]*(#.*)$", re.MULTILINE)
+_TOML_ITEM = re.compile(r"^[ \t]*([\[A-Za-z0-9_\"'-])", re.MULTILINE)
+
+
+def _toml_regions(source: SourceText) -> tuple[list[Span], dict[int, Span]]:
+    """Comment lines, and each line that starts a key or a table header (to its line's end: a
+    multi-line value is covered by its first line, where findings are reported)."""
+    comments = [Span(m.start(1), m.end(1)) for m in _TOML_COMMENT.finditer(source.text)]
+    regions = {}
+    for m in _TOML_ITEM.finditer(source.text):
+        line = source.line_of(m.start(1))
+        regions[line] = Span(m.start(1), source.line_end(line))
+    return comments, regions
+
+
+def _parse_regions(source: SourceText, comments: list[Span], regions: dict[int, Span]) -> list[Suppression]:
+    comment_lines = {source.line_of(span.start): span for span in comments}
     first_content = min(regions, default=source.line_count + 1)
     out = []
     for line, span in sorted(comment_lines.items()):

@@ -142,8 +142,11 @@ def _invocation(args: list, env: Mapping[str, str], cwd: str | None, origin: Ori
     build_args: dict[str, str] = {}
     file: _Text | None = None
     target = None
+    cache: dict[str, list[str]] = {"--cache-from": [], "--cache-to": []}
     for name, text in opts:
-        if name in ("-t", "--tag"):
+        if name in cache:
+            cache[name].append(b.value("cache", text) or text.raw)
+        elif name in ("-t", "--tag"):
             tag = b.value("tag", text)
             if tag:
                 tags.append(tag)
@@ -182,7 +185,7 @@ def _invocation(args: list, env: Mapping[str, str], cwd: str | None, origin: Ori
     elif context is not None:
         dockerfile = os.path.normpath(os.path.join(context, "Dockerfile"))
     return Invocation(origin, dockerfile, context, target, tuple(sorted(build_args.items())), tuple(tags),
-                      tuple(b.unresolved))
+                      tuple(b.unresolved), tuple(cache["--cache-from"]), tuple(cache["--cache-to"]))
 
 
 def build_invocations(script: str, origin: Origin, cwd: str | None, env: Mapping[str, str] | None = None) -> list[Invocation]:

@@ -225,8 +225,11 @@ class _Scanner:
                 key, _, val = arg.partition("=")
                 args[key.strip()] = val
         target = self.value(inputs["target"], ctx, "target", unresolved) if "target" in inputs else None
+        # Cache entries are one a line (a comma belongs to the entry: `type=gha,mode=max`).
+        cache_from, cache_to = ([ctx.expand(item) for item in _list_input(inputs.get(key), commas=False)]
+                                for key in ("cache-from", "cache-to"))
         return Invocation(origin, dockerfile, context, (target or "").strip() or None, tuple(sorted(args.items())),
-                          tuple(tags), tuple(unresolved))
+                          tuple(tags), tuple(unresolved), tuple(cache_from), tuple(cache_to))
 
     def bake(self, origin: Origin, inputs: Mapping, ctx: _Ctx) -> None:
         from aicache_lint.ci.bake import DEFAULT_FILES, BakeFiles

@@ -45,24 +45,26 @@ _BLANK = " \t" + YAML_BREAK_CHARS
 _COMMENT = re.compile(f"(?:^|(?<=[{_BLANK}]))#[^{YAML_BREAK_CHARS}]*")
 
 
-def parse(source: SourceText) -> ComposeDoc:
-    """The tree of ``source``; YAML problems become ``errors`` (the root is None then)."""
+def parse(source: SourceText, what: str = "Compose file", expected: str = "a mapping with `services:`") -> ComposeDoc:
+    """The tree of ``source``; YAML problems become ``errors`` (the root is None then). ``what``
+    names the file in messages (the tree serves CI files and JSON documents too), ``expected``
+    what an empty one should hold."""
     import yaml  # lazily: only YAML files need it
 
     text = source.text
     events, error = _events(yaml, text)
     if error is not None:
         return ComposeDoc(source, None, [error], {}, _comments(text, []))
-    builder = _Builder(source, yaml)
+    builder = _Builder(source, yaml, what)
     node = builder.build(events)
     errors = builder.errors
     root = None
     if node is None:
         if not errors:
-            errors.append(ComposeError("empty Compose file: expected a mapping with `services:`", Span(0, 0)))
+            errors.append(ComposeError(f"empty {what}: expected {expected}", Span(0, 0)))
     elif not isinstance(node.target, Mapping):
         errors.insert(0, ComposeError(
-            f"a Compose file must be a mapping at the top level, not a {_kind_name(node.target)}",
+            f"a {what} must be a mapping at the top level, not a {_kind_name(node.target)}",
             node.full_span))
     else:
         root = node.target
@@ -152,8 +154,9 @@ def _comments(text: str, scalar_spans: list[Span]) -> list[Span]:
 class _Builder:
     """Turns the event list into nodes; records anchors, duplicate keys and extra documents."""
 
-    def __init__(self, source: SourceText, yaml) -> None:
+    def __init__(self, source: SourceText, yaml, what: str) -> None:
         self.source = source
+        self.what = what
         self.text = source.text
         self.yaml = yaml
         self.errors: list[ComposeError] = []
@@ -173,7 +176,7 @@ class _Builder:
                 if documents == 2:
                     at = e.start_mark.index
                     self.errors.append(ComposeError(
-                        "several YAML documents in one Compose file; only the first is read", Span(at, at)))
+                        f"several YAML documents in one {self.what}; only the first is read", Span(at, at)))
                 self.i += 1
                 node = self._node()
                 if documents == 1:

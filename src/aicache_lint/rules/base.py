@@ -9,6 +9,7 @@ from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Applicability
 
 if TYPE_CHECKING:
+    from aicache_lint.buildfiles import BuildFile
     from aicache_lint.compose.model import ComposeDoc
     from aicache_lint.compose.project import Project
     from aicache_lint.dockerfile.facts import Facts
@@ -65,6 +66,18 @@ class DockerfileContext(NamedTuple):
     options: dict[str, Any]  # this rule's options
     resolver: "Resolver | None"  # registry and Git lookups, when the user opted in
     workspace: "Workspace"  # the project around the file: who builds it, what its base image is
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+
+class BuildFileContext(NamedTuple):
+    source: "SourceText"
+    file: "BuildFile"  # the parsed file: its kind and position tree
+    options: dict[str, Any]  # this rule's options
+    resolver: "Resolver | None"  # registry and Git lookups, when the user opted in
+    workspace: "Workspace"  # the project: the Dockerfiles these files build, the services that run them
 
     @property
     def path(self) -> str:

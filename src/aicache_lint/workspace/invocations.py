@@ -37,6 +37,10 @@ class Invocation(NamedTuple):
     # What could not be known, each a short phrase for `aicache-lint graph` (e.g. "tag
     # `${{ matrix.image }}` comes from a matrix"); such parts are left out of the fields above.
     unresolved: tuple[str, ...] = ()
+    # The build's cache import and export (`--cache-from`/`--cache-to`, the action inputs, the
+    # Bake attributes, Compose `cache_from`/`cache_to`), as written when a variable hides a value.
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
 
 
 def collect(ws: "Workspace") -> list[Invocation]:
@@ -100,5 +104,16 @@ def compose_invocations(project: "Project") -> list[Invocation]:
         usable = not (build.dockerfile_inline or remote)
         found.append(Invocation(
             origin, build.dockerfile if usable else None, build.context if usable else None,
-            build_target(service), args, tags, tuple(unresolved)))
+            build_target(service), args, tags, tuple(unresolved), _items(build.node, "cache_from"),
+            _items(build.node, "cache_to")))
     return found
+
+
+def _items(build, key: str) -> tuple[str, ...]:
+    """The strings of a Compose `build:` list such as `cache_from` (empty for the short form)."""
+    from aicache_lint.compose.model import Mapping, Scalar, Sequence
+
+    node = build.target.get(key) if isinstance(build.target, Mapping) else None
+    node = node.target if node is not None else None
+    items = node.items if isinstance(node, Sequence) else []
+    return tuple(item.target.value for item in items if isinstance(item.target, Scalar) and item.target.value)
