@@ -133,7 +133,7 @@ def _add_item(doc: ComposeDoc, source: SourceText, service: Mapping, key: str, i
         if isinstance(value, Sequence):
             return _append_to_sequence(source, value, item)
         if isinstance(value, Mapping) and env is not None:
-            return _append_to_mapping(source, value, *env)
+            return append_to_mapping(source, value, *env)
         if isinstance(value, Scalar) and value.is_null and value.span.start == value.span.end:
             # `volumes:` with nothing after it (a comment at most): give it a first item.
             indent = _child_column(doc, service, key)
@@ -228,8 +228,10 @@ def _append_to_sequence(source: SourceText, seq: Sequence, item: str) -> list[Ed
     return [Edit.insert(at, f"\n{' ' * seq.indent}- {text}")]
 
 
-def _append_to_mapping(source: SourceText, mapping: Mapping, name: str,
-                       value: str) -> list[Edit] | None:
+def append_to_mapping(source: SourceText, mapping: Mapping, name: str,
+                      value: str) -> list[Edit] | None:
+    """Add ``name: value`` after the last entry of ``mapping``, in its style (block or flow) and
+    its siblings' quoting; None when it cannot be done as a plain insertion."""
     if any(p.is_merge for p in mapping.pairs):
         return None  # `<<` inside environment: keep it simple, report only
     style = _sibling_style([p.value for p in mapping.pairs])
