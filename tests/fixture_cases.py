@@ -52,14 +52,15 @@ FILE_NAMES = {
 def _load_yaml(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rule = data["rule"]
-    kind = data.get("kind", "dockerfile")
-    if kind not in FILE_NAMES:
-        raise ValueError(f"{path}: unknown kind {kind!r}")
+    kind = data.get("kind", "dockerfile")  # a case may have its own `kind:`
+    kinds = {kind, *(spec.get("kind", kind) for spec in data["cases"].values())}
+    if kinds - set(FILE_NAMES):
+        raise ValueError(f"{path}: unknown kind {kinds - set(FILE_NAMES)}")
     if rule != path.parent.name:
         raise ValueError(f"{path}: rule {rule} is not the folder's {path.parent.name}")
     cases = []
     for name, spec in data["cases"].items():
-        unknown = set(spec) - {"fail", "pass", "fixed", "findings", "unsafe", "config", "files"}
+        unknown = set(spec) - {"fail", "pass", "fixed", "findings", "unsafe", "config", "files", "kind"}
         if unknown or ("fail" in spec) == ("pass" in spec):
             raise ValueError(f"{path}: case {name}: needs exactly one of fail/pass, unknown keys {unknown}")
         findings = [(f["line"], f.get("column")) for f in spec.get("findings", [])]
@@ -68,7 +69,7 @@ def _load_yaml(path: Path) -> list[Case]:
         cases.append(
             Case(
                 rule, name, spec.get("fail", spec.get("pass")), "pass" in spec, findings,
-                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, kind,
+                spec.get("fixed"), bool(spec.get("unsafe")), spec.get("config") or {}, spec.get("kind", kind),
                 spec.get("files") or {},
             )
         )
