@@ -26,7 +26,7 @@ SYNTAX = {"workflow": "yaml", "action": "yaml", "gitlab": "yaml", "daemon": "jso
 COMMENTED = frozenset({"yaml", "hcl", "toml"})
 _NAMES = {"workflow": "workflow", "action": "action", "gitlab": "GitLab CI file", "bake": "Bake file",
           "daemon": "daemon.json", "buildkitd": "buildkitd.toml"}
-_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_AT = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
 class Problem(NamedTuple):
@@ -101,7 +101,11 @@ def _toml(source: SourceText, kind: str) -> BuildFile:
         data = tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_AT.search(str(exc))
-        at = source.line_start(int(m.group(1))) + int(m.group(2)) - 1 if m else 0
+        if m is None or m.group(1) is None:
+            at = len(source.text) if m else 0
+        else:
+            line = min(int(m.group(1)), source.line_count)
+            at = min(source.line_start(line) + int(m.group(2)) - 1, len(source.text))
         message = _TOML_AT.sub("", str(exc)).strip()
         return BuildFile(source, kind, "toml", [Problem(f"invalid TOML: {message}", Span(at, at))])
     return BuildFile(source, kind, "toml", [], data=data)
