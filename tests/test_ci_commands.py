@@ -132,3 +132,11 @@ def test_unclosed_quote_keeps_the_builds_before_it():
     # The tokenizer makes the rest of the script opaque instead of raising.
     assert builds('docker build -t "x .') == []
     assert only('docker build -t x . && echo "oops').tags == ("x",)
+
+
+def test_cache_flags_are_kept_as_given_or_expanded():
+    inv = only('REF=ghcr.io/o/app:buildcache\ndocker buildx build --cache-from "type=registry,ref=$REF" '
+               "--cache-to=type=registry,ref=$REF,mode=max --cache-from type=gha,scope=$UNKNOWN -t app .")
+    assert inv.cache_from == ("type=registry,ref=ghcr.io/o/app:buildcache", "type=gha,scope=$UNKNOWN")
+    assert inv.cache_to == ("type=registry,ref=ghcr.io/o/app:buildcache,mode=max",)
+    assert only("docker build -t app .")[-2:] == ((), ())

@@ -227,3 +227,14 @@ def test_importing_ci_loads_nothing_else():
     loaded = imports_of("import aicache_lint.ci")
     assert loaded.ours == {"aicache_lint", "aicache_lint.ci"}
     loaded.assert_cheap()
+
+
+def test_build_push_cache_inputs_one_entry_a_line():
+    text = LEROBOT + (
+        "          cache-from: |\n"
+        "            type=gha,scope=${{ env.NAME }}\n"
+        "            type=registry,ref=huggingface/lerobot-gpu:buildcache\n"
+        "          cache-to: type=gha,mode=max,scope=gpu\n")
+    (inv,) = run(text)[0]
+    assert inv.cache_from == ("type=gha,scope=${{ env.NAME }}", "type=registry,ref=huggingface/lerobot-gpu:buildcache")
+    assert inv.cache_to == ("type=gha,mode=max,scope=gpu",)

@@ -41,6 +41,8 @@ PROJECT = {
                 with:
                   context: tools-b
                   tags: ghcr.io/acme/tools:1
+                  cache-from: type=gha,scope=tools
+                  cache-to: type=gha,mode=max,scope=tools
                   build-args: |
                     HF_TOKEN=${{ secrets.HF_TOKEN }}
         ''',
@@ -135,7 +137,7 @@ Images
       user: app (uid 1000, home /home/app)
       env: HF_HOME=/home/app/.cache/huggingface, PIP_NO_CACHE_DIR=1, TORCH_HOME=/models/torch
   docker/base.Dockerfile
-    built by workflow step `images / Build base` (.github/workflows/images.yml:8): tags ghcr.io/acme/ml-base:cu124
+    built by workflow step `images / Build base` (.github/workflows/images.yml:8): tags ghcr.io/acme/ml-base:cu124; no cache import or export
     linted with its own ARG defaults
     stage 0 `runtime`: FROM {CUDA}
       base: {known(CUDA)}
@@ -154,13 +156,13 @@ Images
       base: {known(PYTHON)}
       user: root (uid 0, home /root)
   tools-b/Dockerfile
-    built by workflow step `images / Build tools` (.github/workflows/images.yml:14): tags ghcr.io/acme/tools:1
+    built by workflow step `images / Build tools` (.github/workflows/images.yml:14): tags ghcr.io/acme/tools:1; cache from type=gha,scope=tools; cache to type=gha,mode=max,scope=tools
     linted with its own ARG defaults
     stage 0: FROM {PYTHON}
       base: {known(PYTHON)}
       user: nobody (uid ?, home /home/nobody (guessed))
   worker/Dockerfile
-    built by bake target `worker` (docker-bake.hcl:1): args BASE=ghcr.io/acme/ml-base:cu124; tags ghcr.io/acme/worker:dev
+    built by bake target `worker` (docker-bake.hcl:1): args BASE=ghcr.io/acme/ml-base:cu124; tags ghcr.io/acme/worker:dev; no cache import or export
     linted with the build args every build gives: BASE=ghcr.io/acme/ml-base:cu124
     stage 0 `deps`: FROM ghcr.io/acme/ml-base:cu124
       base: {BASE_BUILT}
@@ -221,7 +223,7 @@ def test_a_dockerfile_named_alone_shows_the_builds_it_is_part_of(project) -> Non
 
 JSON_KEYS = {
     "image": {"dockerfile", "error", "linted_with", "args", "builds", "stages"},
-    "build": {"origin", "target", "args", "tags", "unresolved"},
+    "build": {"origin", "target", "args", "tags", "unresolved", "cache_from", "cache_to"},
     "origin": {"kind", "path", "line", "name", "description"},
     "stage": {"index", "name", "parent", "base", "base_source", "user", "assumption", "env"},
     "user": {"name", "uid", "home", "home_known"},
@@ -258,6 +260,8 @@ def test_json_shape_and_content(project) -> None:
             "args": {"BASE": "ghcr.io/acme/ml-base:cu124"},
             "tags": ["ghcr.io/acme/worker:dev"],
             "unresolved": [],
+            "cache_from": [],
+            "cache_to": [],
         }],
         "stages": [
             {"index": 0, "name": "deps", "parent": None, "base": "ghcr.io/acme/ml-base:cu124",
@@ -340,7 +344,7 @@ def test_mermaid_is_a_well_formed_flowchart_with_the_links(project) -> None:
     nodes, edges = parse_mermaid(graph("--output-format", "mermaid"))
     base, tools = "ghcr.io/acme/ml-base:cu124", "ghcr.io/acme/tools:1"
     for edge in [
-        ("workflow images / Build base<br/>.github/workflows/images.yml:8", "builds", base),  # builder -> image
+        ("workflow images / Build base<br/>.github/workflows/images.yml:8", "builds with no cache export", base),
         ("stage 0 runtime<br/>user app", "", base),  # the stage that becomes the image
         (base, "FROM", "stage 0<br/>user app"),  # image -> child (app/Dockerfile)
         (base, "FROM", "stage 0 deps<br/>user app"),  # through the Bake build arg
@@ -394,7 +398,7 @@ def test_unknown_variable_base_and_unreadable_dockerfile(tmp_path, monkeypatch) 
     assert out == dedent("""\
         Images
           gone/Dockerfile (cannot be read)
-            built by bake target `gone` (docker-bake.json:1): tags acme/gone
+            built by bake target `gone` (docker-bake.json:1): tags acme/gone; no cache import or export
             linted with its own ARG defaults
           svc/Dockerfile
             no build declared: linted with its own ARG defaults

@@ -107,6 +107,18 @@ def test_invocations_of_compares_real_paths(tmp_path: Path) -> None:
     assert ws.invocations_of(str(root / "docker" / "Dockerfile.gpu")) == [inv]
 
 
+def test_compose_builds_carry_their_cache_lists(tmp_path: Path) -> None:
+    root = _repo(tmp_path, {
+        "compose.yaml": "services:\n  app:\n    build:\n      context: .\n      cache_from:\n"
+                        "        - type=registry,ref=acme/app:cache\n      cache_to: [type=inline]\n"
+                        "  short:\n    build: .\n",
+        "Dockerfile": "FROM python:3.12\n",
+    })
+    app, short = _ws(root, "Dockerfile").invocations()
+    assert (app.cache_from, app.cache_to) == (("type=registry,ref=acme/app:cache",), ("type=inline",))
+    assert (short.cache_from, short.cache_to) == ((), ())
+
+
 @pytest.mark.parametrize(("reference", "same"), [
     ("acme/base", "acme/base:latest"),
     ("docker.io/acme/base:1", "acme/base:1"),

@@ -65,6 +65,8 @@ class Build(NamedTuple):
     args: dict[str, str]
     tags: list[str]
     unresolved: list[str]
+    cache_from: list[str]  # the cache it imports and exports (empty: none)
+    cache_to: list[str]
 
 
 class Image(NamedTuple):
@@ -158,7 +160,7 @@ def _describe(inv: Invocation) -> str:
 def _build(inv: Invocation) -> Build:
     o = inv.origin
     return Build(Origin(o.kind, _rel(o.path), o.line, o.name, _describe(inv)), inv.target, dict(inv.args),
-                 list(inv.tags), list(inv.unresolved))
+                 list(inv.tags), list(inv.unresolved), list(inv.cache_from), list(inv.cache_to))
 
 
 # -- images -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ directory::
      "images": [{"dockerfile", "error" (null | "cannot be read" | "does not parse"), "linted_with",
                  "args" {name: value},
                  "builds": [{"origin": {"kind", "path", "line", "name", "description"},
-                             "target", "args", "tags", "unresolved"}],
+                             "target", "args", "tags", "unresolved", "cache_from", "cache_to"}],
                  "stages": [{"index", "name", "parent" (index of the stage it is FROM, or null), "base",
                              "base_source": {"kind" (stage | built | known | registry | scratch |
                                              unknown), "detail"},
@@ -57,6 +57,15 @@ def text(graph: Graph) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cache(build) -> str:
+    """What a build keeps between runs, as its builder is told (a local `docker compose build`
+    keeps the builder's own cache and says nothing)."""
+    if not (build.cache_from or build.cache_to):
+        return "no cache import or export"
+    return "; ".join(f"{what} {' | '.join(entries)}" for what, entries in
+                     (("cache from", build.cache_from), ("cache to", build.cache_to)) if entries)
+
+
 def _image_lines(image: Image) -> list[str]:
     from aicache_lint.graph import stage_label
 
@@ -65,6 +74,7 @@ def _image_lines(image: Image) -> list[str]:
         parts = [f"target {build.target}"] if build.target else []
         parts += [f"args {_pairs(build.args)}"] if build.args else []
         parts += [f"tags {', '.join(build.tags)}"] if build.tags else []
+        parts += [_cache(build)] if build.origin.kind != "compose" or build.cache_from or build.cache_to else []
         lines.append(f"    built by {build.origin.description}" + (f": {'; '.join(parts)}" if parts else ""))
     lines.append(f"    {image.linted_with}")
     for stage in image.stages:
@@ -203,7 +213,8 @@ def mermaid(graph: Graph) -> str:
             sid = ids.get("st", (image.dockerfile, stage.index)) if stage is not None else df
             targets = [image_node(tag) for tag in build.tags]
             edges += [f"  {sid} --> {t}" for t in targets]
-            edges += [f"  {who} -.->|builds| {t}" for t in targets or [sid]]
+            how = "builds" if build.cache_to or build.origin.kind == "compose" else "builds with no cache export"
+            edges += [f"  {who} -.->|{how}| {t}" for t in targets or [sid]]
     out += builders.values()
     for service in graph.services:
         node = services[(service.files[0], service.name)]
