@@ -29,7 +29,7 @@ from sandbox import (
 )
 
 from aicache_lint import __version__
-from aicache_lint.discovery import is_compose_name, is_dockerfile_name
+from aicache_lint.discovery import file_kind, is_compose_name, is_dockerfile_name
 
 HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
 HOOK_IDS = ("aicache-lint", "aicache-lint-fix")
@@ -47,6 +47,11 @@ def _pattern(hook_id: str) -> re.Pattern[str]:
 
 def _selected(pattern: re.Pattern[str], path: str) -> bool:
     return pattern.search(path) is not None  # what pre-commit does with `files`
+
+
+def _linted(path: str) -> bool:
+    """Whether directory discovery lints ``path``."""
+    return is_dockerfile_name(path.rsplit("/", 1)[-1]) or file_kind(path) != "dockerfile"
 
 
 # Names: Dockerfile variants, docs/scripts/templates that carry the word, lookalikes, case and
@@ -120,15 +125,30 @@ def test_hook_definitions() -> None:
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_files_pattern_selects_what_discovery_lints(hook_id: str) -> None:
     pattern = _pattern(hook_id)
-    expected = {name: is_dockerfile_name(name) or is_compose_name(name) for name in NAMES}
+    expected = {directory + name: _linted(directory + name) for directory in DIRS for name in NAMES}
     assert any(expected.values()) and not all(expected.values())
-    wrong = [
-        (directory + name, accepted)
-        for directory in DIRS
-        for name, accepted in expected.items()
-        if _selected(pattern, directory + name) != accepted
-    ]
+    wrong = [(path, accepted) for path, accepted in expected.items() if _selected(pattern, path) != accepted]
     assert wrong == [], "(path, discovery's answer) where the hook's `files` disagrees"
+
+
+# The build-infrastructure branch: paths, since a workflow is a workflow by its folder.
+BUILD_FILES = [
+    (".github/workflows/ci.yml", True), ("repo/.github/workflows/nightly.yaml", True),
+    (".github/workflows/sub/ci.yml", False), (".github/workflows/README.md", False),
+    (".github/actions/build/action.yml", True), (".github/actions/a/b/action.yaml", True),
+    (".github/actions/build/other.yml", False), ("actions/build/action.yml", False),
+    (".gitlab-ci.yml", True), ("sub/.gitlab-ci.yml", True), (".GITLAB-CI.YML", False), (".gitlab-ci.yaml", False),
+    ("docker-bake.hcl", True), ("docker/docker-bake.override.json", True), ("docker-bake.ci.hcl", False),
+    ("Docker-Bake.hcl", False), ("daemon.json", True), ("etc/docker/daemon.json", True), ("Daemon.json", False),
+    ("buildkitd.toml", True), ("buildkitd.toml.bak", False), (".github/workflows/ci.yml.bak", False),
+]
+
+
+@pytest.mark.parametrize("hook_id", HOOK_IDS)
+def test_files_pattern_selects_the_build_files_discovery_lints(hook_id: str) -> None:
+    pattern = _pattern(hook_id)
+    assert all((file_kind(path) not in ("dockerfile", "compose")) == want for path, want in BUILD_FILES)
+    assert [path for path, want in BUILD_FILES if _selected(pattern, path) != want] == []
 
 
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
@@ -149,9 +169,7 @@ _PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, max_size=8).map("".join))
 def test_files_pattern_agrees_with_discovery_on_generated_paths(path: str) -> None:
-    pattern = _pattern("aicache-lint")
-    name = path.rsplit("/", 1)[-1]
-    assert _selected(pattern, path) == (is_dockerfile_name(name) or is_compose_name(name))
+    assert _selected(_pattern("aicache-lint"), path) == _linted(path)
 
 
 def test_compose_names_are_selected() -> None:
