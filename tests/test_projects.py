@@ -31,9 +31,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
 from unified_diff import apply_unified_diff
+from validity import assert_valid
 
 from aicache_lint.rules import ALL_RULES
 
@@ -114,22 +114,14 @@ def _copy(project: Path, dest: Path) -> Path:
 
 
 def _assert_valid(root: Path) -> None:
-    import jsonschema
-    import yaml
-
-    from aicache_lint.discovery import is_compose_name, is_dockerfile_name
-    from aicache_lint.dockerfile.lexer import parse
+    """Every file discovery lints is valid as its kind (tests/validity.py)."""
+    from aicache_lint.discovery import discover, file_kind
     from aicache_lint.source import SourceText
 
-    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
-    for path in sorted(root.rglob("*")):
-        if is_compose_name(path.name):
-            jsonschema.Draft7Validator(schema).validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        elif is_dockerfile_name(path.name):
-            text = path.read_bytes().decode("utf-8")
-            assert not parse(SourceText(text, str(path))).errors, path
-            if available():
-                assert_matches_buildkit(text)
+    files, _ = discover([str(root)], lambda path: False)
+    for name in files:
+        text = Path(name).read_bytes().decode("utf-8")
+        assert_valid(SourceText(text.removeprefix("\ufeff"), name), file_kind(name))
 
 
 @pytest.mark.parametrize("project", _params())
