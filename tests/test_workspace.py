@@ -107,6 +107,18 @@ def test_invocations_of_compares_real_paths(tmp_path: Path) -> None:
     assert ws.invocations_of(str(root / "docker" / "Dockerfile.gpu")) == [inv]
 
 
+def test_a_workflow_given_to_the_run_declares_builds_below_the_root(tmp_path: Path) -> None:
+    """`aicache-lint examples/` lints examples/.github/workflows/*.yml: their builds count, although
+    the repository root's .github is elsewhere."""
+    workflow = ("jobs:\n  b:\n    steps:\n      - uses: docker/build-push-action@v6\n"
+                "        with: {context: ., tags: acme/app:1}\n")
+    root = _repo(tmp_path, {"sub/.github/workflows/ci.yml": workflow, "sub/Dockerfile": "FROM python:3.12\n"})
+    assert _ws(root, "sub/Dockerfile").invocations() == []  # not at the root, not given
+    ws = _ws(root, "sub/Dockerfile", "sub/.github/workflows/ci.yml")
+    (inv,) = ws.invocations_of(str(root / "sub" / "Dockerfile"))
+    assert inv.tags == ("acme/app:1",)
+
+
 def test_compose_builds_carry_their_cache_lists(tmp_path: Path) -> None:
     root = _repo(tmp_path, {
         "compose.yaml": "services:\n  app:\n    build:\n      context: .\n      cache_from:\n"

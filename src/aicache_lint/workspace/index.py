@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 BUILDS = "<builds>"  # read by whoever asks for the project's builds (see Workspace.cached)
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
+_DECLARES_BUILDS = frozenset({"compose", "workflow", "gitlab", "bake"})  # file kinds whose files declare builds
 
 
 def repository_root(path: str) -> str | None:
@@ -290,13 +291,15 @@ class Workspace:
 
     def build_files(self) -> list[str]:
         """Every file of the project that declares builds: Compose files (given or near a given
-        file), workflows and local composite actions, GitLab CI and Bake files at the root."""
+        file), workflows and local composite actions, GitLab CI and Bake files at the root, and
+        any of these given to the run (a workflow of a folder linted on its own)."""
         return self.cached(("build-files",), self._find_build_files)
 
     def _find_build_files(self) -> list[str]:
         from aicache_lint.discovery import file_kind
 
         found: dict[str, None] = {}
+        given = [path for path in self.paths if file_kind(path) in _DECLARES_BUILDS]
         for path in self.paths:
             if file_kind(path) == "compose":
                 found.setdefault(path, None)
@@ -312,7 +315,8 @@ class Workspace:
         for name in (".gitlab-ci.yml", *_BAKE_NAMES):
             if name in (self.listdir(root) or ()):
                 found.setdefault(os.path.normpath(os.path.join(root, name)), None)
-        return list(found)
+        known = {os.path.abspath(p) for p in found}
+        return list(found) + [p for p in given if os.path.abspath(p) not in known]
 
 
     def invocations(self) -> list["Invocation"]:
