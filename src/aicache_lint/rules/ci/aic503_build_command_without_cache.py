@@ -211,11 +211,14 @@ def _repository(tag: str) -> str:
 
 def _of(ctx: BuildFileContext, cmd: "BuildCommand") -> str:
     """` of `docker/Dockerfile.gpu`` from the build records of the command's line (several for a
-    matrix job); "" when a record's Dockerfile is not known."""
-    line = ctx.source.line_of(cmd.span.start)
+    matrix job); "" when a record's Dockerfile is not known. A script that is not mapped has
+    its records anywhere in the scalar's lines."""
+    first, last = ctx.source.line_of(cmd.span.start), ctx.source.line_of(cmd.span.end)
+    if cmd.script.mapped:
+        last = first
     here = os.path.abspath(ctx.path)
     dockerfiles = {inv.dockerfile for inv in ctx.workspace.invocations()
-                   if inv.origin.line == line and os.path.abspath(inv.origin.path) == here}
+                   if first <= inv.origin.line <= last and os.path.abspath(inv.origin.path) == here}
     if not dockerfiles or None in dockerfiles:
         return ""
     return " of " + ", ".join(f"`{_relative(ctx, d)}`" for d in sorted(dockerfiles))
