@@ -78,7 +78,7 @@ class _Text(NamedTuple):
     raw: str
 
 
-def _build_args(inv) -> list | None:
+def image_build_args(inv) -> list | None:
     """The words after the build subcommand, or None when the command is no image build."""
     words = [w.value for w in inv.args]
     for sub in _BUILD_WORDS.get(inv.program, ()):
@@ -87,7 +87,7 @@ def _build_args(inv) -> list | None:
     return None
 
 
-def _options(args: list) -> tuple[list[tuple[str, _Text]], list[_Text]]:
+def options(args: list) -> tuple[list[tuple[str, _Text]], list[_Text]]:
     """(option name, value) pairs and the positional arguments."""
     opts: list[tuple[str, _Text]] = []
     positional: list[_Text] = []
@@ -137,7 +137,7 @@ class _Builder:
 
 def _invocation(args: list, env: Mapping[str, str], cwd: str | None, origin: Origin) -> Invocation:
     b = _Builder(env, cwd)
-    opts, positional = _options(args)
+    opts, positional = options(args)
     tags: list[str] = []
     build_args: dict[str, str] = {}
     file: _Text | None = None
@@ -209,7 +209,7 @@ def build_invocations(script: str, origin: Origin, cwd: str | None, env: Mapping
         elif inv.program == "cd" and inv.args:
             cwd = _cd(cwd, inv.args[-1], env)
         else:
-            args = _build_args(inv)
+            args = image_build_args(inv)
             if args is None:
                 continue
             local = dict(env)

@@ -86,6 +86,9 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC404", "named-volume-not-declared", ".compose.aic404_named_volume_not_declared", "NamedVolumeNotDeclared", targets=("compose",)),
     RuleEntry("AIC405", "cache-volume-per-service", ".compose.aic405_cache_volume_per_service", "CacheVolumePerService", targets=("compose",)),
     RuleEntry("AIC406", "cache-volume-project-scoped", ".compose.aic406_cache_volume_project_scoped", "CacheVolumeProjectScoped", targets=("compose",), default_enabled=False),
+    # build infrastructure
+    RuleEntry("AIC503", "build-command-without-cache", ".ci.aic503_build_command_without_cache", "BuildCommandWithoutCache", targets=("workflow", "action", "gitlab")),
+    RuleEntry("AIC504", "cache-mounts-cold-in-ci", ".ci.aic504_cache_mounts_cold_in_ci", "CacheMountsColdInCi", targets=("workflow", "action")),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 

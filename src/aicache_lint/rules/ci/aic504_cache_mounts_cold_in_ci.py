@@ -1,0 +1,202 @@
+"""AIC504 cache-mounts-cold-in-ci."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import TYPE_CHECKING, Iterator, NamedTuple
+
+from aicache_lint.finding import Violation
+from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
+
+if TYPE_CHECKING:
+    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.workspace.invocations import Invocation
+
+CACHE_DANCE = "reproducible-containers/buildkit-cache-dance"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class CacheMountsColdInCi(Rule):
+    """
+    ## What it does
+    Flags a GitHub Actions step that builds a Dockerfile with `RUN --mount=type=cache` -- a
+    `docker/build-push-action` step, or a `docker buildx build` command in a `run:` step -- on a
+    GitHub-hosted runner (`runs-on: ubuntu-*`, `windows-*`, `macos-*`), in a job with no
+    `reproducible-containers/buildkit-cache-dance` step. Only the stages the build runs count
+    (the target stage, what it is built `FROM` and what it copies from).
+
+    The message gives the action's `cache-map` input, computed from the Dockerfile's cache
+    mounts: one entry per cache (mounts with the same target and `id` once), a directory named
+    after the target (`root-cache-pip` for `/root/.cache/pip`) mapped to the target, or to
+    `{"target": ..., "id": ...}` when the mount has an `id`; it says which Dockerfile lines the
+    map comes from.
+
+    ## Why is this bad?
+    A cache mount lives in the builder's local state. A GitHub-hosted runner is a new machine
+    for every job, so every CI build starts with empty cache mounts: pip, uv, apt and conda
+    download everything again. `cache-to: type=gha` or `type=registry` does not help: cache
+    export holds layers, not the contents of cache mounts. Docker's documentation points to
+    `buildkit-cache-dance`, which restores the mounts' contents from a directory that
+    `actions/cache` keeps and extracts them after the build.
+
+    No finding on a self-hosted runner (a persistent builder keeps its cache mounts), when the
+    runner comes from an expression, in a composite action (it runs wherever its caller does),
+    or when the Dockerfile cannot be known (a path from an unknown expression).
+
+    ## Example
+    ```yaml
+    jobs:
+      image:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: docker/setup-buildx-action@v3
+          - uses: docker/build-push-action@v6
+            with:
+              tags: ghcr.io/acme/trainer:latest
+              cache-from: type=gha
+              cache-to: type=gha,mode=max
+    ```
+    with a Dockerfile that runs `RUN --mount=type=cache,target=/root/.cache/pip pip install ...`.
+
+    ## Use instead
+    ```yaml
+    jobs:
+      image:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: docker/setup-buildx-action@v3
+          - uses: actions/cache@v4
+            with:
+              path: root-cache-pip
+              key: cache-mounts-${{ hashFiles('Dockerfile') }}
+          - uses: reproducible-containers/buildkit-cache-dance@v3
+            with:
+              cache-map: '{"root-cache-pip": "/root/.cache/pip"}'
+          - uses: docker/build-push-action@v6
+            with:
+              tags: ghcr.io/acme/trainer:latest
+              cache-from: type=gha
+              cache-to: type=gha,mode=max
+    ```
+
+    ## Fix safety
+    No fix: the steps to add need a cache key and a place in the job that only the workflow's
+    author can choose (the cache competes with the repository's other GitHub Actions caches).
+
+    ## Options
+    None.
+
+    ## References
+    - [Cache management with GitHub Actions: cache mounts](https://docs.docker.com/build/ci/github-actions/cache/#cache-mounts)
+    - [Cache storage backends](https://docs.docker.com/build/cache/backends/)
+    - [Optimize cache usage: use cache mounts](https://docs.docker.com/build/cache/optimize/#use-cache-mounts)
+    - [reproducible-containers/buildkit-cache-dance README](https://github.com/reproducible-containers/buildkit-cache-dance):
+      the `cache-map` input
+    - [GitHub Actions: dependency caching](https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/caching-dependencies-to-speed-up-workflows)
+    - [docker/build-push-action#716](https://github.com/docker/build-push-action/issues/716):
+      cache mounts work locally, not in Actions
+    """
+
+    code = "AIC504"
+    name = "cache-mounts-cold-in-ci"
+    summary = "A Dockerfile's cache mounts start empty in every build on a GitHub-hosted runner"
+    fix_availability = FixAvailability.NONE
+    targets = ("workflow", "action")
+
+    def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.ci.scripts import build_commands, workflow_scripts
+        from aicache_lint.ci.steps import BUILD_PUSH, github_hosted, invocations_of, steps
+
+        all_steps = steps(ctx.file)
+        danced = {id(s.job_node) for s in all_steps if s.uses is not None and s.uses.startswith(CACHE_DANCE)}
+        scripts = {id(s.step.node): s for s in workflow_scripts(ctx.file) if s.step is not None}
+        for step in all_steps:
+            if github_hosted(step) is not True or id(step.job_node) in danced:
+                continue
+            builds = invocations_of(ctx.workspace, ctx.path, step)
+            if step.uses == BUILD_PUSH:
+                found = [(step.node.get("uses").span, builds)]
+            elif id(step.node) in scripts:
+                found = []
+                for cmd in build_commands(scripts[id(step.node)]):
+                    if [w.value for w in cmd.words[-2:]] != ["buildx", "build"]:
+                        continue
+                    line = ctx.source.line_of(cmd.span.start)
+                    found.append((cmd.span, [b for b in builds if b.origin.line == line]
+                                  if cmd.script.mapped else builds))
+            else:
+                continue
+            for span, invs in found:
+                mounts = _cache_mounts(ctx.workspace, invs)
+                if mounts:
+                    yield Violation(span, _message(ctx, invs, mounts))
+
+
+class _Mount(NamedTuple):
+    dockerfile: str
+    line: int  # the RUN's first line
+    target: str
+    id: str | None
+
+
+def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
+    """The cache mounts of the stages the builds run, in Dockerfile and line order."""
+    from aicache_lint.knowledge.model_cache import image_stages
+
+    found: list[_Mount] = []
+    for inv in builds:
+        loaded = ws.dockerfile(inv.dockerfile, inv.args) if inv.dockerfile else None
+        if loaded is None:
+            continue
+        _, facts = loaded
+        stage = next((s for s in facts.stages if inv.target and s.name == inv.target.lower()), facts.final_stage)
+        for built in image_stages(stage) if stage is not None else ():
+            for target, uses in facts.cache_mounts(built).items():
+                for run, flag in uses:
+                    option = flag.option("id")
+                    mount = _Mount(inv.dockerfile, run.start_line, target, option.value if option else None)
+                    if mount not in found:
+                        found.append(mount)
+    return sorted(found, key=lambda m: (m.dockerfile, m.line))
+
+
+def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mount]) -> str:
+    from aicache_lint.ci.scripts import repository_root
+
+    root = repository_root(ctx.file)
+    by_file: dict[str, list[int]] = {}
+    for m in mounts:
+        lines = by_file.setdefault(os.path.relpath(os.path.abspath(m.dockerfile), root).replace(os.sep, "/"), [])
+        if m.line not in lines:
+            lines.append(m.line)
+    where = " and ".join(f"{path}:{','.join(map(str, lines))}" for path, lines in by_file.items())
+    files = ", ".join(f"`{path}`" for path in by_file)
+    tags = sorted({t for b in builds for t in b.tags})
+    image = f" (`{tags[0]}`)" if len(tags) == 1 else ""
+    return (f"The cache mounts (`RUN --mount=type=cache`) of {files}{image} start empty in every build on a "
+            "GitHub-hosted runner: `cache-to` (gha or registry) exports layers, not cache mounts. Keep them with "
+            f"`actions/cache` and a `{CACHE_DANCE}` step before this one, with `cache-map: "
+            f"{json.dumps(_cache_map(mounts))}` (from {where}).")
+
+
+def _cache_map(mounts: list[_Mount]) -> dict:
+    """`{"<dir>": "<target>"}`, or `{"<dir>": {"target": ..., "id": ...}}` for a mount with an id;
+    one entry per cache, directories named after the target (`root-cache-pip`)."""
+    out: dict = {}
+    seen: set[tuple[str, str]] = set()
+    for m in mounts:
+        key = (m.target, m.id or m.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        base = "-".join(part.lstrip(".") for part in m.target.split("/") if part.strip(".")) or "cache"
+        name = base
+        if name in out and m.id:
+            name = f"{base}-{_UNSAFE_NAME.sub('-', m.id).strip('-')}"
+        n = 2
+        while name in out:
+            name, n = f"{base}-{n}", n + 1
+        out[name] = {"target": m.target, "id": m.id} if m.id else m.target
+    return out
