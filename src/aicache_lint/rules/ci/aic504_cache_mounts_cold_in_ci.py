@@ -139,11 +139,23 @@ class _Mount(NamedTuple):
     line: int  # the RUN's first line
     target: str
     id: str | None
+    mounted: bool = True  # False: a download cache the RUN does not mount yet (the 1xx rules' finding)
+
+
+class _Facts(NamedTuple):
+    """The part of a rule context the cache-dir helpers read (they take a DockerfileContext)."""
+
+    facts: object
 
 
 def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
-    """The cache mounts of the stages the builds run, in Dockerfile and line order."""
+    """The download caches of the stages the builds run, in Dockerfile and line order: their cache
+    mounts, and the pip/uv/poetry/apt caches a RUN downloads into with no mount yet. The second kind
+    counts too: those downloads are repeated in CI as well, and a fix that mounts them (AIC101,
+    AIC110 ...) must not be what makes this finding appear."""
     from aicache_lint.knowledge.model_cache import image_stages
+    from aicache_lint.knowledge.package_cache import run_cache_dirs
+    from aicache_lint.knowledge.system_cache import APT_DOWNLOADS, apt_installs, covered
 
     found: list[_Mount] = []
     for inv in builds:
@@ -156,10 +168,17 @@ def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
             for target, uses in facts.cache_mounts(built).items():
                 for run, flag in uses:
                     option = flag.option("id")
-                    mount = _Mount(inv.dockerfile, run.start_line, target, option.value if option else None)
-                    if mount not in found:
-                        found.append(mount)
-    return sorted(found, key=lambda m: (m.dockerfile, m.line))
+                    found.append(_Mount(inv.dockerfile, run.start_line, target, option.value if option else None))
+            for run in built.instructions:
+                if (run.inner or run).keyword != "RUN":
+                    continue
+                state = facts.state(run)
+                wanted = list(run_cache_dirs(_Facts(facts), run))
+                if apt_installs(_Facts(facts), run):
+                    wanted += [root for root, _, _ in APT_DOWNLOADS]
+                found += [_Mount(inv.dockerfile, run.start_line, d, None, False) for d in wanted
+                          if not covered(run, state, d)]
+    return sorted(dict.fromkeys(found), key=lambda m: (m.dockerfile, m.line))
 
 
 def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mount]) -> str:
@@ -175,10 +194,16 @@ def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mo
     files = ", ".join(f"`{path}`" for path in by_file)
     tags = sorted({t for b in builds for t in b.tags})
     image = f" (`{tags[0]}`)" if len(tags) == 1 else ""
-    return (f"The cache mounts (`RUN --mount=type=cache`) of {files}{image} start empty in every build on a "
-            "GitHub-hosted runner: `cache-to` (gha or registry) exports layers, not cache mounts. Keep them with "
-            f"`actions/cache` and a `{CACHE_DANCE}` step before this one, with `cache-map: "
-            f"{json.dumps(_cache_map(mounts))}` (from {where}).")
+    unmounted = sorted({m.target for m in mounts if not m.mounted})
+    if len(unmounted) == len({m.target for m in mounts}):
+        what = f"The package downloads of {files}{image} start from empty caches"
+    else:
+        what = f"The cache mounts (`RUN --mount=type=cache`) of {files}{image} start empty"
+    also = (f"; mount {', '.join(f'`{t}`' for t in unmounted)} as cache first (the 1xx rules' fixes)"
+            if unmounted else "")
+    return (f"{what} in every build on a GitHub-hosted runner: `cache-to` (gha or registry) exports layers, not "
+            f"cache mounts. Keep them with `actions/cache` and a `{CACHE_DANCE}` step before this one, with "
+            f"`cache-map: {json.dumps(_cache_map(mounts))}` (from {where}){also}.")
 
 
 def _cache_map(mounts: list[_Mount]) -> dict:
