@@ -88,6 +88,8 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC406", "cache-volume-project-scoped", ".compose.aic406_cache_volume_project_scoped", "CacheVolumeProjectScoped", targets=("compose",), default_enabled=False),
     # build infrastructure
     RuleEntry("AIC501", "ci-build-cache-not-exported", ".ci.aic501_ci_build_cache_not_exported", "CiBuildCacheNotExported", targets=("workflow", "action")),
+    RuleEntry("AIC502", "gha-cache-scope-shared", ".ci.aic502_gha_cache_scope_shared", "GhaCacheScopeShared", targets=("workflow", "action")),
+    RuleEntry("AIC505", "weak-cache-mode", ".ci.aic505_weak_cache_mode", "WeakCacheMode", targets=("workflow", "action")),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 
