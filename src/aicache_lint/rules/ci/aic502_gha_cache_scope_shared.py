@@ -89,13 +89,17 @@ class GhaCacheScopeShared(Rule):
             if build.path != here:
                 continue
             mine = [e for found in shared.values() for e in found if e.build is build]
-            if not mine:
+            others = [e for e in shared[mine[0].scope] if e.image not in {m.image for m in mine}] if mine else []
+            matrix_scope = _matrix_shared(build)
+            if not mine and matrix_scope is None:
                 continue
-            others = [e for e in shared[mine[0].scope] if e.image not in {m.image for m in mine}]
+            named = _describe(build, others)
+            if matrix_scope is not None and not any(e.build is build for e in others):
+                named.insert(0, "the other entries of its matrix")
+            scope = mine[0].scope if mine else matrix_scope
             names = names or scope_names(builds)
             node = build.step.inputs.get("cache-to")
-            yield Violation(node.span, _message(build, mine[0].scope, others),
-                            _fix(ctx, build, names[(build.path, build.step.line)]))
+            yield Violation(node.span, _message(build, scope, named), _fix(ctx, build, names[(build.path, build.step.line)]))
 
 
 class _Export(NamedTuple):
@@ -129,15 +133,31 @@ def _gha_exports(ctx: BuildFileContext, builds: list["StepBuild"]) -> dict[str, 
     return found
 
 
-def _message(build: "StepBuild", scope: str, others: list[_Export]) -> str:
-    named = []
+def _matrix_shared(build: "StepBuild") -> str | None:
+    """The gha scope the entries of a matrix step share: a `cache-to` scope as written that
+    leaves out a matrix expression of the step's tag or `platforms` (a matrix whose entries
+    differ only in `platforms` gives one build record, so this reads the step itself)."""
+    from aicache_lint.knowledge.build_cache_export import entries, step_input
+
+    for entry in entries(step_input(build.step, "cache-to") or ""):
+        if entry.type == "gha" and any(v not in entry.scope for v in build.variants):
+            return entry.scope
+    return None
+
+
+def _describe(build: "StepBuild", others: list[_Export]) -> list[str]:
+    named: list[str] = []
     for other in others:
         if other.build is build:
-            what = f"matrix entry `{other.inv.tags[0]}`" if other.inv.tags else "another entry of this matrix"
+            what = f"matrix entry `{other.inv.tags[0]}`" if other.inv.tags else "another entry of its matrix"
         else:
             what = other.inv.origin.describe()
         if what not in named:
             named.append(what)
+    return named
+
+
+def _message(build: "StepBuild", scope: str, named: list[str]) -> str:
     more = f" and {len(named) - 3} more" if len(named) > 3 else ""
     default = " (the default)" if scope == "buildkit" else ""
     return (f"{build.image} exports to GitHub's cache under scope `{scope}`{default}, as do builds of other images "
