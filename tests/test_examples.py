@@ -33,6 +33,9 @@ EXPECTED = {
     (COMPOSE, 21, "AIC404"), (COMPOSE, 31, "AIC401"), (COMPOSE, 53, "AIC401"), (COMPOSE, 69, "AIC402"),
     (COMPOSE, 43, "AIC405"),
 }
+# Build-infrastructure rules the examples do not show yet: examples/ gains a workflow when the 5xx
+# rules are merged (issue 14); then this set empties (the test below fails while it is stale).
+NOT_IN_EXAMPLES_YET = {"AIC501", "AIC502", "AIC505"}
 # Opt-in rules, shown with `--extend-select CODE`.
 OPT_IN = {
     "AIC131": {(GATEWAY, 19, "AIC131")},

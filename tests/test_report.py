@@ -359,8 +359,9 @@ def test_sarif_tool_and_rules() -> None:
         assert descriptor["help"] == {"text": rule_page(rule), "markdown": rule_page(rule)}
         assert descriptor["helpUri"] == rule_url(rule.code)
         assert descriptor["defaultConfiguration"]["level"] == levels[rule.severity.value]
-        assert set(descriptor.get("properties", {}).get("tags", [])) <= {
-            "dockerfile", "compose", "workflow", "action", "gitlab", "bake", "daemon", "buildkitd", "fixable"}
+        # the file kinds a rule reads, and whether it fixes
+        kinds = {"dockerfile", "compose", "workflow", "action", "gitlab", "bake", "daemon", "buildkitd"}
+        assert set(descriptor.get("properties", {}).get("tags", [])) <= kinds | {"fixable"}
     assert run["automationDetails"] == {"id": "aicache-lint/"}
     assert run["columnKind"] == "unicodeCodePoints"
 

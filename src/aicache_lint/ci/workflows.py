@@ -214,19 +214,19 @@ class _Scanner:
         elif context is not None:
             dockerfile = join(context, "Dockerfile")
         tags = []
-        for item in _list_input(inputs.get("tags")):
+        for item in list_input(inputs.get("tags")):
             tag = self.value(item, ctx, "tag", unresolved)
             if tag:
                 tags.append(tag)
         args = {}
-        for item in _list_input(inputs.get("build-args"), commas=False):
+        for item in list_input(inputs.get("build-args"), commas=False):
             arg = self.value(item, ctx, "build arg", unresolved)
             if arg is not None:
                 key, _, val = arg.partition("=")
                 args[key.strip()] = val
         target = self.value(inputs["target"], ctx, "target", unresolved) if "target" in inputs else None
         # Cache entries are one a line (a comma belongs to the entry: `type=gha,mode=max`).
-        cache_from, cache_to = ([ctx.expand(item) for item in _list_input(inputs.get(key), commas=False)]
+        cache_from, cache_to = ([ctx.expand(item) for item in list_input(inputs.get(key), commas=False)]
                                 for key in ("cache-from", "cache-to"))
         return Invocation(origin, dockerfile, context, (target or "").strip() or None, tuple(sorted(args.items())),
                           tuple(tags), tuple(unresolved), tuple(cache_from), tuple(cache_to))
@@ -240,9 +240,9 @@ class _Scanner:
             self.out.append(Invocation(origin, None, None, unresolved=tuple(unresolved)))
             return
         cwd = join(self.root, workdir.strip() or ".")
-        named = [self.value(f, ctx, "bake file", unresolved) for f in _list_input(inputs.get("files"))]
+        named = [self.value(f, ctx, "bake file", unresolved) for f in list_input(inputs.get("files"))]
         targets = [t for t in (self.value(t, ctx, "bake target", unresolved)
-                               for t in _list_input(inputs.get("targets"))) if t] or ["default"]
+                               for t in list_input(inputs.get("targets"))) if t] or ["default"]
         if "set" in inputs:
             unresolved.append("bake-action `set` overrides are not applied")
         files = BakeFiles()
@@ -301,7 +301,7 @@ class _Scanner:
         self.steps(action_path, name, runs["steps"], inner, None, depth + 1, (*stack, action_path))
 
 
-def _list_input(value, commas: bool = True) -> list[str]:
+def list_input(value, commas: bool = True) -> list[str]:
     """An action's list input: one item a line, or comma separated (docker/actions-toolkit
     `getInputList`), empty items and `#` comments dropped. A YAML list is taken as it is."""
     if value is None:

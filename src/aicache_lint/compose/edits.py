@@ -229,13 +229,17 @@ def _append_to_sequence(source: SourceText, seq: Sequence, item: str) -> list[Ed
 
 
 def append_to_mapping(source: SourceText, mapping: Mapping, name: str,
-                      value: str) -> list[Edit] | None:
+                      value: str, plain_in_block: bool = False) -> list[Edit] | None:
     """Add ``name: value`` after the last entry of ``mapping``, in its style (block or flow) and
-    its siblings' quoting; None when it cannot be done as a plain insertion."""
+    its siblings' quoting; None when it cannot be done as a plain insertion. With
+    ``plain_in_block``, a value a block mapping reads back unquoted (`type=gha,mode=max`: commas
+    and braces end a plain scalar only in flow style) is written so."""
     if any(p.is_merge for p in mapping.pairs):
         return None  # `<<` inside environment: keep it simple, report only
     style = _sibling_style([p.value for p in mapping.pairs])
-    entry = f"{scalar(name)}: {scalar(value, style)}"
+    written = block_value(value) if plain_in_block and mapping.style != FLOW and style == PLAIN \
+        else scalar(value, style)
+    entry = f"{scalar(name)}: {written}"
     if mapping.style == FLOW:
         if not mapping.pairs:
             close = mapping.span.end - 1
@@ -305,6 +309,20 @@ def scalar(text: str, style: str = PLAIN) -> str:
             and not text.endswith(":"):
         return text
     return _double_quoted(text)
+
+
+def block_value(text: str) -> str:
+    """``text`` as the value of a block mapping's key: unquoted when it reads back as itself
+    there (commas and braces end a plain scalar only in flow style), else as ``scalar`` writes it."""
+    import yaml
+
+    if text and text == text.strip() and not YAML_BREAK.search(text) and text[0] not in "[]{},#&*!|>'\"%@`":
+        try:
+            if yaml.safe_load(f"k: {text}\n") == {"k": text}:
+                return text
+        except yaml.YAMLError:
+            pass
+    return scalar(text)
 
 
 # YAML folds NEL, LS and PS written raw in a quoted scalar like any line break; its escapes keep them.

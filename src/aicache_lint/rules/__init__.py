@@ -87,8 +87,11 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC405", "cache-volume-per-service", ".compose.aic405_cache_volume_per_service", "CacheVolumePerService", targets=("compose",)),
     RuleEntry("AIC406", "cache-volume-project-scoped", ".compose.aic406_cache_volume_project_scoped", "CacheVolumeProjectScoped", targets=("compose",), default_enabled=False),
     # build infrastructure
+    RuleEntry("AIC501", "ci-build-cache-not-exported", ".ci.aic501_ci_build_cache_not_exported", "CiBuildCacheNotExported", targets=("workflow", "action")),
+    RuleEntry("AIC502", "gha-cache-scope-shared", ".ci.aic502_gha_cache_scope_shared", "GhaCacheScopeShared", targets=("workflow", "action")),
     RuleEntry("AIC503", "build-command-without-cache", ".ci.aic503_build_command_without_cache", "BuildCommandWithoutCache", targets=("workflow", "action", "gitlab")),
     RuleEntry("AIC504", "cache-mounts-cold-in-ci", ".ci.aic504_cache_mounts_cold_in_ci", "CacheMountsColdInCi", targets=("workflow", "action")),
+    RuleEntry("AIC505", "weak-cache-mode", ".ci.aic505_weak_cache_mode", "WeakCacheMode", targets=("workflow", "action")),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 

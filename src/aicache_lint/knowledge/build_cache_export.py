@@ -1,0 +1,372 @@
+"""Facts shared by the rules on a CI build's cache import and export (AIC501, AIC502, AIC505).
+
+* ``parse_entry``: one `cache-from`/`cache-to` entry (`type=gha,mode=max,scope=app`) as buildx
+  reads it: CSV `key=value` attributes, a bare reference meaning `type=registry,ref=<it>`
+  (docker/buildx `util/buildflags/cache.go`);
+* ``step_builds`` and ``scope_names``: the `docker/build-push-action` steps of the repository with
+  the image each builds, and a short, stable, repository-wide unique cache scope per image;
+* ``gha_inputs`` / ``registry_inputs``: the text of the inputs a fix adds (the forms of Docker's
+  "Cache management with GitHub Actions" page: https://docs.docker.com/build/ci/github-actions/cache/);
+* ``entry_spans``: where each entry of an input is written, for edits inside the value.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from aicache_lint.ci.steps import BUILD_PUSH, Step, invocations_of, steps
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.model import Scalar
+    from aicache_lint.fix import Edit
+    from aicache_lint.source import SourceText, Span
+    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.workspace.invocations import Invocation
+
+_EXPR = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_COMMA = re.compile(r",(?![^{]*\}\})")  # a comma outside `${{ }}`
+# Expressions that name the same image from build to build (a scope must not change every run:
+# `github.sha` in a scope would start a new, empty cache for each commit).
+_STABLE = re.compile(r"\$\{\{\s*(?:(?:matrix|inputs|env|vars)\.[\w.-]+|github\.(?:repository|repository_owner"
+                     r"|event\.repository\.name))\s*\}\}")
+_MATRIX = re.compile(r"\$\{\{\s*matrix\.[\w.-]+\s*\}\}")
+_META_TAGS = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}")
+DEFAULT_GHA_SCOPE = "buildkit"  # https://docs.docker.com/build/cache/backends/gha/#scope
+
+
+# -- cache entries ------------------------------------------------------------------------------
+
+class CacheEntry(NamedTuple):
+    text: str  # as written, stripped
+    type: str  # gha, registry, local, inline, s3, azblob; "" when not said
+    attrs: dict[str, str]
+
+    @property
+    def mode(self) -> str:
+        return self.attrs.get("mode", "min")  # min is every exporter's default
+
+    @property
+    def scope(self) -> str:
+        return self.attrs.get("scope", DEFAULT_GHA_SCOPE)
+
+
+def parse_entry(text: str) -> CacheEntry:
+    text = text.strip()
+    parts = [p.strip() for p in _COMMA.split(text) if p.strip()]
+    if len(parts) == 1 and "=" not in parts[0]:
+        return CacheEntry(text, "registry", {"ref": parts[0]})
+    attrs = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        attrs[key.strip().lower()] = value.strip()
+    return CacheEntry(text, attrs.get("type", "registry" if "ref" in attrs else "").lower(), attrs)
+
+
+def entries(value: str) -> list[CacheEntry]:
+    """The entries of an action's cache input: one a line, `#` comments and blank lines dropped."""
+    return [parse_entry(line) for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def entry_spans(source: "SourceText", node: "Scalar") -> list[tuple[CacheEntry, "Span"]] | None:
+    """Each entry of a string input with where its text is written in the file; None when an
+    entry is not written verbatim (escapes, folding), so no edit inside it can be placed."""
+    from aicache_lint.source import Span
+
+    raw = source.text[node.span.start:node.span.end]
+    found, pos = [], 0
+    for entry in entries(node.value or ""):
+        at = raw.find(entry.text, pos)
+        if at < 0:
+            return None
+        pos = at + len(entry.text)
+        found.append((entry, Span(node.span.start + at, node.span.start + pos)))
+    return found
+
+
+def gha_inputs(scope: str) -> tuple[str, str]:
+    """`cache-from` and `cache-to` for GitHub's cache service, one scope per image."""
+    return f"type=gha,scope={scope}", f"type=gha,mode=max,scope={scope}"
+
+
+def registry_inputs(repository: str) -> tuple[str, str]:
+    """`cache-from` and `cache-to` for a cache image next to the pushed one."""
+    return f"type=registry,ref={repository}:buildcache", f"type=registry,ref={repository}:buildcache,mode=max"
+
+
+# -- image references as written ----------------------------------------------------------------
+
+def _masked(text: str) -> str:
+    """``text`` with every `${{ }}` replaced by as many `E`: separators are then found outside them."""
+    return _EXPR.sub(lambda m: "E" * len(m.group(0)), text)
+
+
+class Reference(NamedTuple):
+    repository: str  # the reference without its tag and digest
+    tag: str  # what follows the `:` ("" when none is written)
+    tag_in_expression: bool  # the last part is one expression that may carry the tag itself
+
+
+def split_reference(text: str) -> Reference:
+    text = text.strip()
+    masked = _masked(text)
+    if "@" in masked:
+        text, masked = text[:masked.index("@")], masked[:masked.index("@")]
+    slash = masked.rfind("/")
+    colon = masked.find(":", slash + 1)
+    if colon >= 0:
+        return Reference(text[:colon], text[colon + 1:], False)
+    last = text[slash + 1:]
+    return Reference(text, "", bool(_EXPR.fullmatch(last)))
+
+
+def _components(repository: str) -> list[str]:
+    """The path parts of a repository that name the image the same way every run, registry host
+    left out; the parts before an unstable one (`${{ steps.x.outputs.name }}/app`) are dropped."""
+    masked = _masked(repository)
+    parts, start = [], 0
+    for i, ch in enumerate(masked + "/"):
+        if ch == "/":
+            parts.append(repository[start:i])
+            start = i + 1
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    kept: list[str] = []
+    for part in reversed(parts):
+        if not part or not all(_STABLE.fullmatch(m.group(0)) for m in _EXPR.finditer(part)):
+            break
+        kept.insert(0, _slug(part))
+    return [p for p in kept if p]
+
+
+def _slug(part: str) -> str:
+    """Lower-case letters, digits, `.`, `_`, `-` outside expressions; expressions kept as written."""
+    out, pos = [], 0
+    for m in _EXPR.finditer(part):
+        out.append(re.sub(r"[^a-z0-9._-]+", "-", part[pos:m.start()].lower()))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(re.sub(r"[^a-z0-9._-]+", "-", part[pos:].lower()))
+    return "".join(out).strip("-")
+
+
+def _dockerfile_components(dockerfile: str | None) -> list[str]:
+    """`docker/lerobot-gpu/Dockerfile` -> [docker, lerobot-gpu]; `Dockerfile.cuda` -> [cuda]."""
+    if not dockerfile:
+        return ["dockerfile"]
+    path = posixpath.normpath(dockerfile.replace("\\", "/"))
+    folder, name = posixpath.split(path)
+    parts = [p for p in folder.split("/") if p not in ("", ".", "..")]
+    low = name.lower()
+    stem = low.removeprefix("dockerfile").lstrip(".-_") or low.removesuffix("dockerfile").rstrip(".-_")
+    if low != "dockerfile" and stem:
+        parts.append(stem)
+    return [c for c in (_slug(p) for p in parts) if c] or ["dockerfile"]
+
+
+# -- the build steps of the repository ----------------------------------------------------------
+
+class StepBuild(NamedTuple):
+    path: str  # the workflow or action file, absolute
+    step: Step
+    tag: str | None  # the first tag as written (a metadata-action step's first image), or None
+    dockerfile: str | None  # as the build records name it, or as the inputs write it
+    variants: tuple[str, ...]  # `${{ matrix.x }}` that make the entries of a matrix different images
+    last_line: int  # the step's last line
+
+    @property
+    def reference(self) -> Reference | None:
+        return split_reference(self.tag) if self.tag else None
+
+    @property
+    def image(self) -> str:
+        """How a message names the image: its first tag, or the Dockerfile it builds."""
+        return f"`{self.tag}`" if self.tag else f"the image of `{self.dockerfile or 'Dockerfile'}`"
+
+    @property
+    def key(self) -> tuple:
+        """What makes two steps build the same image (and share a scope): repository and Dockerfile."""
+        ref = self.reference
+        return (ref.repository if ref else None, self.dockerfile)
+
+    def components(self) -> list[str]:
+        ref = self.reference
+        return (_components(ref.repository) if ref else []) or _dockerfile_components(self.dockerfile)
+
+
+def step_input(step: Step, name: str) -> str | None:
+    """The text of an input of the step's `with:`; None when absent, "" when not a string."""
+    from aicache_lint.compose.model import Scalar
+
+    node = step.inputs.get(name) if step.inputs is not None else None
+    node = node.target if node is not None else None
+    if node is None:
+        return None
+    return node.value or "" if isinstance(node, Scalar) else ""
+
+
+def first_tag(step: Step, all_steps: list[Step]) -> str | None:
+    """The first tag a build step writes; for `${{ steps.meta.outputs.tags }}` the first image
+    of that docker/metadata-action step (its tags then follow the image name)."""
+    from aicache_lint.ci.workflows import list_input
+
+    tags = list_input(step_input(step, "tags"))
+    if not tags:
+        return None
+    meta = _META_TAGS.fullmatch(tags[0].strip())
+    if meta is None:
+        return tags[0].strip()
+    for other in all_steps:
+        found = other.node.get("id")
+        if other.job_node is step.job_node and found is not None and getattr(found.target, "value", None) == meta.group(1):
+            images = list_input(step_input(other, "images"))
+            return images[0].partition(",")[0].strip() if images else None
+    return None
+
+
+def _dockerfile(ws: "Workspace", path: str, step: Step) -> str | None:
+    for inv in invocations_of(ws, path, step):
+        if inv.dockerfile:
+            root = ws.root or os.path.dirname(path)
+            return os.path.relpath(inv.dockerfile, root) if os.path.isabs(inv.dockerfile) else inv.dockerfile
+    file, context = step_input(step, "file"), step_input(step, "context")
+    if file:
+        return file.strip()
+    return posixpath.join(context.strip(), "Dockerfile") if context and "://" not in context else "Dockerfile"
+
+
+def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
+    """The `docker/build-push-action` steps of one workflow or action file."""
+    from aicache_lint.buildfiles import parse
+    from aicache_lint.discovery import file_kind
+
+    source = ws.source(path)
+    kind = file_kind(path)
+    if source is None or kind not in ("workflow", "action"):
+        return []
+    file = parse(source, kind)
+    all_steps = steps(file)
+    out = []
+    for step in all_steps:
+        if step.uses != BUILD_PUSH:
+            continue
+        tag = first_tag(step, all_steps)
+        variants = _MATRIX.findall(tag or "") + _MATRIX.findall(step_input(step, "platforms") or "")
+        out.append(StepBuild(os.path.abspath(path), step, tag, _dockerfile(ws, path, step),
+                             tuple(dict.fromkeys(variants)), source.line_of(step.node.span.end)))
+    return out
+
+
+def step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
+    """Every build step of the repository's workflows, and of ``path`` (a local action is not
+    among the workflows)."""
+    def build():
+        from aicache_lint.discovery import file_kind
+
+        files = [p for p in ws.build_files() if file_kind(p) == "workflow"]
+        return [b for p in files for b in file_step_builds(ws, p)]
+
+    found = ws.cached(("ci-step-builds",), build)
+    here = os.path.abspath(path)
+    if any(b.path == here for b in found):
+        return found
+    return found + file_step_builds(ws, path)
+
+
+def scope_names(builds: list[StepBuild]) -> dict[tuple, str]:
+    """A gha scope per image (``StepBuild.key``): the last part of its repository path, more of
+    the path when two images would get the same name, then the Dockerfile's folder; the matrix
+    expressions that tell the entries of a matrix apart are added, so each entry has its own."""
+    parts = {b.key: b.components() for b in builds}
+    depth = dict.fromkeys(parts, 1)
+
+    def name(key) -> str:
+        return "-".join(parts[key][-depth[key]:])
+
+    while True:
+        by_name: dict[str, list] = {}
+        for key in parts:
+            by_name.setdefault(name(key), []).append(key)
+        grew = False
+        for keys in by_name.values():
+            for key in keys if len(keys) > 1 else ():
+                if depth[key] < len(parts[key]):
+                    depth[key] += 1
+                    grew = True
+        if not grew:
+            break
+    names = {key: name(key) for key in parts}
+    counts: dict[str, int] = {}
+    for value in names.values():
+        counts[value] = counts.get(value, 0) + 1
+    for key, value in names.items():  # one repository built from several Dockerfiles
+        if counts[value] > 1:
+            names[key] = f"{value}-{_dockerfile_components(key[1])[-1]}"
+    out = {}
+    for b in builds:
+        scope = names[b.key]
+        extra = [v for v in b.variants if v not in scope]
+        out[(b.path, b.step.line)] = "-".join([scope, *extra])
+    return out
+
+
+def build_of(builds: list[StepBuild], inv: "Invocation") -> StepBuild | None:
+    """The step that declares ``inv`` (a build record of a workflow or action step)."""
+    here = os.path.abspath(inv.origin.path)
+    for b in builds:
+        if b.path == here and b.step.line <= inv.origin.line <= b.last_line:
+            return b
+    return None
+
+
+# -- edits --------------------------------------------------------------------------------------
+
+def add_inputs(source: "SourceText", all_steps: list[Step], step: Step,
+               values: list[tuple[str, str]]) -> list["Edit"] | None:
+    """Add ``values`` (`cache-from`, `cache-to`) to the step's `with:` in the style of its entries;
+    create `with:` after the step's last key when it has none. None when the step or its `with:`
+    is not something a plain insertion can extend (a flow-style step, `with:` an alias or empty)."""
+    from aicache_lint.compose.edits import append_to_mapping, block_value, merge_inserts
+    from aicache_lint.compose.model import BLOCK
+    from aicache_lint.fix import Edit
+
+    if step.inputs is not None:
+        edits = []
+        for name, value in values:
+            found = append_to_mapping(source, step.inputs, name, value, plain_in_block=True)
+            if found is None:
+                return None
+            edits += found
+        return merge_inserts(edits)
+    node = step.node
+    if node.own("with") is not None or node.style != BLOCK or node.indent is None or not node.pairs:
+        return None
+    last = node.pairs[-1]
+    at = source.line_end(source.line_of(max(last.key.span.end, last.value.span.end)))
+    child = node.indent + _with_offset(all_steps)
+    lines = [f"\n{' ' * node.indent}with:"] + [f"\n{' ' * child}{name}: {block_value(value)}" for name, value in values]
+    return [Edit.insert(at, "".join(lines))]
+
+
+def _with_offset(all_steps: list[Step]) -> int:
+    """How far this file indents a step's inputs under `with:` (2 when no step shows it)."""
+    for other in all_steps:
+        inputs = other.inputs
+        if inputs is not None and inputs.indent is not None and other.node.indent is not None \
+                and inputs.indent > other.node.indent:
+            return inputs.indent - other.node.indent
+    return 2
+
+
+def set_attribute(entry: CacheEntry, span: "Span", key: str, value: str) -> "Edit":
+    """The edit that makes ``key=value`` an attribute of the entry written at ``span``: its
+    value replaced when the entry has the key, else `,key=value` added at its end."""
+    from aicache_lint.fix import Edit
+
+    if key in entry.attrs:
+        for m in re.finditer(rf"(?:^|,)\s*{re.escape(key)}\s*=\s*", entry.text, re.IGNORECASE):
+            start = span.start + m.end()
+            return Edit(start, start + len(entry.attrs[key]), value)
+    return Edit.insert(span.end, f",{key}={value}")

@@ -1,0 +1,171 @@
+"""AIC505 weak-cache-mode."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterator
+
+from aicache_lint.finding import Violation
+from aicache_lint.fix import Fix
+from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
+
+if TYPE_CHECKING:
+    from aicache_lint.ci.steps import Step
+    from aicache_lint.knowledge.build_cache_export import CacheEntry
+    from aicache_lint.source import Span
+    from aicache_lint.workspace.invocations import Invocation
+
+
+class WeakCacheMode(Rule):
+    """
+    ## What it does
+    Flags a build cache export of a GitHub workflow or composite action that keeps less than it
+    could, in a `docker/build-push-action` step's `cache-to` or a `--cache-to` of a `docker
+    buildx build` in a `run:` script:
+    - `type=inline`, or `type=registry` / `type=gha` without `mode=max`, when the image is built
+      from stages that do not end up in it (a builder stage it copies from): the default mode
+      (`min`) exports only the layers of the final image;
+    - `type=local` with `dest=`, unless the job moves the new cache over the old one afterwards
+      (the usual `mv /tmp/.buildx-cache-new /tmp/.buildx-cache` step).
+
+    ## Why is this bad?
+    With `mode=min` (and inline cache, which knows no other mode) the builder stages of a
+    multi-stage build -- where CUDA extensions and wheels are compiled -- are never cached: each
+    run compiles them again, even when the final image's layers are found. A local cache
+    directory keeps every blob ever exported: restored and saved again by `actions/cache`, it
+    grows until it fills the cache quota or the disk.
+
+    ## Example
+    ```yaml
+          - uses: docker/build-push-action@v6
+            with:
+              tags: ghcr.io/acme/app:latest
+              cache-from: type=gha,scope=app
+              cache-to: type=gha,scope=app
+    ```
+
+    ## Use instead
+    ```yaml
+              cache-to: type=gha,scope=app,mode=max
+    ```
+
+    ## Fix safety
+    For a `gha` or `registry` export the fix adds `,mode=max` (or turns `mode=min` into
+    `mode=max`): the cache then holds more layers, the build does the same. It is safe. The
+    Dockerfile must be one the repository holds: when it cannot be read, or the stage built is
+    unknown, nothing is reported. Reported without a fix: `type=inline` (moving to another
+    backend needs a reference or a scope to choose), `type=local` (rotating the directory or moving
+    to `type=gha` changes the workflow's steps), and an entry not written verbatim.
+
+    ## Options
+    None.
+
+    ## References
+    - [Docker: Cache storage backends, cache mode](https://docs.docker.com/build/cache/backends/#cache-mode)
+    - [Docker: Inline cache](https://docs.docker.com/build/cache/backends/inline/): only `min` mode
+    - [Docker: Local cache](https://docs.docker.com/build/cache/backends/local/): old cache entries are not deleted
+    - [docker/build-push-action: local cache](https://github.com/docker/build-push-action/blob/v5/docs/advanced/cache.md#local-cache):
+      the move step that keeps the directory from growing
+    """
+
+    code = "AIC505"
+    name = "weak-cache-mode"
+    summary = "A CI build exports a cache that drops builder stages or grows without bound"
+    fix_availability = FixAvailability.SOMETIMES
+    targets = ("workflow", "action")
+
+    def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.ci.steps import BUILD_PUSH, invocations_of, steps
+        from aicache_lint.compose.model import Scalar
+        from aicache_lint.knowledge.build_cache_export import entry_spans, parse_entry
+
+        all_steps = steps(ctx.file)
+        for step in all_steps:
+            builds = invocations_of(ctx.workspace, ctx.path, step)
+            if step.uses == BUILD_PUSH:
+                node = step.inputs.get("cache-to") if step.inputs is not None else None
+                node = node.target if node is not None else None
+                if not isinstance(node, Scalar):
+                    continue
+                spans = entry_spans(ctx.source, node)
+                found = spans if spans is not None else [(parse_entry(line), None) for line in _lines(node.value)]
+                for entry, span in found:
+                    yield from _check(ctx, all_steps, step, builds, entry, span or node.span, span is not None)
+            elif step.run is not None:
+                seen = set()  # a matrix job runs the script once per entry
+                for inv in builds:
+                    for text in inv.cache_to:
+                        span = _flag_span(ctx, step, text)
+                        if span is not None and span not in seen:
+                            seen.add(span)
+                            yield from _check(ctx, all_steps, step, [inv], parse_entry(text), span, True)
+
+
+def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds: list["Invocation"],
+           entry: "CacheEntry", span: "Span", verbatim: bool) -> Iterator[Violation]:
+    from aicache_lint.knowledge.build_cache_export import set_attribute
+
+    if entry.type == "local" and "dest" in entry.attrs:
+        if not _rotated(ctx, all_steps, step, entry.attrs["dest"]):
+            yield Violation(span, f"`{entry.text}` keeps every blob ever exported: the directory grows without bound "
+                            "while nothing replaces it. Export to a new directory and move it over the old one after "
+                            "the build, or use `type=gha`", None)
+        return
+    if entry.type not in ("inline", "registry", "gha") or entry.mode == "max":
+        return
+    dropped = _dropped_stages(ctx, builds)
+    if not dropped:
+        return
+    stages = ", ".join(f"`{s}`" for s in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+    if entry.type == "inline":
+        yield Violation(span, f"`{entry.text}` caches only the final image's layers: the stages it copies from "
+                        f"({stages}) are rebuilt on every run. Inline cache has no `mode=max`: export to a registry "
+                        "reference or to GitHub's cache with `mode=max` instead", None)
+        return
+    fix = Fix.safe("Export every stage (`mode=max`)", set_attribute(entry, span, "mode", "max")) if verbatim else None
+    yield Violation(span, f"`{entry.text}` exports in `mode=min`, only the final image's layers: the stages it copies "
+                    f"from ({stages}) are rebuilt on every run. Add `mode=max`", fix)
+
+
+def _dropped_stages(ctx: BuildFileContext, builds: list["Invocation"]) -> list[str]:
+    """The stages a build needs that its image does not contain (what `mode=min` leaves out),
+    for the first of ``builds`` whose Dockerfile and stage are known; [] when none is."""
+    from aicache_lint.knowledge.model_cache import image_stages
+
+    for inv in builds:
+        loaded = ctx.workspace.dockerfile(inv.dockerfile, inv.args) if inv.dockerfile else None
+        if loaded is None:
+            continue
+        facts = loaded[1]
+        built = facts.final_stage
+        if inv.target:
+            built = next((s for s in facts.stages if s.name == inv.target.lower()), None)
+        if built is None:
+            continue
+        chain = built.chain()
+        return [s.name or str(s.index) for s in image_stages(built) if s not in chain]
+    return []
+
+
+def _rotated(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", dest: str) -> bool:
+    """A later step of the job moves ``dest`` (`mv /tmp/.buildx-cache-new /tmp/.buildx-cache`)."""
+    from aicache_lint.ci.steps import earlier_steps
+
+    before = {s.index for s in earlier_steps(all_steps, step)} | {step.index}
+    move = re.compile(rf"\bmv\b[^\n;&|]*?(?<![\w./-]){re.escape(dest.rstrip('/'))}/?(?![\w./-])")
+    return any(s.job_node is step.job_node and s.index not in before and s.run is not None and move.search(s.run.value)
+               for s in all_steps)
+
+
+def _flag_span(ctx: BuildFileContext, step: "Step", text: str):
+    """Where a `--cache-to` value ``text`` is written in the step's `run:` script."""
+    from aicache_lint.source import Span
+
+    node = step.run
+    raw = ctx.source.text[node.span.start:node.span.end]
+    m = re.search(rf"--cache-to(?:=|\s+)['\"]?({re.escape(text)})", raw)
+    return Span(node.span.start + m.start(1), node.span.start + m.end(1)) if m else None
+
+
+def _lines(value: str | None) -> list[str]:
+    return [line for line in (value or "").splitlines() if line.strip() and not line.strip().startswith("#")]
