@@ -86,6 +86,11 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC404", "named-volume-not-declared", ".compose.aic404_named_volume_not_declared", "NamedVolumeNotDeclared", targets=("compose",)),
     RuleEntry("AIC405", "cache-volume-per-service", ".compose.aic405_cache_volume_per_service", "CacheVolumePerService", targets=("compose",)),
     RuleEntry("AIC406", "cache-volume-project-scoped", ".compose.aic406_cache_volume_project_scoped", "CacheVolumeProjectScoped", targets=("compose",), default_enabled=False),
+    # build infrastructure
+    RuleEntry("AIC507", "registry-cache-not-persisted", ".ci.aic507_registry_cache_not_persisted", "RegistryCacheNotPersisted", targets=("compose",)),
+    RuleEntry("AIC508", "registry-mirror-not-configured", ".ci.aic508_registry_mirror_not_configured", "RegistryMirrorNotConfigured", targets=("daemon", "buildkitd")),
+    RuleEntry("AIC509", "buildkit-gc-not-configured", ".ci.aic509_buildkit_gc_not_configured", "BuildkitGcNotConfigured", targets=("daemon",)),
+    RuleEntry("AIC510", "buildkit-disabled", ".ci.aic510_buildkit_disabled", "BuildkitDisabled", targets=("daemon",)),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 
