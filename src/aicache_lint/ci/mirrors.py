@@ -62,10 +62,15 @@ def served_by(mirror: Mirror, caches: list["RegistryProxy"]) -> "RegistryProxy |
     return None
 
 
-def single_address(caches: list["RegistryProxy"]) -> tuple["RegistryProxy", "Port"] | None:
-    """The one cache, with its one published port, a new mirror setting can point at."""
-    if len(caches) != 1 or len({p.published for p in caches[0].ports}) != 1:
-        return None
+def single_address(caches: list["RegistryProxy"]) -> "tuple[RegistryProxy, Port] | str":
+    """The one cache, with its one published port, a new mirror setting can point at; else why
+    there is none (for the message)."""
+    if len(caches) != 1:
+        return "the repository runs several caches: which one this daemon should use is not known"
+    ports = {p.published for p in caches[0].ports}
+    if len(ports) != 1:
+        return (f"service `{caches[0].service.name}` publishes no port for the daemon to reach it at" if not ports
+                else f"service `{caches[0].service.name}` publishes several ports")
     return caches[0], caches[0].ports[0]
 
 

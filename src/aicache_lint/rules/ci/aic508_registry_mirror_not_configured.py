@@ -114,9 +114,11 @@ def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Vi
     if mirrors is not None and not isinstance(mirrors, Sequence):
         return  # not a list: dockerd refuses the file, nothing to say about caches
     span = entry.pair.key.span if entry is not None else Span(root.span.start, root.span.start + 1)
-    fix = None
+    fix, why = None, ""
     address = single_address(caches)
-    if address is not None:
+    if isinstance(address, str):
+        why = f" (no fix: {address})"
+    else:
         cache, port = address
         url = f"http://{_host(port.host_ip) or 'localhost'}:{port.published}"
         edit = (json_fill_empty_array(mirrors, json.dumps(url)) if mirrors is not None
@@ -128,7 +130,7 @@ def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Vi
         span,
         f"daemon.json sets {what} while the repository runs a pull-through cache of Docker Hub "
         f"({cache_names(caches)}): the daemon pulls from Docker Hub directly and the cache stays empty"
-        + hub_only_note(ctx.workspace),
+        + hub_only_note(ctx.workspace) + why,
         fix,
     )
 
@@ -147,8 +149,8 @@ def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator
         return
     fix, why = None, ""
     address = single_address(caches)
-    if address is None:
-        why = " (no fix: the repository runs several caches, or its cache publishes no single port)"
+    if isinstance(address, str):
+        why = f" (no fix: {address})"
     else:
         cache, port = address
         host = _host(port.host_ip)
