@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from aicache_lint.api import FileResult, process_bytes
+from aicache_lint.buildfiles import SYNTAX
 from aicache_lint.report import ReportContext, render
 from aicache_lint.rules import ALL_RULES
 from aicache_lint.rules.base import rule_url
@@ -359,7 +360,8 @@ def test_sarif_tool_and_rules() -> None:
         assert descriptor["help"] == {"text": rule_page(rule), "markdown": rule_page(rule)}
         assert descriptor["helpUri"] == rule_url(rule.code)
         assert descriptor["defaultConfiguration"]["level"] == levels[rule.severity.value]
-        assert set(descriptor.get("properties", {}).get("tags", [])) <= {"dockerfile", "compose", "fixable"}
+        kinds = {"dockerfile", "compose", "bake", *SYNTAX}  # the file kinds a rule targets
+        assert set(descriptor.get("properties", {}).get("tags", [])) <= kinds | {"fixable"}
     assert run["automationDetails"] == {"id": "aicache-lint/"}
     assert run["columnKind"] == "unicodeCodePoints"
 
