@@ -179,6 +179,15 @@ class Service:
         """The last file that defines the service (where an override-aware fix would go)."""
         return self.definitions[-1][0]
 
+    @property
+    def key(self) -> tuple[Node, str] | None:
+        """(the key naming the service, its file) in the last file that defines it: where findings
+        about the service are reported."""
+        cfile = self.definitions[-1][0] if self.definitions else None
+        services = _mapping(cfile.doc.root.get("services")) if cfile is not None and cfile.doc.root else None
+        entry = services.entry(self.name) if services is not None else None
+        return (entry.pair.key, cfile.path) if entry is not None else None
+
 
 class Project:
     def __init__(self) -> None:

@@ -131,7 +131,7 @@ class ModelCacheNotPersisted(Rule):
         project = ctx.project
         layouts = None
         for service in project.services.values():
-            where = _service_key(service)
+            where = service.key
             if where is None:
                 continue
             key, path = where
@@ -273,20 +273,6 @@ def _set_explicitly(service: "Service", rt: "Runtime", cache: "ModelCache") -> b
     if var is None or var not in RUNTIME_CACHE_VARS or not (rt.get(var) or "").startswith("/"):
         return False
     return var in service.environment
-
-
-def _service_key(service: "Service"):
-    """(the key node naming the service, its file) in the last file that defines it."""
-    from aicache_lint.compose.model import Mapping
-
-    cfile, _ = service.definitions[-1] if service.definitions else (None, None)
-    if cfile is None or cfile.doc.root is None:
-        return None
-    services = cfile.doc.root.get("services")
-    entry = services.entry(service.name) if isinstance(services, Mapping) else None
-    if entry is None:
-        return None
-    return entry.pair.key, cfile.path
 
 
 def _layouts(project: "Project") -> dict[str, set[str]]:

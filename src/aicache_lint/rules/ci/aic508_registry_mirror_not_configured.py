@@ -1,0 +1,216 @@
+"""AIC508 registry-mirror-not-configured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from aicache_lint.finding import Severity, Violation
+from aicache_lint.fix import Applicability, Fix
+from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
+from aicache_lint.source import Span
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.registry_cache import RegistryProxy
+
+
+class RegistryMirrorNotConfigured(Rule):
+    """
+    ## What it does
+    Looks at the Docker daemon's `daemon.json` and BuildKit's `buildkitd.toml` kept in a
+    repository that runs a pull-through cache of Docker Hub (a Compose service as AIC507
+    `registry-cache-not-persisted` finds them, in the Compose projects of the run and next to or
+    above the file; a cache whose upstream a variable hides counts too). It flags:
+    - a `daemon.json` with no `registry-mirrors` (or an empty list);
+    - a `buildkitd.toml` with no `mirrors` in `[registry."docker.io"]` -- a `docker-container`
+      or `kubernetes` Buildx builder runs its own BuildKit, which never reads `daemon.json`;
+    - mirrors that reach none of those caches (no cache publishes the mirror's port, and none is
+      named by its service name on its own port): not one the repository runs, so the cache
+      stays unused. The mirror may be one run elsewhere: the message says which caches the
+      repository has.
+    A repository that runs no such cache is left alone: there is nothing to point the setting at.
+    When the project's builds start `FROM` images of other registries (nvcr.io, ghcr.io, quay.io),
+    the message adds that a mirror serves Docker Hub images only.
+
+    ## Why is this bad?
+    The daemon (or BuildKit) pulls from Docker Hub directly: the cache runs, holds nothing and
+    saves nothing, while every CUDA base image is downloaded again on each machine and counts
+    against Docker Hub's pull limits.
+
+    ## Example
+    ```json
+    {
+      "features": {"buildkit": true}
+    }
+    ```
+    (with a `registry:2` service whose `REGISTRY_PROXY_REMOTEURL` is Docker Hub, published on
+    port 5000)
+
+    ## Use instead
+    ```json
+    {
+      "features": {"buildkit": true},
+      "registry-mirrors": ["http://localhost:5000"]
+    }
+    ```
+
+    ## Fix safety
+    For `daemon.json`, when the repository runs exactly one such cache and it publishes exactly
+    one host port, the fix adds `"registry-mirrors": ["http://<host>:<port>"]` after the last
+    key of the top-level object (or fills an empty `registry-mirrors` list), in the file's
+    indentation, tabs and newlines; `<host>` is the address the port is bound to, `localhost`
+    when it is bound to every interface. It is unsafe: it assumes the daemon runs on the host that
+    publishes the cache. For `buildkitd.toml` the fix adds `mirrors = ["<ip>:<port>"]` (and
+    `http = true` for that address) only when the port is bound to one non-loopback address:
+    BuildKit in a builder container cannot reach the host as `localhost`. Otherwise, and for
+    mirrors that reach none of the caches, the finding is reported without a fix.
+    Whether the default `docker` Buildx driver applies `registry-mirrors` to `FROM` pulls is
+    not verified here.
+
+    ## Options
+    None.
+
+    ## References
+    - [Docker Hub: mirror (registry-mirrors, only Docker Hub can be mirrored)](https://docs.docker.com/docker-hub/image-library/mirror/)
+    - [Registry as a pull through cache](https://distribution.github.io/distribution/recipes/mirror/)
+    - [BuildKit configuration: registry mirrors](https://docs.docker.com/build/buildkit/configure/#registry-mirror)
+    - [buildkitd.toml reference](https://github.com/moby/buildkit/blob/master/docs/buildkitd.toml.md)
+    - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    """
+
+    code = "AIC508"
+    name = "registry-mirror-not-configured"
+    summary = "A daemon.json or buildkitd.toml does not use the pull-through cache the repository runs"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.SOMETIMES
+    fix_safety = Applicability.UNSAFE
+    targets = ("daemon", "buildkitd")
+
+    def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.ci.mirrors import repository_caches
+
+        caches = repository_caches(ctx.workspace, ctx.path)
+        if not caches:
+            return
+        if ctx.file.kind == "daemon":
+            yield from _daemon(ctx, caches)
+        else:
+            yield from _buildkitd(ctx, caches)
+
+
+def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Violation]:
+    import json
+
+    from aicache_lint.ci.config_edits import json_add_key, json_fill_empty_array
+    from aicache_lint.ci.mirrors import cache_names, hub_only_note, single_address
+    from aicache_lint.compose.model import Scalar, Sequence
+
+    root = ctx.file.yaml.root
+    entry = root.entry("registry-mirrors")
+    mirrors = entry.value if entry is not None else None
+    if isinstance(mirrors, Sequence) and mirrors.items:
+        texts = [(i.target.value, i.target.span) for i in mirrors.items if isinstance(i.target, Scalar)]
+        yield from _unused(ctx, caches, texts, "registry-mirrors")
+        return
+    if mirrors is not None and not isinstance(mirrors, Sequence):
+        return  # not a list: dockerd refuses the file, nothing to say about caches
+    span = entry.pair.key.span if entry is not None else Span(root.span.start, root.span.start + 1)
+    fix, why = None, ""
+    address = single_address(caches)
+    if isinstance(address, str):
+        why = f" (no fix: {address})"
+    else:
+        cache, port = address
+        url = f"http://{_host(port.host_ip) or 'localhost'}:{port.published}"
+        edit = (json_fill_empty_array(mirrors, json.dumps(url)) if mirrors is not None
+                else json_add_key(ctx.source, root, "registry-mirrors", json.dumps([url])))
+        fix = Fix.unsafe(f"Pull Docker Hub images through `{url}` (assumes this daemon runs on the host that "
+                         f"publishes service `{cache.service.name}`)", edit)
+    what = "an empty `registry-mirrors`" if mirrors is not None else "no `registry-mirrors`"
+    yield Violation(
+        span,
+        f"daemon.json sets {what} while the repository runs a pull-through cache of Docker Hub "
+        f"({cache_names(caches)}): the daemon pulls from Docker Hub directly and the cache stays empty"
+        + hub_only_note(ctx.workspace) + why,
+        fix,
+    )
+
+
+def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Violation]:
+    from aicache_lint.ci.config_edits import toml_table_header
+    from aicache_lint.ci.mirrors import LOOPBACK, cache_names, hub_only_note, single_address
+
+    registries = ctx.file.data.get("registry")
+    hub = registries.get("docker.io") if isinstance(registries, dict) else None
+    header = toml_table_header(ctx.source, "registry", "docker.io")
+    mirrors = hub.get("mirrors") if isinstance(hub, dict) else None
+    if isinstance(mirrors, list) and mirrors:
+        at = header or Span(0, 0)
+        yield from _unused(ctx, caches, [(m, at) for m in mirrors if isinstance(m, str)], '`[registry."docker.io"]` mirrors')
+        return
+    fix, why = None, ""
+    address = single_address(caches)
+    if isinstance(address, str):
+        why = f" (no fix: {address})"
+    else:
+        cache, port = address
+        host = _host(port.host_ip)
+        if host is None or host in LOOPBACK:
+            why = (f" (no fix: service `{cache.service.name}` publishes port {port.published} on "
+                   f"{'every interface' if host is None else host}, and BuildKit in a builder container does not reach "
+                   "the host as `localhost`: write the address it reaches the cache at)")
+        else:
+            fix = _toml_fix(ctx, registries, hub, header, f"{host}:{port.published}", cache)
+            if fix is None:
+                why = ' (no fix: `[registry."docker.io"]` is written in a form the fix cannot extend)'
+    yield Violation(
+        header or Span(0, 0),
+        f"buildkitd.toml sets no `mirrors` for `docker.io` while the repository runs a pull-through cache of "
+        f"Docker Hub ({cache_names(caches)}): builders started with this file pull from Docker Hub directly"
+        + hub_only_note(ctx.workspace) + why,
+        fix,
+    )
+
+
+def _toml_fix(ctx: BuildFileContext, registries, hub, header: Span | None, address: str,
+              cache: "RegistryProxy") -> Fix | None:
+    from aicache_lint.ci.config_edits import toml_append, toml_insert_after_header, toml_key_indent
+
+    if registries is not None and not isinstance(registries, dict):
+        return None
+    indent = toml_key_indent(ctx.source)
+    mirrors = f'mirrors = ["{address}"]'
+    # The cache serves plain HTTP: BuildKit needs `http = true` for its address.
+    plain = [] if address in (registries or {}) else [f'[registry."{address}"]', f"{indent}http = true"]
+    if hub is None:
+        edits = [toml_append(ctx.source, ['[registry."docker.io"]', f"{indent}{mirrors}", *([""] + plain if plain else [])])]
+    elif header is None or not isinstance(hub, dict):
+        return None  # `docker.io` written inline or with dotted keys
+    else:
+        edits = [toml_insert_after_header(ctx.source, header, mirrors)]
+        if plain:
+            edits.append(toml_append(ctx.source, plain))
+    return Fix.unsafe(f"Pull Docker Hub images through `{address}` over HTTP (assumes the builder reaches "
+                      f"service `{cache.service.name}` there)", *edits)
+
+
+def _unused(ctx: BuildFileContext, caches: list["RegistryProxy"], mirrors: list[tuple[str, Span]],
+            setting: str) -> Iterator[Violation]:
+    """Mirrors that reach none of the repository's caches: one finding, at the first of them."""
+    from aicache_lint.ci.mirrors import cache_names, parse_mirror, served_by
+
+    if any((m := parse_mirror(text)) is not None and served_by(m, caches) is not None for text, _ in mirrors):
+        return
+    names = ", ".join(f"`{text}`" for text, _ in mirrors)
+    yield Violation(
+        mirrors[0][1],
+        f"{setting} names {names}, not a cache this repository runs: its pull-through cache of Docker Hub "
+        f"({cache_names(caches)}) stays unused by this {'daemon' if ctx.file.kind == 'daemon' else 'builder'}",
+        None,
+    )
+
+
+def _host(host_ip: str | None) -> str | None:
+    """The address a port is bound to (None: every interface)."""
+    if host_ip in (None, "", "0.0.0.0", "::"):
+        return None
+    return f"[{host_ip}]" if ":" in host_ip else host_ip

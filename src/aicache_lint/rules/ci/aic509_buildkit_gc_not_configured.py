@@ -1,0 +1,146 @@
+"""AIC509 buildkit-gc-not-configured."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from aicache_lint.finding import Severity, Violation
+from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
+from aicache_lint.source import Span
+
+# `builder.gc` keys, matched case-insensitively as Go's encoding/json does (moby `daemon/config/builder.go`).
+_NEW = ("defaultreservedspace", "defaultmaxusedspace", "defaultminfreespace")  # Engine 28.0 and later
+_OLD = ("defaultkeepstorage",)  # every engine; 28.0 and later read it as defaultReservedSpace
+_RULE_NEW = ("reservedspace", "maxusedspace", "minfreespace")
+_RULE_OLD = ("keepstorage",)
+_NEW_KEYS = "`defaultReservedSpace`, `defaultMaxUsedSpace`, `defaultMinFreeSpace`"
+
+
+class BuildkitGcNotConfigured(Rule):
+    """
+    ## What it does
+    Flags a `daemon.json` that sets no limit for the garbage collection of the `docker` driver's
+    BuildKit build cache: no `builder`, no `builder.gc`, or a `builder.gc` with neither a
+    `default...` size nor a `policy` rule with a size (an empty string sets none). The message
+    names the keys for the engine the file is written for: `defaultReservedSpace`,
+    `defaultMaxUsedSpace`, `defaultMinFreeSpace` (`reservedSpace`... in `policy` rules; Docker
+    Engine 28.0 and later) when the file writes those, `defaultKeepStorage` (`keepStorage`) when
+    it writes that naming, both otherwise. A `builder.gc` with `"enabled": false` is a choice to
+    keep every cache and is left alone.
+
+    ## Why is this bad?
+    Before Docker Engine 28.2, BuildKit's garbage collection in the daemon runs only when
+    `builder.gc.enabled` is true: without it the build cache grows until the disk is full, and the
+    way out is `docker builder prune`, which drops every cache at once. From 28.2 it runs by default
+    with limits taken from the disk size (reserve 10% of it, use at most 80%, keep 20% free), and
+    its first rule deletes cache mounts, local sources and Git checkouts unused for 48 hours once
+    they pass 13.8% of the reserved space (about 1.4% of the disk, at least 512 MB): the multi-GB
+    pip, uv and model caches of CUDA builds go first. Limits sized for the machine keep them.
+
+    ## Example
+    ```json
+    {
+      "registry-mirrors": ["http://localhost:5000"]
+    }
+    ```
+
+    ## Use instead
+    ```json
+    {
+      "registry-mirrors": ["http://localhost:5000"],
+      "builder": {"gc": {"enabled": true, "defaultKeepStorage": "100GB"}}
+    }
+    ```
+
+    ## Fix safety
+    No fix: the right size depends on the machine's disk.
+
+    ## Options
+    None.
+
+    ## References
+    - [Build garbage collection](https://docs.docker.com/build/cache/garbage-collection/)
+    - [moby `daemon/config/builder.go`](https://github.com/moby/moby/blob/master/daemon/config/builder.go):
+      `defaultKeepStorage`/`keepStorage` are read as `defaultReservedSpace`/`reservedSpace`; the
+      `defaultReservedSpace`/`defaultMaxUsedSpace`/`defaultMinFreeSpace` keys came in moby commit
+      8e529682 (first release v28.0.0); `enabled` defaults to true since commit a79d081a (v28.2.0)
+    - [moby `daemon/internal/builder-next/worker/gc.go`](https://github.com/moby/moby/blob/master/daemon/internal/builder-next/worker/gc.go):
+      the default policy (10% / 80% / 20% of the disk, 48 h for cache mounts)
+    - [moby/moby#49826: Default BuildKit GC policy](https://github.com/moby/moby/issues/49826)
+    - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    """
+
+    code = "AIC509"
+    name = "buildkit-gc-not-configured"
+    summary = "A daemon.json sets no garbage-collection limits for the BuildKit build cache"
+    severity = Severity.INFO
+    fix_availability = FixAvailability.NONE
+    targets = ("daemon",)
+
+    def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.compose.model import Mapping, Scalar, Sequence
+
+        root = ctx.file.yaml.root
+        builder_entry = root.entry("builder")
+        builder = builder_entry.value if builder_entry is not None else None
+        if builder is not None and not isinstance(builder, Mapping):
+            return  # dockerd refuses the file
+        gc_pair = _key(builder, "gc") if builder is not None else None
+        gc = gc_pair.value.target if gc_pair is not None else None
+        if gc is not None and not isinstance(gc, Mapping):
+            return
+        if gc is None:
+            span = builder_entry.pair.key.span if builder_entry is not None else Span(root.span.start, root.span.start + 1)
+            what = "no `builder.gc`" if builder is not None else "no `builder`"
+            yield Violation(span, f"daemon.json sets {what}: {_consequence(False)}. {_keys(set())}")
+            return
+        keys = {p.name.lower(): p.value.target for p in gc.pairs}
+        enabled = keys.get("enabled")
+        if isinstance(enabled, Scalar) and enabled.value == "false":
+            return
+        policy = keys.get("policy")
+        rules = [r.target for r in policy.items] if isinstance(policy, Sequence) else []
+        rules = [{p.name.lower(): p.value.target for p in r.pairs} for r in rules if isinstance(r, Mapping)]
+        if _sized(keys, _NEW + _OLD) or any(_sized(rule, _RULE_NEW + _RULE_OLD) for rule in rules):
+            return
+        names = set(keys).union(*rules)
+        yield Violation(
+            gc_pair.key.span,
+            f"`builder.gc` sets no size limit: "
+            f"{_consequence(isinstance(enabled, Scalar) and enabled.value == 'true')}. {_keys(names)}",
+        )
+
+
+def _sized(keys: dict, names: tuple[str, ...]) -> bool:
+    """One of ``names`` is set to a size (an empty string sets none)."""
+    from aicache_lint.compose.model import Scalar
+
+    return any(isinstance(keys.get(n), Scalar) and keys[n].value.strip() for n in names)
+
+
+def _key(mapping, name: str):
+    """The pair of ``name`` in ``mapping``, case-insensitively (the last one wins, as in Go)."""
+    found = None
+    for pair in mapping.pairs:
+        if pair.name.lower() == name:
+            found = pair
+    return found
+
+
+def _consequence(enabled: bool) -> str:
+    limits = ("the default policy keeps 10% of the disk, uses at most 80% and deletes cache mounts unused for "
+              "48 h once they pass about 1.4% of it: the multi-GB pip, uv and model caches go first")
+    if enabled:
+        return limits
+    return ("before Docker Engine 28.2 BuildKit's garbage collection is then off and the build cache grows until "
+            f"the disk is full; from 28.2 {limits}")
+
+
+def _keys(names: set[str]) -> str:
+    """Which keys to set, in the naming the file already uses (its empty or per-rule keys)."""
+    if names & set(_OLD + _RULE_OLD):
+        return "Set `defaultKeepStorage` (the naming this file uses) to the size the cache may keep"
+    if names & set(_NEW + _RULE_NEW):
+        return f"Set {_NEW_KEYS} (the naming this file uses, Docker Engine 28.0 and later) to sizes fitting the disk"
+    return (f"Set {_NEW_KEYS} (Docker Engine 28.0 and later) or `defaultKeepStorage` (older engines, and "
+            "still read by later ones) to sizes fitting the disk")

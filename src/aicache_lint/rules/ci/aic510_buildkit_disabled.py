@@ -1,0 +1,88 @@
+"""AIC510 buildkit-disabled."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from aicache_lint.finding import Severity, Violation
+from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
+
+
+class BuildkitDisabled(Rule):
+    """
+    ## What it does
+    Flags `"features": {"buildkit": false}` in a `daemon.json`. The message names the project's
+    Dockerfiles (those its builds use) that need BuildKit: `RUN --mount=type=cache` and the other
+    `--mount` forms.
+
+    ## Why is this bad?
+    With the feature off the daemon advertises the legacy builder, and clients that follow it
+    (`docker build` without `DOCKER_BUILDKIT=1`) build with it: it knows no cache mounts (a
+    Dockerfile with `RUN --mount` fails to build), no cache import or export, and rebuilds every
+    stage in order. Every pip, uv, apt and model cache this linter asks for needs BuildKit.
+
+    ## Example
+    ```json
+    {
+      "features": {"buildkit": false}
+    }
+    ```
+
+    ## Use instead
+    ```json
+    {
+      "features": {"buildkit": true}
+    }
+    ```
+
+    ## Fix safety
+    No fix: the setting is a deliberate choice (a build that relies on the legacy builder's
+    behaviour), which only the project can reverse.
+
+    ## Options
+    None.
+
+    ## References
+    - [BuildKit: getting started (`features.buildkit` in daemon.json)](https://docs.docker.com/build/buildkit/#getting-started)
+    - [moby `daemon/server/router/build/build.go`](https://github.com/moby/moby/blob/master/daemon/server/router/build/build.go):
+      `BuilderVersion`: `features.buildkit: false` makes the daemon advertise the legacy builder,
+      a recommendation the client follows or not
+    - [Dockerfile reference: RUN --mount](https://docs.docker.com/reference/dockerfile/#run---mount)
+    """
+
+    code = "AIC510"
+    name = "buildkit-disabled"
+    summary = "A daemon.json turns BuildKit off, and with it cache mounts"
+    severity = Severity.WARNING
+    fix_availability = FixAvailability.NONE
+    targets = ("daemon",)
+
+    def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.compose.model import Mapping, Scalar
+
+        features = ctx.file.yaml.root.get("features")
+        value = features.get("buildkit") if isinstance(features, Mapping) else None
+        if not isinstance(value, Scalar) or value.kind != "bool" or value.value != "false":
+            return
+        users = _mount_users(ctx)
+        need = ""
+        if users:
+            named = ", ".join(users[:3]) + (" and more" if len(users) > 3 else "")
+            need = f"; {named} {'uses' if len(users) == 1 else 'use'} `RUN --mount`, which the legacy builder refuses"
+        yield Violation(
+            value.span,
+            "`features.buildkit: false` makes the daemon offer the legacy builder, which `docker build` then "
+            f"uses: no cache mounts, no cache import or export{need}",
+        )
+
+
+def _mount_users(ctx: BuildFileContext) -> list[str]:
+    """The project's Dockerfiles with a `RUN --mount` (as the workspace names them)."""
+    found: dict[str, None] = {}
+    for inv in ctx.workspace.invocations():
+        parsed = ctx.workspace.dockerfile(inv.dockerfile, inv.args) if inv.dockerfile else None
+        if parsed is None:
+            continue
+        if any(flag.name.lower() == "mount" for run in parsed[1].runs() for flag in (run.inner or run).flags):
+            found.setdefault(f"`{ctx.workspace.spelt(inv.dockerfile)}`", None)
+    return list(found)
