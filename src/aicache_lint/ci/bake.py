@@ -314,6 +314,41 @@ def written(v) -> str:
     return ""
 
 
+def hcl_value(node):
+    """An HCL attribute node (``ci.hcl.Attribute.node``) as an unevaluated Bake value."""
+    return _expression(node)
+
+
+def json_value(value):
+    """A value loaded from a JSON Bake file as an unevaluated Bake value."""
+    return _from_json(value)
+
+
+def tag_repository(tags) -> str | None:
+    """The repository of the first tag that can be split into name and tag, spelt as Bake spells
+    it (`${REGISTRY}/app` for `"${REGISTRY}/app:${TAG}"`): where a registry cache can live next
+    to the image. None when no tag is a plain string template (an expression), names a digest,
+    or ends its name with a variable (`app-${TAG}`)."""
+    for tag in _as_list(tags):
+        if not isinstance(tag, _Tpl) or any(isinstance(p, _Complex) or (isinstance(p, str) and "@" in p)
+                                            for p in tag.parts):
+            continue
+        parts = list(tag.parts)
+        for i in range(len(parts) - 1, -1, -1):
+            part = parts[i]
+            if not isinstance(part, str):
+                continue
+            colon, slash = part.rfind(":"), part.rfind("/")
+            if colon > slash:  # the tag's colon (one before a `/` is a registry port)
+                name = _Tpl((*parts[:i], part[:colon]))
+                return written(name) if any(name.parts) else None
+            if slash >= 0:
+                break
+        if all(isinstance(p, str) for p in parts) and "".join(parts):
+            return written(tag)
+    return None
+
+
 def _has_variable(v) -> bool:
     if isinstance(v, _Tpl):
         return any(not isinstance(p, str) for p in v.parts)

@@ -86,6 +86,8 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC404", "named-volume-not-declared", ".compose.aic404_named_volume_not_declared", "NamedVolumeNotDeclared", targets=("compose",)),
     RuleEntry("AIC405", "cache-volume-per-service", ".compose.aic405_cache_volume_per_service", "CacheVolumePerService", targets=("compose",)),
     RuleEntry("AIC406", "cache-volume-project-scoped", ".compose.aic406_cache_volume_project_scoped", "CacheVolumeProjectScoped", targets=("compose",), default_enabled=False),
+    # build infrastructure
+    RuleEntry("AIC506", "bake-target-without-cache", ".ci.aic506_bake_target_without_cache", "BakeTargetWithoutCache", targets=("bake",)),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 
