@@ -169,7 +169,7 @@ def _message(ctx: BuildFileContext, name: str, inv: "Invocation", why_not: str |
         dockerfile = f"Dockerfile `{os.path.relpath(os.path.abspath(inv.dockerfile), root)}`"
     else:
         dockerfile = "Dockerfile unknown"
-    text = (f"bake target `{name}` (image {image}, {dockerfile}) has no `cache-from` or `cache-to`, not even "
+    text = (f"bake target `{name}` ({image}, {dockerfile}) has no `cache-from` or `cache-to`, not even "
             f"through `inherits`: every build on a fresh builder, as in CI, rebuilds all its layers")
     return f"{text} (no automatic fix: {why_not})" if why_not else text
 
