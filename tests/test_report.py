@@ -359,7 +359,9 @@ def test_sarif_tool_and_rules() -> None:
         assert descriptor["help"] == {"text": rule_page(rule), "markdown": rule_page(rule)}
         assert descriptor["helpUri"] == rule_url(rule.code)
         assert descriptor["defaultConfiguration"]["level"] == levels[rule.severity.value]
-        assert set(descriptor.get("properties", {}).get("tags", [])) <= {"dockerfile", "compose", "fixable"}
+        assert set(descriptor.get("properties", {}).get("tags", [])) <= {"fixable", *rule.targets}
+        assert set(rule.targets) <= {"dockerfile", "compose", "workflow", "action", "gitlab", "bake", "daemon",
+                                     "buildkitd"}
     assert run["automationDetails"] == {"id": "aicache-lint/"}
     assert run["columnKind"] == "unicodeCodePoints"
 
