@@ -26,7 +26,8 @@ class BakeTargetWithoutCache(Rule):
     block, because the cache belongs to each image (its own `scope`), not to the parent they share.
     HCL and JSON Bake files are read; variables and `${}` interpolation are followed as far as
     their defaults go. A `cache-from`/`cache-to` a variable or an expression decides
-    (`cache-to = ["${CACHE_TO}"]`), or a bake-action `set: *.cache-to=...`, counts as set.
+    (`cache-to = ["${CACHE_TO}"]`), or a bake-action `set: *.cache-to=...`, counts as set; a
+    target with its own `no-cache = true` is built without cache on purpose and not reported.
 
     ## Why is this bad?
     A build without cache import starts from nothing on every fresh builder, and CI runners are
@@ -111,6 +112,8 @@ class BakeTargetWithoutCache(Rule):
                 builds.setdefault(inv.origin.name, inv)
         steps = [s for s in bake_steps(ws) if s.loads(ctx.path)]
         for name, where in declared.items():
+            if where.no_cache:
+                continue
             builders = [s for s in steps if name in s.builds]
             runs = ([builds[name]] if name in builds else []) + [s.builds[name] for s in builders]
             if not runs or any(r.cache_from or r.cache_to for r in runs) or any(s.sets_cache(name) for s in builders):
@@ -122,24 +125,26 @@ class BakeTargetWithoutCache(Rule):
 class _Target:
     """A target as this file writes it: where to report (its header or key), what to edit."""
 
-    def __init__(self, span: Span, node, matrix: bool, tags) -> None:
+    def __init__(self, span: Span, node, matrix: bool, tags, no_cache: bool) -> None:
         self.span = span
         self.node = node  # the HCL block or the JSON object
         self.matrix = matrix
         self.tags = tags  # its own `tags`, unevaluated (``ci.bake`` values), or None
+        self.no_cache = no_cache  # `no-cache = true`: built without cache on purpose
 
 
 def _declared_targets(ctx: BuildFileContext) -> dict[str, _Target]:
-    from aicache_lint.ci.bake import hcl_value, json_value
+    from aicache_lint.ci.bake import hcl_value, json_value, written
     from aicache_lint.compose.model import Mapping
 
     found: dict[str, _Target] = {}
     if ctx.file.hcl is not None:
         for block in ctx.file.hcl.blocks:
             if block.kind == "target" and len(block.labels) == 1 and block.name not in found:
-                tags = block.attributes.get("tags")
+                tags, no_cache = block.attributes.get("tags"), block.attributes.get("no-cache")
                 found[block.name] = _Target(Span(block.span.start, block.open_brace.end), block,
-                                            "matrix" in block.attributes, hcl_value(tags.node) if tags else None)
+                                            "matrix" in block.attributes, hcl_value(tags.node) if tags else None,
+                                            no_cache is not None and written(hcl_value(no_cache.node)) == "true")
         return found
     root = ctx.file.yaml.root if ctx.file.yaml is not None else None
     section = root.get("target") if isinstance(root, Mapping) else None
@@ -147,9 +152,10 @@ def _declared_targets(ctx: BuildFileContext) -> dict[str, _Target]:
     for pair in section.pairs if isinstance(section, Mapping) else ():
         obj = pair.value.target if pair.value is not None else None
         if isinstance(obj, Mapping) and pair.name not in found:
-            tags = obj.get("tags")
+            tags, no_cache = obj.get("tags"), obj.get("no-cache")
             found[pair.name] = _Target(pair.key.span, obj, obj.get("matrix") is not None,
-                                       json_value(_plain(tags.target)) if tags is not None else None)
+                                       json_value(_plain(tags.target)) if tags is not None else None,
+                                       no_cache is not None and _plain(no_cache.target) in (True, "true"))
     return found
 
 
