@@ -237,3 +237,13 @@ def test_json_cache_objects_and_environment():
     assert (app.cache_from, app.cache_to) == (("type=gha,scope=x",), ("type=gha,mode=max",))
     unset = by_name(files.invocations(".", {}))["app"]
     assert (unset.cache_from, unset.cache_to) == (("type=gha,scope=${S}",), ("${TO}",))
+
+
+def test_bare_identifier_labels():
+    text = 'group default {\n  targets = ["app"]\n}\ntarget app {\n  dockerfile = "app.Dockerfile"\n}\ntarget "_x" {}\n'
+    found, problems = file_invocations("docker-bake.hcl", text, {}.get)
+    assert problems == []
+    assert [i.origin.name for i in found] == ["app", "_x"]
+    files = BakeFiles()
+    files.load("docker-bake.hcl", text)
+    assert [i.origin.name for i in files.invocations(".", {}, ["default"])] == ["app"]

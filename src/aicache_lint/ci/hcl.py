@@ -100,7 +100,9 @@ def parse(source: SourceText) -> HclDoc:
     for node in body.children if body is not None else ():
         if node.type != "block" or node.has_error:
             continue
-        labels = tuple(string(c) for c in node.children if c.type == "string_lit")
+        # Labels are quoted strings or bare identifiers (`group default {`), after the block type.
+        labels = tuple(string(c) if c.type == "string_lit" else c.text.decode()
+                       for c in node.children[1:] if c.type in ("string_lit", "identifier"))
         start = next(c for c in node.children if c.type == "block_start")
         end = next(c for c in node.children if c.type == "block_end")
         inner = next((c for c in node.children if c.type == "body"), None)
