@@ -73,8 +73,9 @@ class BakeTargetWithoutCache(Rule):
       may be self-hosted, the same edit is unsafe, and its title says what it assumes.
     - When no workflow builds it and its own `tags` name the image, it adds a registry cache next
       to the image (`type=registry,ref=<repository>:buildcache`, the repository spelt as the tag
-      spells it, variables included). Unsafe: it assumes the build pushes to that repository with
-      a builder that can export cache.
+      spells it, variables included; `buildcache-<target>` when the tags of several targets name
+      the same repository, so they do not overwrite each other's cache). Unsafe: it assumes the
+      build pushes to that repository with a builder that can export cache.
     - Otherwise, and for a matrix target (its expanded targets need a scope each), it is
       reported without a fix.
 
@@ -99,6 +100,7 @@ class BakeTargetWithoutCache(Rule):
     targets = ("bake",)
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.ci.bake import tag_repository
         from aicache_lint.ci.bake_steps import bake_steps
 
         declared = _declared_targets(ctx)
@@ -111,6 +113,8 @@ class BakeTargetWithoutCache(Rule):
             if inv.origin.kind == "bake" and os.path.abspath(inv.origin.path) == here:
                 builds.setdefault(inv.origin.name, inv)
         steps = [s for s in bake_steps(ws) if s.loads(ctx.path)]
+        repositories = [tag_repository(t.tags) for t in declared.values()]
+        shared = {r for r in repositories if r is not None and repositories.count(r) > 1}
         for name, where in declared.items():
             if where.no_cache:
                 continue
@@ -118,7 +122,7 @@ class BakeTargetWithoutCache(Rule):
             runs = ([builds[name]] if name in builds else []) + [s.builds[name] for s in builders]
             if not runs or any(r.cache_from or r.cache_to for r in runs) or any(s.sets_cache(name) for s in builders):
                 continue  # only a parent, declared first in another file, or cached
-            fix, why_not = _fix(ctx, name, where, runs[0], builders)
+            fix, why_not = _fix(ctx, name, where, builders, shared)
             yield Violation(where.span, _message(ctx, name, runs[0], why_not), fix)
 
 
@@ -180,8 +184,10 @@ def _message(ctx: BuildFileContext, name: str, inv: "Invocation", why_not: str |
     return f"{text} (no automatic fix: {why_not})" if why_not else text
 
 
-def _fix(ctx: BuildFileContext, name: str, where: _Target, inv: "Invocation",
-         builders: list["BakeStep"]) -> tuple[Fix | None, str | None]:
+def _fix(ctx: BuildFileContext, name: str, where: _Target, builders: list["BakeStep"],
+         shared: set[str]) -> tuple[Fix | None, str | None]:
+    """The edit and its safety, or None and why not. ``shared``: repositories the tags of several
+    targets of the file name (`acme/app:cpu`, `acme/app:gpu`): their caches get a tag each."""
     from aicache_lint.ci.bake import tag_repository
 
     if where.matrix:
@@ -201,7 +207,7 @@ def _fix(ctx: BuildFileContext, name: str, where: _Target, inv: "Invocation",
     if repository is None:
         why = "no workflow builds it and its own `tags` name no repository to keep a registry cache in"
         return None, why
-    ref = f"{repository}:buildcache"
+    ref = f"{repository}:buildcache-{name}" if repository in shared else f"{repository}:buildcache"
     entries = [("cache-from", [f"type=registry,ref={ref}"]), ("cache-to", [f"type=registry,ref={ref},mode=max"])]
     title = (f"Cache bake target `{name}` in the registry at `{ref}` (assumes the build pushes to "
              f"`{repository}` with a builder that exports cache; no workflow builds it)")
