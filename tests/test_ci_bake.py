@@ -187,3 +187,63 @@ def test_tree_sitter_loads_only_when_hcl_is_read():
     assert "tree_sitter_hcl" in imports_of(
         "from aicache_lint.ci.bake import file_invocations; file_invocations('docker-bake.hcl', 'target \"a\" {}', {}.get)"
     ).third_party
+
+
+def test_cache_attributes_strings_objects_and_inherits():
+    text = dedent('''\
+        variable "CACHE_TO" {
+          default = ""
+        }
+        variable "SCOPE" {
+          default = "app"
+        }
+        target "_cached" {
+          cache-from = ["type=gha,scope=${SCOPE}"]
+          cache-to = [{ type = "gha", mode = "max", scope = "app" }]
+        }
+        target "_middle" {
+          inherits = ["_cached"]
+        }
+        target "app" {
+          inherits = ["_middle"]
+        }
+        target "own" {
+          inherits = ["_cached"]
+          cache-from = ["type=registry,ref=me/own:buildcache"]
+          cache-to = ["${CACHE_TO}"]
+        }
+        target "computed" {
+          cache-to = CACHE_TO != "" ? [CACHE_TO] : []
+        }
+        target "none" {
+          cache-from = [""]
+        }
+    ''')
+    inv = by_name(file_invocations("docker-bake.hcl", text, {}.get)[0])
+    # Three levels: the grandparent's cache reaches `app`.
+    assert inv["app"].cache_from == ("type=gha,scope=app",)
+    assert inv["app"].cache_to == ("type=gha,mode=max,scope=app",)
+    # A child's list replaces the parent's; an empty variable default stays as written.
+    assert (inv["own"].cache_from, inv["own"].cache_to) == (("type=registry,ref=me/own:buildcache",), ("${CACHE_TO}",))
+    assert inv["computed"].cache_to == ('CACHE_TO != "" ? [CACHE_TO] : []',)
+    assert (inv["none"].cache_from, inv["none"].cache_to) == ((), ())
+
+
+def test_json_cache_objects_and_environment():
+    text = '{"target": {"app": {"cache-from": [{"type": "gha", "scope": "${S}"}], "cache-to": ["${TO}"]}}}'
+    files = BakeFiles()
+    files.load("docker-bake.json", text)
+    app = by_name(files.invocations(".", {"S": "x", "TO": "type=gha,mode=max"}))["app"]
+    assert (app.cache_from, app.cache_to) == (("type=gha,scope=x",), ("type=gha,mode=max",))
+    unset = by_name(files.invocations(".", {}))["app"]
+    assert (unset.cache_from, unset.cache_to) == (("type=gha,scope=${S}",), ("${TO}",))
+
+
+def test_bare_identifier_labels():
+    text = 'group default {\n  targets = ["app"]\n}\ntarget app {\n  dockerfile = "app.Dockerfile"\n}\ntarget "_x" {}\n'
+    found, problems = file_invocations("docker-bake.hcl", text, {}.get)
+    assert problems == []
+    assert [i.origin.name for i in found] == ["app", "_x"]
+    files = BakeFiles()
+    files.load("docker-bake.hcl", text)
+    assert [i.origin.name for i in files.invocations(".", {}, ["default"])] == ["app"]

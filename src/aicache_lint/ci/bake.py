@@ -13,7 +13,9 @@ What Bake does, from its reference (https://docs.docker.com/build/bake/reference
 
 Only literal values, variables and `${VAR}` interpolation are evaluated: a function call, a
 conditional or any other expression leaves its attribute out of the record, with an
-`unresolved` phrase. HCL is parsed by tree-sitter-hcl, imported only when an HCL file is read.
+`unresolved` phrase; `cache-from`/`cache-to` entries it decides are kept as written, since the
+build does set them. HCL is read by ``ci/hcl.py`` (tree-sitter-hcl, imported only when an HCL
+file is read).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from aicache_lint.ci.commands import REMOTE
+from aicache_lint.ci.hcl import string, unescape
 from aicache_lint.workspace.invocations import Invocation, Origin
 
 DEFAULT_FILES = ("docker-bake.json", "docker-bake.hcl", "docker-bake.override.json", "docker-bake.override.hcl")
@@ -254,7 +257,38 @@ class _Evaluation:
             unresolved.append(f"args of `{name}`: `{getattr(raw_args, 'text', raw_args)}` is not evaluated here")
         target = get("target")
         return Invocation(origin, dockerfile, context, target if isinstance(target, str) else None,
-                          tuple(sorted(args.items())), tuple(tags), tuple(unresolved))
+                          tuple(sorted(args.items())), tuple(tags), tuple(unresolved),
+                          self.cache(attrs.get("cache-from")), self.cache(attrs.get("cache-to")))
+
+    def cache(self, raw) -> tuple[str, ...]:
+        """`cache-from`/`cache-to` entries as Bake passes them on: a string as it is, an object
+        (`{type = "gha", scope = "app"}`, newer Bake) as `type=gha,scope=app`. An entry a variable
+        or an expression decides stays as written (`${CACHE_TO}`), also when its default is empty:
+        the environment sets it where it matters, so the attribute counts as set."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):  # `cache-to = CACHE_TO`, `cache-to = X ? [...] : []`
+            try:
+                value = self.value(raw)
+            except _Unknown:
+                return (written(raw),)
+            items = [(item, raw) for item in _as_list(value)]
+        else:
+            items = []
+            for item in raw:
+                try:
+                    items.append((self.value(item), item))
+                except _Unknown:
+                    items.append((written(item), item))
+        out = []
+        for value, source in items:
+            if isinstance(value, dict):
+                value = ",".join(f"{k}={'' if v is None else v}" for k, v in value.items())
+            if isinstance(value, str) and value.strip():
+                out.append(value.strip())
+            elif _has_variable(source):
+                out.append(written(source))
+        return tuple(out)
 
 
 def _merge(into: dict, attrs: dict) -> None:
@@ -263,6 +297,64 @@ def _merge(into: dict, attrs: dict) -> None:
             into[key] = {**into[key], **value}
         else:
             into[key] = value
+
+
+def written(v) -> str:
+    """A value as a Bake string would spell it: variables as `${NAME}`, a literal `${` as `$${`,
+    an expression as its source, an object as `key=value,...`."""
+    if isinstance(v, _Tpl):
+        return "".join(p.replace("${", "$${") if isinstance(p, str) else f"${{{p.name}}}" if isinstance(p, _Var)
+                       else p.text for p in v.parts)
+    if isinstance(v, _Complex):
+        return v.text
+    if isinstance(v, dict):
+        return ",".join(f"{k}={written(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return "[" + ", ".join(written(x) for x in v) + "]"
+    return ""
+
+
+def hcl_value(node):
+    """An HCL attribute node (``ci.hcl.Attribute.node``) as an unevaluated Bake value."""
+    return _expression(node)
+
+
+def json_value(value):
+    """A value loaded from a JSON Bake file as an unevaluated Bake value."""
+    return _from_json(value)
+
+
+def tag_repository(tags) -> str | None:
+    """The repository of the first tag that can be split into name and tag, spelt as Bake spells
+    it (`${REGISTRY}/app` for `"${REGISTRY}/app:${TAG}"`): where a registry cache can live next
+    to the image. None when no tag is a plain string template (an expression), names a digest,
+    or ends its name with a variable (`app-${TAG}`)."""
+    for tag in _as_list(tags):
+        if not isinstance(tag, _Tpl) or any(isinstance(p, _Complex) or (isinstance(p, str) and "@" in p)
+                                            for p in tag.parts):
+            continue
+        parts = list(tag.parts)
+        for i in range(len(parts) - 1, -1, -1):
+            part = parts[i]
+            if not isinstance(part, str):
+                continue
+            colon, slash = part.rfind(":"), part.rfind("/")
+            if colon > slash:  # the tag's colon (one before a `/` is a registry port)
+                name = _Tpl((*parts[:i], part[:colon]))
+                return written(name) if any(name.parts) else None
+            if slash >= 0:
+                break
+        if all(isinstance(p, str) for p in parts) and "".join(parts):
+            return written(tag)
+    return None
+
+
+def _has_variable(v) -> bool:
+    if isinstance(v, _Tpl):
+        return any(not isinstance(p, str) for p in v.parts)
+    if isinstance(v, (list, dict)):
+        return any(_has_variable(x) for x in (v.values() if isinstance(v, dict) else v))
+    return isinstance(v, _Complex)
 
 
 def _as_list(v) -> list:
@@ -327,71 +419,19 @@ def _parse_json(path: str, text: str, problems: list[str]) -> list[_Block]:
 
 
 # --------------------------------------------------------------------------------------------
-# HCL
-
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_LITERAL = re.compile(r"\\(.)|\$\$\{|%%\{")
-
-
-def _unescape(text: str) -> str:
-    return _LITERAL.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)) if m.group(1) else m.group(0)[1:], text)
-
-
-def _parser():
-    global _PARSER
-    if _PARSER is None:
-        import tree_sitter  # lazily: only HCL Bake files need it (DESIGN §9)
-        import tree_sitter_hcl
-
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
-    return _PARSER
-
-
-_PARSER = None
+# HCL (read by ``ci/hcl.py``, the one HCL reader; its attribute nodes are evaluated here)
 
 
 def _parse_hcl(path: str, text: str, problems: list[str]) -> list[_Block]:
-    try:
-        parser = _parser()
-    except ImportError as exc:
-        problems.append(f"{path}:1: HCL Bake files need tree-sitter-hcl ({exc})")
-        return []
-    data = text.encode("utf-8")
-    root = parser.parse(data).root_node
-    if root.has_error:
-        bad = _first_error(root)
-        problems.append(f"{path}:{bad.start_point[0] + 1}: HCL syntax error; targets around it are skipped")
-    body = next((c for c in root.children if c.type == "body"), None)
-    blocks = []
-    for node in body.children if body is not None else ():
-        if node.type != "block" or node.has_error:
-            continue
-        ident = node.child(0)
-        labels = [c for c in node.children if c.type == "string_lit"]
-        kind = ident.text.decode()
-        if kind not in ("target", "group", "variable") or len(labels) != 1:
-            continue  # function blocks and the like
-        inner = next((c for c in node.children if c.type == "body"), None)
-        attrs = {}
-        for attr in inner.children if inner is not None else ():
-            if attr.type == "attribute":
-                attrs[attr.child(0).text.decode()] = _expression(attr.child_by_field_name("val") or attr.children[-1])
-        blocks.append(_Block(kind, _string(labels[0]), attrs, path, node.start_point[0] + 1))
-    return blocks
+    from aicache_lint.ci.hcl import parse
+    from aicache_lint.source import SourceText
 
-
-def _first_error(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "ERROR" or n.is_missing:
-            return n
-        stack.extend(reversed([c for c in n.children if c.has_error or c.type == "ERROR" or c.is_missing]))
-    return node
-
-
-def _string(node) -> str:
-    return "".join(_unescape(c.text.decode()) for c in node.children if c.type == "template_literal")
+    doc = parse(SourceText(text, path))
+    for message, where in doc.errors:
+        problems.append(f"{path}:{doc.source.line_of(where.start)}: {message}; targets around it are skipped")
+    return [_Block(block.kind, block.labels[0], {name: _expression(attr.node) for name, attr in block.attributes.items()},
+                   path, doc.source.line_of(block.span.start))
+            for block in doc.blocks if block.kind in ("target", "group", "variable") and len(block.labels) == 1]
 
 
 def _expression(node):
@@ -402,7 +442,7 @@ def _expression(node):
     if kind == "literal_value":
         lit = node.named_children[0]
         if lit.type == "string_lit":
-            return _Tpl((_string(lit),))
+            return _Tpl((string(lit),))
         if lit.type == "null_lit":
             return None
         return _Tpl((lit.text.decode(),))
@@ -435,7 +475,7 @@ def _template_parts(node) -> _Tpl | _Complex:
     parts: list = []
     for c in node.children:
         if c.type == "template_literal":
-            parts.append(_unescape(c.text.decode()) if node.type == "quoted_template" else c.text.decode())
+            parts.append(unescape(c.text.decode()) if node.type == "quoted_template" else c.text.decode())
         elif c.type == "template_interpolation":
             inner = _expression(next(x for x in c.named_children if x.type == "expression"))
             simple = isinstance(inner, _Tpl) and len(inner.parts) == 1 and isinstance(inner.parts[0], _Var)

@@ -1,10 +1,12 @@
 """An HCL file as positions: its blocks, their attributes and its comments, in character offsets
-of the ``SourceText`` (tree-sitter counts UTF-8 bytes). Rules and fixes of Bake files read this;
-``ci/bake.py`` evaluates the values. tree-sitter-hcl is imported only when an HCL file is read."""
+of the ``SourceText`` (tree-sitter counts UTF-8 bytes). The one HCL reader: rules and fixes of Bake
+files read this, and ``ci/bake.py`` evaluates the attribute nodes it keeps. tree-sitter-hcl is
+imported only when an HCL file is read (DESIGN §9)."""
 
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any, NamedTuple
 
 from aicache_lint.source import SourceText, Span
@@ -38,9 +40,42 @@ class HclDoc(NamedTuple):
     errors: list[tuple[str, Span]]  # (message, where)
 
 
-def parse(source: SourceText) -> HclDoc:
-    from aicache_lint.ci.bake import _first_error, _parser, _string
+_PARSER = None
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_LITERAL = re.compile(r"\\(.)|\$\$\{|%%\{")
 
+
+def _parser():
+    global _PARSER
+    if _PARSER is None:
+        import tree_sitter
+        import tree_sitter_hcl
+
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+    return _PARSER
+
+
+def unescape(text: str) -> str:
+    """A quoted string's literal text: escapes resolved, `$${` and `%%{` made `${` and `%{`."""
+    return _LITERAL.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)) if m.group(1) else m.group(0)[1:], text)
+
+
+def string(node) -> str:
+    """The literal text of a `string_lit` node (a block label)."""
+    return "".join(unescape(c.text.decode()) for c in node.children if c.type == "template_literal")
+
+
+def _first_error(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            return n
+        stack.extend(reversed([c for c in n.children if c.has_error or c.type == "ERROR" or c.is_missing]))
+    return node
+
+
+def parse(source: SourceText) -> HclDoc:
     try:
         parser = _parser()
     except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -65,7 +100,9 @@ def parse(source: SourceText) -> HclDoc:
     for node in body.children if body is not None else ():
         if node.type != "block" or node.has_error:
             continue
-        labels = tuple(_string(c) for c in node.children if c.type == "string_lit")
+        # Labels are quoted strings or bare identifiers (`group default {`), after the block type.
+        labels = tuple(string(c) if c.type == "string_lit" else c.text.decode()
+                       for c in node.children[1:] if c.type in ("string_lit", "identifier"))
         start = next(c for c in node.children if c.type == "block_start")
         end = next(c for c in node.children if c.type == "block_end")
         inner = next((c for c in node.children if c.type == "body"), None)

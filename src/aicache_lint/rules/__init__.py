@@ -92,6 +92,7 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC503", "build-command-without-cache", ".ci.aic503_build_command_without_cache", "BuildCommandWithoutCache", targets=("workflow", "action", "gitlab")),
     RuleEntry("AIC504", "cache-mounts-cold-in-ci", ".ci.aic504_cache_mounts_cold_in_ci", "CacheMountsColdInCi", targets=("workflow", "action")),
     RuleEntry("AIC505", "weak-cache-mode", ".ci.aic505_weak_cache_mode", "WeakCacheMode", targets=("workflow", "action")),
+    RuleEntry("AIC506", "bake-target-without-cache", ".ci.aic506_bake_target_without_cache", "BakeTargetWithoutCache", targets=("bake",)),
     RuleEntry("AIC507", "registry-cache-not-persisted", ".ci.aic507_registry_cache_not_persisted", "RegistryCacheNotPersisted", targets=("compose",)),
     RuleEntry("AIC508", "registry-mirror-not-configured", ".ci.aic508_registry_mirror_not_configured", "RegistryMirrorNotConfigured", targets=("daemon", "buildkitd")),
     RuleEntry("AIC509", "buildkit-gc-not-configured", ".ci.aic509_buildkit_gc_not_configured", "BuildkitGcNotConfigured", targets=("daemon",)),
