@@ -95,6 +95,14 @@ def _repo_root(path: str, root: str) -> str:
     return root
 
 
+def shown_path(path: str, declared_in: str, root: str | None) -> str:
+    """How a message names a file that a CI or Bake file refers to (a Dockerfile, a Compose file):
+    relative to the repository ``root`` (the `.git` folder's), else to the folder holding
+    `.github`, else to the declaring file's folder; with `/`. The same wherever the run starts."""
+    base = root or _repo_root(os.path.abspath(declared_in), os.path.dirname(os.path.abspath(declared_in)))
+    return os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+
+
 def load_yaml(path: str, text: str) -> tuple[object, str | None]:
     """A YAML document whose mappings and strings know their line (``.line``, 1-based; a block
     scalar's line is its first content line), or None and a problem message."""

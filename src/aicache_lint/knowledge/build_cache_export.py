@@ -229,8 +229,9 @@ def first_tag(step: Step, all_steps: list[Step]) -> str | None:
 def _dockerfile(ws: "Workspace", path: str, step: Step) -> str | None:
     for inv in invocations_of(ws, path, step):
         if inv.dockerfile:
-            root = ws.root or os.path.dirname(path)
-            return os.path.relpath(inv.dockerfile, root) if os.path.isabs(inv.dockerfile) else inv.dockerfile
+            from aicache_lint.ci import shown_path
+
+            return shown_path(inv.dockerfile, path, ws.root)
     file, context = step_input(step, "file"), step_input(step, "context")
     if file:
         return file.strip()

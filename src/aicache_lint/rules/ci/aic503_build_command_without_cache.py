@@ -225,9 +225,9 @@ def _of(ctx: BuildFileContext, cmd: "BuildCommand") -> str:
 
 
 def _relative(ctx: BuildFileContext, path: str) -> str:
-    from aicache_lint.ci.scripts import repository_root
+    from aicache_lint.ci import shown_path
 
-    return os.path.relpath(os.path.abspath(path), repository_root(ctx.file)).replace(os.sep, "/")
+    return shown_path(path, ctx.path, ctx.workspace.root)
 
 
 def _compose_files(ctx: BuildFileContext, cmd: "BuildCommand", files: list[str]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
@@ -182,12 +181,11 @@ def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
 
 
 def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mount]) -> str:
-    from aicache_lint.ci.scripts import repository_root
+    from aicache_lint.ci import shown_path
 
-    root = repository_root(ctx.file)
     by_file: dict[str, list[int]] = {}
     for m in mounts:
-        lines = by_file.setdefault(os.path.relpath(os.path.abspath(m.dockerfile), root).replace(os.sep, "/"), [])
+        lines = by_file.setdefault(shown_path(m.dockerfile, ctx.path, ctx.workspace.root), [])
         if m.line not in lines:
             lines.append(m.line)
     where = " and ".join(f"{path}:{','.join(map(str, lines))}" for path, lines in by_file.items())

@@ -116,7 +116,7 @@ def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds:
     dropped = _dropped_stages(ctx, builds)
     if not dropped:
         return
-    stages = ", ".join(f"`{s}`" for s in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+    stages = ", ".join(f"`{s}" for s in dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
     if entry.type == "inline":
         yield Violation(span, f"`{entry.text}` caches only the final image's layers: the stages it copies from "
                         f"({stages}) are rebuilt on every run. Inline cache has no `mode=max`: export to a registry "
@@ -128,10 +128,11 @@ def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds:
 
 
 def _dropped_stages(ctx: BuildFileContext, builds: list["Invocation"]) -> list[str]:
-    """The stages a build needs that its image does not contain (what `mode=min` leaves out),
-    for the first of ``builds`` whose Dockerfile and stage are known; [] when none is."""
+    """The stages the builds need that their images do not contain (what `mode=min` leaves out),
+    over every build whose Dockerfile and stage are known (each entry of a matrix); [] when none."""
     from aicache_lint.knowledge.model_cache import image_stages
 
+    dropped: list[str] = []
     for inv in builds:
         loaded = ctx.workspace.dockerfile(inv.dockerfile, inv.args) if inv.dockerfile else None
         if loaded is None:
@@ -143,8 +144,9 @@ def _dropped_stages(ctx: BuildFileContext, builds: list["Invocation"]) -> list[s
         if built is None:
             continue
         chain = built.chain()
-        return [s.name or str(s.index) for s in image_stages(built) if s not in chain]
-    return []
+        label = f" of `{inv.tags[0]}`" if len(builds) > 1 and inv.tags else ""
+        dropped += [f"{s.name or s.index}`{label}" for s in image_stages(built) if s not in chain]
+    return list(dict.fromkeys(dropped))
 
 
 def _rotated(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", dest: str) -> bool:

@@ -175,8 +175,9 @@ def _plain(node):
 def _message(ctx: BuildFileContext, name: str, inv: "Invocation", why_not: str | None) -> str:
     image = "image " + ", ".join(f"`{t}`" for t in inv.tags) if inv.tags else "no tag"
     if inv.dockerfile:
-        root = ctx.workspace.root or os.path.dirname(os.path.abspath(ctx.path))
-        dockerfile = f"Dockerfile `{os.path.relpath(os.path.abspath(inv.dockerfile), root)}`"
+        from aicache_lint.ci import shown_path
+
+        dockerfile = f"Dockerfile `{shown_path(inv.dockerfile, ctx.path, ctx.workspace.root)}`"
     else:
         dockerfile = "Dockerfile unknown"
     text = (f"bake target `{name}` ({image}, {dockerfile}) has no `cache-from` or `cache-to`, not even "
