@@ -141,6 +141,13 @@ def _components(repository: str) -> list[str]:
     return [p for p in kept if p]
 
 
+def short_scope(repository: str) -> str:
+    """A gha scope for one image: the last stable part of its repository path (`ghcr.io/acme/app`
+    -> `app`), as ``scope_names`` starts from."""
+    parts = _components(repository)
+    return parts[-1] if parts else "image"
+
+
 def _slug(part: str) -> str:
     """Lower-case letters, digits, `.`, `_`, `-` outside expressions; expressions kept as written."""
     out, pos = [], 0

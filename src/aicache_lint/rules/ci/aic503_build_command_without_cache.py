@@ -177,9 +177,12 @@ class BuildCommandWithoutCache(Rule):
 
 
 def _flags(kind: str, image: str | None) -> str:
-    image = image or "<image>"
     if kind == "gha":
-        return f"--cache-from type=gha,scope={image} --cache-to type=gha,mode=max,scope={image}"
+        from aicache_lint.knowledge.build_cache_export import short_scope
+
+        scope = short_scope(image) if image else "<image>"
+        return f"--cache-from type=gha,scope={scope} --cache-to type=gha,mode=max,scope={scope}"
+    image = image or "<image>"
     ref = f"type=registry,ref={image}:buildcache"
     return f"--cache-from {ref} --cache-to {ref},mode=max"
 
