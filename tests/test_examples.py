@@ -15,6 +15,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE, WHISPERX, COMFYUI = "cuda-base/Dockerfile.runtime", "whisperx/Dockerfile", "comfyui/Dockerfile"
 TALK, GATEWAY = "infinitetalk/Dockerfile", "gateway/Dockerfile"
 COMPOSE = "compose.yaml"
+WORKFLOW, BAKE = ".github/workflows/images.yml", "docker-bake.hcl"
+REGISTRY, DAEMON = "registry-cache/compose.yaml", "registry-cache/daemon.json"
 EXPECTED = {
     (BASE, 4, "AIC130"), (BASE, 6, "AIC303"), (BASE, 16, "AIC111"), (BASE, 16, "AIC112"),
     (BASE, 17, "AIC111"), (BASE, 28, "AIC113"), (BASE, 29, "AIC113"), (BASE, 31, "AIC101"),
@@ -32,28 +34,30 @@ EXPECTED = {
     (GATEWAY, 8, "AIC114"), (GATEWAY, 11, "AIC116"), (GATEWAY, 23, "AIC117"), (GATEWAY, 28, "AIC115"),
     (COMPOSE, 21, "AIC404"), (COMPOSE, 31, "AIC401"), (COMPOSE, 53, "AIC401"), (COMPOSE, 69, "AIC402"),
     (COMPOSE, 43, "AIC405"),
+    (WORKFLOW, 17, "AIC501"), (WORKFLOW, 17, "AIC504"), (WORKFLOW, 33, "AIC504"), (WORKFLOW, 38, "AIC502"),
+    (WORKFLOW, 38, "AIC505"), (WORKFLOW, 44, "AIC503"), (WORKFLOW, 44, "AIC504"),
+    (BAKE, 11, "AIC506"), (BAKE, 20, "AIC506"),
+    (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC508"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510"),
 }
-# Build-infrastructure rules the examples do not show yet: examples/ gains a workflow when the 5xx
-# rules are merged (issue 14); then this set empties (the test below fails while it is stale).
-NOT_IN_EXAMPLES_YET = {"AIC501", "AIC502", "AIC505"}
 # Opt-in rules, shown with `--extend-select CODE`.
 OPT_IN = {
     "AIC131": {(GATEWAY, 19, "AIC131")},
     "AIC306": {(COMFYUI, 7, "AIC306"), (COMFYUI, 37, "AIC306"), (BASE, 6, "AIC306"), (GATEWAY, 6, "AIC306"),
                (GATEWAY, 16, "AIC306"), (GATEWAY, 27, "AIC306"), (TALK, 8, "AIC306"), (TALK, 28, "AIC306"),
-               (TALK, 36, "AIC306"), (WHISPERX, 5, "AIC306")},
+               (TALK, 36, "AIC306"), (REGISTRY, 8, "AIC306")},
     "AIC406": {(COMPOSE, 87, "AIC406"), (COMPOSE, 90, "AIC406")},
 }
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
-# Build-infrastructure rules (issue 14) whose example workflow is added to `examples/` when the
-# family is merged; until then they are shown by their fixtures only.
-NOT_IN_EXAMPLES_YET = {f"AIC5{n:02}" for n in range(1, 11)}
 # Report-only offline by design: the commit a Git ref points to (AIC305) and an image's digest (AIC306)
 # need --resolve-images, and no cache-mount recipe for microdnf is confirmed (AIC115).
 # `--fix --unsafe-fixes` leaves exactly these.
 # whisperx lines after its line 22 move down one: the fix creates `/home/app/.pipcache` as `app` first.
-NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 28, "AIC305")}
+# The CI findings below have no fix by design (their docs say why); the workflow's lines after the
+# first build step move down two once AIC501 gives it `cache-from`/`cache-to`.
+NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 28, "AIC305"),
+          (WORKFLOW, 17, "AIC504"), (WORKFLOW, 35, "AIC504"), (WORKFLOW, 46, "AIC504"),
+          (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510")}
 # What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC303, AIC304), and AIC205,
 # which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
 UNSAFE_LEFT = {
@@ -67,6 +71,9 @@ UNSAFE_LEFT = {
     # comfyui's and infinitetalk's torch caches (TORCH_HOME from AIC202's fix, or the service's own
     # `environment`): `torch-cache` is whisperx's, whose user `app` is not their root, so sharing it is unsafe.
     (COMPOSE, 31, "AIC401"), (COMPOSE, 69, "AIC402"),
+    # The registry caches a bake target and the gateway's `docker buildx build` would export to, and the
+    # daemon's mirror: each assumes a builder, a registry or a network path nothing in the files shows.
+    (WORKFLOW, 46, "AIC503"), (BAKE, 11, "AIC506"), (BAKE, 20, "AIC506"), (DAEMON, 1, "AIC508"),
 }
 
 
@@ -104,7 +111,7 @@ def test_examples_show_every_rule() -> None:
     assert _findings(EXAMPLES) == EXPECTED
     rules = _rules()
     default_on = {code for code, default in rules.items() if default == "on"}
-    assert {code for *_, code in EXPECTED} == default_on - META - NOT_IN_EXAMPLES_YET
+    assert {code for *_, code in EXPECTED} == default_on - META
     assert set(OPT_IN) == {code for code, default in rules.items() if default != "on"}
 
 
@@ -118,7 +125,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(40 fixed, 14 remaining)" in result.output
+    assert "(44 fixed, 24 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
 
@@ -129,7 +136,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(set(OPT_IN) - {"AIC306"}))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(55 fixed, 3 remaining)" in result.output
+    assert "(63 fixed, 9 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)
@@ -142,7 +149,9 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     # infinitetalk's HF_HOME (set by AIC201's fix) needs a volume (AIC401, as before the fix); `hf-cache` holds
     # whisperx's cache in another layout (its HF_HUB_CACHE, from AIC203's fix in the same run, is not
     # `<HF_HOME>/hub`), so none is chosen: the Compose file is fixed after the Dockerfiles settle.
-    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 28, "AIC305"), (COMPOSE, 54, "AIC401")}
+    ci_reports = {(WORKFLOW, 17, "AIC504"), (WORKFLOW, 35, "AIC504"), (WORKFLOW, 46, "AIC504"),
+                  (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510")}
+    assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 28, "AIC305"), (COMPOSE, 54, "AIC401")} | ci_reports
 
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()
