@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from buildkit_oracle import assert_matches_buildkit, available
 from cli_runner import invoke
+from validity import assert_valid
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 BASE, WHISPERX, COMFYUI = "cuda-base/Dockerfile.runtime", "whisperx/Dockerfile", "comfyui/Dockerfile"
@@ -101,6 +102,17 @@ def _copy(tmp_path: Path) -> Path:
     return copy
 
 
+def _assert_all_valid(root: Path) -> None:
+    """Every file discovery lints is still valid as its kind (the workflow loads, Bake parses ...)."""
+    from aicache_lint.discovery import discover, file_kind
+    from aicache_lint.source import SourceText
+
+    files, _ = discover([str(root)], lambda path: False)
+    assert len(files) == 10
+    for name in files:
+        assert_valid(SourceText(Path(name).read_text(encoding="utf-8"), name), file_kind(name))
+
+
 def _dockerfiles(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("*/Dockerfile*") if p.is_file())
 
@@ -128,6 +140,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     assert "(44 fixed, 24 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
+    _assert_all_valid(copy)
 
 
 def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
@@ -153,6 +166,9 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
                   (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510")}
     assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 28, "AIC305"), (COMPOSE, 54, "AIC401")} | ci_reports
 
+    _assert_all_valid(copy)
+    for name in (WORKFLOW, BAKE, REGISTRY, DAEMON):
+        assert (copy / name).read_bytes() != (EXAMPLES / name).read_bytes(), f"{name} was not fixed"
     for path in _dockerfiles(copy):
         original = (EXAMPLES / path.relative_to(copy)).read_bytes()
         assert path.read_bytes() != original, f"{path.relative_to(copy)} was not fixed"
