@@ -110,7 +110,7 @@ def _assert_all_valid(root: Path) -> None:
     files, _ = discover([str(root)], lambda path: False)
     assert len(files) == 10
     for name in files:
-        assert_valid(SourceText(Path(name).read_text(encoding="utf-8"), name), file_kind(name))
+        assert_valid(SourceText.decode(Path(name).read_bytes(), name), file_kind(name))
 
 
 def _dockerfiles(root: Path) -> list[Path]:

@@ -120,8 +120,7 @@ def _assert_valid(root: Path) -> None:
 
     files, _ = discover([str(root)], lambda path: False)
     for name in files:
-        text = Path(name).read_bytes().decode("utf-8")
-        assert_valid(SourceText(text.removeprefix("\ufeff"), name), file_kind(name))
+        assert_valid(SourceText.decode(Path(name).read_bytes(), name), file_kind(name))
 
 
 @pytest.mark.parametrize("project", _params())

@@ -200,7 +200,9 @@ def _report_add_ignore(results, diff: bool, stdout: IO[str], stderr: IO[str]) ->
     if left:
         stderr.write(
             f"{len(left)} finding{' was' if len(left) == 1 else 's were'} not suppressed: internal (AIC000), "
-            "parse (AIC001) and read (AIC003) errors never are, and a file that does not parse is left as it is.\n"
+            "parse (AIC001) and read (AIC003) errors never are, a file that does not parse is left as it is, "
+            "and JSON files (daemon.json, docker-bake.json) take no comments: list their codes under "
+            "`per-file-ignores`.\n"
         )
 
 

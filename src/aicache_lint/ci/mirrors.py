@@ -74,18 +74,21 @@ def single_address(caches: list["RegistryProxy"]) -> "tuple[RegistryProxy, Port]
     return caches[0], caches[0].ports[0]
 
 
-def cache_names(caches: list["RegistryProxy"]) -> str:
+def cache_names(caches: list["RegistryProxy"], ws: "Workspace", declared_in: str) -> str:
+    from aicache_lint.ci import shown_path
+
     def one(cache: "RegistryProxy") -> str:
         ports = sorted({p.published for p in cache.ports})
         published = f"published on port {', '.join(map(str, ports))}" if ports else "with no published port"
-        return f"service `{cache.service.name}` of {cache.service.file.path}, {published}"
+        return f"service `{cache.service.name}` of {shown_path(cache.service.file.path, declared_in, ws.root)}, {published}"
 
     return "; ".join(one(c) for c in caches[:3]) + (f"; and {len(caches) - 3} more" if len(caches) > 3 else "")
 
 
-def non_hub_bases(ws: "Workspace") -> list[tuple[str, str]]:
+def non_hub_bases(ws: "Workspace", declared_in: str) -> list[tuple[str, str]]:
     """(base image, Dockerfile) for the external bases of the project's builds that come from
     another registry than Docker Hub (nvcr.io, ghcr.io, quay.io...), one per registry."""
+    from aicache_lint.ci import shown_path
     from aicache_lint.images.reference import DOCKER_HUB, parse_reference
 
     found: dict[str, tuple[str, str]] = {}
@@ -98,13 +101,13 @@ def non_hub_bases(ws: "Workspace") -> list[tuple[str, str]]:
         for stage in parsed[1].stages:
             ref = parse_reference(stage.base) if stage.parent is None and stage.base else None
             if ref is not None and ref.registry != DOCKER_HUB:
-                found.setdefault(ref.registry, (stage.base, ws.spelt(inv.dockerfile)))
+                found.setdefault(ref.registry, (stage.base, shown_path(inv.dockerfile, declared_in, ws.root)))
     return [found[k] for k in sorted(found)]
 
 
-def hub_only_note(ws: "Workspace") -> str:
+def hub_only_note(ws: "Workspace", declared_in: str) -> str:
     """The message's note on bases a Docker Hub mirror does not serve ("" when there are none)."""
-    bases = non_hub_bases(ws)
+    bases = non_hub_bases(ws, declared_in)
     if not bases:
         return ""
     named = ", ".join(f"`{image}` ({path})" for image, path in bases[:3])

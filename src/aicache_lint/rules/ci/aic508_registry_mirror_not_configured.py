@@ -129,8 +129,8 @@ def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Vi
     yield Violation(
         span,
         f"daemon.json sets {what} while the repository runs a pull-through cache of Docker Hub "
-        f"({cache_names(caches)}): the daemon pulls from Docker Hub directly and the cache stays empty"
-        + hub_only_note(ctx.workspace) + why,
+        f"({cache_names(caches, ctx.workspace, ctx.path)}): the daemon pulls from Docker Hub directly and the cache stays empty"
+        + hub_only_note(ctx.workspace, ctx.path) + why,
         fix,
     )
 
@@ -165,8 +165,8 @@ def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator
     yield Violation(
         header or Span(0, 0),
         f"buildkitd.toml sets no `mirrors` for `docker.io` while the repository runs a pull-through cache of "
-        f"Docker Hub ({cache_names(caches)}): builders started with this file pull from Docker Hub directly"
-        + hub_only_note(ctx.workspace) + why,
+        f"Docker Hub ({cache_names(caches, ctx.workspace, ctx.path)}): builders started with this file pull from Docker Hub directly"
+        + hub_only_note(ctx.workspace, ctx.path) + why,
         fix,
     )
 
@@ -204,7 +204,7 @@ def _unused(ctx: BuildFileContext, caches: list["RegistryProxy"], mirrors: list[
     yield Violation(
         mirrors[0][1],
         f"{setting} names {names}, not a cache this repository runs: its pull-through cache of Docker Hub "
-        f"({cache_names(caches)}) stays unused by this {'daemon' if ctx.file.kind == 'daemon' else 'builder'}",
+        f"({cache_names(caches, ctx.workspace, ctx.path)}) stays unused by this {'daemon' if ctx.file.kind == 'daemon' else 'builder'}",
         None,
     )
 

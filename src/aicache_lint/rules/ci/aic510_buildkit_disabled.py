@@ -77,12 +77,14 @@ class BuildkitDisabled(Rule):
 
 
 def _mount_users(ctx: BuildFileContext) -> list[str]:
-    """The project's Dockerfiles with a `RUN --mount` (as the workspace names them)."""
+    """The project's Dockerfiles with a `RUN --mount` (from the repository root)."""
+    from aicache_lint.ci import shown_path
+
     found: dict[str, None] = {}
     for inv in ctx.workspace.invocations():
         parsed = ctx.workspace.dockerfile(inv.dockerfile, inv.args) if inv.dockerfile else None
         if parsed is None:
             continue
         if any(flag.name.lower() == "mount" for run in parsed[1].runs() for flag in (run.inner or run).flags):
-            found.setdefault(f"`{ctx.workspace.spelt(inv.dockerfile)}`", None)
+            found.setdefault(f"`{shown_path(inv.dockerfile, ctx.path, ctx.workspace.root)}`", None)
     return list(found)
