@@ -91,9 +91,22 @@ def gha_inputs(scope: str) -> tuple[str, str]:
     return f"type=gha,scope={scope}", f"type=gha,mode=max,scope={scope}"
 
 
-def registry_inputs(repository: str) -> tuple[str, str]:
+# Amazon ECR stores a cache only as an image manifest with OCI media types; BuildKit writes that by
+# default only since v0.21 (docs.docker.com/build/cache/backends/registry, aws/containers-roadmap#876).
+_ECR = re.compile(r"^[0-9]+\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/")
+
+
+def registry_inputs(repository: str, tag: str = "buildcache") -> tuple[str, str]:
     """`cache-from` and `cache-to` for a cache image next to the pushed one."""
-    return f"type=registry,ref={repository}:buildcache", f"type=registry,ref={repository}:buildcache,mode=max"
+    ref = f"type=registry,ref={repository}:{tag}"
+    extra = ",image-manifest=true,oci-mediatypes=true" if _ECR.match(repository) else ""
+    return ref, f"{ref},mode=max{extra}"
+
+
+def registry_assumption(repository: str, tag: str = "buildcache") -> str:
+    """What a registry cache fix takes for granted (its title says it)."""
+    return (f"assumes `{repository}` takes a `{tag}` tag next to the image, pushed on every build "
+            "(a repository with immutable tags refuses it)")
 
 
 # -- image references as written ----------------------------------------------------------------

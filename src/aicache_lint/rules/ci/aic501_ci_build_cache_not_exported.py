@@ -125,12 +125,13 @@ class _Plan(NamedTuple):
 
 def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "StepBuild", scope: str) -> _Plan:
     from aicache_lint.ci.steps import github_hosted
-    from aicache_lint.knowledge.build_cache_export import gha_inputs, registry_inputs
+    from aicache_lint.knowledge.build_cache_export import gha_inputs, registry_assumption, registry_inputs
 
     assumptions = [] if _has_builder(all_steps, step) else [_NO_BUILDER]
     ref = build.reference
     push = (_input(step, "push") or "").strip().lower() == "true"
     if push and ref is not None and "${{" not in ref.repository and "/" in ref.repository:
+        assumptions.append(registry_assumption(ref.repository))
         return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository))), assumptions)
     if ctx.file.kind == "action" or github_hosted(step) is not True:
         assumptions.append(_NO_CACHE_SERVICE)
