@@ -89,3 +89,18 @@ def test_default_before_script_and_ci_project_dir():
 
 def test_broken_yaml():
     assert run("job:\n  script: [\n")[1][0].startswith("proj/.gitlab-ci.yml:3: not valid YAML")
+
+
+def test_reference_tags_load_and_the_rest_of_the_script_counts():
+    """`!reference [.job, key]` is GitLab's own tag: the file loads, the other lines are read."""
+    text = dedent('''\
+        .setup:
+          before_script: [docker login -u x -p y registry.example.com]
+        build:
+          script:
+            - !reference [.setup, before_script]
+            - docker build -t registry.example.com/ml/app:1 .
+    ''')
+    found, problems = invocations(".gitlab-ci.yml", text, {}.get)
+    assert problems == []
+    assert [inv.tags for inv in found] == [("registry.example.com/ml/app:1",)]

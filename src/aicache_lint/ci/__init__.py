@@ -147,8 +147,18 @@ def _loader(yaml):
             data.line = node.start_mark.line + 1 + (node.style in ("|", ">"))
             return data
 
+        def other(loader, suffix, node):
+            # GitLab's `!reference [.job, script]` and any other local tag: read as the plain node
+            # it tags (a list or mapping whose contents are not followed), so the file still loads.
+            if isinstance(node, yaml.SequenceNode):
+                return loader.construct_sequence(node)
+            if isinstance(node, yaml.MappingNode):
+                return mapping(loader, node)
+            return string(loader, node)
+
         Loader.add_constructor("tag:yaml.org,2002:map", mapping)
         Loader.add_constructor("tag:yaml.org,2002:str", string)
+        Loader.add_multi_constructor("!", other)
         _LOADER = Loader
     return _LOADER
 

@@ -33,7 +33,7 @@ class CiBuildCacheNotExported(Rule):
     installed again on each push or nightly build. BuildKit can export its layer cache to
     GitHub's cache service (`type=gha`) or to a registry (`type=registry`) and import it on the
     next run, so unchanged layers are reused. A step that already sets one of the two inputs has
-    made a choice and is left alone.
+    made a choice and is left alone, as is one with `no-cache: true` (a build meant to start cold).
 
     ## Example
     ```yaml
@@ -105,7 +105,8 @@ class CiBuildCacheNotExported(Rule):
         all_steps = steps(ctx.file)
         names = None
         for step in all_steps:
-            if step.uses == BUILD_PUSH and _input(step, "cache-from") is None and _input(step, "cache-to") is None:
+            if (step.uses == BUILD_PUSH and _input(step, "cache-from") is None and _input(step, "cache-to") is None
+                    and (_input(step, "no-cache") or "").strip().lower() != "true"):  # a build meant to start cold
                 builds = step_builds(ctx.workspace, ctx.path)
                 names = names or scope_names(builds)
                 build = next(b for b in builds if b.path == _abs(ctx.path) and b.step.line == step.line)
