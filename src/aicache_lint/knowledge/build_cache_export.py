@@ -33,6 +33,10 @@ _COMMA = re.compile(r",(?![^{]*\}\})")  # a comma outside `${{ }}`
 _STABLE = re.compile(r"\$\{\{\s*(?:(?:matrix|inputs|env|vars)\.[\w.-]+|github\.(?:repository|repository_owner"
                      r"|event\.repository\.name))\s*\}\}")
 _MATRIX = re.compile(r"\$\{\{\s*matrix\.[\w.-]+\s*\}\}")
+# What tells the builds of one step apart: a matrix value, or an action input, in any input that
+# changes the image (not `push`, `labels`, `outputs`...).
+_VARYING = re.compile(r"\$\{\{\s*(?:matrix|inputs)\.[\w.-]+\s*\}\}")
+_IMAGE_INPUTS = ("tags", "platforms", "context", "file", "target", "build-args", "build-contexts")
 _META_TAGS = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}")
 DEFAULT_GHA_SCOPE = "buildkit"  # https://docs.docker.com/build/cache/backends/gha/#scope
 
@@ -193,7 +197,8 @@ class StepBuild(NamedTuple):
     step: Step
     tag: str | None  # the first tag as written (a metadata-action step's first image), or None
     dockerfile: str | None  # as the build records name it, or as the inputs write it
-    variants: tuple[str, ...]  # `${{ matrix.x }}` that make the entries of a matrix different images
+    target: str | None  # the stage built, as written
+    variants: tuple[str, ...]  # `${{ matrix.x }}` / `${{ inputs.x }}` that make the builds of a step different images
     last_line: int  # the step's last line
 
     @property
@@ -203,13 +208,17 @@ class StepBuild(NamedTuple):
     @property
     def image(self) -> str:
         """How a message names the image: its first tag, or the Dockerfile it builds."""
-        return f"`{self.tag}`" if self.tag else f"the image of `{self.dockerfile or 'Dockerfile'}`"
+        if self.tag:
+            return f"`{self.tag}`"
+        stage = f"stage `{self.target}` of " if self.target else ""
+        return f"the image of {stage}`{self.dockerfile or 'Dockerfile'}`"
 
     @property
     def key(self) -> tuple:
-        """What makes two steps build the same image (and share a scope): repository and Dockerfile."""
+        """What makes two steps build the same image (and share a scope): repository, Dockerfile
+        and target."""
         ref = self.reference
-        return (ref.repository if ref else None, self.dockerfile)
+        return (ref.repository if ref else None, self.dockerfile, self.target)
 
     def components(self) -> list[str]:
         ref = self.reference
@@ -258,6 +267,31 @@ def _dockerfile(ws: "Workspace", path: str, step: Step) -> str | None:
     return posixpath.join(context.strip(), "Dockerfile") if context and "://" not in context else "Dockerfile"
 
 
+def _image_part(value: str | None, name: str) -> str:
+    """What of an input says which image is built: of `tags`, the repositories and the matrix
+    values in their tags (`app:cu${{ matrix.cuda }}` is another image per entry; an action's
+    `:${{ inputs.version }}` is the same image, next version)."""
+    from aicache_lint.ci.workflows import list_input
+
+    if name != "tags":
+        return value or ""
+    parts = []
+    for tag in list_input(value):
+        ref = split_reference(tag)
+        parts += [ref.repository, *_MATRIX.findall(ref.tag)]
+    return " ".join(parts)
+
+
+def _resolved(ws: "Workspace", path: str, step: Step, tag: str | None) -> str | None:
+    """The tag with the workflow's `env`/`vars` expressions as the build records resolve them
+    (`${{ env.IMAGE }}` -> `huggingface/lerobot-gpu:latest`); matrix and input expressions stay,
+    since they tell the entries of a matrix apart."""
+    if tag is None or "${{" not in tag or _VARYING.search(tag):
+        return tag
+    resolved = {inv.tags[0] for inv in invocations_of(ws, path, step) if inv.tags}
+    return resolved.pop() if len(resolved) == 1 else tag
+
+
 def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
     """The `docker/build-push-action` steps of one workflow or action file."""
     from aicache_lint.buildfiles import parse
@@ -273,9 +307,10 @@ def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
     for step in all_steps:
         if step.uses != BUILD_PUSH:
             continue
-        tag = first_tag(step, all_steps)
-        variants = _MATRIX.findall(tag or "") + _MATRIX.findall(step_input(step, "platforms") or "")
-        out.append(StepBuild(os.path.abspath(path), step, tag, _dockerfile(ws, path, step),
+        tag = _resolved(ws, path, step, first_tag(step, all_steps))
+        variants = [v for name in _IMAGE_INPUTS for v in _VARYING.findall(_image_part(step_input(step, name), name))]
+        target = (step_input(step, "target") or "").strip() or None
+        out.append(StepBuild(os.path.abspath(path), step, tag, _dockerfile(ws, path, step), target,
                              tuple(dict.fromkeys(variants)), source.line_of(step.node.span.end)))
     return out
 
@@ -322,9 +357,12 @@ def scope_names(builds: list[StepBuild]) -> dict[tuple, str]:
     counts: dict[str, int] = {}
     for value in names.values():
         counts[value] = counts.get(value, 0) + 1
-    for key, value in names.items():  # one repository built from several Dockerfiles
+    for key, value in names.items():  # one repository built from several Dockerfiles or targets
         if counts[value] > 1:
-            names[key] = f"{value}-{_dockerfile_components(key[1])[-1]}"
+            dockerfiles = {k[1] for k in names if names[k] == value}
+            parts = [_dockerfile_components(key[1])[-1]] if len(dockerfiles) > 1 else []
+            parts += [_slug(key[2])] if key[2] and not _VARYING.fullmatch(key[2]) else []
+            names[key] = "-".join([value, *parts])
     out = {}
     for b in builds:
         scope = names[b.key]

@@ -152,8 +152,9 @@ def _has_builder(all_steps: list["Step"], step: "Step") -> bool:
 
 
 def _message(build: "StepBuild", plan: _Plan) -> str:
-    text = (f"{build.image} (built from `{build.dockerfile}`) is built with no `cache-from`/`cache-to`: a fresh "
-            "runner rebuilds every layer on every run")
+    built_from = f" (built from `{build.dockerfile}`)" if build.tag else ""
+    text = (f"{build.image}{built_from} is built with no `cache-from`/`cache-to`: a fresh runner rebuilds every "
+            "layer on every run")
     if plan.backend == "registry":
         return (text + f"; the step pushes to `{build.reference.repository}`, so keep the cache next to it "
                 f"(`{plan.values[1][1]}`): images of several GB exceed GitHub's cache quota (10 GB per repository)")

@@ -94,8 +94,8 @@ class GhaCacheScopeShared(Rule):
             if not mine and matrix_scope is None:
                 continue
             named = _describe(build, others)
-            if matrix_scope is not None and not any(e.build is build for e in others):
-                named.insert(0, "the other entries of its matrix")
+            if not named or matrix_scope is not None and not any(e.build is build for e in others):
+                named.insert(0, "the other entries of its matrix")  # all of them come from this step
             scope = mine[0].scope if mine else matrix_scope
             names = names or scope_names(builds)
             node = build.step.inputs.get("cache-to")
