@@ -160,7 +160,10 @@ def _components(repository: str) -> list[str]:
 
 def short_scope(repository: str) -> str:
     """A gha scope for one image: the last stable part of its repository path (`ghcr.io/acme/app`
-    -> `app`), as ``scope_names`` starts from."""
+    -> `app`), as ``scope_names`` starts from; a shell variable (`$IMAGE` in a loop) stays one."""
+    last = repository.rstrip("/").rsplit("/", 1)[-1]
+    if "$" in last.replace("${{", ""):
+        return last
     parts = _components(repository)
     return parts[-1] if parts else "image"
 

@@ -27,8 +27,10 @@ class BuildCommandWithoutCache(Rule):
     with no `--cache-from` and no `--cache-to`, and `docker compose build` of services whose
     Compose `build:` sets no `cache_from`/`cache_to`. Commands are found inside multi-line
     scripts, after `&&`, behind `sudo`, in `if` bodies and on continued lines. Left alone: a
-    build with `--no-cache` (it asks for no cache) and a GitHub job on a `self-hosted` runner,
-    whose builder keeps its local cache from one job to the next.
+    build with `--no-cache` (it asks for no cache) and a GitHub job on a runner not known to be
+    GitHub-hosted (`self-hosted`, a runner group, an expression), whose daemon may keep its local
+    cache from one job to the next. An image with a local name only (`-t tei_hpu`) gets
+    `<image>` in the suggested flags: a registry cache needs a repository the runner may push to.
 
     ## Why is this bad?
     CI runners start from an empty builder: GitHub-hosted runners and GitLab's shared runners
@@ -112,8 +114,8 @@ class BuildCommandWithoutCache(Rule):
             if github and script.step is not None:
                 from aicache_lint.ci.steps import earlier_steps, github_hosted, steps
 
-                if github_hosted(script.step) is False:
-                    continue  # a self-hosted runner keeps its builder's cache between jobs
+                if ctx.file.kind == "workflow" and github_hosted(script.step) is not True:
+                    continue  # a self-hosted runner (a runner group, too) may keep its daemon's cache
                 all_steps = all_steps if all_steps is not None else steps(ctx.file)
                 uses = {s.uses for s in earlier_steps(all_steps, script.step) if s.uses}
             for cmd in commands:
@@ -139,6 +141,8 @@ class BuildCommandWithoutCache(Rule):
                              "runner may push cache images to).")
         buildx = [w.value for w in cmd.words[-2:]] == ["buildx", "build"]
         gha = github and SETUP_BUILDX in uses
+        if not gha and image is not None and "/" not in image and "$" not in image:
+            image = None  # a local name (`tei_hpu`), which no registry holds: the message says `<image>`
         flags = _flags("gha" if gha else "registry", image)
         message = f"{what} neither imports nor exports a build cache, so every CI run rebuilds every layer: "
         if not buildx:
