@@ -238,3 +238,25 @@ def test_build_push_cache_inputs_one_entry_a_line():
     (inv,) = run(text)[0]
     assert inv.cache_from == ("type=gha,scope=${{ env.NAME }}", "type=registry,ref=huggingface/lerobot-gpu:buildcache")
     assert inv.cache_to == ("type=gha,mode=max,scope=gpu",)
+
+
+def test_bake_action_set_lines_give_the_targets_their_cache():
+    bake = 'target "app" {\n  cache-to = ["type=inline"]\n}\ntarget "docs" {\n}\n'
+    text = dedent('''\
+        env:
+          SCOPE: nightly
+        jobs:
+          bake:
+            steps:
+              - uses: docker/bake-action@v6
+                with:
+                  targets: app,docs
+                  set: |
+                    app.cache-to=type=gha,mode=max,scope=${{ env.SCOPE }}
+                    *.cache-from=type=gha
+                    *.platform=linux/amd64
+    ''')
+    (app, docs), problems = run(text, {"repo/docker-bake.hcl": bake})
+    assert (app.cache_from, app.cache_to) == (("type=gha",), ("type=gha,mode=max,scope=nightly",))
+    assert (docs.cache_from, docs.cache_to) == (("type=gha",), ())
+    assert "bake-action `set` overrides other than cache-from/cache-to are not applied" in app.unresolved

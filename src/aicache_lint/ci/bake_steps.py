@@ -29,6 +29,7 @@ class BakeStep(NamedTuple):
     sets: tuple[str, ...]  # the `set` override lines
     buildx: bool  # a docker/setup-buildx-action step runs before it in its job
     hosted: bool | None  # on a GitHub-hosted runner (None: the labels do not say)
+    targets_known: bool  # False: an expression picks the targets (`${{ matrix.target }}`)
 
     def loads(self, path: str) -> bool:
         return self.files is not None and os.path.abspath(path) in self.files
@@ -70,7 +71,7 @@ def _find(ws: "Workspace") -> list[BakeStep]:
                     builds.setdefault(target, inv)
             buildx = any(s.uses == SETUP_BUILDX for s in earlier_steps(every, step))
             found.append(BakeStep(path, step, _files(step, root), builds, _lines(step, "set"), buildx,
-                                  github_hosted(step)))
+                                  github_hosted(step), not any("${{" in t for t in _lines(step, "targets"))))
     return found
 
 

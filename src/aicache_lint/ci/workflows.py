@@ -243,8 +243,10 @@ class _Scanner:
         named = [self.value(f, ctx, "bake file", unresolved) for f in list_input(inputs.get("files"))]
         targets = [t for t in (self.value(t, ctx, "bake target", unresolved)
                                for t in list_input(inputs.get("targets"))) if t] or ["default"]
-        if "set" in inputs:
-            unresolved.append("bake-action `set` overrides are not applied")
+        overrides = [line.strip() for line in list_input(inputs.get("set"), commas=False)]
+        cache_sets = [line for line in overrides if line.partition("=")[0].rpartition(".")[2] in _CACHE_KEYS]
+        if len(cache_sets) < len(overrides):
+            unresolved.append("bake-action `set` overrides other than cache-from/cache-to are not applied")
         files = BakeFiles()
         paths = [join(cwd, f) for f in named if f] if inputs.get("files") else [join(cwd, f) for f in DEFAULT_FILES]
         for file in paths:
@@ -259,6 +261,7 @@ class _Scanner:
             return
         for inv in files.invocations(cwd, ctx.env, targets):
             where = origin._replace(name=f"{origin.name}: bake target {inv.origin.name}")
+            inv = _with_cache_sets(inv, cache_sets, ctx)
             self.out.append(inv._replace(origin=where, unresolved=(*unresolved, *inv.unresolved)))
 
     def local_action(self, path: str, line: int, name: str, uses: str, inputs: Mapping, ctx: _Ctx, depth: int,
@@ -299,6 +302,24 @@ class _Scanner:
         # Inside an action the caller's env is seen; its matrix is not (only `inputs` carry it).
         inner = _Ctx(ctx.env, None, values, ".")
         self.steps(action_path, name, runs["steps"], inner, None, depth + 1, (*stack, action_path))
+
+
+_CACHE_KEYS = ("cache-from", "cache-to")
+
+
+def _with_cache_sets(inv: Invocation, lines: list[str], ctx: _Ctx) -> Invocation:
+    """The build with the step's `set: <pattern>.cache-from=...` lines applied: a `set` value
+    replaces the target's attribute (https://docs.docker.com/build/bake/overrides/)."""
+    import fnmatch
+
+    values: dict[str, list[str]] = {}
+    for line in lines:
+        key, _, value = line.partition("=")
+        pattern, _, attribute = key.strip().rpartition(".")
+        if fnmatch.fnmatchcase(inv.origin.name, pattern):
+            values.setdefault(attribute, []).append(ctx.expand(value.strip()))
+    return inv._replace(cache_from=tuple(values.get("cache-from", inv.cache_from)),
+                        cache_to=tuple(values.get("cache-to", inv.cache_to)))
 
 
 def list_input(value, commas: bool = True) -> list[str]:

@@ -108,8 +108,8 @@ def registry_inputs(repository: str, tag: str = "buildcache") -> tuple[str, str]
 
 
 def registry_assumption(repository: str, tag: str = "buildcache") -> str:
-    """What a registry cache fix takes for granted (its title says it)."""
-    return (f"assumes `{repository}` takes a `{tag}` tag next to the image, pushed on every build "
+    """What a registry cache fix takes for granted, for its title ("assumes ...")."""
+    return (f"`{repository}` takes a `{tag}` tag next to the image, pushed on every build "
             "(a repository with immutable tags refuses it)")
 
 

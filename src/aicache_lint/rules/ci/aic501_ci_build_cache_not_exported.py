@@ -62,11 +62,17 @@ class CiBuildCacheNotExported(Rule):
     The fix adds `cache-from` and `cache-to` to the step's `with:` (in the style of its entries;
     a `with:` is created when the step has none). The scope is a short name of the image's
     repository path (`ghcr.io/acme/app:…` -> `app`; more of the path when two images of the
-    repository would get the same name, the Dockerfile's folder when the step has no tag), and
-    keeps the `${{ matrix.x }}` of a matrix tag so each entry has its own cache. A step that
-    pushes (`push: true`) to a repository written out in its first tag gets a registry cache
-    next to it instead (`type=registry,ref=<repository>:buildcache`, `mode=max`): images of
-    several GB quickly fill GitHub's cache quota (10 GB per repository), which then evicts them.
+    repository would get the same name, the Dockerfile's folder when the step has no tag, and
+    the target when one Dockerfile builds several), and keeps the `${{ matrix.x }}` (in an
+    action, `${{ inputs.x }}`) of any input that changes the image (tags, target, build args,
+    platforms, context, file) so each entry of a matrix has its own cache. An image named in the
+    workflow's `env:` is read from there. A step that pushes (`push: true`) to a repository
+    written out in its first tag gets a registry cache next to it instead
+    (`type=registry,ref=<repository>:buildcache`, `mode=max`; on Amazon ECR also
+    `image-manifest=true,oci-mediatypes=true`, the only form ECR stores): images of several GB
+    quickly fill GitHub's cache quota (10 GB per repository), which then evicts them. A registry
+    cache is always unsafe: it pushes a `buildcache` tag next to the image on every build, which
+    a repository with immutable tags refuses, and the title says so.
 
     The fix is safe when the job sets up a buildx builder before the step
     (`docker/setup-buildx-action`: the default `docker` driver cannot export a cache without the
@@ -132,7 +138,7 @@ def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "
     ref = build.reference
     push = (_input(step, "push") or "").strip().lower() == "true"
     if push and ref is not None and "${{" not in ref.repository and "/" in ref.repository:
-        assumptions.append(registry_assumption(ref.repository))
+        assumptions.append(f"assumes {registry_assumption(ref.repository)}")
         return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository))), assumptions)
     if ctx.file.kind == "action" or github_hosted(step) is not True:
         assumptions.append(_NO_CACHE_SERVICE)

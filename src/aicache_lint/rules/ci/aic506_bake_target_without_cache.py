@@ -122,6 +122,8 @@ class BakeTargetWithoutCache(Rule):
             runs = ([builds[name]] if name in builds else []) + [s.builds[name] for s in builders]
             if not runs or any(r.cache_from or r.cache_to for r in runs) or any(s.sets_cache(name) for s in builders):
                 continue  # only a parent, declared first in another file, or cached
+            if any(not s.targets_known and s.sets_cache(name) for s in steps):
+                continue  # a step whose targets an expression picks may build it, with its cache set
             fix, why_not = _fix(ctx, name, where, builders, shared)
             yield Violation(where.span, _message(ctx, name, runs[0], why_not), fix)
 
@@ -173,7 +175,10 @@ def _plain(node):
 
 
 def _message(ctx: BuildFileContext, name: str, inv: "Invocation", why_not: str | None) -> str:
-    image = "image " + ", ".join(f"`{t}`" for t in inv.tags) if inv.tags else "no tag"
+    if inv.tags:
+        image = "image " + ", ".join(f"`{t}`" for t in inv.tags)
+    else:  # a function call or a matrix the evaluation does not follow is not the same as no tag
+        image = "tags not evaluated" if any(u.startswith("tag") for u in inv.unresolved) else "no tag"
     if inv.dockerfile:
         from aicache_lint.ci import shown_path
 
@@ -204,14 +209,18 @@ def _fix(ctx: BuildFileContext, name: str, where: _Target, builders: list["BakeS
         if assumed:
             title += f" (assumes {'; '.join(assumed)})"
         return _edit(ctx, where, entries, title, safe=not assumed)
+    from aicache_lint.knowledge.build_cache_export import registry_assumption, registry_inputs
+
     repository = tag_repository(where.tags)
     if repository is None:
         why = "no workflow builds it and its own `tags` name no repository to keep a registry cache in"
         return None, why
-    ref = f"{repository}:buildcache-{name}" if repository in shared else f"{repository}:buildcache"
-    entries = [("cache-from", [f"type=registry,ref={ref}"]), ("cache-to", [f"type=registry,ref={ref},mode=max"])]
-    title = (f"Cache bake target `{name}` in the registry at `{ref}` (assumes the build pushes to "
-             f"`{repository}` with a builder that exports cache; no workflow builds it)")
+    tag = f"buildcache-{name}" if repository in shared else "buildcache"
+    cache_from, cache_to = registry_inputs(repository, tag)
+    entries = [("cache-from", [cache_from]), ("cache-to", [cache_to])]
+    title = (f"Cache bake target `{name}` in the registry at `{repository}:{tag}` (assumes the build pushes to "
+             f"`{repository}` with a builder that exports cache, and {registry_assumption(repository, tag)}; "
+             "no workflow builds it)")
     return _edit(ctx, where, entries, title, safe=False)
 
 
