@@ -24,7 +24,9 @@ class WeakCacheMode(Rule):
     buildx build` in a `run:` script:
     - `type=inline`, or `type=registry` / `type=gha` without `mode=max`, when the image is built
       from stages that do not end up in it (a builder stage it copies from): the default mode
-      (`min`) exports only the layers of the final image;
+      (`min`) exports only the layers of the final image. Not when the build also imports a cache
+      this export does not write (another reference or scope, or one an expression picks): the
+      builder stages may come from there (a job that exports them with `mode=max`);
     - `type=local` with `dest=`, unless the job moves the new cache over the old one afterwards
       (the usual `mv /tmp/.buildx-cache-new /tmp/.buildx-cache` step).
 
@@ -113,6 +115,8 @@ def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds:
         return
     if entry.type not in ("inline", "registry", "gha") or entry.mode == "max":
         return
+    if _imports_elsewhere(builds, entry):
+        return  # the stages may come from a cache another build exports (ollama's release jobs)
     dropped = _dropped_stages(ctx, builds)
     if not dropped:
         return
@@ -125,6 +129,25 @@ def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds:
     fix = Fix.safe("Export every stage (`mode=max`)", set_attribute(entry, span, "mode", "max")) if verbatim else None
     yield Violation(span, f"`{entry.text}` exports in `mode=min`, only the final image's layers: the stages it copies "
                     f"from ({stages}) are rebuilt on every run. Add `mode=max`", fix)
+
+
+def _imports_elsewhere(builds: list["Invocation"], exported: "CacheEntry") -> bool:
+    """A build also imports a cache this export does not write -- another reference or scope, or
+    one an expression picks (`cache-from: ${{ matrix.cache-from }}`) -- which may hold the stages
+    `mode=min` leaves out. Importing the image itself (what an inline cache is read from) is not
+    such a cache."""
+    from aicache_lint.knowledge.build_cache_export import parse_entry
+
+    def source(entry: "CacheEntry") -> tuple:
+        return entry.type, entry.attrs.get("ref"), entry.attrs.get("scope")
+
+    for inv in builds:
+        itself = {("registry", tag, None) for tag in inv.tags}
+        for text in inv.cache_from:
+            entry = parse_entry(text)
+            if "${{" in text or source(entry) not in {source(exported), *itself}:
+                return True
+    return False
 
 
 def _dropped_stages(ctx: BuildFileContext, builds: list["Invocation"]) -> list[str]:
