@@ -21,7 +21,8 @@ class CacheMountsColdInCi(Rule):
     """
     ## What it does
     Flags a GitHub Actions step that builds a Dockerfile with `RUN --mount=type=cache` -- a
-    `docker/build-push-action` step, or a `docker buildx build` command in a `run:` step -- on a
+    `docker/build-push-action` or `docker/bake-action` step (the Dockerfiles of every target it
+    builds), or a `docker buildx build` command in a `run:` step -- on a
     GitHub-hosted runner (`runs-on: ubuntu-*`, `windows-*`, `macos-*`), in a job with no
     `reproducible-containers/buildkit-cache-dance` step. Only the stages the build runs count
     (the target stage, what it is built `FROM` and what it copies from).
@@ -106,7 +107,7 @@ class CacheMountsColdInCi(Rule):
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
         from aicache_lint.ci.scripts import build_commands, workflow_scripts
-        from aicache_lint.ci.steps import BUILD_PUSH, github_hosted, invocations_of, steps
+        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, github_hosted, invocations_of, steps
 
         all_steps = steps(ctx.file)
         danced = {id(s.job_node) for s in all_steps if s.uses is not None and s.uses.startswith(CACHE_DANCE)}
@@ -115,7 +116,7 @@ class CacheMountsColdInCi(Rule):
             if github_hosted(step) is not True or id(step.job_node) in danced:
                 continue
             builds = invocations_of(ctx.workspace, ctx.path, step)
-            if step.uses == BUILD_PUSH:
+            if step.uses in (BUILD_PUSH, BAKE):  # a bake step: the Dockerfiles of every target it builds
                 found = [(step.node.get("uses").span, builds)]
             elif id(step.node) in scripts:
                 found = []
