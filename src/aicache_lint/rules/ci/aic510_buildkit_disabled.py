@@ -55,25 +55,29 @@ class BuildkitDisabled(Rule):
     summary = "A daemon.json turns BuildKit off, and with it cache mounts"
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
-    targets = ("daemon",)
+    targets = ("daemon", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.compose.model import Mapping, Scalar
+        from aicache_lint.ci.daemon_config import daemon_configs
 
-        features = ctx.file.yaml.root.get("features")
-        value = features.get("buildkit") if isinstance(features, Mapping) else None
-        if not isinstance(value, Scalar) or value.kind != "bool" or value.value != "false":
-            return
-        users = _mount_users(ctx)
+        configs = [c for c in daemon_configs(ctx.file) if _buildkit_off(c.data)]
+        users = _mount_users(ctx) if configs else []
         need = ""
         if users:
             named = ", ".join(users[:3]) + (" and more" if len(users) > 3 else "")
             need = f"; {named} {'uses' if len(users) == 1 else 'use'} `RUN --mount`, which the legacy builder refuses"
-        yield Violation(
-            value.span,
-            "`features.buildkit: false` makes the daemon offer the legacy builder, which `docker build` then "
-            f"uses: no cache mounts, no cache import or export{need}",
-        )
+        for config in configs:
+            where = "" if not config.written else f" in {config.name}"
+            yield Violation(
+                config.value_span("features", "buildkit"),
+                f"`features.buildkit: false`{where} makes the daemon offer the legacy builder, which `docker build` "
+                f"then uses: no cache mounts, no cache import or export{need}",
+            )
+
+
+def _buildkit_off(data: dict) -> bool:
+    features = data.get("features")
+    return isinstance(features, dict) and features.get("buildkit") is False
 
 
 def _mount_users(ctx: BuildFileContext) -> list[str]:
