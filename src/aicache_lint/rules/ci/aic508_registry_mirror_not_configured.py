@@ -32,6 +32,17 @@ class RegistryMirrorNotConfigured(Rule):
     When the project's builds start `FROM` images of other registries (nvcr.io, ghcr.io, quay.io),
     the message adds that a mirror serves Docker Hub images only.
 
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+    A mirror a script computes may be the cache: no finding then.
+
     ## Why is this bad?
     The daemon (or BuildKit) pulls from Docker Hub directly: the cache runs, holds nothing and
     saves nothing, while every CUDA base image is downloaded again on each machine and counts
@@ -65,7 +76,8 @@ class RegistryMirrorNotConfigured(Rule):
     BuildKit in a builder container cannot reach the host as `localhost`. Otherwise, and for
     mirrors that reach none of the caches, the finding is reported without a fix.
     Whether the default `docker` Buildx driver applies `registry-mirrors` to `FROM` pulls is
-    not verified here.
+    not verified here. A configuration a script writes gets no fix (no edit goes inside a
+    script): the message names the `registry-mirrors` entry to add to the JSON it writes.
 
     ## Options
     None.
@@ -76,6 +88,7 @@ class RegistryMirrorNotConfigured(Rule):
     - [BuildKit configuration: registry mirrors](https://docs.docker.com/build/buildkit/configure/#registry-mirror)
     - [buildkitd.toml reference](https://github.com/moby/buildkit/blob/master/docs/buildkitd.toml.md)
     - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC508"

@@ -30,6 +30,17 @@ class BuildkitGcNotConfigured(Rule):
     it writes that naming, both otherwise. A `builder.gc` with `"enabled": false` is a choice to
     keep every cache and is left alone.
 
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+    A size a script computes counts as a limit.
+
     ## Why is this bad?
     Before Docker Engine 28.2, BuildKit's garbage collection in the daemon runs only when
     `builder.gc.enabled` is true: without it the build cache grows until the disk is full, and the
@@ -55,7 +66,7 @@ class BuildkitGcNotConfigured(Rule):
     ```
 
     ## Fix safety
-    No fix: the right size depends on the machine's disk.
+    No fix: the right size depends on the machine's disk (and no edit goes inside a script).
 
     ## Options
     None.
@@ -70,6 +81,7 @@ class BuildkitGcNotConfigured(Rule):
       the default policy (10% / 80% / 20% of the disk, 48 h for cache mounts)
     - [moby/moby#49826: Default BuildKit GC policy](https://github.com/moby/moby/issues/49826)
     - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC509"

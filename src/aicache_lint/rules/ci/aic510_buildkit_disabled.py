@@ -15,6 +15,16 @@ class BuildkitDisabled(Rule):
     Dockerfiles (those its builds use) that need BuildKit: `RUN --mount=type=cache` and the other
     `--mount` forms.
 
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+
     ## Why is this bad?
     With the feature off the daemon advertises the legacy builder, and clients that follow it
     (`docker build` without `DOCKER_BUILDKIT=1`) build with it: it knows no cache mounts (a
@@ -37,7 +47,7 @@ class BuildkitDisabled(Rule):
 
     ## Fix safety
     No fix: the setting is a deliberate choice (a build that relies on the legacy builder's
-    behaviour), which only the project can reverse.
+    behaviour), which only the project can reverse; and no edit goes inside a script.
 
     ## Options
     None.
@@ -48,6 +58,7 @@ class BuildkitDisabled(Rule):
       `BuilderVersion`: `features.buildkit: false` makes the daemon advertise the legacy builder,
       a recommendation the client follows or not
     - [Dockerfile reference: RUN --mount](https://docs.docker.com/reference/dockerfile/#run---mount)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC510"
