@@ -186,9 +186,10 @@ class _Walk:
     def _printf(self, command: "Command", args: list["Word"]) -> _Content:
         if len(args) == 2 and args[0].value in ("%s", "%s\\n") and not args[0].has_expansion:
             return _Content(_json(_value(args[1])), self._span(command, args[1].start, args[1].end))
-        if len(args) == 1:
-            text = re.sub(r"\\n|%%", lambda m: "\n" if m.group(0) == "\\n" else "%", _value(args[0]))
-            if "\\" not in text and "%" not in text.replace(_HOLE, ""):
+        if len(args) == 1:  # the format is the text: only `\n` and `%%` are read here
+            raw = _value(args[0])
+            if not re.search(r"\\|%", re.sub(r"\\n|%%", "", raw)):
+                text = re.sub(r"\\n|%%", lambda m: "\n" if m.group(0) == "\\n" else "%", raw)
                 return _Content(_json(text), self._span(command, args[0].start, args[0].end))
         return _NOTHING_KNOWN
 
