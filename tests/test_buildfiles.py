@@ -27,6 +27,9 @@ from aicache_lint.source import SourceText
     ("docker/docker-bake.override.json", "bake"),
     ("etc/docker/daemon.json", "daemon"),
     ("buildkitd.toml", "buildkitd"),
+    ("scripts/setup-docker.sh", "shell"),
+    ("ci/install.bash", "shell"),
+    ("Dockerfile.sh", "shell"),
     ("compose.yaml", "compose"),
     ("Dockerfile.gpu", "dockerfile"),
 ])
@@ -40,7 +43,7 @@ def test_discovery_finds_every_kind_and_nothing_else(tmp_path: Path) -> None:
         ".github/actions/build/action.yml": "runs: {using: composite, steps: []}\n",
         ".gitlab-ci.yml": "job: {script: [true]}\n", "docker-bake.hcl": 'target "a" {}\n',
         "daemon.json": "{}\n", "buildkitd.toml": "debug = true\n", "package.json": "{}\n",
-        "config.toml": "a = 1\n", "ci/other.yml": "a: 1\n",
+        "config.toml": "a = 1\n", "ci/other.yml": "a: 1\n", "scripts/setup.sh": "true\n", "setup.zsh": "true\n",
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -48,7 +51,7 @@ def test_discovery_finds_every_kind_and_nothing_else(tmp_path: Path) -> None:
     found, problems = discover([str(tmp_path)], Settings(root=str(tmp_path)).is_excluded)
     assert sorted(Path(f).relative_to(tmp_path).as_posix() for f in found) == [
         ".github/actions/build/action.yml", ".github/workflows/ci.yml", ".gitlab-ci.yml", "Dockerfile",
-        "buildkitd.toml", "daemon.json", "docker-bake.hcl"]
+        "buildkitd.toml", "daemon.json", "docker-bake.hcl", "scripts/setup.sh"]
     assert problems == []
 
 

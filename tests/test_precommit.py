@@ -76,10 +76,12 @@ NAMES = [
     "Dockerfile.tmpl", "Dockerfile.in", "Dockerfile.IN", "Dockerfile.rst", "Dockerfile.html",
     "Dockerfile.toml", "Dockerfile.cfg", "Dockerfile.ini", "Dockerfile.bak", "Dockerfile.orig",
     "Dockerfile.swp", ".Dockerfile.swp", "Dockerfile.ps1", "Dockerfile.bat", "Dockerfile.go",
-    "Dockerfile.rs", "Dockerfile.js", "Dockerfile.ts", "Dockerfile.sh", "Dockerfile.json",
+    "Dockerfile.rs", "Dockerfile.js", "Dockerfile.ts", "Dockerfile.json",
     "Dockerfile.yml", "Dockerfile.yaml", "Dockerfile.YAML", "dockerfile.dockerignore",
     "Dockerfile.gpu.md", "app.Dockerfile.j2", "Dockerfile.ba\u212a", "Dockerfile.BA\u212a",
-    "render-dockerfile.sh", "dockerfile_test.py", "Containerfile.in",
+    "dockerfile_test.py", "Containerfile.in",
+    # discovery lints these as shell scripts (file kind `shell`), not as Dockerfiles
+    "Dockerfile.sh", "render-dockerfile.sh", "Dockerfile.bash", "Dockerfile.SH", "Dockerfile.\u017fh",
     # discovery rejects: not the word, or not separated from it
     ".dockerignore", "dockerignore", "Dockerfilex", "xDockerfile", "mydockerfiles", "Dockerfiles",
     "Docker", "docker-file", "Docker_file", "Containerfiles", "notes.json", "README.md", "Makefile",
@@ -140,6 +142,8 @@ BUILD_FILES = [
     (".gitlab-ci.yml", True), ("sub/.gitlab-ci.yml", True), (".GITLAB-CI.YML", False), (".gitlab-ci.yaml", False),
     ("docker-bake.hcl", True), ("docker/docker-bake.override.json", True), ("docker-bake.ci.hcl", False),
     ("Docker-Bake.hcl", False), ("daemon.json", True), ("etc/docker/daemon.json", True), ("Daemon.json", False),
+    ("scripts/setup-docker.sh", True), ("install.bash", True), (".sh", True), ("ci/setup.SH", False),
+    ("setup.sh.bak", False), ("setup.zsh", False), ("scripts/setup.sh/notes.md", False),
     ("buildkitd.toml", True), ("buildkitd.toml.bak", False), (".github/workflows/ci.yml.bak", False),
 ]
 

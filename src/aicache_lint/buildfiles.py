@@ -1,13 +1,14 @@
 """The build-infrastructure files rules read besides Dockerfiles and Compose files: GitHub workflows
-and local actions, GitLab CI, Bake files (HCL or JSON), the Docker daemon's `daemon.json` and
-BuildKit's `buildkitd.toml`. ``parse`` gives each a position tree and the problems that stop it
-from being read; never raises.
+and local actions, GitLab CI, Bake files (HCL or JSON), the Docker daemon's `daemon.json`,
+BuildKit's `buildkitd.toml` and shell scripts (read for the daemon configuration they write).
+``parse`` gives each a position tree and the problems that stop it from being read; never raises.
 
 YAML and JSON files share the YAML position tree of ``compose/model.py`` (JSON is YAML's flow
 style; a JSON text is first checked by ``json`` so its errors read as JSON errors, and its tabs,
 which JSON allows between tokens and YAML does not, are read as spaces: offsets stay the same).
 HCL is parsed by tree-sitter (``ci/hcl.py``), TOML by ``tomllib``. Each parser loads only when a
-file of its kind is read.
+file of its kind is read. A shell script is its text: rules tokenize the few scripts they need
+(``ci/daemon_scripts.py``), so a script is never refused as unreadable.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ if TYPE_CHECKING:
     from aicache_lint.compose.model import ComposeDoc
 
 # What each kind of file is written in (Bake: by its extension).
-SYNTAX = {"workflow": "yaml", "action": "yaml", "gitlab": "yaml", "daemon": "json", "buildkitd": "toml"}
+SYNTAX = {"workflow": "yaml", "action": "yaml", "gitlab": "yaml", "daemon": "json", "buildkitd": "toml",
+          "shell": "shell"}
 # Kinds whose files take `#` comments, hence suppression comments.
-COMMENTED = frozenset({"yaml", "hcl", "toml"})
+COMMENTED = frozenset({"yaml", "hcl", "toml", "shell"})
 _NAMES = {"workflow": "workflow", "action": "action", "gitlab": "GitLab CI file", "bake": "Bake file",
-          "daemon": "daemon.json", "buildkitd": "buildkitd.toml"}
+          "daemon": "daemon.json", "buildkitd": "buildkitd.toml", "shell": "shell script"}
 _TOML_AT = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
@@ -36,8 +38,8 @@ class Problem(NamedTuple):
 
 class BuildFile(NamedTuple):
     source: SourceText
-    kind: str  # workflow | action | gitlab | bake | daemon | buildkitd
-    syntax: str  # yaml | json | hcl | toml
+    kind: str  # workflow | action | gitlab | bake | daemon | buildkitd | shell
+    syntax: str  # yaml | json | hcl | toml | shell
     errors: list[Problem]  # what stops the file from being read (AIC001); the trees are None then
     yaml: "ComposeDoc | None" = None  # YAML and JSON files: the position tree
     hcl: Any = None  # HCL files: the ``ci.hcl.HclDoc``
@@ -65,6 +67,8 @@ def parse(source: SourceText, kind: str) -> BuildFile:
 
         doc = parse_hcl(source)
         return BuildFile(source, kind, syntax, [Problem(m, s) for m, s in doc.errors], hcl=doc)
+    if syntax == "shell":
+        return BuildFile(source, kind, syntax, [])
     return _toml(source, kind)
 
 

@@ -1,5 +1,5 @@
 """Which files to lint: Dockerfile variants, Compose files and the build-infrastructure files (CI
-workflows, Bake files, daemon and BuildKit configuration) found under the given paths."""
+workflows, Bake files, daemon and BuildKit configuration, shell scripts) found under the given paths."""
 
 from __future__ import annotations
 
@@ -33,18 +33,22 @@ def is_compose_name(name: str) -> bool:
 
 # The Docker daemon's and BuildKit's configuration, as kept in a repository that sets up its builders.
 _CONFIG_NAMES = {"daemon.json": "daemon", "buildkitd.toml": "buildkitd"}
+# Shell scripts, read for the daemon configuration they write (a script that does not contain
+# `daemon.json` costs a substring search: see ci/daemon_scripts.py).
+_SHELL_SUFFIXES = (".sh", ".bash")
 
 
 def file_kind(path: str) -> str:
     """What a file is, by its name and place: `compose`, a CI or Bake file (`workflow`, `action`,
-    `gitlab`, `bake`: see ``ci.kind_of``), `daemon`, `buildkitd`, else `dockerfile` (also for any
-    other file named explicitly)."""
+    `gitlab`, `bake`: see ``ci.kind_of``), `daemon`, `buildkitd`, `shell`, else `dockerfile` (also
+    for any other file named explicitly)."""
     from aicache_lint.ci import kind_of
 
     name = os.path.basename(path)
     if is_compose_name(name):
         return "compose"
-    return kind_of(path) or _CONFIG_NAMES.get(name) or "dockerfile"
+    return (kind_of(path) or _CONFIG_NAMES.get(name) or ("shell" if name.endswith(_SHELL_SUFFIXES) else None)
+            or "dockerfile")
 
 
 def stage(path: str) -> int:

@@ -1,11 +1,11 @@
-"""Suppression comments in Dockerfiles, Compose files and the CI, Bake and BuildKit files.
+"""Suppression comments in Dockerfiles, Compose files, the CI, Bake and BuildKit files and shell scripts.
 
 ``# aicache-lint: ignore=AIC101,AIC203 optional reason`` on the comment line(s) directly above an
 instruction silences those codes for that instruction (heredoc bodies included);
 ``# aicache-lint: ignore-file=AIC101`` (or ``ignore-file`` alone, for every code) anywhere in the
 comment block above the first instruction silences them for the whole file. A `#` after an
 instruction is part of its arguments, so there are no trailing pragmas. YAML, HCL and TOML files take
-the same comments above a key, list item, block, attribute or table.
+the same comments above a key, list item, block, attribute or table; shell scripts above a command.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ def build_file_regions(source: SourceText, parsed: "BuildFile") -> tuple[list[Sp
         return parsed.hcl.comments, regions
     if parsed.syntax == "toml":
         return _toml_regions(source)
+    if parsed.syntax == "shell":
+        return _shell_regions(source)
     return [], {}
 
 
@@ -111,6 +113,32 @@ def _toml_regions(source: SourceText) -> tuple[list[Span], dict[int, Span]]:
     for m in _TOML_ITEM.finditer(source.text):
         line = source.line_of(m.start(1))
         regions[line] = Span(m.start(1), source.line_end(line))
+    return comments, regions
+
+
+def _shell_regions(source: SourceText) -> tuple[list[Span], dict[int, Span]]:
+    """Comment lines outside heredoc bodies, and each line that starts a command: its region runs
+    to the end of the last command starting on that line, heredoc bodies included (where the
+    daemon rules report). Only a script that can hold a finding or a directive is tokenized."""
+    text = source.text
+    if "daemon.json" not in text and "aicache-lint" not in text:
+        return [], {}
+    from aicache_lint.dockerfile.shell import parse_script
+    from aicache_lint.source import MappedText
+
+    bodies: list[tuple[int, int]] = []
+    regions: dict[int, Span] = {}
+    for command in parse_script(MappedText.contiguous(text, 0)).commands:
+        if command.parent is not None:
+            continue  # inside `sh -c '...'` or `$(...)`: covered by the command holding it
+        docs = [(r.heredoc.body_start, r.heredoc.body_end) for r in command.redirects if r.heredoc is not None]
+        bodies.extend(docs)
+        line = source.line_of(command.start)
+        end = max([command.end, *(e for _, e in docs)])
+        known = regions.get(line)
+        regions[line] = Span(min(known.start, command.start), max(known.end, end)) if known else Span(command.start, end)
+    comments = [Span(m.start(1), m.end(1)) for m in _TOML_COMMENT.finditer(text)
+                if not any(lo <= m.start(1) < hi for lo, hi in bodies)]
     return comments, regions
 
 

@@ -94,9 +94,9 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC505", "weak-cache-mode", ".ci.aic505_weak_cache_mode", "WeakCacheMode", targets=("workflow", "action")),
     RuleEntry("AIC506", "bake-target-without-cache", ".ci.aic506_bake_target_without_cache", "BakeTargetWithoutCache", targets=("bake",)),
     RuleEntry("AIC507", "registry-cache-not-persisted", ".ci.aic507_registry_cache_not_persisted", "RegistryCacheNotPersisted", targets=("compose",)),
-    RuleEntry("AIC508", "registry-mirror-not-configured", ".ci.aic508_registry_mirror_not_configured", "RegistryMirrorNotConfigured", targets=("daemon", "buildkitd")),
-    RuleEntry("AIC509", "buildkit-gc-not-configured", ".ci.aic509_buildkit_gc_not_configured", "BuildkitGcNotConfigured", targets=("daemon",)),
-    RuleEntry("AIC510", "buildkit-disabled", ".ci.aic510_buildkit_disabled", "BuildkitDisabled", targets=("daemon",)),
+    RuleEntry("AIC508", "registry-mirror-not-configured", ".ci.aic508_registry_mirror_not_configured", "RegistryMirrorNotConfigured", targets=("daemon", "buildkitd", "workflow", "action", "gitlab", "shell")),
+    RuleEntry("AIC509", "buildkit-gc-not-configured", ".ci.aic509_buildkit_gc_not_configured", "BuildkitGcNotConfigured", targets=("daemon", "workflow", "action", "gitlab", "shell")),
+    RuleEntry("AIC510", "buildkit-disabled", ".ci.aic510_buildkit_disabled", "BuildkitDisabled", targets=("daemon", "workflow", "action", "gitlab", "shell")),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 

@@ -10,6 +10,7 @@ from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:
+    from aicache_lint.ci.daemon_config import DaemonConfig
     from aicache_lint.compose.registry_cache import RegistryProxy
 
 
@@ -30,6 +31,17 @@ class RegistryMirrorNotConfigured(Rule):
     A repository that runs no such cache is left alone: there is nothing to point the setting at.
     When the project's builds start `FROM` images of other registries (nvcr.io, ghcr.io, quay.io),
     the message adds that a mirror serves Docker Hub images only.
+
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+    A mirror a script computes may be the cache: no finding then.
 
     ## Why is this bad?
     The daemon (or BuildKit) pulls from Docker Hub directly: the cache runs, holds nothing and
@@ -64,7 +76,8 @@ class RegistryMirrorNotConfigured(Rule):
     BuildKit in a builder container cannot reach the host as `localhost`. Otherwise, and for
     mirrors that reach none of the caches, the finding is reported without a fix.
     Whether the default `docker` Buildx driver applies `registry-mirrors` to `FROM` pulls is
-    not verified here.
+    not verified here. A configuration a script writes gets no fix (no edit goes inside a
+    script): the message names the `registry-mirrors` entry to add to the JSON it writes.
 
     ## Options
     None.
@@ -75,6 +88,7 @@ class RegistryMirrorNotConfigured(Rule):
     - [BuildKit configuration: registry mirrors](https://docs.docker.com/build/buildkit/configure/#registry-mirror)
     - [buildkitd.toml reference](https://github.com/moby/buildkit/blob/master/docs/buildkitd.toml.md)
     - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC508"
@@ -83,37 +97,42 @@ class RegistryMirrorNotConfigured(Rule):
     severity = Severity.WARNING
     fix_availability = FixAvailability.SOMETIMES
     fix_safety = Applicability.UNSAFE
-    targets = ("daemon", "buildkitd")
+    targets = ("daemon", "buildkitd", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.ci.daemon_config import daemon_configs
         from aicache_lint.ci.mirrors import repository_caches
 
+        configs = daemon_configs(ctx.file) if ctx.file.kind != "buildkitd" else None
+        if configs == []:
+            return  # (a script that writes no daemon configuration: the Compose projects are not read)
         caches = repository_caches(ctx.workspace, ctx.path)
         if not caches:
             return
-        if ctx.file.kind == "daemon":
-            yield from _daemon(ctx, caches)
-        else:
+        if configs is None:
             yield from _buildkitd(ctx, caches)
+        for config in configs or ():
+            yield from _daemon(ctx, config, caches)
 
 
-def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Violation]:
+def _daemon(ctx: BuildFileContext, config: "DaemonConfig", caches: list["RegistryProxy"]) -> Iterator[Violation]:
     import json
 
     from aicache_lint.ci.config_edits import json_add_key, json_fill_empty_array
+    from aicache_lint.ci.daemon_config import UNKNOWN
     from aicache_lint.ci.mirrors import cache_names, hub_only_note, single_address
-    from aicache_lint.compose.model import Scalar, Sequence
 
-    root = ctx.file.yaml.root
-    entry = root.entry("registry-mirrors")
-    mirrors = entry.value if entry is not None else None
-    if isinstance(mirrors, Sequence) and mirrors.items:
-        texts = [(i.target.value, i.target.span) for i in mirrors.items if isinstance(i.target, Scalar)]
-        yield from _unused(ctx, caches, texts, "registry-mirrors")
+    mirrors = config.data.get("registry-mirrors")
+    if isinstance(mirrors, list) and mirrors:
+        if any(m is UNKNOWN for m in mirrors):
+            return  # a script computes one: it may be the cache
+        texts = [m for m in mirrors if isinstance(m, str)]
+        at = config.item_span("registry-mirrors", mirrors.index(texts[0])) if texts else config.span
+        setting = f"`registry-mirrors` in {config.name}" if config.written else "registry-mirrors"
+        yield from _unused(ctx, caches, texts, at, setting, "daemon")
         return
-    if mirrors is not None and not isinstance(mirrors, Sequence):
-        return  # not a list: dockerd refuses the file, nothing to say about caches
-    span = entry.pair.key.span if entry is not None else Span(root.span.start, root.span.start + 1)
+    if "registry-mirrors" in config.data and not isinstance(mirrors, list):
+        return  # not a list: dockerd refuses the file, or a script computes it
     fix, why = None, ""
     address = single_address(caches)
     if isinstance(address, str):
@@ -121,16 +140,20 @@ def _daemon(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Vi
     else:
         cache, port = address
         url = f"http://{_host(port.host_ip) or 'localhost'}:{port.published}"
-        edit = (json_fill_empty_array(mirrors, json.dumps(url)) if mirrors is not None
-                else json_add_key(ctx.source, root, "registry-mirrors", json.dumps([url])))
-        fix = Fix.unsafe(f"Pull Docker Hub images through `{url}` (assumes this daemon runs on the host that "
-                         f"publishes service `{cache.service.name}`)", edit)
+        if config.written:
+            why = f" (add `\"registry-mirrors\": [\"{url}\"]` to the JSON it writes; no fix edits a script)"
+        else:
+            node = config.tree.get("registry-mirrors")
+            edit = (json_fill_empty_array(node, json.dumps(url)) if node is not None
+                    else json_add_key(ctx.source, config.tree, "registry-mirrors", json.dumps([url])))
+            fix = Fix.unsafe(f"Pull Docker Hub images through `{url}` (assumes this daemon runs on the host that "
+                             f"publishes service `{cache.service.name}`)", edit)
     what = "an empty `registry-mirrors`" if mirrors is not None else "no `registry-mirrors`"
     yield Violation(
-        span,
-        f"daemon.json sets {what} while the repository runs a pull-through cache of Docker Hub "
-        f"({cache_names(caches, ctx.workspace, ctx.path)}): the daemon pulls from Docker Hub directly and the cache stays empty"
-        + hub_only_note(ctx.workspace, ctx.path) + why,
+        config.key_span("registry-mirrors"),
+        f"{config.name} sets {what} while the repository runs a pull-through cache of Docker Hub "
+        f"({cache_names(caches, ctx.workspace, ctx.path)}): the daemon pulls from Docker Hub directly and the "
+        "cache stays empty" + hub_only_note(ctx.workspace, ctx.path) + why,
         fix,
     )
 
@@ -144,8 +167,8 @@ def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator
     header = toml_table_header(ctx.source, "registry", "docker.io")
     mirrors = hub.get("mirrors") if isinstance(hub, dict) else None
     if isinstance(mirrors, list) and mirrors:
-        at = header or Span(0, 0)
-        yield from _unused(ctx, caches, [(m, at) for m in mirrors if isinstance(m, str)], '`[registry."docker.io"]` mirrors')
+        yield from _unused(ctx, caches, [m for m in mirrors if isinstance(m, str)], header or Span(0, 0),
+                           '`[registry."docker.io"]` mirrors', "builder")
         return
     fix, why = None, ""
     address = single_address(caches)
@@ -193,18 +216,18 @@ def _toml_fix(ctx: BuildFileContext, registries, hub, header: Span | None, addre
                       f"service `{cache.service.name}` there)", *edits)
 
 
-def _unused(ctx: BuildFileContext, caches: list["RegistryProxy"], mirrors: list[tuple[str, Span]],
-            setting: str) -> Iterator[Violation]:
-    """Mirrors that reach none of the repository's caches: one finding, at the first of them."""
+def _unused(ctx: BuildFileContext, caches: list["RegistryProxy"], mirrors: list[str], at: Span, setting: str,
+            user: str) -> Iterator[Violation]:
+    """Mirrors that reach none of the repository's caches: one finding, at ``at`` (the first of them)."""
     from aicache_lint.ci.mirrors import cache_names, parse_mirror, served_by
 
-    if any((m := parse_mirror(text)) is not None and served_by(m, caches) is not None for text, _ in mirrors):
+    if any((m := parse_mirror(text)) is not None and served_by(m, caches) is not None for text in mirrors):
         return
-    names = ", ".join(f"`{text}`" for text, _ in mirrors)
+    names = ", ".join(f"`{text}`" for text in mirrors)
     yield Violation(
-        mirrors[0][1],
+        at,
         f"{setting} names {names}, not a cache this repository runs: its pull-through cache of Docker Hub "
-        f"({cache_names(caches, ctx.workspace, ctx.path)}) stays unused by this {'daemon' if ctx.file.kind == 'daemon' else 'builder'}",
+        f"({cache_names(caches, ctx.workspace, ctx.path)}) stays unused by this {user}",
         None,
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
-from aicache_lint.source import Span
+
+if TYPE_CHECKING:
+    from aicache_lint.ci.daemon_config import DaemonConfig
 
 # `builder.gc` keys, matched case-insensitively as Go's encoding/json does (moby `daemon/config/builder.go`).
 _NEW = ("defaultreservedspace", "defaultmaxusedspace", "defaultminfreespace")  # Engine 28.0 and later
@@ -27,6 +29,17 @@ class BuildkitGcNotConfigured(Rule):
     Engine 28.0 and later) when the file writes those, `defaultKeepStorage` (`keepStorage`) when
     it writes that naming, both otherwise. A `builder.gc` with `"enabled": false` is a choice to
     keep every cache and is left alone.
+
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+    A size a script computes counts as a limit.
 
     ## Why is this bad?
     Before Docker Engine 28.2, BuildKit's garbage collection in the daemon runs only when
@@ -53,7 +66,7 @@ class BuildkitGcNotConfigured(Rule):
     ```
 
     ## Fix safety
-    No fix: the right size depends on the machine's disk.
+    No fix: the right size depends on the machine's disk (and no edit goes inside a script).
 
     ## Options
     None.
@@ -68,6 +81,7 @@ class BuildkitGcNotConfigured(Rule):
       the default policy (10% / 80% / 20% of the disk, 48 h for cache mounts)
     - [moby/moby#49826: Default BuildKit GC policy](https://github.com/moby/moby/issues/49826)
     - [dockerd: daemon configuration file](https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC509"
@@ -75,56 +89,52 @@ class BuildkitGcNotConfigured(Rule):
     summary = "A daemon.json sets no garbage-collection limits for the BuildKit build cache"
     severity = Severity.INFO
     fix_availability = FixAvailability.NONE
-    targets = ("daemon",)
+    targets = ("daemon", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.compose.model import Mapping, Scalar, Sequence
+        from aicache_lint.ci.daemon_config import daemon_configs
 
-        root = ctx.file.yaml.root
-        builder_entry = root.entry("builder")
-        builder = builder_entry.value if builder_entry is not None else None
-        if builder is not None and not isinstance(builder, Mapping):
-            return  # dockerd refuses the file
-        gc_pair = _key(builder, "gc") if builder is not None else None
-        gc = gc_pair.value.target if gc_pair is not None else None
-        if gc is not None and not isinstance(gc, Mapping):
-            return
-        if gc is None:
-            span = builder_entry.pair.key.span if builder_entry is not None else Span(root.span.start, root.span.start + 1)
-            what = "no `builder.gc`" if builder is not None else "no `builder`"
-            yield Violation(span, f"daemon.json sets {what}: {_consequence(False)}. {_keys(set())}")
-            return
-        keys = {p.name.lower(): p.value.target for p in gc.pairs}
-        enabled = keys.get("enabled")
-        if isinstance(enabled, Scalar) and enabled.value == "false":
-            return
-        policy = keys.get("policy")
-        rules = [r.target for r in policy.items] if isinstance(policy, Sequence) else []
-        rules = [{p.name.lower(): p.value.target for p in r.pairs} for r in rules if isinstance(r, Mapping)]
-        if _sized(keys, _NEW + _OLD) or any(_sized(rule, _RULE_NEW + _RULE_OLD) for rule in rules):
-            return
-        names = set(keys).union(*rules)
-        yield Violation(
-            gc_pair.key.span,
-            f"`builder.gc` sets no size limit: "
-            f"{_consequence(isinstance(enabled, Scalar) and enabled.value == 'true')}. {_keys(names)}",
-        )
+        for config in daemon_configs(ctx.file):
+            yield from _check(config)
+
+
+def _check(config: "DaemonConfig") -> Iterator[Violation]:
+    from aicache_lint.ci.daemon_config import UNKNOWN, folded
+
+    has_builder, builder = "builder" in config.data, config.data.get("builder")
+    if has_builder and not isinstance(builder, dict):
+        return  # dockerd refuses the file, or a script computes it
+    has_gc, gc = folded(builder, "gc") if has_builder else (False, None)
+    if not has_gc:
+        what = "no `builder.gc`" if has_builder else "no `builder`"
+        yield Violation(config.key_span("builder"), f"{config.name} sets {what}: {_consequence(False)}. {_keys(set())}")
+        return
+    if not isinstance(gc, dict):
+        return
+    keys = {k.lower(): v for k, v in gc.items()}
+    enabled = keys.get("enabled")
+    policy = keys.get("policy", [])
+    unknown_policy = policy is UNKNOWN or (isinstance(policy, list) and any(r is UNKNOWN for r in policy))
+    if enabled is UNKNOWN or enabled is False or enabled == "false" or unknown_policy:
+        return  # turned off on purpose, or computed by a script
+    rules = [{k.lower(): v for k, v in r.items()} for r in policy if isinstance(r, dict)] if isinstance(policy, list) else []
+    if _sized(keys, _NEW + _OLD) or any(_sized(rule, _RULE_NEW + _RULE_OLD) for rule in rules):
+        return
+    names = set(keys).union(*rules)
+    where = "" if not config.written else f" in {config.name}"
+    yield Violation(
+        config.key_span("builder", "gc"),
+        f"`builder.gc`{where} sets no size limit: {_consequence(enabled is True or enabled == 'true')}. {_keys(names)}",
+    )
 
 
 def _sized(keys: dict, names: tuple[str, ...]) -> bool:
-    """One of ``names`` is set to a size (an empty string sets none)."""
-    from aicache_lint.compose.model import Scalar
+    """One of ``names`` is set to a size (an empty string sets none; a computed one may set one)."""
+    from aicache_lint.ci.daemon_config import UNKNOWN
 
-    return any(isinstance(keys.get(n), Scalar) and keys[n].value.strip() for n in names)
-
-
-def _key(mapping, name: str):
-    """The pair of ``name`` in ``mapping``, case-insensitively (the last one wins, as in Go)."""
-    found = None
-    for pair in mapping.pairs:
-        if pair.name.lower() == name:
-            found = pair
-    return found
+    values = [keys[n] for n in names if n in keys]
+    return any(v is UNKNOWN or (isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip())
+               for v in values)
 
 
 def _consequence(enabled: bool) -> str:

@@ -15,6 +15,16 @@ class BuildkitDisabled(Rule):
     Dockerfiles (those its builds use) that need BuildKit: `RUN --mount=type=cache` and the other
     `--mount` forms.
 
+    It reads the `daemon.json` a script writes as well: a workflow `run:` step, a GitLab
+    `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
+    rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
+    or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
+    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
+    `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
+    parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
+    unknown: no finding depends on them.
+
     ## Why is this bad?
     With the feature off the daemon advertises the legacy builder, and clients that follow it
     (`docker build` without `DOCKER_BUILDKIT=1`) build with it: it knows no cache mounts (a
@@ -37,7 +47,7 @@ class BuildkitDisabled(Rule):
 
     ## Fix safety
     No fix: the setting is a deliberate choice (a build that relies on the legacy builder's
-    behaviour), which only the project can reverse.
+    behaviour), which only the project can reverse; and no edit goes inside a script.
 
     ## Options
     None.
@@ -48,6 +58,7 @@ class BuildkitDisabled(Rule):
       `BuilderVersion`: `features.buildkit: false` makes the daemon advertise the legacy builder,
       a recommendation the client follows or not
     - [Dockerfile reference: RUN --mount](https://docs.docker.com/reference/dockerfile/#run---mount)
+    - [Docker daemon configuration file locations](https://docs.docker.com/engine/daemon/#configuration-file)
     """
 
     code = "AIC510"
@@ -55,25 +66,29 @@ class BuildkitDisabled(Rule):
     summary = "A daemon.json turns BuildKit off, and with it cache mounts"
     severity = Severity.WARNING
     fix_availability = FixAvailability.NONE
-    targets = ("daemon",)
+    targets = ("daemon", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.compose.model import Mapping, Scalar
+        from aicache_lint.ci.daemon_config import daemon_configs
 
-        features = ctx.file.yaml.root.get("features")
-        value = features.get("buildkit") if isinstance(features, Mapping) else None
-        if not isinstance(value, Scalar) or value.kind != "bool" or value.value != "false":
-            return
-        users = _mount_users(ctx)
+        configs = [c for c in daemon_configs(ctx.file) if _buildkit_off(c.data)]
+        users = _mount_users(ctx) if configs else []
         need = ""
         if users:
             named = ", ".join(users[:3]) + (" and more" if len(users) > 3 else "")
             need = f"; {named} {'uses' if len(users) == 1 else 'use'} `RUN --mount`, which the legacy builder refuses"
-        yield Violation(
-            value.span,
-            "`features.buildkit: false` makes the daemon offer the legacy builder, which `docker build` then "
-            f"uses: no cache mounts, no cache import or export{need}",
-        )
+        for config in configs:
+            where = "" if not config.written else f" in {config.name}"
+            yield Violation(
+                config.value_span("features", "buildkit"),
+                f"`features.buildkit: false`{where} makes the daemon offer the legacy builder, which `docker build` "
+                f"then uses: no cache mounts, no cache import or export{need}",
+            )
+
+
+def _buildkit_off(data: dict) -> bool:
+    features = data.get("features")
+    return isinstance(features, dict) and features.get("buildkit") is False
 
 
 def _mount_users(ctx: BuildFileContext) -> list[str]:
