@@ -44,6 +44,12 @@ class BakeStep(NamedTuple):
         return False
 
 
+def target_name(inv: "Invocation") -> str | None:
+    """The Bake target a bake-action step's build record is of (None for other builds)."""
+    _, sep, target = inv.origin.name.rpartition(_TARGET_SUFFIX)
+    return target if sep else None
+
+
 def bake_steps(ws: "Workspace") -> list[BakeStep]:
     """Every docker/bake-action step of the project's workflows, in file order."""
     return ws.cached(("bake-steps",), lambda: _find(ws))
@@ -66,8 +72,8 @@ def _find(ws: "Workspace") -> list[BakeStep]:
                 continue
             builds = {}
             for inv in invocations_of(ws, path, step):
-                head, sep, target = inv.origin.name.rpartition(_TARGET_SUFFIX)
-                if sep:
+                target = target_name(inv)
+                if target is not None:
                     builds.setdefault(target, inv)
             buildx = any(s.uses == SETUP_BUILDX for s in earlier_steps(every, step))
             found.append(BakeStep(path, step, _files(step, root), builds, _lines(step, "set"), buildx,

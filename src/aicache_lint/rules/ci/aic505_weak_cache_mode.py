@@ -20,8 +20,9 @@ class WeakCacheMode(Rule):
     """
     ## What it does
     Flags a build cache export of a GitHub workflow or composite action that keeps less than it
-    could, in a `docker/build-push-action` step's `cache-to` or a `--cache-to` of a `docker
-    buildx build` in a `run:` script:
+    could, in a `docker/build-push-action` step's `cache-to`, a `docker/bake-action` step's
+    `set: <targets>.cache-to=...` line, or a `--cache-to` of a `docker buildx build` in a `run:`
+    script:
     - `type=inline`, or `type=registry` / `type=gha` without `mode=max`, when the image is built
       from stages that do not end up in it (a builder stage it copies from): the default mode
       (`min`) exports only the layers of the final image. Not when the build also imports a cache
@@ -77,7 +78,7 @@ class WeakCacheMode(Rule):
     targets = ("workflow", "action")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.ci.steps import BUILD_PUSH, invocations_of, steps
+        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, invocations_of, steps
         from aicache_lint.compose.model import Scalar
         from aicache_lint.knowledge.build_cache_export import entry_spans, parse_entry
 
@@ -93,6 +94,9 @@ class WeakCacheMode(Rule):
                 found = spans if spans is not None else [(parse_entry(line), None) for line in _lines(node.value)]
                 for entry, span in found:
                     yield from _check(ctx, all_steps, step, builds, entry, span or node.span, span is not None)
+            elif step.uses == BAKE:
+                for entry, span, targets in _bake_sets(ctx, step, builds):
+                    yield from _check(ctx, all_steps, step, targets, entry, span, True)
             elif step.run is not None:
                 seen = set()  # a matrix job runs the script once per entry
                 for inv in builds:
@@ -129,6 +133,34 @@ def _check(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", builds:
     fix = Fix.safe("Export every stage (`mode=max`)", set_attribute(entry, span, "mode", "max")) if verbatim else None
     yield Violation(span, f"`{entry.text}` exports in `mode=min`, only the final image's layers: the stages it copies "
                     f"from ({stages}) are rebuilt on every run. Add `mode=max`", fix)
+
+
+def _bake_sets(ctx: BuildFileContext, step: "Step", builds: list["Invocation"]):
+    """(entry, where its value is written, the targets it applies to) for each
+    `<pattern>.cache-to=<value>` line of a bake-action step's `set:` written verbatim."""
+    import fnmatch
+
+    from aicache_lint.ci.bake_steps import target_name
+    from aicache_lint.compose.model import Scalar
+    from aicache_lint.knowledge.build_cache_export import parse_entry
+    from aicache_lint.source import Span
+
+    node = step.inputs.get("set") if step.inputs is not None else None
+    node = node.target if node is not None else None
+    if not isinstance(node, Scalar) or not node.value:
+        return
+    raw = ctx.source.text[node.span.start:node.span.end]
+    pos = 0
+    for line in _lines(node.value):
+        key, eq, value = line.strip().partition("=")
+        pattern, _, attribute = key.strip().rpartition(".")
+        at = raw.find(line.strip(), pos)
+        if attribute != "cache-to" or not eq or at < 0:
+            continue
+        pos = at + len(line.strip())
+        start = node.span.start + at + line.strip().index(value.strip(), len(key))
+        targets = [inv for inv in builds if fnmatch.fnmatchcase(target_name(inv) or "", pattern)]
+        yield parse_entry(value), Span(start, start + len(value.strip())), targets
 
 
 def _imports_elsewhere(builds: list["Invocation"], exported: "CacheEntry") -> bool:
