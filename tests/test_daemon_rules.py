@@ -141,7 +141,7 @@ def test_per_file_ignores_apply_to_daemon_json(tmp_path: Path) -> None:
 
 def test_json_add_key_layouts() -> None:
     from aicache_lint import buildfiles
-    from aicache_lint.ci.config_edits import json_add_key
+    from aicache_lint.daemon.edits import json_add_key
     from aicache_lint.fix import apply_edits
 
     def add(text: str) -> str:
@@ -158,7 +158,7 @@ def test_json_add_key_layouts() -> None:
 
 
 def test_toml_table_header_spellings() -> None:
-    from aicache_lint.ci.config_edits import toml_table_header
+    from aicache_lint.daemon.edits import toml_table_header
 
     for text in ('[registry."docker.io"]\n', "[ registry . 'docker.io' ]  # hub\n", '["registry"."docker.io"]\n'):
         assert toml_table_header(SourceText(text, "buildkitd.toml"), "registry", "docker.io") is not None, text

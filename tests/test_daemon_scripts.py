@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aicache_lint import buildfiles
-from aicache_lint.ci.daemon_config import UNKNOWN, daemon_configs
+from aicache_lint.daemon.config import UNKNOWN, daemon_configs
 from aicache_lint.engine import check_source, fix_source
 from aicache_lint.settings import Settings
 from aicache_lint.source import SourceText

@@ -8,7 +8,7 @@ style; a JSON text is first checked by ``json`` so its errors read as JSON error
 which JSON allows between tokens and YAML does not, are read as spaces: offsets stay the same).
 HCL is parsed by tree-sitter (``ci/hcl.py``), TOML by ``tomllib``. Each parser loads only when a
 file of its kind is read. A shell script is its text: rules tokenize the few scripts they need
-(``ci/daemon_scripts.py``), so a script is never refused as unreadable.
+(``daemon/scripts.py``), so a script is never refused as unreadable.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def is_compose_name(name: str) -> bool:
 # The Docker daemon's and BuildKit's configuration, as kept in a repository that sets up its builders.
 _CONFIG_NAMES = {"daemon.json": "daemon", "buildkitd.toml": "buildkitd"}
 # Shell scripts, read for the daemon configuration they write (a script that does not contain
-# `daemon.json` costs a substring search: see ci/daemon_scripts.py).
+# `daemon.json` costs a substring search: see daemon/scripts.py).
 _SHELL_SUFFIXES = (".sh", ".bash")
 
 

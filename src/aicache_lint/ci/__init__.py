@@ -1,4 +1,6 @@
-"""Build invocations declared in CI workflows, Bake files and `docker build` command lines.
+"""CI workflows, GitLab CI and Bake files: the builds they declare (``invocations``, the records the
+workspace joins to Dockerfiles) and their positions for the 5xx rules (``steps``, ``scripts``,
+``hcl``, ``bake_steps``, ``bake_edits``).
 
 ``kind_of`` names the files this package reads; ``invocations`` turns one of them into
 ``workspace.invocations.Invocation`` records plus problem messages (``path:line: what went wrong``).

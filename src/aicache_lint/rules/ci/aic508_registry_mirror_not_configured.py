@@ -10,7 +10,7 @@ from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:
-    from aicache_lint.ci.daemon_config import DaemonConfig
+    from aicache_lint.daemon.config import DaemonConfig
     from aicache_lint.compose.registry_cache import RegistryProxy
 
 
@@ -100,8 +100,8 @@ class RegistryMirrorNotConfigured(Rule):
     targets = ("daemon", "buildkitd", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.ci.daemon_config import daemon_configs
-        from aicache_lint.ci.mirrors import repository_caches
+        from aicache_lint.daemon.config import daemon_configs
+        from aicache_lint.daemon.mirrors import repository_caches
 
         configs = daemon_configs(ctx.file) if ctx.file.kind != "buildkitd" else None
         if configs == []:
@@ -118,9 +118,9 @@ class RegistryMirrorNotConfigured(Rule):
 def _daemon(ctx: BuildFileContext, config: "DaemonConfig", caches: list["RegistryProxy"]) -> Iterator[Violation]:
     import json
 
-    from aicache_lint.ci.config_edits import json_add_key, json_fill_empty_array
-    from aicache_lint.ci.daemon_config import UNKNOWN
-    from aicache_lint.ci.mirrors import cache_names, hub_only_note, single_address
+    from aicache_lint.daemon.edits import json_add_key, json_fill_empty_array
+    from aicache_lint.daemon.config import UNKNOWN
+    from aicache_lint.daemon.mirrors import cache_names, hub_only_note, single_address
 
     mirrors = config.data.get("registry-mirrors")
     if isinstance(mirrors, list) and mirrors:
@@ -159,8 +159,8 @@ def _daemon(ctx: BuildFileContext, config: "DaemonConfig", caches: list["Registr
 
 
 def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator[Violation]:
-    from aicache_lint.ci.config_edits import toml_table_header
-    from aicache_lint.ci.mirrors import LOOPBACK, cache_names, hub_only_note, single_address
+    from aicache_lint.daemon.edits import toml_table_header
+    from aicache_lint.daemon.mirrors import LOOPBACK, cache_names, hub_only_note, single_address
 
     registries = ctx.file.data.get("registry")
     hub = registries.get("docker.io") if isinstance(registries, dict) else None
@@ -196,7 +196,7 @@ def _buildkitd(ctx: BuildFileContext, caches: list["RegistryProxy"]) -> Iterator
 
 def _toml_fix(ctx: BuildFileContext, registries, hub, header: Span | None, address: str,
               cache: "RegistryProxy") -> Fix | None:
-    from aicache_lint.ci.config_edits import toml_append, toml_insert_after_header, toml_key_indent
+    from aicache_lint.daemon.edits import toml_append, toml_insert_after_header, toml_key_indent
 
     if registries is not None and not isinstance(registries, dict):
         return None
@@ -219,7 +219,7 @@ def _toml_fix(ctx: BuildFileContext, registries, hub, header: Span | None, addre
 def _unused(ctx: BuildFileContext, caches: list["RegistryProxy"], mirrors: list[str], at: Span, setting: str,
             user: str) -> Iterator[Violation]:
     """Mirrors that reach none of the repository's caches: one finding, at ``at`` (the first of them)."""
-    from aicache_lint.ci.mirrors import cache_names, parse_mirror, served_by
+    from aicache_lint.daemon.mirrors import cache_names, parse_mirror, served_by
 
     if any((m := parse_mirror(text)) is not None and served_by(m, caches) is not None for text in mirrors):
         return

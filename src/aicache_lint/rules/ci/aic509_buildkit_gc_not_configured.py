@@ -8,7 +8,7 @@ from aicache_lint.finding import Severity, Violation
 from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
-    from aicache_lint.ci.daemon_config import DaemonConfig
+    from aicache_lint.daemon.config import DaemonConfig
 
 # `builder.gc` keys, matched case-insensitively as Go's encoding/json does (moby `daemon/config/builder.go`).
 _NEW = ("defaultreservedspace", "defaultmaxusedspace", "defaultminfreespace")  # Engine 28.0 and later
@@ -92,14 +92,14 @@ class BuildkitGcNotConfigured(Rule):
     targets = ("daemon", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.ci.daemon_config import daemon_configs
+        from aicache_lint.daemon.config import daemon_configs
 
         for config in daemon_configs(ctx.file):
             yield from _check(config)
 
 
 def _check(config: "DaemonConfig") -> Iterator[Violation]:
-    from aicache_lint.ci.daemon_config import UNKNOWN, folded
+    from aicache_lint.daemon.config import UNKNOWN, folded
 
     has_builder, builder = "builder" in config.data, config.data.get("builder")
     if has_builder and not isinstance(builder, dict):
@@ -130,7 +130,7 @@ def _check(config: "DaemonConfig") -> Iterator[Violation]:
 
 def _sized(keys: dict, names: tuple[str, ...]) -> bool:
     """One of ``names`` is set to a size (an empty string sets none; a computed one may set one)."""
-    from aicache_lint.ci.daemon_config import UNKNOWN
+    from aicache_lint.daemon.config import UNKNOWN
 
     values = [keys[n] for n in names if n in keys]
     return any(v is UNKNOWN or (isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip())

@@ -69,7 +69,7 @@ class BuildkitDisabled(Rule):
     targets = ("daemon", "workflow", "action", "gitlab", "shell")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.ci.daemon_config import daemon_configs
+        from aicache_lint.daemon.config import daemon_configs
 
         configs = [c for c in daemon_configs(ctx.file) if _buildkit_off(c.data)]
         users = _mount_users(ctx) if configs else []

@@ -1,6 +1,6 @@
 """A Docker daemon configuration as the daemon rules (AIC508-AIC510) read it: a `daemon.json` kept in
 the repository, or one a script writes (a workflow `run:` step, a GitLab `script:`, a `*.sh` file:
-see ``ci/daemon_scripts.py``).
+see ``daemon/scripts.py``).
 
 Both are the parsed JSON object (``json.loads``: the last of duplicate keys wins, as in Go) and the
 place a finding goes. What a script computes (a `$MIRROR` in an unquoted heredoc, a key a `jq`
@@ -89,6 +89,6 @@ def daemon_configs(file: "BuildFile") -> list[DaemonConfig]:
 
         root = file.yaml.root
         return [DaemonConfig(json.loads(file.source.text), Span(root.span.start, root.span.start + 1), root)]
-    from aicache_lint.ci.daemon_scripts import written_configs
+    from aicache_lint.daemon.scripts import written_configs
 
     return written_configs(file)

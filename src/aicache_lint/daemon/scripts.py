@@ -31,7 +31,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from aicache_lint.ci.daemon_config import UNKNOWN, DaemonConfig
+from aicache_lint.daemon.config import UNKNOWN, DaemonConfig
 from aicache_lint.source import MappedText, Span
 
 if TYPE_CHECKING:
