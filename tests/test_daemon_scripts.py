@@ -1,4 +1,4 @@
-"""The daemon configuration scripts write (ci/daemon_scripts.py), as AIC508-AIC510 read it: which
+"""The daemon configuration scripts write (daemon/scripts.py), as AIC508-AIC510 read it: which
 writes are followed and what they leave, what stays unknown, what a script that writes none costs,
 and what the messages say. Positions and the rules' traps are in fixtures/AIC508-AIC510."""
 
