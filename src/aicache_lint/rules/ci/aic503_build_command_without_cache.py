@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.finding import Violation
-from aicache_lint.fix import Edit, Fix
+from aicache_lint.fix import Applicability, Edit, Fix
 from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ class BuildCommandWithoutCache(Rule):
     name = "build-command-without-cache"
     summary = "An image build in a CI script neither imports nor exports a build cache"
     fix_availability = FixAvailability.SOMETIMES
+    fix_safety = Applicability.UNSAFE  # every fix assumes a builder that exports cache
     targets = ("workflow", "action", "gitlab")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
