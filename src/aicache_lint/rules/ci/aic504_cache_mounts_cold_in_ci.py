@@ -33,6 +33,12 @@ class CacheMountsColdInCi(Rule):
     `{"target": ..., "id": ...}` when the mount has an `id`; it says which Dockerfile lines the
     map comes from.
 
+    Downloads that have no cache mount yet count too (pip, uv, poetry and apt with their cache
+    directories in the map; apk, npm, yarn, pnpm, go, cargo, dnf, yum, zypper and conda named in the
+    message): they are repeated in every CI build as well, and once the 1xx rules' fixes mount
+    them, those mounts start empty the same way -- so the finding is there before those fixes
+    and after, never made by them.
+
     ## Why is this bad?
     A cache mount lives in the builder's local state. A GitHub-hosted runner is a new machine
     for every job, so every CI build starts with empty cache mounts: pip, uv, apt and conda
@@ -137,9 +143,23 @@ class CacheMountsColdInCi(Rule):
 class _Mount(NamedTuple):
     dockerfile: str
     line: int  # the RUN's first line
-    target: str
+    target: str  # "" for a download whose cache dir is not worked out here (``tool`` names it)
     id: str | None
     mounted: bool = True  # False: a download cache the RUN does not mount yet (the 1xx rules' finding)
+    tool: str = ""
+
+
+# Package managers the 1xx rules give cache mounts besides pip/uv/poetry and apt (whose cache dirs
+# are worked out above), with the subcommands that download; a RUN that mounts no cache and runs
+# one of them downloads into a cache the map cannot name yet.
+_OTHER_DOWNLOADS = {
+    "apk": {"add"}, "npm": {"ci", "install", "i", "add"}, "yarn": {"", "install", "add"},
+    "pnpm": {"install", "i", "add"}, "go": {"build", "install", "get", "mod", "test", "run", "generate"},
+    "cargo": {"build", "install", "fetch", "test", "run"}, "dnf": {"install", "upgrade", "update"},
+    "yum": {"install", "upgrade", "update"}, "microdnf": {"install", "upgrade", "update"},
+    "zypper": {"install", "in", "update", "up"}, "conda": {"install", "create", "update", "env"},
+    "mamba": {"install", "create", "update", "env"}, "micromamba": {"install", "create", "update", "env"},
+}
 
 
 class _Facts(NamedTuple):
@@ -178,7 +198,21 @@ def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
                     wanted += [root for root, _, _ in APT_DOWNLOADS]
                 found += [_Mount(inv.dockerfile, run.start_line, d, None, False) for d in wanted
                           if not covered(run, state, d)]
+                if not any(f.mount_type == "cache" for f in (run.inner or run).mounts):
+                    found += [_Mount(inv.dockerfile, run.start_line, "", None, False, call.program)
+                              for call in facts.invocations(run) if _downloads(call)]
     return sorted(dict.fromkeys(found), key=lambda m: (m.dockerfile, m.line))
+
+
+def _downloads(call) -> bool:
+    """A call of one of ``_OTHER_DOWNLOADS`` with a subcommand that downloads."""
+    from aicache_lint.dockerfile.shell import subcommand
+
+    wanted = _OTHER_DOWNLOADS.get(call.program)
+    if wanted is None:
+        return False
+    words = subcommand(call, 1)
+    return (words[0] if words else "") in wanted
 
 
 def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mount]) -> str:
@@ -193,16 +227,22 @@ def _message(ctx: BuildFileContext, builds: list["Invocation"], mounts: list[_Mo
     files = ", ".join(f"`{path}`" for path in by_file)
     tags = sorted({t for b in builds for t in b.tags})
     image = f" (`{tags[0]}`)" if len(tags) == 1 else ""
-    unmounted = sorted({m.target for m in mounts if not m.mounted})
-    if len(unmounted) == len({m.target for m in mounts}):
+    unmounted = sorted({m.target or f"the {m.tool} cache" for m in mounts if not m.mounted})
+    if all(not m.mounted for m in mounts):
         what = f"The package downloads of {files}{image} start from empty caches"
     else:
         what = f"The cache mounts (`RUN --mount=type=cache`) of {files}{image} start empty"
-    also = (f"; mount {', '.join(f'`{t}`' for t in unmounted)} as cache first (the 1xx rules' fixes)"
+    also = (f"; mount {', '.join(f'`{t}`' if t.startswith('/') else t for t in unmounted)} as cache first "
+            "(the 1xx rules' fixes)" + (" and add their targets to the map" if any(not m.target for m in mounts) else "")
             if unmounted else "")
     return (f"{what} in every build on a GitHub-hosted runner: `cache-to` (gha or registry) exports layers, not "
             f"cache mounts. Keep them with `actions/cache` and a `{CACHE_DANCE}` step before this one, with "
-            f"`cache-map: {json.dumps(_cache_map(mounts))}` (from {where}){also}.")
+            f"{_map_text(mounts)} (from {where}){also}.")
+
+
+def _map_text(mounts: list[_Mount]) -> str:
+    cache_map = _cache_map(mounts)
+    return f"`cache-map: {json.dumps(cache_map)}`" if cache_map else "a `cache-map` of their mounts' targets"
 
 
 def _cache_map(mounts: list[_Mount]) -> dict:
@@ -211,6 +251,8 @@ def _cache_map(mounts: list[_Mount]) -> dict:
     out: dict = {}
     seen: set[tuple[str, str]] = set()
     for m in mounts:
+        if not m.target:
+            continue  # a cache dir not worked out here: the message asks to add it
         key = (m.target, m.id or m.target)
         if key in seen:
             continue
