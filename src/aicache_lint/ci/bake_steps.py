@@ -29,7 +29,16 @@ class BakeStep(NamedTuple):
     sets: tuple[str, ...]  # the `set` override lines
     buildx: bool  # a docker/setup-buildx-action step runs before it in its job
     hosted: bool | None  # on a GitHub-hosted runner (None: the labels do not say)
-    targets_known: bool  # False: an expression picks the targets (`${{ matrix.target }}`)
+    targets_known: bool  # False: an expression picks the targets and it cannot be expanded here
+
+    def may_build(self, target: str, matrix: bool) -> bool:
+        """Whether the step may build ``target`` although it names it nowhere we can read: its
+        targets are not known, or it builds a name no Bake file defines, which a ``matrix`` target
+        of the files may generate (`name = "base-${cuda}"`)."""
+        if target in self.builds:
+            return True
+        undefined = any(f"target `{name}` is not defined" in inv.unresolved for name, inv in self.builds.items())
+        return not self.targets_known or (matrix and undefined)
 
     def loads(self, path: str) -> bool:
         return self.files is not None and os.path.abspath(path) in self.files
@@ -76,8 +85,9 @@ def _find(ws: "Workspace") -> list[BakeStep]:
                 if target is not None:
                     builds.setdefault(target, inv)
             buildx = any(s.uses == SETUP_BUILDX for s in earlier_steps(every, step))
+            unknown = any(p.startswith("bake target `") for inv in invocations_of(ws, path, step) for p in inv.unresolved)
             found.append(BakeStep(path, step, _files(step, root), builds, _lines(step, "set"), buildx,
-                                  github_hosted(step), not any("${{" in t for t in _lines(step, "targets"))))
+                                  github_hosted(step), not unknown))
     return found
 
 

@@ -112,7 +112,9 @@ class BakeTargetWithoutCache(Rule):
         for inv in ws.invocations():
             if inv.origin.kind == "bake" and os.path.abspath(inv.origin.path) == here:
                 builds.setdefault(inv.origin.name, inv)
-        steps = [s for s in bake_steps(ws) if s.loads(ctx.path)]
+        # A step whose Bake files an expression names (`${{ steps.meta.outputs.bake-file }}`) may load
+        # this one: its targets count as built by it.
+        steps = [s for s in bake_steps(ws) if s.loads(ctx.path) or s.files is None]
         repositories = [tag_repository(t.tags) for t in declared.values()]
         shared = {r for r in repositories if r is not None and repositories.count(r) > 1}
         for name, where in declared.items():
@@ -122,8 +124,8 @@ class BakeTargetWithoutCache(Rule):
             runs = ([builds[name]] if name in builds else []) + [s.builds[name] for s in builders]
             if not runs or any(r.cache_from or r.cache_to for r in runs) or any(s.sets_cache(name) for s in builders):
                 continue  # only a parent, declared first in another file, or cached
-            if any(not s.targets_known and s.sets_cache(name) for s in steps):
-                continue  # a step whose targets an expression picks may build it, with its cache set
+            if any(s.sets_cache(name) and s.may_build(name, where.matrix) for s in steps):
+                continue  # a step that may build it (its targets not all known) sets its cache
             fix, why_not = _fix(ctx, name, where, builders, shared)
             yield Violation(where.span, _message(ctx, name, runs[0], why_not), fix)
 
