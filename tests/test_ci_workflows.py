@@ -260,3 +260,16 @@ def test_bake_action_set_lines_give_the_targets_their_cache():
     assert (app.cache_from, app.cache_to) == (("type=gha",), ("type=gha,mode=max,scope=nightly",))
     assert (docs.cache_from, docs.cache_to) == (("type=gha",), ())
     assert "bake-action `set` overrides other than cache-from/cache-to are not applied" in app.unresolved
+
+
+def test_an_include_only_matrix_is_one_combination_per_entry():
+    from aicache_lint.ci.workflows import expand_matrix
+
+    job = {"strategy": {"matrix": {"include": [{"device": "a2", "os": "ubuntu"}, {"device": "a3", "os": "ubuntu"},
+                                               {"device": "a2", "os": "openeuler"}]}}}
+    assert expand_matrix(job) == [{"device": "a2", "os": "ubuntu"}, {"device": "a3", "os": "ubuntu"},
+                                  {"device": "a2", "os": "openeuler"}]
+    # With axes, an include extends the combinations it matches and adds the others.
+    job = {"strategy": {"matrix": {"py": ["3.11", "3.12"], "include": [{"py": "3.12", "cuda": "12.4"},
+                                                                       {"py": "3.13"}]}}}
+    assert expand_matrix(job) == [{"py": "3.11"}, {"py": "3.12", "cuda": "12.4"}, {"py": "3.13"}]

@@ -96,7 +96,7 @@ def workflow_invocations(path: str, text: str, read: Callable[[str], str | None]
         if not isinstance(job, dict) or not isinstance(job.get("steps"), list):
             continue
         workdir = _workdir(job) or _workdir(doc)
-        combos = _matrix(job)
+        combos = expand_matrix(job)
         for combo in combos:
             ctx = _Ctx(top.env, combo, None, ".").with_env(job.get("env"))
             scanner.steps(path, str(job_id), job["steps"], ctx, workdir, depth=0)
@@ -115,7 +115,7 @@ def _workdir(owner) -> str | None:
     return str(wd) if isinstance(wd, str) else None
 
 
-def _matrix(job) -> list[dict | None]:
+def expand_matrix(job) -> list[dict | None]:
     """The matrix combinations of a job, or [None] when it has none or it is too large or
     computed (matrix references then stay unknown)."""
     strategy = job.get("strategy")
@@ -131,13 +131,16 @@ def _matrix(job) -> list[dict | None]:
     for ex in matrix.get("exclude") or []:
         if isinstance(ex, dict):
             combos = [c for c in combos if any(c.get(k) != v for k, v in ex.items())]
-    # include: extend every combination whose original values it matches, else add it
+    # include: extend every combination of the axes whose original values it matches, else add it
+    # as a combination of its own -- never merged into another include's (an include-only matrix
+    # is one job per entry)
     # (https://docs.github.com/en/actions/using-jobs/using-a-matrix-for-your-jobs#expanding-or-adding-matrix-configurations)
+    original = list(combos)
     for inc in matrix.get("include") or []:
         if not isinstance(inc, dict):
             return [None]
         matched = False
-        for c in combos:
+        for c in original:
             if all(c.get(k) == v for k, v in inc.items() if k in axes):
                 c.update({k: v for k, v in inc.items() if k not in axes})
                 matched = True

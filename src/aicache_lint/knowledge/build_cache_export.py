@@ -168,6 +168,55 @@ def short_scope(repository: str) -> str:
     return parts[-1] if parts else "image"
 
 
+_TAG_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
+_MATRIX_KEY = re.compile(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}")
+
+
+def tag_variants(text: str, job: str, variants: tuple[str, ...]) -> list[str] | None:
+    """The matrix expressions a registry cache tag can carry to tell a job's entries apart as
+    ``variants`` do: a variant whose values all fit in a tag stays; one that does not
+    (`base_image: quay.io/ascend/cann:9.1.0-...`) is replaced by the fewest other matrix keys
+    whose values fit and tell the same entries apart (`device`, `os`). None when none do, or the
+    matrix cannot be read (``text`` is the workflow)."""
+    import itertools
+
+    from aicache_lint.ci import load_yaml
+    from aicache_lint.ci.workflows import expand_matrix
+
+    keys = [m.group(1) for v in variants for m in [_MATRIX_KEY.fullmatch(v)] if m]
+    if len(keys) < len(variants):
+        return None  # an action input: its values are not known here
+    doc, _ = load_yaml("workflow", text)
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    combos = expand_matrix(jobs.get(job)) if isinstance(jobs, dict) and isinstance(jobs.get(job), dict) else [None]
+    if not keys or combos == [None]:
+        return list(variants) if not keys else None
+
+    def fits(key: str) -> bool:
+        return all(isinstance(c.get(key), (str, int)) and _TAG_SAFE.fullmatch(str(c.get(key))) for c in combos)
+
+    def split(chosen) -> set:
+        groups: dict[tuple, set] = {}
+        for i, c in enumerate(combos):
+            groups.setdefault(tuple(str(c.get(k)) for k in chosen), set()).add(i)
+        return {frozenset(g) for g in groups.values()}
+
+    if all(fits(k) for k in keys):
+        return list(variants)
+    wanted = split(keys)
+    candidates = [k for k in dict.fromkeys(k for c in combos for k in c) if fits(k)]
+    for size in range(1, len(candidates) + 1):
+        for chosen in itertools.combinations(candidates, size):
+            if split(chosen) == wanted:
+                return [f"${{{{ matrix.{k} }}}}" for k in chosen]
+    return None
+
+
+def tag_slug(tag: str) -> str:
+    """A tag as part of another tag name (`latest-deps`, `cu12.4`): tags allow `[A-Za-z0-9_.-]`."""
+    return _slug(tag) or "tag"
+
+
 def _slug(part: str) -> str:
     """Lower-case letters, digits, `.`, `_`, `-` outside expressions; expressions kept as written."""
     out, pos = [], 0

@@ -70,8 +70,12 @@ class CiBuildCacheNotExported(Rule):
     written out in its first tag gets a registry cache next to it instead
     (`type=registry,ref=<repository>:buildcache`, `mode=max`; on Amazon ECR also
     `image-manifest=true,oci-mediatypes=true`, the only form ECR stores): images of several GB
-    quickly fill GitHub's cache quota (10 GB per repository), which then evicts them. A registry
-    cache is always unsafe: it pushes a `buildcache` tag next to the image on every build, which
+    quickly fill GitHub's cache quota (10 GB per repository), which then evicts them. The cache
+    tag tells apart the builds that push one repository: the matrix values of the step's inputs
+    (`buildcache-${{ matrix.device }}-${{ matrix.os }}`; a value that cannot be part of a tag,
+    such as an image reference, is replaced by the fewest matrix keys that tell the same entries
+    apart, and with none there is no fix), or the image's own tag when another step pushes
+    another tag of the repository (`buildcache-latest-deps`). A registry cache is always unsafe: it pushes a `buildcache` tag next to the image on every build, which
     a repository with immutable tags refuses, and the title says so.
 
     The fix is safe when the job sets up a buildx builder before the step
@@ -116,7 +120,7 @@ class CiBuildCacheNotExported(Rule):
                 builds = step_builds(ctx.workspace, ctx.path)
                 names = names or scope_names(builds)
                 build = next(b for b in builds if b.path == _abs(ctx.path) and b.step.line == step.line)
-                plan = _plan(ctx, all_steps, step, build, names[(build.path, step.line)])
+                plan = _plan(ctx, all_steps, step, build, names[(build.path, step.line)], builds)
                 yield Violation(_uses_span(step), _message(build, plan), _fix(ctx, all_steps, step, plan))
             elif step.uses == BAKE and _bake_without_cache(ctx, step):
                 yield Violation(_uses_span(step), _bake_message(step), None)
@@ -128,9 +132,11 @@ class _Plan(NamedTuple):
     backend: str  # gha | registry
     values: list[tuple[str, str]]  # the inputs to add
     assumptions: list[str]  # what makes the fix unsafe
+    why_not: str | None = None  # why no fix is offered
 
 
-def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "StepBuild", scope: str) -> _Plan:
+def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "StepBuild", scope: str,
+          builds: list["StepBuild"]) -> _Plan:
     from aicache_lint.ci.steps import github_hosted
     from aicache_lint.knowledge.build_cache_export import gha_inputs, registry_assumption, registry_inputs
 
@@ -138,14 +144,39 @@ def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "
     ref = build.reference
     push = (_input(step, "push") or "").strip().lower() == "true"
     if push and ref is not None and "${{" not in ref.repository and "/" in ref.repository:
-        assumptions.append(f"assumes {registry_assumption(ref.repository)}")
-        return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository))), assumptions)
+        tag = _cache_tag(ctx, build, builds)
+        if tag is None:
+            return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository))), [],
+                         "the matrix entries push one repository and no matrix value that tells them apart "
+                         "fits in a tag: give each entry its own `buildcache-<entry>` tag")
+        assumptions.append(f"assumes {registry_assumption(ref.repository, tag)}")
+        return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository, tag))),
+                     assumptions)
     if ctx.file.kind == "action" or github_hosted(step) is not True:
         assumptions.append(_NO_CACHE_SERVICE)
     if ref is not None and ref.tag_in_expression and ref.repository.rsplit("/", 1)[-1] in scope:
         assumptions.append(f"assumes `{ref.repository.rsplit('/', 1)[-1]}` names the image without a tag that "
                            "changes every run")
     return _Plan("gha", list(zip(("cache-from", "cache-to"), gha_inputs(scope))), assumptions)
+
+
+def _cache_tag(ctx: BuildFileContext, build: "StepBuild", builds: list["StepBuild"]) -> str | None:
+    """The tag of a registry cache: `buildcache`, plus what tells this build apart from other
+    builds pushing to the same repository -- the matrix values of its inputs (one cache per
+    entry), or its own tag when another step pushes another tag of the repository (lerobot's
+    `:latest` and `:latest-deps`, built from different lock files). None when the matrix entries
+    cannot be told apart by values that fit in a tag."""
+    from aicache_lint.knowledge.build_cache_export import tag_slug, tag_variants
+
+    parts = tag_variants(ctx.source.text, build.step.job,
+                         tuple(v for v in build.variants if v not in build.reference.repository))
+    if parts is None:
+        return None
+    others = {b.reference.tag for b in builds
+              if b is not build and b.reference is not None and b.reference.repository == build.reference.repository}
+    if others - {build.reference.tag} and build.reference.tag and "${{" not in build.reference.tag:
+        parts.insert(0, tag_slug(build.reference.tag))
+    return "-".join(["buildcache", *parts])
 
 
 def _has_builder(all_steps: list["Step"], step: "Step") -> bool:
@@ -163,14 +194,15 @@ def _message(build: "StepBuild", plan: _Plan) -> str:
             "layer on every run")
     if plan.backend == "registry":
         return (text + f"; the step pushes to `{build.reference.repository}`, so keep the cache next to it "
-                f"(`{plan.values[1][1]}`): images of several GB exceed GitHub's cache quota (10 GB per repository)")
+                f"(`{plan.values[1][1]}`): images of several GB exceed GitHub's cache quota (10 GB per repository)"
+                + (f" (no fix: {plan.why_not})" if plan.why_not else ""))
     return text + f"; export it to GitHub's cache with a scope of its own (`{plan.values[1][1]}`)"
 
 
 def _fix(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", plan: _Plan) -> Fix | None:
     from aicache_lint.knowledge.build_cache_export import add_inputs
 
-    edits = add_inputs(ctx.source, all_steps, step, plan.values)
+    edits = add_inputs(ctx.source, all_steps, step, plan.values) if plan.why_not is None else None
     if edits is None:
         return None
     title = f"Add `cache-from`/`cache-to` ({plan.backend} cache)"
