@@ -33,6 +33,9 @@ class DaemonConfig(NamedTuple):
     span: Span  # a file: its `{`; a script: the JSON it writes (heredoc body, echoed text)
     tree: "Mapping | None" = None  # a daemon.json file's position tree (edits, spans of keys)
     path: str = ""  # a script: the path it writes, as written
+    # A script on a GitHub-hosted runner: that daemon lives for one job (its GC and mirrors cannot
+    # matter; whether BuildKit is on still does).
+    throwaway: bool = False
 
     @property
     def written(self) -> bool:

@@ -73,6 +73,7 @@ class _Script(NamedTuple):
     text: MappedText
     mapped: bool  # offsets of ``text`` are file offsets
     span: Span  # the whole script in the file
+    throwaway: bool = False  # it runs on a GitHub-hosted runner: its daemon lives for one job
 
 
 def written_configs(file: "BuildFile") -> list[DaemonConfig]:
@@ -92,7 +93,8 @@ def written_configs(file: "BuildFile") -> list[DaemonConfig]:
             _Walk(script, files).run()
         for path, content in files.items():
             if _is_daemon_path(path) and content.span is not None and isinstance(content.data, dict):
-                out.append(DaemonConfig(content.data, content.span, path=path))
+                out.append(DaemonConfig(content.data, content.span, path=path,
+                                        throwaway=any(s.throwaway for s in scripts)))
     return sorted(out, key=lambda c: c.span)
 
 
@@ -102,8 +104,19 @@ def _scripts(file: "BuildFile") -> list[_Script]:
         return [_Script("", MappedText.contiguous(text, 0), True, Span(0, len(text)))]
     from aicache_lint.ci.scripts import gitlab_scripts, workflow_scripts
 
+    from aicache_lint.ci.steps import github_hosted
+
     found = gitlab_scripts(file) if file.kind == "gitlab" else workflow_scripts(file) if file.yaml else []
-    return [_Script(s.job, s.text, s.mapped, s.node.span) for s in found]
+    return [_Script(s.job, s.text, s.mapped, s.node.span, s.step is not None and _hosted_only(s.step, github_hosted))
+            for s in found]
+
+
+def _hosted_only(step, github_hosted) -> bool:
+    """The step runs only on a GitHub-hosted runner: its job's `runs-on` says so, or (in an action)
+    its `if:` asks for `runner.environment == 'github-hosted'`."""
+    condition = step.node.get("if")
+    text = getattr(condition.target, "value", "") if condition is not None else ""
+    return github_hosted(step) is True or "github-hosted" in (text or "")
 
 
 def _is_daemon_path(path: str) -> bool:

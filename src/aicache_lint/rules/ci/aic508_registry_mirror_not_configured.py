@@ -36,7 +36,9 @@ class RegistryMirrorNotConfigured(Rule):
     `script:`/`before_script:` or a `*.sh` file that writes `/etc/docker/daemon.json` (or the
     rootless daemon's `~/.config/docker/daemon.json`) with `tee` or `cat >` and a heredoc, `echo`
     or `printf` piped to `sudo tee`, `sudo sh -c 'echo ... > PATH'`, or a file written elsewhere
-    and moved into place; the finding goes on the JSON it writes. What the configuration holds
+    and moved into place; the finding goes on the JSON it writes. Not a step that runs only on a
+    GitHub-hosted runner (its job's `runs-on`, or an action step's `if: runner.environment ==
+    'github-hosted'`): that daemon lives for one job. What the configuration holds
     at the end of the job counts: a later `jq` edit that names a key sets it, an append (`tee -a`,
     `>>`) or an edit that cannot be followed (`sed -i`, a template) leaves nothing to check, and
     parts the shell or GitHub fill in (`${MIRROR}` in an unquoted heredoc, `${{ vars.X }}`) are
@@ -111,7 +113,7 @@ class RegistryMirrorNotConfigured(Rule):
             return
         if configs is None:
             yield from _buildkitd(ctx, caches)
-        for config in configs or ():
+        for config in [c for c in configs or () if not c.throwaway]:  # a one-job daemon reaches no cache of ours
             yield from _daemon(ctx, config, caches)
 
 
