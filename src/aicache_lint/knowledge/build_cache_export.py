@@ -334,14 +334,36 @@ def _image_part(value: str | None, name: str) -> str:
     return " ".join(parts)
 
 
-def _resolved(ws: "Workspace", path: str, step: Step, tag: str | None) -> str | None:
+_ENV_EXPR = re.compile(r"\$\{\{\s*env\.([\w-]+)\s*\}\}")
+
+
+def _resolved(ws: "Workspace", path: str, step: Step, tag: str | None, root) -> str | None:
     """The tag with the workflow's `env`/`vars` expressions as the build records resolve them
     (`${{ env.IMAGE }}` -> `huggingface/lerobot-gpu:latest`); matrix and input expressions stay,
-    since they tell the entries of a matrix apart."""
+    since they tell the entries of a matrix apart. When the build records drop the tag (a part only
+    the run knows: `:${{ steps.vars.outputs.sha }}`), the `env.X` the workflow, job and step set
+    literally are still put in (kuberay's `quay.io/${{env.REPO_ORG}}/${{env.REPO_NAME}}:...`)."""
     if tag is None or "${{" not in tag or _VARYING.search(tag):
         return tag
     resolved = {inv.tags[0] for inv in invocations_of(ws, path, step) if inv.tags}
-    return resolved.pop() if len(resolved) == 1 else tag
+    if len(resolved) == 1:
+        return resolved.pop()
+    env: dict[str, str] = {}
+    for owner in (root, step.job_node, step.node):
+        env.update(_literal_env(owner))
+    return _ENV_EXPR.sub(lambda m: env.get(m.group(1), m.group(0)), tag)
+
+
+def _literal_env(owner) -> dict[str, str]:
+    """The `env:` entries of a workflow, job or step mapping whose values hold no expression."""
+    from aicache_lint.compose.model import Mapping, Scalar
+
+    node = owner.get("env") if isinstance(owner, Mapping) else None
+    node = node.target if node is not None else None
+    if not isinstance(node, Mapping):
+        return {}
+    return {p.name: p.value.target.value for p in node.pairs
+            if isinstance(p.value.target, Scalar) and p.value.target.value and "${{" not in p.value.target.value}
 
 
 def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
@@ -359,7 +381,7 @@ def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
     for step in all_steps:
         if step.uses != BUILD_PUSH:
             continue
-        tag = _resolved(ws, path, step, first_tag(step, all_steps))
+        tag = _resolved(ws, path, step, first_tag(step, all_steps), file.yaml.root)
         variants = [v for name in _IMAGE_INPUTS for v in _VARYING.findall(_image_part(step_input(step, name), name))]
         target = (step_input(step, "target") or "").strip() or None
         out.append(StepBuild(os.path.abspath(path), step, tag, _dockerfile(ws, path, step), target,
