@@ -121,7 +121,23 @@ def invocations_of(ws: "Workspace", path: str, step: Step) -> list["Invocation"]
     lines inside the step)."""
     import os
 
-    here = os.path.abspath(path)
-    last = ws.source(path).line_of(step.node.span.end) if ws.source(path) is not None else step.line
-    return [inv for inv in ws.invocations()
-            if os.path.abspath(inv.origin.path) == here and step.line <= inv.origin.line <= last]
+    from aicache_lint.discovery import file_kind
+    from aicache_lint.workspace.invocations import declared_in
+
+    source = ws.source(path)
+    last = source.line_of(step.node.span.end) if source is not None else step.line
+    if file_kind(path) == "workflow":
+        here = declared_in(ws, path)  # this workflow's own builds: no other file is read
+    else:  # an action's steps are read with the inputs of the workflows that use it
+        here = ws.cached(("invocations-by-file",), lambda: _by_file(ws)).get(os.path.abspath(path), [])
+    return [inv for inv in here if step.line <= inv.origin.line <= last]
+
+
+def _by_file(ws: "Workspace") -> dict[str, list["Invocation"]]:
+    """The project's builds by the file that declares them (one pass, not one per step)."""
+    import os
+
+    found: dict[str, list[Invocation]] = {}
+    for inv in ws.invocations():
+        found.setdefault(os.path.abspath(inv.origin.path), []).append(inv)
+    return found

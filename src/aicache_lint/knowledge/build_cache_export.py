@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from aicache_lint.ci.steps import BUILD_PUSH, Step, invocations_of, steps
 
@@ -392,17 +392,37 @@ def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
 def step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
     """Every build step of the repository's workflows, and of ``path`` (a local action is not
     among the workflows)."""
+    return _builds_and_key(ws, path)[0]
+
+
+def per_project(ws: "Workspace", path: str, name: str, compute: Callable[[list[StepBuild]], Any]) -> Any:
+    """``compute(step_builds(ws, path))``, worked out once per run: every workflow of the project
+    asks the same question (once per file would be quadratic in the number of workflows)."""
+    suffix = _builds_and_key(ws, path)[1]
+    # the builds are asked for inside: the cached value then records the files they were read from
+    return ws.cached((name, *suffix), lambda: compute(_builds_and_key(ws, path)[0]))
+
+
+def step_scope_names(ws: "Workspace", path: str) -> dict[tuple, str]:
+    return per_project(ws, path, "ci-scope-names", scope_names)
+
+
+def _builds_and_key(ws: "Workspace", path: str) -> tuple[list[StepBuild], tuple]:
     def build():
         from aicache_lint.discovery import file_kind
 
         files = [p for p in ws.build_files() if file_kind(p) == "workflow"]
-        return [b for p in files for b in file_step_builds(ws, p)]
+        # each file's steps on their own: a fix of one workflow parses that one again, not all
+        return [b for p in files for b in ws.cached(("ci-file-step-builds", os.path.abspath(p)),
+                                                      lambda p=p: file_step_builds(ws, p))]
 
     found = ws.cached(("ci-step-builds",), build)
     here = os.path.abspath(path)
     if any(b.path == here for b in found):
-        return found
-    return found + file_step_builds(ws, path)
+        return found, ()
+    # the workflows' steps are asked for inside, so this value also rests on the files they read
+    return ws.cached(("ci-step-builds", here),
+                     lambda: ws.cached(("ci-step-builds",), build) + file_step_builds(ws, path)), (here,)
 
 
 def scope_names(builds: list[StepBuild]) -> dict[tuple, str]:

@@ -111,16 +111,22 @@ class Workspace:
     def remember(self, path: str, source: SourceText) -> None:
         """``source`` is the text of ``path`` as read (a file the run was given, standard input)."""
         key = os.path.abspath(path)
-        if key not in self._overlay and self._disk.get(key) is not source:
-            if key in self._disk:  # read before under another name: what rests on it is rebuilt
-                self._forget(key)
+        before = self._disk.get(key)
+        if key not in self._overlay and before is not source:
             self._disk[key] = source
+            if before is not None and (before.text != source.text or before.bom != source.bom):
+                self._forget(key)  # it changed since it was read: what rests on it is rebuilt
 
     def update(self, path: str, source: SourceText) -> None:
-        """The fix plan changed ``path``: later questions see the new text."""
+        """The fix plan changed ``path``: later questions see the new text. The same text read
+        again (each linted file is read once more to be checked) changes nothing: forgetting what
+        rests on it would rebuild the project's builds once per file -- quadratic in a repository
+        with many workflows."""
         key = os.path.abspath(path)
+        before = self._overlay.get(key) or self._disk.get(key)
         self._overlay[key] = source
-        self._forget(key)
+        if before is None or before.text != source.text or before.bom != source.bom:
+            self._forget(key)
 
     def _forget(self, key: str) -> None:
         """Drop what was built from the file ``key`` (a parse, a project, a base image's facts):

@@ -45,7 +45,6 @@ class Invocation(NamedTuple):
 
 def collect(ws: "Workspace") -> list[Invocation]:
     """Every build the project's build files declare, in file order."""
-    import os
 
     from aicache_lint.discovery import file_kind
 
@@ -57,18 +56,38 @@ def collect(ws: "Workspace") -> list[Invocation]:
             if files in seen_projects:
                 continue
             seen_projects.add(files)
-            found += compose_invocations(ws.compose_project(files))
+            found += ws.cached(("compose-invocations", files), lambda: compose_invocations(ws.compose_project(files)))
             continue
-        text = ws.text(path)
-        if text is None:
-            continue
-        from aicache_lint import ci
-
-        declared, problems = ci.invocations(path, text, ws.text, ws.root or os.path.dirname(path))
+        # Each file's builds are kept on their own: a fix of one workflow reads that one again,
+        # not every build file of the project.
+        declared, problems = _declared_cached(ws, path)
         found += declared
         for problem in problems:
             ws.notice(problem)
     return found
+
+
+def declared_in(ws: "Workspace", path: str) -> list[Invocation]:
+    """The builds a workflow, GitLab or Bake file declares, read from that file (and what it
+    reads) alone: a question about one workflow's steps does not rest on every build file."""
+    return _declared_cached(ws, path)[0]
+
+
+def _declared_cached(ws: "Workspace", path: str) -> tuple[list[Invocation], list[str]]:
+    import os
+
+    return ws.cached(("file-invocations", os.path.abspath(path)), lambda: _declared(ws, path))
+
+
+def _declared(ws: "Workspace", path: str) -> tuple[list[Invocation], list[str]]:
+    import os
+
+    text = ws.text(path)
+    if text is None:
+        return [], []
+    from aicache_lint import ci
+
+    return ci.invocations(path, text, ws.text, ws.root or os.path.dirname(path))
 
 
 def compose_invocations(project: "Project") -> list[Invocation]:

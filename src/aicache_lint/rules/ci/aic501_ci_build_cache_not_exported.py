@@ -110,7 +110,7 @@ class CiBuildCacheNotExported(Rule):
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
         from aicache_lint.ci.steps import BAKE, BUILD_PUSH, steps
-        from aicache_lint.knowledge.build_cache_export import scope_names, step_builds
+        from aicache_lint.knowledge.build_cache_export import step_builds, step_scope_names
 
         all_steps = steps(ctx.file)
         names = None
@@ -118,7 +118,7 @@ class CiBuildCacheNotExported(Rule):
             if (step.uses == BUILD_PUSH and _input(step, "cache-from") is None and _input(step, "cache-to") is None
                     and (_input(step, "no-cache") or "").strip().lower() != "true"):  # a build meant to start cold
                 builds = step_builds(ctx.workspace, ctx.path)
-                names = names or scope_names(builds)
+                names = names or step_scope_names(ctx.workspace, ctx.path)
                 build = next(b for b in builds if b.path == _abs(ctx.path) and b.step.line == step.line)
                 plan = _plan(ctx, all_steps, step, build, names[(build.path, step.line)], builds)
                 yield Violation(_uses_span(step), _message(build, plan), _fix(ctx, all_steps, step, plan))

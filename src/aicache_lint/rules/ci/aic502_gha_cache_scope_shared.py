@@ -76,13 +76,13 @@ class GhaCacheScopeShared(Rule):
     targets = ("workflow", "action")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.knowledge.build_cache_export import scope_names, step_builds
+        from aicache_lint.knowledge.build_cache_export import per_project, step_builds, step_scope_names
 
         builds = step_builds(ctx.workspace, ctx.path)
         here = os.path.abspath(ctx.path)
         if not any(b.path == here for b in builds):
             return
-        exports = _gha_exports(ctx, builds)
+        exports = per_project(ctx.workspace, ctx.path, "aic502-gha-exports", lambda found: _gha_exports(ctx, found))
         shared = {scope: found for scope, found in exports.items() if len({e.image for e in found}) > 1}
         names = None
         for build in builds:
@@ -97,7 +97,7 @@ class GhaCacheScopeShared(Rule):
             if not named or matrix_scope is not None and not any(e.build is build for e in others):
                 named.insert(0, "the other entries of its matrix")  # all of them come from this step
             scope = mine[0].scope if mine else matrix_scope
-            names = names or scope_names(builds)
+            names = names or step_scope_names(ctx.workspace, ctx.path)
             node = build.step.inputs.get("cache-to")
             yield Violation(node.span, _message(build, scope, named), _fix(ctx, build, names[(build.path, build.step.line)]))
 
