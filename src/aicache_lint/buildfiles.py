@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 # What each kind of file is written in (Bake: by its extension).
 SYNTAX = {"workflow": "yaml", "action": "yaml", "gitlab": "yaml", "daemon": "json", "buildkitd": "toml",
           "shell": "shell"}
-# Kinds whose files take `#` comments, hence suppression comments.
-COMMENTED = frozenset({"yaml", "hcl", "toml", "shell"})
 _NAMES = {"workflow": "workflow", "action": "action", "gitlab": "GitLab CI file", "bake": "Bake file",
           "daemon": "daemon.json", "buildkitd": "buildkitd.toml", "shell": "shell script"}
 _TOML_AT = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
