@@ -98,21 +98,22 @@ def _project(root, n: int) -> list[str]:
 def test_workspace_work_grows_linearly(fix: bool, tmp_path) -> None:
     """A whole project: who builds each Dockerfile, its base built here, its requirements, and the
     Compose services -- looked up through indexes built once per run, not per file."""
+    _run_project(_project, tmp_path / "warm", 2, fix)  # imports first
+    small, large = _run_project(_project, tmp_path / "a", 30, fix), _run_project(_project, tmp_path / "b", 60, fix)
+    assert large / small < 2.15, f"{small} calls for 30 services, {large} for 60"
+
+
+def _run_project(make, root, n: int, fix: bool) -> int:
+    """Function calls to lint (or fix) the ``n``-part project ``make`` writes under ``root``."""
     from aicache_lint.api import Task, process_paths
 
-    def calls(n: int) -> int:
-        root = tmp_path / str(n)
-        root.mkdir()
-        tasks = [Task(p, SETTINGS, fix=fix) for p in _project(root, n)]
-        profile = cProfile.Profile()
-        profile.enable()
-        process_paths(tasks, jobs=1)
-        profile.disable()
-        return pstats.Stats(profile).total_calls
-
-    calls(2)  # imports first
-    small, large = calls(30), calls(60)
-    assert large / small < 2.15, f"{small} calls for 30 services, {large} for 60"
+    root.mkdir()
+    tasks = [Task(p, SETTINGS, fix=fix) for p in make(root, n)]
+    profile = cProfile.Profile()
+    profile.enable()
+    process_paths(tasks, jobs=1)
+    profile.disable()
+    return pstats.Stats(profile).total_calls
 
 
 def _workflows(root, n: int) -> list[str]:
@@ -132,20 +133,8 @@ def _workflows(root, n: int) -> list[str]:
 
 @pytest.mark.parametrize("fix", [False, True], ids=["lint", "fix"])
 def test_workflow_work_grows_linearly(fix: bool, tmp_path) -> None:
-    from aicache_lint.api import Task, process_paths
-
-    def calls(n: int) -> int:
-        root = tmp_path / str(n)
-        root.mkdir()
-        tasks = [Task(p, SETTINGS, fix=fix) for p in _workflows(root, n)]
-        profile = cProfile.Profile()
-        profile.enable()
-        process_paths(tasks, jobs=1)
-        profile.disable()
-        return pstats.Stats(profile).total_calls
-
-    calls(2)  # imports first
-    small, large = calls(15), calls(30)
+    _run_project(_workflows, tmp_path / "warm", 2, fix)  # imports first
+    small, large = _run_project(_workflows, tmp_path / "a", 15, fix), _run_project(_workflows, tmp_path / "b", 30, fix)
     # Fixing re-reads the changed workflow only (each file's builds and steps are kept on their
     # own); what is left grows a little faster than the files: after each fix the project's list
     # of builds is put together again from those per-file parts (a lookup per file), 2.18x here.
