@@ -366,3 +366,37 @@ def test_conda_environment_problems():
     assert read_environment("e.yml", files(e_yml="name: x\n")).problems == ("e.yml: no `dependencies` list",)
     missing = read_environment("e.yml", files(e_yml="dependencies:\n  - pip:\n    - -r nope.txt\n"))
     assert missing.problems == ("e.yml:3: `-r nope.txt`: nope.txt not found",)
+
+
+def test_a_lock_is_read_by_its_package_headers_as_a_full_parse_would():
+    """Only `name`/`version`/`source` are read (a lock is mostly hashes and wheels); what comes out
+    is what parsing the whole file gives, and a file that does not parse is still said to."""
+    lock = textwrap.dedent("""\
+        version = 1
+
+        [[package]]
+        name = "torch"
+        version = "2.5.1"
+        source = { registry = "https://download.pytorch.org/whl/cu124" }
+        dependencies = [
+            { name = "filelock" },
+            { name = "nvidia-cudnn-cu12", marker = "platform_machine == 'x86_64'" },
+        ]
+        wheels = [
+            { url = "https://download.pytorch.org/whl/cu124/torch-2.5.1.whl", hash = "sha256:00" },
+        ]
+
+        [package.optional-dependencies]
+        opt-einsum = [
+            { name = "opt-einsum" },
+        ]
+
+        [[package]]
+        name = "my-app"
+        version = "0.1.0"
+        source = { editable = "." }
+        """)
+    found = read_uv_lock("uv.lock", files(uv_lock=lock))
+    assert [(r.name, r.spec, r.line) for r in found.packages] == [("torch", "torch==2.5.1", 3)]
+    broken = read_uv_lock("uv.lock", files(uv_lock=lock.replace('version = "0.1.0"', 'version = ')))
+    assert broken.packages == () and "invalid TOML" in broken.problems[0]

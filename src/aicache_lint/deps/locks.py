@@ -37,7 +37,7 @@ def _read_lock(path: str, read: Read, local) -> DepFile:
     if text is None:
         return DepFile((), (), (f"{path} not found",))
     try:
-        data = tomllib.loads(text)
+        data = _headers(text, tomllib)
     except tomllib.TOMLDecodeError as exc:
         return DepFile((), (path,), (f"{path}: invalid TOML: {exc}",))
     # The n-th `[[package]]` header is the n-th package table (tomllib keeps no positions).
@@ -51,6 +51,36 @@ def _read_lock(path: str, read: Read, local) -> DepFile:
         spec = f"{name}=={version}" if isinstance(version, str) else name
         packages.append(Requirement(normalize(name), spec, path, lines[i] if i < len(lines) else 1))
     return DepFile(tuple(packages), (path,), ())
+
+
+# What is read of a package: its one-line `name`, `version` and `source` (uv), and Poetry's
+# `[package.source]` table. The rest -- dependency lists, hashes, the `wheels` of every platform --
+# is most of a lock (lerobot's uv.lock: 2 MB, 0.6 s to parse whole) and says nothing needed here.
+_KEPT_KEY = re.compile(r"(?:name|version|source|type)[ \t]*=")
+_TABLE = re.compile(r"[ \t]*\[")
+
+
+def _headers(text: str, tomllib) -> dict:
+    """The lock with only the lines read kept, parsed; the whole text when that reading fails (a
+    layout it does not know: a `name` written over several lines, say)."""
+    kept: list[str] = []
+    table = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if _TABLE.match(line):
+            table = "package" if _PACKAGE_HEADER.fullmatch(line) else stripped.split("#")[0].strip()
+            if table in ("package", "[package.source]"):
+                kept.append("[[package]]" if table == "package" else "[package.source]")
+        elif table in ("package", "[package.source]") and _KEPT_KEY.match(stripped) and line[:1] not in " \t":
+            kept.append(stripped)
+    try:
+        data = tomllib.loads("\n".join(kept))
+    except tomllib.TOMLDecodeError:
+        return tomllib.loads(text)
+    packages = data.get("package", [])
+    if len(packages) != len(_PACKAGE_HEADER.findall(text)) or not all(isinstance(p.get("name"), str) for p in packages):
+        return tomllib.loads(text)
+    return data
 
 
 def _table(value) -> dict:
