@@ -137,7 +137,8 @@ def test_workflow_work_grows_linearly(fix: bool, tmp_path) -> None:
     small, large = _run_project(_workflows, tmp_path / "a", 15, fix), _run_project(_workflows, tmp_path / "b", 30, fix)
     # Fixing re-reads the changed workflow only (each file's builds and steps are kept on their
     # own); what is left grows a little faster than the files: after each fix the project's list
-    # of builds is put together again from those per-file parts (a lookup per file), 2.18x here.
-    # Before the per-file parts it was 3.3x (every workflow parsed again after each fix).
-    limit = 2.3 if fix else 2.15
+    # of builds and the cache scope names are worked out again from the per-file parts (cheap, but
+    # per file), 2.19x on Python 3.11 and 2.23x on 3.10. Before the per-file parts: 3.3x (every
+    # workflow parsed again after each fix).
+    limit = 2.4 if fix else 2.15
     assert large / small < limit, f"{small} calls for 15 workflows, {large} for 30"

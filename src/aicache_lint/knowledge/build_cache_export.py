@@ -252,10 +252,7 @@ class StepBuild(NamedTuple):
     target: str | None  # the stage built, as written
     variants: tuple[str, ...]  # `${{ matrix.x }}` / `${{ inputs.x }}` that make the builds of a step different images
     last_line: int  # the step's last line
-
-    @property
-    def reference(self) -> Reference | None:
-        return split_reference(self.tag) if self.tag else None
+    reference: Reference | None  # the tag split into repository and tag (None: no tag)
 
     @property
     def image(self) -> str:
@@ -385,7 +382,8 @@ def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
         variants = [v for name in _IMAGE_INPUTS for v in _VARYING.findall(_image_part(step_input(step, name), name))]
         target = (step_input(step, "target") or "").strip() or None
         out.append(StepBuild(os.path.abspath(path), step, tag, _dockerfile(ws, path, step), target,
-                             tuple(dict.fromkeys(variants)), source.line_of(step.node.span.end)))
+                             tuple(dict.fromkeys(variants)), source.line_of(step.node.span.end),
+                             split_reference(tag) if tag else None))
     return out
 
 
@@ -407,18 +405,27 @@ def step_scope_names(ws: "Workspace", path: str) -> dict[tuple, str]:
     return per_project(ws, path, "ci-scope-names", scope_names)
 
 
+def repository_tags(ws: "Workspace", path: str) -> dict[str, set[str]]:
+    """The tags each repository is pushed with by the project's build steps."""
+    def collect(builds: list[StepBuild]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for b in builds:
+            if b.reference is not None:
+                found.setdefault(b.reference.repository, set()).add(b.reference.tag)
+        return found
+
+    return per_project(ws, path, "ci-repository-tags", collect)
+
+
 def _builds_and_key(ws: "Workspace", path: str) -> tuple[list[StepBuild], tuple]:
     def build():
-        from aicache_lint.discovery import file_kind
-
-        files = [p for p in ws.build_files() if file_kind(p) == "workflow"]
         # each file's steps on their own: a fix of one workflow parses that one again, not all
-        return [b for p in files for b in ws.cached(("ci-file-step-builds", os.path.abspath(p)),
-                                                      lambda p=p: file_step_builds(ws, p))]
+        return [b for p in ws.build_files_of("workflow") for b in ws.cached(
+            ("ci-file-step-builds", os.path.abspath(p)), lambda p=p: file_step_builds(ws, p))]
 
     found = ws.cached(("ci-step-builds",), build)
     here = os.path.abspath(path)
-    if any(b.path == here for b in found):
+    if here in ws.cached(("ci-step-build-paths",), lambda: {b.path for b in ws.cached(("ci-step-builds",), build)}):
         return found, ()
     # the workflows' steps are asked for inside, so this value also rests on the files they read
     return ws.cached(("ci-step-builds", here),

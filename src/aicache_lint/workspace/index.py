@@ -295,6 +295,18 @@ class Workspace:
             directory = parent
         return found
 
+    def build_files_of(self, kind: str) -> list[str]:
+        """The build files of one kind (``discovery.file_kind``), worked out once per run."""
+        def build() -> dict[str, list[str]]:
+            from aicache_lint.discovery import file_kind
+
+            by_kind: dict[str, list[str]] = {}
+            for path in self.build_files():
+                by_kind.setdefault(file_kind(path), []).append(path)
+            return by_kind
+
+        return self.cached(("build-files-by-kind",), build).get(kind, [])
+
     def build_files(self) -> list[str]:
         """Every file of the project that declares builds: Compose files (given or near a given
         file), workflows and local composite actions, GitLab CI and Bake files at the root, and

@@ -45,13 +45,11 @@ class Invocation(NamedTuple):
 
 def collect(ws: "Workspace") -> list[Invocation]:
     """Every build the project's build files declare, in file order."""
-
-    from aicache_lint.discovery import file_kind
-
     found: list[Invocation] = []
     seen_projects: set[tuple[str, ...]] = set()
+    compose = set(ws.build_files_of("compose"))
     for path in ws.build_files():
-        if file_kind(path) == "compose":
+        if path in compose:
             files = ws.companion_files(path)
             if files in seen_projects:
                 continue

@@ -120,7 +120,7 @@ class CiBuildCacheNotExported(Rule):
                 builds = step_builds(ctx.workspace, ctx.path)
                 names = names or step_scope_names(ctx.workspace, ctx.path)
                 build = next(b for b in builds if b.path == _abs(ctx.path) and b.step.line == step.line)
-                plan = _plan(ctx, all_steps, step, build, names[(build.path, step.line)], builds)
+                plan = _plan(ctx, all_steps, step, build, names[(build.path, step.line)])
                 yield Violation(_uses_span(step), _message(build, plan), _fix(ctx, all_steps, step, plan))
             elif step.uses == BAKE and _bake_without_cache(ctx, step):
                 yield Violation(_uses_span(step), _bake_message(step), None)
@@ -135,8 +135,7 @@ class _Plan(NamedTuple):
     why_not: str | None = None  # why no fix is offered
 
 
-def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "StepBuild", scope: str,
-          builds: list["StepBuild"]) -> _Plan:
+def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "StepBuild", scope: str) -> _Plan:
     from aicache_lint.ci.steps import github_hosted
     from aicache_lint.knowledge.build_cache_export import gha_inputs, registry_assumption, registry_inputs
 
@@ -144,7 +143,7 @@ def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "
     ref = build.reference
     push = (_input(step, "push") or "").strip().lower() == "true"
     if push and ref is not None and "${{" not in ref.repository and "/" in ref.repository:
-        tag = _cache_tag(ctx, build, builds)
+        tag = _cache_tag(ctx, build)
         if tag is None:
             return _Plan("registry", list(zip(("cache-from", "cache-to"), registry_inputs(ref.repository))), [],
                          "the matrix entries push one repository and no matrix value that tells them apart "
@@ -160,20 +159,19 @@ def _plan(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", build: "
     return _Plan("gha", list(zip(("cache-from", "cache-to"), gha_inputs(scope))), assumptions)
 
 
-def _cache_tag(ctx: BuildFileContext, build: "StepBuild", builds: list["StepBuild"]) -> str | None:
+def _cache_tag(ctx: BuildFileContext, build: "StepBuild") -> str | None:
     """The tag of a registry cache: `buildcache`, plus what tells this build apart from other
     builds pushing to the same repository -- the matrix values of its inputs (one cache per
     entry), or its own tag when another step pushes another tag of the repository (lerobot's
     `:latest` and `:latest-deps`, built from different lock files). None when the matrix entries
     cannot be told apart by values that fit in a tag."""
-    from aicache_lint.knowledge.build_cache_export import tag_slug, tag_variants
+    from aicache_lint.knowledge.build_cache_export import repository_tags, tag_slug, tag_variants
 
     parts = tag_variants(ctx.source.text, build.step.job,
                          tuple(v for v in build.variants if v not in build.reference.repository))
     if parts is None:
         return None
-    others = {b.reference.tag for b in builds
-              if b is not build and b.reference is not None and b.reference.repository == build.reference.repository}
+    others = repository_tags(ctx.workspace, ctx.path).get(build.reference.repository, set())
     if others - {build.reference.tag} and build.reference.tag and "${{" not in build.reference.tag:
         parts.insert(0, tag_slug(build.reference.tag))
     return "-".join(["buildcache", *parts])
