@@ -172,6 +172,40 @@ _TAG_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
 _MATRIX_KEY = re.compile(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}")
 
 
+def _combos(text: str, job: str) -> list[dict] | None:
+    """The matrix entries of workflow job ``job`` (``text`` is the workflow), or None."""
+    from aicache_lint.ci import load_yaml
+    from aicache_lint.ci.workflows import expand_matrix
+
+    doc, _ = load_yaml("workflow", text)
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    combos = expand_matrix(jobs.get(job)) if isinstance(jobs, dict) and isinstance(jobs.get(job), dict) else [None]
+    return None if combos == [None] else combos
+
+
+def _split(combos: list[dict], keys) -> set:
+    """How the values of ``keys`` group the entries (the entries each value combination names)."""
+    groups: dict[tuple, set] = {}
+    for i, c in enumerate(combos):
+        groups.setdefault(tuple(str(c.get(k)) for k in keys), set()).add(i)
+    return {frozenset(g) for g in groups.values()}
+
+
+def matrix_keys(text: str) -> list[str]:
+    return [m.group(1) for m in _MATRIX_KEY.finditer(text)]
+
+
+def tells_apart(text: str, job: str, written: str, variants: tuple[str, ...]) -> bool | None:
+    """Whether the matrix values in ``written`` (a scope) differ wherever the ``variants`` do:
+    each image of the matrix then has its own. None when the matrix cannot be read."""
+    combos = _combos(text, job)
+    if combos is None:
+        return None
+    wanted = _split(combos, [k for v in variants for k in matrix_keys(v)])
+    # entries that share a scope value must be one image: each scope group inside an image group
+    return all(any(h <= g for g in wanted) for h in _split(combos, matrix_keys(written)))
+
+
 def tag_variants(text: str, job: str, variants: tuple[str, ...]) -> list[str] | None:
     """The matrix expressions a registry cache tag can carry to tell a job's entries apart as
     ``variants`` do: a variant whose values all fit in a tag stays; one that does not
@@ -180,34 +214,25 @@ def tag_variants(text: str, job: str, variants: tuple[str, ...]) -> list[str] | 
     matrix cannot be read (``text`` is the workflow)."""
     import itertools
 
-    from aicache_lint.ci import load_yaml
-    from aicache_lint.ci.workflows import expand_matrix
-
     keys = [m.group(1) for v in variants for m in [_MATRIX_KEY.fullmatch(v)] if m]
     if len(keys) < len(variants):
         return None  # an action input: its values are not known here
-    doc, _ = load_yaml("workflow", text)
-    jobs = doc.get("jobs") if isinstance(doc, dict) else None
-    combos = expand_matrix(jobs.get(job)) if isinstance(jobs, dict) and isinstance(jobs.get(job), dict) else [None]
-    if not keys or combos == [None]:
-        return list(variants) if not keys else None
+    if not keys:
+        return list(variants)
+    combos = _combos(text, job)
+    if combos is None:
+        return None
 
     def fits(key: str) -> bool:
         return all(isinstance(c.get(key), (str, int)) and _TAG_SAFE.fullmatch(str(c.get(key))) for c in combos)
 
-    def split(chosen) -> set:
-        groups: dict[tuple, set] = {}
-        for i, c in enumerate(combos):
-            groups.setdefault(tuple(str(c.get(k)) for k in chosen), set()).add(i)
-        return {frozenset(g) for g in groups.values()}
-
     if all(fits(k) for k in keys):
         return list(variants)
-    wanted = split(keys)
+    wanted = _split(combos, keys)
     candidates = [k for k in dict.fromkeys(k for c in combos for k in c) if fits(k)]
     for size in range(1, len(candidates) + 1):
         for chosen in itertools.combinations(candidates, size):
-            if split(chosen) == wanted:
+            if _split(combos, chosen) == wanted:
                 return [f"${{{{ matrix.{k} }}}}" for k in chosen]
     return None
 
@@ -229,9 +254,12 @@ def _slug(part: str) -> str:
 
 
 def _dockerfile_components(dockerfile: str | None) -> list[str]:
-    """`docker/lerobot-gpu/Dockerfile` -> [docker, lerobot-gpu]; `Dockerfile.cuda` -> [cuda]."""
+    """`docker/lerobot-gpu/Dockerfile` -> [docker, lerobot-gpu]; `Dockerfile.cuda` -> [cuda]; one
+    written as an expression -> [the expression]."""
     if not dockerfile:
         return ["dockerfile"]
+    if _EXPR.search(dockerfile):
+        return [_slug(dockerfile)]
     path = posixpath.normpath(dockerfile.replace("\\", "/"))
     folder, name = posixpath.split(path)
     parts = [p for p in folder.split("/") if p not in ("", ".", "..")]
@@ -305,6 +333,11 @@ def first_tag(step: Step, all_steps: list[Step]) -> str | None:
 
 
 def _dockerfile(ws: "Workspace", path: str, step: Step) -> str | None:
+    """The Dockerfile a step builds, as messages name it: as written when a matrix or an input
+    picks it (`${{ matrix.dockerfile }}`: one path per entry), else as the build records read it."""
+    written = step_input(step, "file")
+    if written and _VARYING.search(written):
+        return written.strip()
     for inv in invocations_of(ws, path, step):
         if inv.dockerfile:
             from aicache_lint.ci import shown_path

@@ -22,8 +22,8 @@ class CiBuildCacheNotExported(Rule):
     ## What it does
     Flags a `docker/build-push-action` step of a GitHub workflow or composite action with neither
     `cache-from` nor `cache-to`. A `docker/bake-action` step is flagged too when none of the Bake
-    targets it builds can be read in the repository, or when it changes them through `set:`
-    without a `cache-from`/`cache-to` there (targets that can be read are checked on their own).
+    targets it builds can be read in the repository and its `set:` gives them no
+    `cache-from`/`cache-to` (targets that can be read are checked on their own, by AIC506).
     The message names the image (its first tag, or the Dockerfile when it has none) and the
     Dockerfile.
 
@@ -210,17 +210,18 @@ def _fix(ctx: BuildFileContext, all_steps: list["Step"], step: "Step", plan: _Pl
 
 
 def _bake_without_cache(ctx: BuildFileContext, step: "Step") -> bool:
-    """A bake-action step whose targets cannot be read, or that overrides them with `set:`, with
-    no cache import or export anywhere we can see."""
+    """A bake-action step whose targets cannot be read, with no cache import or export anywhere we
+    can see (readable targets are AIC506's; a `set:` written as one expression may set the cache)."""
     from aicache_lint.ci.steps import invocations_of
 
     overrides = _input(step, "set")
-    if overrides is not None and any(k in overrides for k in (".cache-from=", ".cache-to=")):
+    if overrides is not None and (any(k in overrides for k in (".cache-from=", ".cache-to="))
+                                  or overrides.strip().startswith("${{")):  # set: from an expression
         return False
     builds = invocations_of(ctx.workspace, ctx.path, step)
     if any(inv.cache_from or inv.cache_to for inv in builds):
         return False
-    return overrides is not None or all(inv.dockerfile is None for inv in builds)
+    return all(inv.dockerfile is None for inv in builds)  # readable targets are AIC506's
 
 
 def _bake_message(step: "Step") -> str:

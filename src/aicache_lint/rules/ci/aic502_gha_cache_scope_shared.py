@@ -21,8 +21,11 @@ class GhaCacheScopeShared(Rule):
     (`type=gha`) under a scope that a build of another image also exports to: no `scope=` at all
     (the default scope, `buildkit`) or the same one. The builds compared are every build of the
     repository (steps, jobs, the entries of a matrix, other workflows, Compose and Bake files); a
-    matrix step whose tag or `platforms` changes with the matrix builds one image per entry. The
-    message names the other builds.
+    matrix step whose tag, target, Dockerfile, context, build args or `platforms` change with the
+    matrix builds one image per entry, unless the scope's own matrix values already tell them
+    apart (`scope=chart-${{ matrix.image }}` where each image has its own Dockerfile). One
+    Dockerfile built the same way is one image, whichever registries it is pushed to. The message
+    names the other builds.
 
     ## Why is this bad?
     Each export replaces the cache of its scope. Two images sharing one scope overwrite each
@@ -54,8 +57,10 @@ class GhaCacheScopeShared(Rule):
 
     ## Fix safety
     The fix gives the step's `type=gha` entries of `cache-to` and `cache-from` the same scope of
-    their own (a short name of the image's repository path, with the matrix expressions that
-    tell the entries apart), adding `,scope=` or replacing the shared value. The scope only
+    their own, adding `,scope=` or changing the shared value: a matrix step keeps the scope its
+    author wrote and gets the matrix values it left out appended (`${{ matrix.arch }}` ->
+    `${{ matrix.arch }}-${{ matrix.dockerfile }}`); otherwise a short name of the image's
+    repository path, with the matrix expressions that tell the entries apart. The scope only
     chooses where this image's cache is kept, so the fix is safe; the first run after it starts
     from an empty cache. Reported without a fix: an entry not written verbatim (escapes, folded
     lines), and builds declared elsewhere than a build-push-action step (Bake targets, `run:`
@@ -90,7 +95,7 @@ class GhaCacheScopeShared(Rule):
                 continue
             mine = [e for found in shared.values() for e in found if e.build is build]
             others = [e for e in shared[mine[0].scope] if e.image not in {m.image for m in mine}] if mine else []
-            matrix_scope = _matrix_shared(build)
+            matrix_scope = _matrix_shared(ctx, build)
             if not mine and matrix_scope is None:
                 continue
             named = _describe(build, others)
@@ -99,7 +104,9 @@ class GhaCacheScopeShared(Rule):
             scope = mine[0].scope if mine else matrix_scope
             names = names or step_scope_names(ctx.workspace, ctx.path)
             node = build.step.inputs.get("cache-to")
-            yield Violation(node.span, _message(build, scope, named), _fix(ctx, build, names[(build.path, build.step.line)]))
+            new = _scope_with_variants(build, matrix_scope) if matrix_scope is not None else None
+            fix = _fix(ctx, build, new or names[(build.path, build.step.line)])
+            yield Violation(node.span, _message(build, scope, named), fix)
 
 
 class _Export(NamedTuple):
@@ -128,19 +135,29 @@ def _gha_exports(ctx: BuildFileContext, builds: list["StepBuild"]) -> dict[str, 
             if repository is None and inv.dockerfile is None:
                 continue  # an image we cannot tell apart from others
             variant = index if build is not None and build.variants else None
-            image = (repository, os.path.abspath(inv.dockerfile) if inv.dockerfile else None, inv.target, variant)
+            # One Dockerfile built the same way is one image, whichever registries it is pushed to
+            # (aibrix's Docker Hub and GHCR jobs share their cache rightly).
+            image = ((os.path.abspath(inv.dockerfile), inv.context, inv.target, inv.args, variant) if inv.dockerfile
+                     else (repository, None, inv.target, inv.args, variant))
             found.setdefault(entry.scope, []).append(_Export(entry.scope, image, inv, build))
     return found
 
 
-def _matrix_shared(build: "StepBuild") -> str | None:
-    """The gha scope the entries of a matrix step share: a `cache-to` scope as written that
-    leaves out a matrix expression of the step's tag or `platforms` (a matrix whose entries
-    differ only in `platforms` gives one build record, so this reads the step itself)."""
-    from aicache_lint.knowledge.build_cache_export import entries, step_input
+def _matrix_shared(ctx: BuildFileContext, build: "StepBuild") -> str | None:
+    """The gha scope different images of a matrix step share: a `cache-to` scope as written whose
+    matrix values do not differ wherever the step's inputs make another image (a matrix whose
+    entries differ only in `platforms` gives one build record, so this reads the step itself).
+    A scope that holds a variant, or whose values tell every image apart (`chart-${{ matrix.image
+    }}` where the image and its Dockerfile vary together), is its own; with a matrix that cannot be
+    read, a scope holding any of the step's matrix values is taken as its own."""
+    from aicache_lint.knowledge.build_cache_export import entries, matrix_keys, step_input, tells_apart
 
     for entry in entries(step_input(build.step, "cache-to") or ""):
-        if entry.type == "gha" and any(v not in entry.scope for v in build.variants):
+        if entry.type != "gha" or all(v in entry.scope for v in build.variants):
+            continue
+        apart = tells_apart(ctx.source.text, build.step.job, entry.scope, build.variants) \
+            if build.step.job_node is not None else None
+        if apart is False or apart is None and not matrix_keys(entry.scope):
             return entry.scope
     return None
 
@@ -162,6 +179,13 @@ def _message(build: "StepBuild", scope: str, named: list[str]) -> str:
     default = " (the default)" if scope == "buildkit" else ""
     return (f"{build.image} exports to GitHub's cache under scope `{scope}`{default}, as do builds of other images "
             f"({', '.join(named[:3])}{more}): each export replaces the others' cache. Give each image its own `scope=`")
+
+
+def _scope_with_variants(build: "StepBuild", written: str) -> str | None:
+    """The author's scope with the matrix values it leaves out appended (`${{ matrix.arch }}` ->
+    `${{ matrix.arch }}-${{ matrix.dockerfile }}`): what they wrote stays, each image gets its own."""
+    missing = [v for v in build.variants if v not in written]
+    return "-".join([written, *missing]) if missing and written != "buildkit" else None
 
 
 def _fix(ctx: BuildFileContext, build: "StepBuild", scope: str) -> Fix | None:
