@@ -152,3 +152,14 @@ def test_output_formats_take_the_new_kinds(tmp_path: Path, fmt: str) -> None:
         assert "daemon.json" in json.dumps(data)
     else:
         assert "daemon.json,line=1,col=2" in done.stdout
+
+
+def test_a_shell_script_that_is_no_text_is_skipped(tmp_path: Path) -> None:
+    """Shell scripts are read only for the daemon.json they write: a generated 3 MB installer or a
+    binary named `.sh` is not one, and is no error (a Dockerfile that large still is)."""
+    (tmp_path / "install.sh").write_bytes(b"echo x\n" * 400_000)
+    (tmp_path / "blob.sh").write_bytes(b"\x00\x01\x02" * 10)
+    (tmp_path / "Dockerfile").write_bytes(b"FROM python:3.12\n" + b"# x\n" * 600_000)
+    done = invoke(["--isolated", "--output-format", "concise", str(tmp_path)])
+    assert "install.sh" not in done.output and "blob.sh" not in done.output
+    assert f"{tmp_path / 'Dockerfile'}:1:1: AIC003" in done.stdout

@@ -67,3 +67,13 @@ def test_exclude_patterns(tmp_path: Path) -> None:
     # Named on the command line: linted all the same.
     files, _ = discover([str(tmp_path / "legacy" / "Dockerfile")], settings)
     assert files == [str(tmp_path / "legacy" / "Dockerfile")]
+
+
+def test_vendored_dependencies_are_not_walked(tmp_path: Path) -> None:
+    """buildx vendors Go modules whose own Bake files and Dockerfiles are not the repository's."""
+    for rel in ["docker-bake.hcl", "vendor/github.com/docker/cli-docs-tool/docker-bake.hcl",
+                "vendor/github.com/x/Dockerfile"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text('target "a" {}\n')
+    files, _ = discover([str(tmp_path)])
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == ["docker-bake.hcl"]

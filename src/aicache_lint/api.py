@@ -76,7 +76,15 @@ def _read(path: str) -> "SourceText | FileResult":
     except OSError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc.strerror or exc}")])
     except SourceError as exc:
+        if _is_shell(path):  # read only for a daemon.json it may write: a huge or binary one is not such a script
+            return FileResult(path, [])
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
+
+
+def _is_shell(path: str) -> bool:
+    from aicache_lint.discovery import file_kind
+
+    return file_kind(path) == "shell"
 
 
 def _network_module():

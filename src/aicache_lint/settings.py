@@ -25,9 +25,11 @@ class Selection(NamedTuple):
     ignore: tuple[str, ...] = ()
 
 
+# `vendor` holds dependencies fetched into the repository (Go modules, Composer, Bundler): their
+# Dockerfiles and Bake files are not this repository's to lint or to fix.
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".venv", "venv", ".eggs",
+    ".pytest_cache", ".ruff_cache", ".venv", "venv", ".eggs", "vendor",
 )
 
 
