@@ -42,3 +42,8 @@ def test_an_untagged_target_is_named_by_its_stage() -> None:
 def test_matrix_entries_are_named_when_they_share_a_scope() -> None:
     (message,) = _messages("AIC502", "matrix-of-targets-sharing-a-literal-scope")
     assert "as do builds of other images (the other entries of its matrix)" in message
+
+
+def test_a_dockerfile_outside_the_repository_keeps_its_path() -> None:
+    (message,) = _messages("AIC503", "dockerfile-outside-the-repository-keeps-its-path")
+    assert message.startswith("`docker build` of `/tmp/Dockerfile.modelcar` neither imports")

@@ -102,7 +102,9 @@ def shown_path(path: str, declared_in: str, root: str | None) -> str:
     relative to the repository ``root`` (the `.git` folder's), else to the folder holding
     `.github`, else to the declaring file's folder; with `/`. The same wherever the run starts."""
     base = root or _repo_root(os.path.abspath(declared_in), os.path.dirname(os.path.abspath(declared_in)))
-    return os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+    shown = os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+    # a file outside the repository (`-f /tmp/Dockerfile.modelcar`) keeps its absolute path
+    return path if os.path.isabs(path) and shown.startswith("../") else shown
 
 
 def load_yaml(path: str, text: str) -> tuple[object, str | None]:

@@ -165,6 +165,8 @@ class BuildCommandWithoutCache(Rule):
     def _compose(self, ctx: BuildFileContext, cmd: "BuildCommand") -> Violation | None:
         files = cmd.compose_files()
         found = _compose_files(ctx, cmd, files) if files is not None else []
+        if files and not found:
+            return None  # it names Compose files the repository does not hold (kserve's `if [ -f ... ]`)
         services = _services(cmd.args)
         if found:
             builds = [inv for inv in ctx.workspace.invocations()
