@@ -59,6 +59,34 @@ def target_name(inv: "Invocation") -> str | None:
     return target if sep else None
 
 
+def reusable_workflow_words(ws: "Workspace") -> frozenset[str]:
+    """The words of the `with:` values of jobs that call a reusable workflow (`jobs.<id>.uses:`,
+    e.g. docker/github-builder's bake.yml): a Bake target they name is built, and its cache set,
+    by a workflow this repository does not hold."""
+    return ws.cached(("reusable-workflow-words",), lambda: frozenset(_reusable_words(ws)))
+
+
+def _reusable_words(ws: "Workspace") -> set[str]:
+    import re
+
+    from aicache_lint import buildfiles
+    from aicache_lint.compose.model import Mapping, Scalar
+
+    words: set[str] = set()
+    for path in ws.build_files_of("workflow"):
+        source = ws.source(path)
+        parsed = buildfiles.parse(source, "workflow") if source is not None else None
+        jobs = parsed.yaml.root.get("jobs") if parsed is not None and parsed.yaml is not None else None
+        for pair in jobs.target.pairs if jobs is not None and isinstance(jobs.target, Mapping) else ():
+            job = pair.value.target
+            inputs = job.get("with") if isinstance(job, Mapping) and job.get("uses") is not None else None
+            for item in inputs.target.pairs if inputs is not None and isinstance(inputs.target, Mapping) else ():
+                value = item.value.target
+                if isinstance(value, Scalar) and value.value:
+                    words.update(re.findall(r"[\w.-]+", value.value))
+    return words
+
+
 def bake_steps(ws: "Workspace") -> list[BakeStep]:
     """Every docker/bake-action step of the project's workflows, in file order."""
     return ws.cached(("bake-steps",), lambda: _find(ws))

@@ -26,8 +26,12 @@ class BakeTargetWithoutCache(Rule):
     block, because the cache belongs to each image (its own `scope`), not to the parent they share.
     HCL and JSON Bake files are read; variables and `${}` interpolation are followed as far as
     their defaults go. A `cache-from`/`cache-to` a variable or an expression decides
-    (`cache-to = ["${CACHE_TO}"]`), or a bake-action `set: *.cache-to=...`, counts as set; a
-    target with its own `no-cache = true` is built without cache on purpose and not reported.
+    (`cache-to = ["${CACHE_TO}"]`), or a bake-action `set: *.cache-to=...`, counts as set (also
+    from a step whose targets an input or an undefined matrix name picks, for the targets it may
+    build); a target with its own `no-cache = true` is built without cache on purpose, and one a
+    reusable workflow the repository does not hold is given (`jobs.<id>.uses:` with the target in
+    its `with:`, e.g. docker/github-builder's bake workflow) keeps the cache that workflow sets:
+    neither is reported.
 
     ## Why is this bad?
     A build without cache import starts from nothing on every fresh builder, and CI runners are
@@ -101,7 +105,7 @@ class BakeTargetWithoutCache(Rule):
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
         from aicache_lint.ci.bake import tag_repository
-        from aicache_lint.ci.bake_steps import bake_steps
+        from aicache_lint.ci.bake_steps import bake_steps, reusable_workflow_words
 
         declared = _declared_targets(ctx)
         if not declared:
@@ -126,6 +130,9 @@ class BakeTargetWithoutCache(Rule):
                 continue  # only a parent, declared first in another file, or cached
             if any(s.sets_cache(name) and s.may_build(name, where.matrix) for s in steps):
                 continue  # a step that may build it (its targets not all known) sets its cache
+            if name in reusable_workflow_words(ws):
+                continue  # a reusable workflow the repository does not hold builds it, with its own cache
+
             fix, why_not = _fix(ctx, name, where, builders, shared)
             yield Violation(where.span, _message(ctx, name, runs[0], why_not), fix)
 
