@@ -118,7 +118,7 @@ class _Export(NamedTuple):
 
 def _gha_exports(ctx: BuildFileContext, builds: list["StepBuild"]) -> dict[str, list[_Export]]:
     """The builds of the repository that export to a known gha scope, by scope."""
-    from aicache_lint.knowledge.build_cache_export import build_of, parse_entry, split_reference
+    from aicache_lint.knowledge.build_cache_export import build_of, parse_entry, split_reference, step_input
 
     found: dict[str, list[_Export]] = {}
     entry_of: dict[int, int] = {}  # a step's build records so far: the matrix entry of the next one
@@ -137,8 +137,12 @@ def _gha_exports(ctx: BuildFileContext, builds: list["StepBuild"]) -> dict[str, 
             variant = index if build is not None and build.variants else None
             # One Dockerfile built the same way is one image, whichever registries it is pushed to
             # (aibrix's Docker Hub and GHCR jobs share their cache rightly).
-            image = ((os.path.abspath(inv.dockerfile), inv.context, inv.target, inv.args, variant) if inv.dockerfile
-                     else (repository, None, inv.target, inv.args, variant))
+            if inv.dockerfile:
+                image = (os.path.abspath(inv.dockerfile), inv.context, inv.target, inv.args, variant)
+            elif build is not None and build.dockerfile:  # as the step writes it: `${{ matrix.component.file }}`
+                image = (build.dockerfile, step_input(build.step, "context"), build.target, inv.args, variant)
+            else:
+                image = (repository, None, inv.target, inv.args, variant)
             found.setdefault(entry.scope, []).append(_Export(entry.scope, image, inv, build))
     return found
 
