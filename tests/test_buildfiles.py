@@ -65,7 +65,7 @@ def test_stages_order_dockerfiles_compose_then_the_rest() -> None:
     (".gitlab-ci.yml", "", 1, 1, "empty GitLab CI file"),
     ("docker-bake.hcl", 'target "app" {\n  context = \n}\n', 2, 3, "HCL syntax error"),
     ("docker-bake.json", '{\n  "target": {\n    "app": {,}\n  }\n}\n', 3, 13, "invalid JSON"),
-    ("daemon.json", '{\n\t"registry-mirrors": ["x",]\n}\n', 2, 27, "invalid JSON"),
+    ("daemon.json", '{\n\t"registry-mirrors": ["x" "y"]\n}\n', 2, 27, "invalid JSON"),
     ("daemon.json", "[]\n", 1, 1, "a daemon.json must be a JSON object"),
     ("buildkitd.toml", '[registry."docker.io"]\nmirrors = [\n', 3, 1, "invalid TOML"),
     ("buildkitd.toml", "a = 1\nb = = 2\n", 2, 5, "invalid TOML: Invalid value"),
