@@ -104,3 +104,35 @@ def test_reference_tags_load_and_the_rest_of_the_script_counts():
     found, problems = invocations(".gitlab-ci.yml", text, {}.get)
     assert problems == []
     assert [inv.tags for inv in found] == [("registry.example.com/ml/app:1",)]
+
+
+def test_local_includes_are_merged_in_and_their_jobs_reported_where_they_are():
+    """gpu-operator's `.gitlab-ci.yml` includes `.common-ci.yml`, whose templates its jobs extend."""
+    main = dedent('''\
+        include:
+          - local: .common-ci.yml
+          - project: other/group
+            file: /templates.yml
+        variables:
+          IMAGE: registry.example.com/gpu/operator
+        build-operator:
+          extends: .build
+    ''')
+    common = dedent('''\
+        .build:
+          script:
+            - docker build -t $IMAGE:dev .
+        build-docs:
+          script:
+            - docker build -t registry.example.com/gpu/docs:1 docs
+    ''')
+    found, problems = invocations(".gitlab-ci.yml", main, {".common-ci.yml": common}.get)
+    assert problems == []
+    assert sorted((inv.origin.path, inv.origin.name, inv.tags) for inv in found) == [
+        (".common-ci.yml", "build-docs", ("registry.example.com/gpu/docs:1",)),
+        (".gitlab-ci.yml", "build-operator", ("registry.example.com/gpu/operator:dev",)),
+    ]
+    _, problems = invocations(".gitlab-ci.yml", main, {}.get)
+    assert problems == [".gitlab-ci.yml:1: included file `.common-ci.yml` not found",
+                        ".gitlab-ci.yml:8: `extends: .build` names no job or template "
+                        "(it may come from an include of another project)"]

@@ -57,7 +57,7 @@ def invocations(path: str, text: str, read: Read, root: str = ".") -> tuple[list
         if kind == "gitlab":
             from aicache_lint.ci.gitlab import gitlab_invocations
 
-            return gitlab_invocations(path, text)
+            return gitlab_invocations(path, text, read)
         if kind == "bake":
             return _bake_invocations(path, text, read, root)
         if kind == "action":

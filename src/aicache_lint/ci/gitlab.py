@@ -4,15 +4,16 @@ A job's `before_script` (its own, else the `default:` or global one) and `script
 shell, in the repository root (`$CI_PROJECT_DIR`), with the global `variables` and the job's
 own as environment variables (https://docs.gitlab.com/ci/yaml/). YAML anchors and `<<` merges
 come with the loader; `extends` is followed one level deep (a template extending another template
-contributes only its own keys) and `!reference` tags are not followed. Hidden jobs (`.name`) are
-templates and build nothing themselves. `parallel: matrix` variables stay unknown.
+contributes only its own keys) and `!reference` tags are not followed. Files of the repository the
+pipeline `include`s (`local:`) are merged in first. Hidden jobs (`.name`) are templates and build
+nothing themselves. `parallel: matrix` variables stay unknown.
 """
 
 from __future__ import annotations
 
 import bisect
 
-from aicache_lint.ci import load_yaml
+from aicache_lint.ci import Read, join, load_yaml
 from aicache_lint.ci.commands import UnknownValue, build_invocations, expand
 from aicache_lint.workspace.invocations import Invocation, Origin
 
@@ -21,7 +22,7 @@ _GLOBAL_KEYS = frozenset({"default", "include", "stages", "variables", "workflow
                           "before_script", "after_script", "cache", "spec"})
 
 
-def gitlab_invocations(path: str, text: str) -> tuple[list[Invocation], list[str]]:
+def gitlab_invocations(path: str, text: str, read: Read | None = None) -> tuple[list[Invocation], list[str]]:
     doc, problem = load_yaml(path, text)
     if problem:
         return [], [problem]
@@ -29,6 +30,7 @@ def gitlab_invocations(path: str, text: str) -> tuple[list[Invocation], list[str
         return [], []
     root = _folder(path)
     problems: list[str] = []
+    doc = _with_includes(doc, path, root, read, problems)
     default = doc.get("default") if isinstance(doc.get("default"), dict) else {}
     base_env = _variables(doc.get("variables"), {"CI_PROJECT_DIR": root, "CI_BUILDS_DIR": root})
     out: list[Invocation] = []
@@ -41,8 +43,66 @@ def gitlab_invocations(path: str, text: str) -> tuple[list[Invocation], list[str
         if not items:
             continue
         env = _variables(job.get("variables"), base_env)
-        out.extend(_script_invocations(items, Origin("gitlab", path, getattr(job, "line", 1), str(name)), root, env))
+        origin = Origin("gitlab", getattr(job, "source_path", path), getattr(job, "line", 1), str(name))
+        out.extend(_script_invocations(items, origin, root, env))
     return out, problems
+
+
+_MAX_INCLUDES = 16  # included files, counted over all levels (GitLab allows 150)
+
+
+def _with_includes(doc: dict, path: str, root: str, read: Read | None, problems: list[str]) -> dict:
+    """The pipeline with its `include: local:` files merged in, as GitLab does: included files
+    first, in order, then this file, which wins (https://docs.gitlab.com/ci/yaml/includes/). Only
+    files of this repository are read; `project:`, `remote:`, `template:` and `component:` includes
+    stay unknown. A job keeps the line of the file that defines it last."""
+    if read is None or "include" not in doc:
+        return doc
+    merged: dict = {}
+    seen = {path}
+    for included in _local_includes(doc, root):
+        if included in seen or len(seen) > _MAX_INCLUDES:
+            continue
+        seen.add(included)
+        text = read(included)
+        if text is None:
+            problems.append(f"{path}:{getattr(doc, 'line', 1)}: included file `{included}` not found")
+            continue
+        inner, problem = load_yaml(included, text)
+        if problem or not isinstance(inner, dict):
+            problems.extend([problem] if problem else [])
+            continue
+        for key, value in inner.items():
+            if key != "include":
+                if isinstance(value, dict):
+                    value.source_path = included  # where a job defined there is reported
+                merged[key] = value
+    if not merged:
+        return doc
+    for key, value in doc.items():
+        if key in merged and isinstance(value, dict) and isinstance(merged[key], dict):
+            both: dict = dict(merged[key])
+            _deep_merge(both, value)
+            value = type(value)(both)
+            value.line = getattr(doc[key], "line", 1)
+        merged[key] = value
+    out = type(doc)(merged)
+    out.line = getattr(doc, "line", 1)
+    return out
+
+
+def _local_includes(doc: dict, root: str) -> list[str]:
+    """The paths of `include:` entries that name a file of this repository (`local:`, or a bare
+    path), relative to the repository root; a wildcard or a variable is left out."""
+    entries = doc.get("include")
+    entries = entries if isinstance(entries, list) else [entries]
+    found = []
+    for entry in entries:
+        where = entry.get("local") if isinstance(entry, dict) else entry if isinstance(entry, str) else None
+        if not isinstance(where, str) or "*" in where or "$" in where or "://" in where:
+            continue
+        found.append(join(root, where.lstrip("/")))
+    return found
 
 
 def _folder(path: str) -> str:
@@ -58,7 +118,8 @@ def _extended(job: dict, doc: dict, path: str, problems: list[str]) -> dict:
     for parent in parents:
         template = doc.get(parent)
         if not isinstance(template, dict):
-            problems.append(f"{path}:{getattr(job, 'line', 1)}: `extends: {parent}` names no job or template")
+            outside = " (it may come from an include of another project)" if doc.get("include") else ""
+            problems.append(f"{path}:{getattr(job, 'line', 1)}: `extends: {parent}` names no job or template{outside}")
             continue
         _deep_merge(merged, template)
     if not merged:
@@ -66,6 +127,8 @@ def _extended(job: dict, doc: dict, path: str, problems: list[str]) -> dict:
     _deep_merge(merged, job)
     out = type(job)(merged)
     out.line = getattr(job, "line", 1)
+    if hasattr(job, "source_path"):
+        out.source_path = job.source_path
     return out
 
 
