@@ -91,6 +91,14 @@ def _with_includes(doc: dict, path: str, root: str, read: Read | None, problems:
     return out
 
 
+def _includes_elsewhere(doc: dict) -> bool:
+    """The pipeline includes files from outside the repository (another project, a URL, a template)."""
+    entries = doc.get("include")
+    entries = entries if isinstance(entries, list) else [entries]
+    return any(isinstance(e, dict) and e.keys() & {"project", "remote", "template", "component"}
+               or isinstance(e, str) and "://" in e for e in entries)
+
+
 def _local_includes(doc: dict, root: str) -> list[str]:
     """The paths of `include:` entries that name a file of this repository (`local:`, or a bare
     path), relative to the repository root; a wildcard or a variable is left out."""
@@ -118,7 +126,7 @@ def _extended(job: dict, doc: dict, path: str, problems: list[str]) -> dict:
     for parent in parents:
         template = doc.get(parent)
         if not isinstance(template, dict):
-            outside = " (it may come from an include of another project)" if doc.get("include") else ""
+            outside = " (it may come from an include of another project)" if _includes_elsewhere(doc) else ""
             problems.append(f"{path}:{getattr(job, 'line', 1)}: `extends: {parent}` names no job or template{outside}")
             continue
         _deep_merge(merged, template)
