@@ -89,6 +89,26 @@ def earlier_steps(all_steps: list[Step], step: Step) -> list[Step]:
     return [s for s in all_steps if s.job == step.job and s.job_node is step.job_node and s.index < step.index]
 
 
+# Steps that give the job a builder whose cache outlives the job: a Blacksmith sticky builder, or a
+# Buildx builder on a BuildKit daemon elsewhere (`driver: remote` with an `endpoint`, `kubernetes`).
+_STICKY_BUILDERS = ("useblacksmith/setup-docker-builder",)
+_PERSISTENT_DRIVERS = ("remote", "kubernetes")
+
+
+def persistent_builder(all_steps: list[Step], step: Step) -> str | None:
+    """The earlier step of ``step``'s job that sets up a builder whose cache survives the job
+    (named for messages), or None: then layers and cache mounts start from nothing on a fresh runner."""
+    for earlier in earlier_steps(all_steps, step):
+        if earlier.uses in _STICKY_BUILDERS:
+            return f"`{earlier.uses}`"
+        if earlier.uses == SETUP_BUILDX and earlier.inputs is not None:
+            driver = earlier.inputs.get("driver")
+            value = getattr(driver.target, "value", None) if driver is not None else None
+            if value in _PERSISTENT_DRIVERS or earlier.inputs.get("endpoint") is not None:
+                return f"`{SETUP_BUILDX}` with driver `{value or 'remote'}`"
+    return None
+
+
 def runs_on(step: Step) -> list[str] | None:
     """The job's `runs-on` labels when they are literal; None when an expression or a runner group
     decides (or in a composite action, which runs wherever its caller does)."""

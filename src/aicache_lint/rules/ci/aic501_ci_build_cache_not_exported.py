@@ -33,7 +33,10 @@ class CiBuildCacheNotExported(Rule):
     installed again on each push or nightly build. BuildKit can export its layer cache to
     GitHub's cache service (`type=gha`) or to a registry (`type=registry`) and import it on the
     next run, so unchanged layers are reused. A step that already sets one of the two inputs has
-    made a choice and is left alone, as is one with `no-cache: true` (a build meant to start cold).
+    made a choice and is left alone, as is one with `no-cache: true` (a build meant to start cold)
+    and one whose job sets up a builder that keeps its cache between runs (Blacksmith's
+    `useblacksmith/setup-docker-builder`, or `docker/setup-buildx-action` with `driver: remote`,
+    an `endpoint`, or `driver: kubernetes`).
 
     ## Example
     ```yaml
@@ -109,12 +112,14 @@ class CiBuildCacheNotExported(Rule):
     targets = ("workflow", "action")
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
-        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, steps
+        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, persistent_builder, steps
         from aicache_lint.knowledge.build_cache_export import step_builds, step_scope_names
 
         all_steps = steps(ctx.file)
         names = None
         for step in all_steps:
+            if persistent_builder(all_steps, step) is not None:
+                continue  # its builder keeps its cache from one run to the next
             if (step.uses == BUILD_PUSH and _input(step, "cache-from") is None and _input(step, "cache-to") is None
                     and (_input(step, "no-cache") or "").strip().lower() != "true"):  # a build meant to start cold
                 builds = step_builds(ctx.workspace, ctx.path)

@@ -47,7 +47,8 @@ class CacheMountsColdInCi(Rule):
     `buildkit-cache-dance`, which restores the mounts' contents from a directory that
     `actions/cache` keeps and extracts them after the build.
 
-    No finding on a self-hosted runner (a persistent builder keeps its cache mounts), when the
+    No finding on a self-hosted runner or a builder that outlives the job (Blacksmith's sticky
+    builder, a `remote` or `kubernetes` Buildx driver: a persistent builder keeps its cache mounts), when the
     runner comes from an expression, in a composite action (it runs wherever its caller does),
     or when the Dockerfile cannot be known (a path from an unknown expression).
 
@@ -113,13 +114,13 @@ class CacheMountsColdInCi(Rule):
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
         from aicache_lint.ci.scripts import build_commands, workflow_scripts
-        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, github_hosted, invocations_of, steps
+        from aicache_lint.ci.steps import BAKE, BUILD_PUSH, github_hosted, invocations_of, persistent_builder, steps
 
         all_steps = steps(ctx.file)
         danced = {id(s.job_node) for s in all_steps if s.uses is not None and s.uses.startswith(CACHE_DANCE)}
         scripts = {id(s.step.node): s for s in workflow_scripts(ctx.file) if s.step is not None}
         for step in all_steps:
-            if github_hosted(step) is not True or id(step.job_node) in danced:
+            if github_hosted(step) is not True or id(step.job_node) in danced or persistent_builder(all_steps, step):
                 continue
             builds = invocations_of(ctx.workspace, ctx.path, step)
             if step.uses in (BUILD_PUSH, BAKE):  # a bake step: the Dockerfiles of every target it builds
