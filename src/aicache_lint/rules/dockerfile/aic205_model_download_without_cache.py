@@ -40,9 +40,15 @@ _OK_BEFORE = (None, "&&", ";", "\n")
 class ModelDownloadWithoutCache(Rule):
     """
     ## What it does
-    Flags a model download at build time in a `RUN` that has no cache mount on the Hugging Face
-    hub cache: `hf download` / `huggingface-cli download`, `snapshot_download`, `hf_hub_download`
-    or `.from_pretrained("org/name")` in `python -c` or a heredoc, and `wget`/`curl` of a
+    Flags a model download at build time in a `RUN` that has no cache mount on the cache it fills:
+    `hf download` / `huggingface-cli download`; in the Python of `python -c`, a heredoc read by
+    `python` / `python -` or a heredoc with a python shebang, `snapshot_download`, `hf_hub_download`,
+    `.from_pretrained("org/name")`, `pipeline(task, model=…)`, `SentenceTransformer(…)`,
+    `CrossEncoder(…)`, `faster_whisper.WhisperModel(…)`, `timm.create_model(…, pretrained=True)`,
+    `open_clip.create_model_and_transforms(…, pretrained=…)` (all in the Hugging Face hub cache),
+    `whisper.load_model(…)` (`~/.cache/whisper`), `torch.hub.load(…)` and torchvision weights
+    (`$TORCH_HOME/hub`) -- a literal local path or `local_files_only=True` downloads nothing, and
+    code that is not valid Python runs nothing; and `wget`/`curl` of a
     `.safetensors`, `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub
     (huggingface.co, hf.co, hf-mirror.com, civitai.com, modelscope). It also flags
     `hf download … --local-dir D` under a mount of the hub cache that nothing fills: a lone
@@ -91,11 +97,13 @@ class ModelDownloadWithoutCache(Rule):
     - [huggingface_hub: download files to a local folder](https://huggingface.co/docs/huggingface_hub/guides/download#download-files-to-a-local-folder)
     - [huggingface_hub CLI: `hf download`](https://huggingface.co/docs/huggingface_hub/guides/cli#hf-download)
     - [BuildKit `RUN --mount=type=cache`](https://docs.docker.com/reference/dockerfile/#run---mounttypecache)
+    - [openai-whisper `load_model` (`download_root`, `$XDG_CACHE_HOME/whisper`)](https://github.com/openai/whisper/blob/main/whisper/__init__.py)
+    - [torch.hub: where weights are saved (`$TORCH_HOME/hub`)](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
     """
 
     code = "AIC205"
     name = "model-download-without-cache"
-    summary = "A model is downloaded at build time without a cache mount on the Hugging Face cache"
+    summary = "A model is downloaded at build time without a cache mount on the cache it fills"
     fix_availability = FixAvailability.SOMETIMES
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
