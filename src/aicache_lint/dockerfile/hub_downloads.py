@@ -25,6 +25,8 @@ _LIBRARY_CACHE = {
     "torch": ("torch", "TORCH_HOME", "hub"),
     "torchvision": ("torch", "TORCH_HOME", "hub"),
 }
+# A library's own variable that, when set, moves its downloads out of the hub cache (DOMAIN §3.3).
+_LIBRARY_HOME = {"sentence_transformers": "SENTENCE_TRANSFORMERS_HOME"}
 
 
 class PythonDownload(NamedTuple):
@@ -55,10 +57,13 @@ def hub_cache(state: "State", prefix: dict) -> str | None:
 def python_downloads(run: "Instruction", script: "Script | None", state: "State") -> list[PythonDownload]:
     """The models the Python of a RUN downloads: `python -c CODE`, a heredoc read by `python`,
     `python -` or a bare `<<EOF` with a python shebang. Code that is not valid Python runs nothing."""
+    bodies = _python_bodies(script)
+    if not bodies:
+        return []
     from aicache_lint.python.read import read
 
     out: list[PythonDownload] = []
-    for body in _python_bodies(script):
+    for body in bodies:
         facts = read(body.text)
         for load in facts.loads if facts is not None else ():
             if load.remote:
@@ -109,6 +114,9 @@ def _cache(load: "ModelLoad", state: "State") -> str | None:
     """The directory the load fills: its literal cache argument, else the library's cache."""
     if load.cache_dir and not load.call.endswith(("snapshot_download", "hf_hub_download")):
         return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir))
+    home_var = _LIBRARY_HOME.get(load.library or "")
+    if home_var and state.run_env.get(home_var):
+        return posixpath.normpath(posixpath.join(state.workdir, state.run_env[home_var]))
     tool = _LIBRARY_CACHE.get(load.library or "")
     if tool is None:
         return hub_cache(state, {})

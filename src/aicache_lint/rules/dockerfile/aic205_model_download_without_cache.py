@@ -45,10 +45,11 @@ class ModelDownloadWithoutCache(Rule):
     `python` / `python -` or a heredoc with a python shebang, `snapshot_download`, `hf_hub_download`,
     `.from_pretrained("org/name")`, `pipeline(task, model=…)`, `SentenceTransformer(…)`,
     `CrossEncoder(…)`, `faster_whisper.WhisperModel(…)`, `timm.create_model(…, pretrained=True)`,
-    `open_clip.create_model_and_transforms(…, pretrained=…)` (all in the Hugging Face hub cache),
-    `whisper.load_model(…)` (`~/.cache/whisper`), `torch.hub.load(…)` and torchvision weights
-    (`$TORCH_HOME/hub`) -- a literal local path or `local_files_only=True` downloads nothing, and
-    code that is not valid Python runs nothing; and `wget`/`curl` of a
+    `open_clip.create_model_and_transforms(…, pretrained=…)` (all in the Hugging Face hub cache;
+    sentence-transformers in `$SENTENCE_TRANSFORMERS_HOME` when it is set), `whisper.load_model(…)`
+    (`~/.cache/whisper`), `torch.hub.load(…)` and torchvision weights (`$TORCH_HOME/hub`) -- a
+    literal local path or `local_files_only=True` downloads nothing, and code that is not valid
+    Python runs nothing; and `wget`/`curl` of a
     `.safetensors`, `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub
     (huggingface.co, hf.co, hf-mirror.com, civitai.com, modelscope). It also flags
     `hf download … --local-dir D` under a mount of the hub cache that nothing fills: a lone
