@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.dockerfile.shell import subcommand
+from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import State
     from aicache_lint.dockerfile.model import Instruction
-    from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.dockerfile.shell import Invocation, Script
+    from aicache_lint.python.read import ModelLoad
     from aicache_lint.source import Span
 
 PYTHON = re.compile(r"python\d*(?:\.\d+)*")
-# Python calls that download from the Hub: snapshot_download / hf_hub_download always;
-# from_pretrained when its first argument is a string that is not a local path.
-PY_DOWNLOAD = re.compile(
-    r"\b(?:snapshot_download|hf_hub_download)\s*\(|\.from_pretrained\s*\(\s*[rbuf]?['\"](?![/.~])[^'\"]+['\"]"
-)
+_SHEBANG_PYTHON = re.compile(r"#![^\n]*\bpython\d*(?:\.\d+)*[ \t]*(?:\n|$)")
+# Where each library keeps what it downloads (DOMAIN §3.3): (tool directory, override variable,
+# subdirectory); the libraries not named here download through the Hugging Face Hub cache.
+_LIBRARY_CACHE = {
+    "whisper": ("whisper", "", ""),  # $XDG_CACHE_HOME/whisper, no variable of its own
+    "torch": ("torch", "TORCH_HOME", "hub"),
+    "torchvision": ("torch", "TORCH_HOME", "hub"),
+}
+# A library's own variable that, when set, moves its downloads out of the hub cache (DOMAIN §3.3).
+_LIBRARY_HOME = {"sentence_transformers": "SENTENCE_TRANSFORMERS_HOME"}
+
+
+class PythonDownload(NamedTuple):
+    """A model a RUN's Python downloads: the load, where it is in the file, and the cache it fills
+    (None: not known)."""
+
+    load: "ModelLoad"
+    span: "Span"
+    cache: str | None
 
 
 def is_hub_download(inv: "Invocation") -> bool:
@@ -38,17 +54,71 @@ def hub_cache(state: "State", prefix: dict) -> str | None:
     return posixpath.join(home, "hub") if home else None
 
 
-def python_download_span(run: "Instruction", invs: list["Invocation"]) -> "Span | None":
-    """Where a `python -c` or a heredoc of the RUN calls a Hub download (None: it does not)."""
-    for inv in invs:
-        if not PYTHON.fullmatch(inv.program):
+def python_downloads(run: "Instruction", script: "Script | None", state: "State") -> list[PythonDownload]:
+    """The models the Python of a RUN downloads: `python -c CODE`, a heredoc read by `python`,
+    `python -` or a bare `<<EOF` with a python shebang. Code that is not valid Python runs nothing."""
+    bodies = _python_bodies(script)
+    if not bodies:
+        return []
+    from aicache_lint.python.read import read
+
+    out: list[PythonDownload] = []
+    for body in bodies:
+        facts = read(body.text)
+        for load in facts.loads if facts is not None else ():
+            if load.remote:
+                out.append(PythonDownload(load, body.file_span(*load.span), _cache(load, state)))
+    return out
+
+
+def _python_bodies(script: "Script | None") -> list["MappedText"]:
+    from aicache_lint.dockerfile.shell import normalize, word_text
+
+    out: list[MappedText] = []
+    for cmd in script.commands if script is not None else ():
+        inv = normalize(cmd)
+        if inv is not None and PYTHON.fullmatch(inv.program):
+            args = [w.value for w in inv.args]
+            if "-c" in args[:-1]:
+                out.append(word_text(cmd.script.source, inv.args[args.index("-c") + 1]))
+                continue
+            if any(not a.startswith("-") for a in args):
+                continue  # `python script.py`, `python -m module`: stdin is their data, not code
+        elif inv is not None or cmd.words:
             continue
-        for i, w in enumerate(inv.args[:-1]):
-            if w.value == "-c" and PY_DOWNLOAD.search(inv.args[i + 1].value):
-                code = inv.args[i + 1]
-                return inv.command.script.file_span(code.start, code.end)
-    target = run.inner or run
-    for heredoc in target.heredocs:
-        if PY_DOWNLOAD.search(heredoc.content):
-            return target.keyword_span
-    return None
+        for r in cmd.redirects:
+            doc = r.heredoc
+            if doc is None or r.fd not in (None, "0"):
+                continue
+            body = _heredoc_text(cmd.script.source, doc)
+            if inv is not None or _SHEBANG_PYTHON.match(body.text):
+                out.append(body)
+    return out
+
+
+def _heredoc_text(source: "MappedText", doc) -> "MappedText":
+    """The body as the program reads it: `<<-` strips leading tabs."""
+    body = source.slice(doc.body_start, doc.body_end)
+    if not doc.strip_tabs:
+        return body
+    keep = [i for i, c in enumerate(body.text) if not (c == "\t" and _at_line_start(body.text, i))]
+    return MappedText("".join(body.text[i] for i in keep), [body.offsets[i] for i in keep] + body.offsets[-1:])
+
+
+def _at_line_start(text: str, i: int) -> bool:
+    j = text.rfind("\n", 0, i) + 1
+    return text[j:i].strip("\t") == ""
+
+
+def _cache(load: "ModelLoad", state: "State") -> str | None:
+    """The directory the load fills: its literal cache argument, else the library's cache."""
+    if load.cache_dir and not load.call.endswith(("snapshot_download", "hf_hub_download")):
+        return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir))
+    home_var = _LIBRARY_HOME.get(load.library or "")
+    if home_var and state.run_env.get(home_var):
+        return posixpath.normpath(posixpath.join(state.workdir, state.run_env[home_var]))
+    tool = _LIBRARY_CACHE.get(load.library or "")
+    if tool is None:
+        return hub_cache(state, {})
+    home = state.cache_dir(tool[0], tool[1])
+    return posixpath.join(home, tool[2]) if home and tool[2] else home

@@ -135,7 +135,7 @@ def _run(facts: "Facts", instr: "Instruction", state: "State") -> list[ImageWrit
     from aicache_lint.dockerfile.hub_downloads import (
         hub_cache,
         is_hub_download,
-        python_download_span,
+        python_downloads,
     )
 
     line = instr.start_line
@@ -157,8 +157,7 @@ def _run(facts: "Facts", instr: "Instruction", state: "State") -> list[ImageWrit
             paths.append(hub_cache(state, {}) or "")
         elif inv.program not in _INSTALLERS and explicit_workdir:
             paths.append(state.workdir)
-    if python_download_span(instr, invs) is not None:
-        paths.append(hub_cache(state, {}) or "")
+    paths.extend(d.cache or "" for d in python_downloads(instr, script, state))
     out: list[ImageWrite] = []
     for path in paths:
         if not path:

@@ -884,7 +884,7 @@ class _Parser:
         inv = normalize(cmd)
         script_word = shell_c_argument(inv)
         if script_word is not None:
-            out.extend(self._inner(self._word_source(script_word), cmd, depth, _word_mapper(script_word)))
+            out.extend(self._inner(word_text(self.script.source, script_word), cmd, depth, _word_mapper(script_word)))
         heredoc = _stdin_script(cmd, inv, self.text)
         if heredoc is not None:
             body = self.script.source.slice(heredoc.body_start, heredoc.body_end)
@@ -911,12 +911,13 @@ class _Parser:
         self.script.opaque.extend(to_outer(a, b) for a, b in inner.opaque if a < b)
         return inner.commands
 
-    def _word_source(self, word: Word) -> MappedText:
-        """The value of ``word`` as a text whose offsets are file offsets."""
-        offsets = self.script.source.offsets
-        mapped = [offsets[k] for k in word.value_index]
-        end = offsets[word.value_index[-1]] + 1 if word.value_index else offsets[word.start]
-        return MappedText(word.value, mapped + [end])
+
+def word_text(source: MappedText, word: Word) -> MappedText:
+    """The value of ``word`` (of a script read from ``source``) as a text whose offsets are file offsets."""
+    offsets = source.offsets
+    mapped = [offsets[k] for k in word.value_index]
+    end = offsets[word.value_index[-1]] + 1 if word.value_index else offsets[word.start]
+    return MappedText(word.value, mapped + [end])
 
 
 def _word_mapper(word: Word):

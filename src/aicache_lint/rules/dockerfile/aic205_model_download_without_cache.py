@@ -9,9 +9,10 @@ from typing import Iterator
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.hub_downloads import (
+    PythonDownload,
     hub_cache,
     is_hub_download,
-    python_download_span,
+    python_downloads,
 )
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.shell import Invocation
@@ -39,9 +40,16 @@ _OK_BEFORE = (None, "&&", ";", "\n")
 class ModelDownloadWithoutCache(Rule):
     """
     ## What it does
-    Flags a model download at build time in a `RUN` that has no cache mount on the Hugging Face
-    hub cache: `hf download` / `huggingface-cli download`, `snapshot_download`, `hf_hub_download`
-    or `.from_pretrained("org/name")` in `python -c` or a heredoc, and `wget`/`curl` of a
+    Flags a model download at build time in a `RUN` that has no cache mount on the cache it fills:
+    `hf download` / `huggingface-cli download`; in the Python of `python -c`, a heredoc read by
+    `python` / `python -` or a heredoc with a python shebang, `snapshot_download`, `hf_hub_download`,
+    `.from_pretrained("org/name")`, `pipeline(task, model=…)`, `SentenceTransformer(…)`,
+    `CrossEncoder(…)`, `faster_whisper.WhisperModel(…)`, `timm.create_model(…, pretrained=True)`,
+    `open_clip.create_model_and_transforms(…, pretrained=…)` (all in the Hugging Face hub cache;
+    sentence-transformers in `$SENTENCE_TRANSFORMERS_HOME` when it is set), `whisper.load_model(…)`
+    (`~/.cache/whisper`), `torch.hub.load(…)` and torchvision weights (`$TORCH_HOME/hub`) -- a
+    literal local path or `local_files_only=True` downloads nothing, and code that is not valid
+    Python runs nothing; and `wget`/`curl` of a
     `.safetensors`, `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub
     (huggingface.co, hf.co, hf-mirror.com, civitai.com, modelscope). It also flags
     `hf download … --local-dir D` under a mount of the hub cache that nothing fills: a lone
@@ -90,11 +98,13 @@ class ModelDownloadWithoutCache(Rule):
     - [huggingface_hub: download files to a local folder](https://huggingface.co/docs/huggingface_hub/guides/download#download-files-to-a-local-folder)
     - [huggingface_hub CLI: `hf download`](https://huggingface.co/docs/huggingface_hub/guides/cli#hf-download)
     - [BuildKit `RUN --mount=type=cache`](https://docs.docker.com/reference/dockerfile/#run---mounttypecache)
+    - [openai-whisper `load_model` (`download_root`, `$XDG_CACHE_HOME/whisper`)](https://github.com/openai/whisper/blob/main/whisper/__init__.py)
+    - [torch.hub: where weights are saved (`$TORCH_HOME/hub`)](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
     """
 
     code = "AIC205"
     name = "model-download-without-cache"
-    summary = "A model is downloaded at build time without a cache mount on the Hugging Face cache"
+    summary = "A model is downloaded at build time without a cache mount on the cache it fills"
     fix_availability = FixAvailability.SOMETIMES
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
@@ -107,16 +117,10 @@ class ModelDownloadWithoutCache(Rule):
                 found = self._cli(ctx, run, state, inv, hub_invs)
                 if found is not None:
                     yield found
-            hub = hub_cache(state, {})
-            covered = hub is not None and mount_covering(run, state, hub)[0] if hub else bool(cache_mount_targets(run, state))
-            if not covered:
-                span = python_download_span(run, invs)
-                if span is not None:
-                    yield Violation(
-                        span,
-                        "a Python call downloads a model at build time with no cache mount on the Hugging Face "
-                        "cache: any change above this RUN downloads it again",
-                    )
+            for download in python_downloads(run, facts.script(run), state):
+                found = self._python(run, state, download)
+                if found is not None:
+                    yield found
             if not cache_mount_targets(run, state):
                 for inv in invs:
                     if inv.program in ("wget", "curl") and any(_model_url(w.value) for w in inv.args):
@@ -126,6 +130,26 @@ class ModelDownloadWithoutCache(Rule):
                             f"`{inv.program}` downloads a model file at build time: any change above this RUN "
                             "downloads it again",
                         )
+
+    def _python(self, run: Instruction, state: State, download: PythonDownload) -> Violation | None:
+        cache = download.cache
+        if mount_covering(run, state, cache)[0] if cache else cache_mount_targets(run, state):
+            return None
+        load = download.load
+        if load.model is not None:
+            what = f"`{load.model}`"
+        elif load.default is not None:
+            what = f"`{load.default}` (unless `{load.variable}` is set)"
+        elif load.expr is not None:
+            what = f"the model `{load.expr}` names"
+        else:
+            what = "a model"
+        where = f"`{cache}`" if cache else "its cache"
+        return Violation(
+            download.span,
+            f"`{load.call}` downloads {what} at build time with no cache mount on {where}: any change above this "
+            "RUN downloads it again",
+        )
 
     def _cli(self, ctx, run: Instruction, state: State, inv: Invocation, hub_invs: list[Invocation]) -> Violation | None:
         local = option_value(inv.args, "--local-dir")

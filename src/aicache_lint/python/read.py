@@ -1,0 +1,374 @@
+"""The facts of one Python text, read with the standard library's ``ast`` (never executed).
+
+Reading only needs a syntax tree, and ``ast`` is the cheapest one. Measured (CPython 3.11, best of
+5): ``ast.parse`` takes 2.6 / 10.4 / 12.6 / 14.6 ms on 373 / 1184 / 2630 / 3519-line files where
+``libcst.parse_module`` takes 28.8 / 94.6 / 113.5 / 133.4 ms, and importing ``ast`` costs 6 ms
+against 148 ms for libcst. libcst stays for lossless edits, where it is needed.
+
+Positions are character offsets into the given text (``ast`` counts columns in UTF-8 bytes), so
+they map back to a file through the ``MappedText`` the text came from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from aicache_lint.source import Span
+
+if TYPE_CHECKING:
+    import ast
+
+# Where a statement runs: at import, under `if __name__ == "__main__":`, or when called.
+MODULE, MAIN, FUNCTION, CLASS = "module", "main", "function", "class"
+
+
+class Import(NamedTuple):
+    module: str  # as written, without leading dots ("" for `from . import x`)
+    level: int  # leading dots: 0 for an absolute import
+    names: tuple[str, ...]  # `from m import a, b`; empty for `import m`
+    line: int
+    span: Span
+    scope: str
+    dynamic: bool = False  # `importlib.import_module("m")`
+
+    @property
+    def relative(self) -> bool:
+        return self.level > 0
+
+
+class EnvWrite(NamedTuple):
+    name: str | None  # None: not a literal (`os.environ[key] = …`, `update(**d)`)
+    value: str | None  # the literal value, when there is one
+    how: str  # "assign", "setdefault", "update", "putenv"
+    line: int
+    span: Span
+    scope: str
+
+
+class EnvRead(NamedTuple):
+    name: str | None
+    default: str | None
+    how: str  # "subscript", "get", "getenv"
+    line: int
+    span: Span
+    scope: str
+
+
+class ModelLoad(NamedTuple):
+    library: str | None  # None: `.from_pretrained` on a class the imports do not name
+    call: str  # the called name with aliases resolved, e.g. "whisper.load_model"
+    model: str | None  # the model id when it is a literal string
+    expr: str | None  # else the text of the expression that gives it (None: not given)
+    variable: str | None  # the environment variable of `os.getenv("X", d)` / `os.environ["X"]`
+    default: str | None  # its literal default
+    cache_dir: str | None  # a literal cache_dir= / cache_folder= / local_dir= / download_root= / model_dir=
+    remote: bool  # fetches from the network when run (a literal local path, local_files_only=True: no)
+    line: int
+    span: Span
+    scope: str
+
+
+class PythonFacts(NamedTuple):
+    imports: list[Import]
+    env_writes: list[EnvWrite]
+    env_reads: list[EnvRead]
+    loads: list[ModelLoad]
+
+
+class Loader(NamedTuple):
+    """How a library's call names its model and when it downloads weights."""
+
+    library: str
+    position: int | None  # the model id's positional index (None: the function's name is the id)
+    keywords: tuple[str, ...] = ()  # ... or its keyword
+    needs: tuple[str, ...] = ()  # weights download only when one of these is given, not None/False
+    needs_position: int | None = None
+    always: bool = False  # the id is a name on a hub, never a local path
+    default_model: bool = False  # without an id the library picks (and downloads) one
+
+
+_FROM_PRETRAINED = Loader("", 0, ("pretrained_model_name_or_path",))
+# Sources: each library's API reference (huggingface_hub file_download/_snapshot_download,
+# transformers pipeline, sentence-transformers SentenceTransformer/CrossEncoder, openai-whisper
+# load_model, faster-whisper WhisperModel, torch.hub, timm create_model, open_clip factory).
+LOADERS: dict[str, Loader] = {
+    "huggingface_hub.snapshot_download": Loader("huggingface_hub", 0, ("repo_id",), always=True),
+    "huggingface_hub.hf_hub_download": Loader("huggingface_hub", 0, ("repo_id",), always=True),
+    "transformers.pipeline": Loader("transformers", 1, ("model",), default_model=True),
+    "sentence_transformers.SentenceTransformer": Loader("sentence_transformers", 0, ("model_name_or_path",)),
+    "sentence_transformers.CrossEncoder": Loader("sentence_transformers", 0, ("model_name_or_path", "model_name")),
+    "whisper.load_model": Loader("whisper", 0, ("name",)),
+    "faster_whisper.WhisperModel": Loader("faster_whisper", 0, ("model_size_or_path",)),
+    "torch.hub.load": Loader("torch", 0, ("repo_or_dir",)),
+    "torch.hub.load_state_dict_from_url": Loader("torch", 0, ("url",), always=True),
+    "timm.create_model": Loader("timm", 0, ("model_name",), needs=("pretrained",), always=True),
+    "open_clip.create_model_and_transforms": Loader(
+        "open_clip", 0, ("model_name",), needs=("pretrained",), needs_position=1, always=True
+    ),
+    "open_clip.create_model": Loader("open_clip", 0, ("model_name",), needs=("pretrained",), needs_position=1,
+                                     always=True),
+    "peft.PeftModel.from_pretrained": Loader("peft", 1, ("model_id",)),
+}
+# `X.from_pretrained(id)` of a class from these libraries downloads `id` from the Hub.
+FROM_PRETRAINED_LIBRARIES = frozenset({"transformers", "diffusers", "sentence_transformers", "peft"})
+# `torchvision.models.<name>(weights=…)` (or the older `pretrained=True`) downloads <name>'s weights.
+_TORCHVISION = Loader("torchvision", None, (), needs=("weights", "pretrained"), always=True)
+CACHE_KEYWORDS = ("cache_dir", "cache_folder", "local_dir", "download_root", "model_dir")
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def read(text: str) -> PythonFacts | None:
+    """The facts of ``text``; None when it is not valid Python (it would not run either)."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    reader = _Reader(text, _aliases(tree))
+    try:
+        reader.block(tree.body, MODULE)
+    except RecursionError:
+        return None
+    return PythonFacts(reader.imports, reader.env_writes, reader.env_reads, reader.loads)
+
+
+def _aliases(tree: "ast.Module") -> dict[str, str]:
+    """Each name an absolute import binds, to the dotted name it stands for."""
+    import ast
+
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    out[a.asname] = a.name
+                else:
+                    top = a.name.split(".", 1)[0]
+                    out[top] = top
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+class _Reader:
+    def __init__(self, text: str, aliases: dict[str, str]) -> None:
+        import ast
+
+        self.ast = ast
+        self.text = text
+        self.aliases = aliases
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+        self.imports: list[Import] = []
+        self.env_writes: list[EnvWrite] = []
+        self.env_reads: list[EnvRead] = []
+        self.loads: list[ModelLoad] = []
+
+    # -- positions ------------------------------------------------------------------------------
+
+    def offset(self, line: int, byte_col: int) -> int:
+        start = self.starts[line - 1]
+        if not byte_col:
+            return start
+        end = self.starts[line] if line < len(self.starts) else len(self.text)
+        chunk = self.text[start:end]
+        if chunk.isascii():
+            return start + byte_col
+        return start + len(chunk.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+    def span(self, node) -> Span:
+        return Span(self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
+
+    def source(self, node) -> str:
+        s = self.span(node)
+        return self.text[s.start : s.end]
+
+    # -- walking --------------------------------------------------------------------------------
+
+    def block(self, body: list, scope: str) -> None:
+        for node in body:
+            self.node(node, scope)
+
+    def node(self, node, scope: str) -> None:
+        ast = self.ast
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.visit_all([*node.decorator_list, *node.args.defaults, *node.args.kw_defaults], scope)
+            self.block(node.body, FUNCTION)
+            return
+        if isinstance(node, ast.Lambda):
+            self.visit_all([*node.args.defaults, *node.args.kw_defaults], scope)
+            self.node(node.body, FUNCTION)
+            return
+        if isinstance(node, ast.ClassDef):
+            self.visit_all([*node.decorator_list, *node.bases, *node.keywords], scope)
+            self.block(node.body, CLASS)
+            return
+        if isinstance(node, ast.If) and scope == MODULE and _is_main_guard(node.test):
+            self.block(node.body, MAIN)
+            self.block(node.orelse, MODULE)
+            return
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                self.imports.append(Import(a.name, 0, (), node.lineno, self.span(node), scope))
+        elif isinstance(node, ast.ImportFrom):
+            names = tuple(a.name for a in node.names)
+            self.imports.append(Import(node.module or "", node.level, names, node.lineno, self.span(node), scope))
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            self.assignment(node, scope)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            if self.qualname(node.value) == "os.environ":
+                self.env_reads.append(EnvRead(_str(node.slice), None, "subscript", node.lineno, self.span(node), scope))
+        elif isinstance(node, ast.Call):
+            self.call(node, scope)
+        for child in ast.iter_child_nodes(node):
+            self.node(child, scope)
+
+    def visit_all(self, nodes: list, scope: str) -> None:
+        for n in nodes:
+            if n is not None:
+                self.node(n, scope)
+
+    def qualname(self, node) -> str | None:
+        """``a.b.c`` with the imports' aliases resolved; None for anything but names and attributes."""
+        ast = self.ast
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.qualname(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    # -- environment ----------------------------------------------------------------------------
+
+    def assignment(self, node, scope: str) -> None:
+        targets = node.targets if isinstance(node, self.ast.Assign) else [node.target]
+        value = _str(node.value) if node.value is not None else None
+        for t in targets:
+            if isinstance(t, self.ast.Subscript) and self.qualname(t.value) == "os.environ":
+                self.env_writes.append(EnvWrite(_str(t.slice), value, "assign", node.lineno, self.span(node), scope))
+
+    def call(self, node, scope: str) -> None:
+        name = self.qualname(node.func)
+        if name is None:
+            return
+        line, span = node.lineno, self.span(node)
+        args = node.args
+        if name in ("os.environ.setdefault", "os.putenv"):
+            how = "setdefault" if name.endswith("setdefault") else "putenv"
+            value = _str(args[1]) if len(args) > 1 else None
+            self.env_writes.append(EnvWrite(_str(args[0]) if args else None, value, how, line, span, scope))
+        elif name == "os.environ.update":
+            for key, value in self.update_pairs(node):
+                self.env_writes.append(EnvWrite(key, value, "update", line, span, scope))
+        elif name in ("os.environ.get", "os.getenv"):
+            how = "get" if name.endswith("get") else "getenv"
+            default = _str(args[1]) if len(args) > 1 else _str(_keyword(node, "default"))
+            self.env_reads.append(EnvRead(_str(args[0]) if args else None, default, how, line, span, scope))
+        elif name == "importlib.import_module" and args and _str(args[0]) is not None:
+            self.imports.append(Import(_str(args[0]), 0, (), line, span, scope, dynamic=True))
+        else:
+            self.model_load(node, name, scope)
+
+    def update_pairs(self, node) -> list[tuple[str | None, str | None]]:
+        ast = self.ast
+        out: list[tuple[str | None, str | None]] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Dict):
+                out.extend((_str(k) if k is not None else None, _str(v)) for k, v in zip(arg.keys, arg.values))
+            else:
+                out.append((None, None))
+        out.extend((k.arg, _str(k.value)) for k in node.keywords)
+        return out
+
+    # -- models ---------------------------------------------------------------------------------
+
+    def model_load(self, node, name: str, scope: str) -> None:
+        loader = self.loader(node, name)
+        if loader is None:
+            return
+        if loader.needs and not _given(node, loader.needs, loader.needs_position):
+            return
+        if loader.position is None:
+            id_node = None
+            model = name.rsplit(".", 1)[-1]
+        else:
+            id_node = node.args[loader.position] if len(node.args) > loader.position else None
+            for kw in loader.keywords:
+                id_node = id_node or _keyword(node, kw)
+            model = _str(id_node) if id_node is not None else None
+        expr = variable = default = None
+        if id_node is not None and model is None:
+            expr = self.source(id_node)
+            variable, default = self.env_reference(id_node)
+        cache = next((_str(_keyword(node, k)) for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
+        if _constant(_keyword(node, "local_files_only")) is True:
+            remote = False
+        elif model is not None or default is not None:  # `os.getenv("MODEL", "org/name")`: judged by its default
+            remote = loader.always or not (model or default).startswith(("/", ".", "~"))  # else a local path
+        else:
+            remote = loader.always or (id_node is None and loader.default_model)
+        self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, cache, remote,
+                                    node.lineno, self.span(node), scope))
+
+    def loader(self, node, name: str) -> Loader | None:
+        if name in LOADERS:
+            return LOADERS[name]
+        owner, _, method = name.rpartition(".")
+        if method == "from_pretrained" and owner:
+            top = owner.split(".", 1)[0]  # aliases resolved: `M` of `from transformers import AutoModel as M`
+            return _FROM_PRETRAINED._replace(library=top if top in FROM_PRETRAINED_LIBRARIES else "")
+        if owner == "torchvision.models":
+            return _TORCHVISION
+        return None
+
+    def env_reference(self, node) -> tuple[str | None, str | None]:
+        """The variable and default of `os.getenv("X", d)`, `os.environ.get(…)`, `os.environ["X"]`."""
+        ast = self.ast
+        if isinstance(node, ast.Call) and self.qualname(node.func) in ("os.getenv", "os.environ.get") and node.args:
+            default = _str(node.args[1]) if len(node.args) > 1 else _str(_keyword(node, "default"))
+            return _str(node.args[0]), default
+        if isinstance(node, ast.Subscript) and self.qualname(node.value) == "os.environ":
+            return _str(node.slice), None
+        return None, None
+
+
+def _is_main_guard(test) -> bool:
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    return names == ["__name__"] and "__main__" in [_str(s) for s in sides]
+
+
+def _constant(node):
+    import ast
+
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _str(node) -> str | None:
+    value = _constant(node) if node is not None else None
+    return value if isinstance(value, str) else None
+
+
+def _keyword(node, name: str):
+    return next((k.value for k in node.keywords if k.arg == name), None)
+
+
+def _given(node, keywords: tuple[str, ...], position: int | None) -> bool:
+    """Whether one of ``keywords`` (or the argument at ``position``) is given and not None/False."""
+    values = [v for v in (_keyword(node, k) for k in keywords) if v is not None]
+    if position is not None and len(node.args) > position:
+        values.append(node.args[position])
+    return any(not _is_constant(v) or v.value not in (None, False, "") for v in values)
+
+
+def _is_constant(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Constant)
