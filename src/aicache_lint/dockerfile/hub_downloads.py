@@ -75,15 +75,23 @@ def _python_bodies(script: "Script | None") -> list["MappedText"]:
     from aicache_lint.dockerfile.shell import normalize, word_text
 
     out: list[MappedText] = []
+    written: dict[str, MappedText] = {}  # `.py` files a heredoc writes in this RUN, by name
     for cmd in script.commands if script is not None else ():
         inv = normalize(cmd)
+        if inv is not None and inv.program in ("cat", "tee"):
+            _remember_script(cmd, inv, written)
         if inv is not None and PYTHON.fullmatch(inv.program):
             args = [w.value for w in inv.args]
             if "-c" in args[:-1]:
                 out.append(word_text(cmd.script.source, inv.args[args.index("-c") + 1]))
                 continue
-            if any(not a.startswith("-") for a in args):
-                continue  # `python script.py`, `python -m module`: stdin is their data, not code
+            run = next((a for a in args if not a.startswith("-")), None)
+            if run is not None:
+                # `python dl.py` of a file this RUN wrote with a heredoc runs that code; any other
+                # script or `-m module` is not read (its stdin is data, not code)
+                if run in written and written[run] not in out:
+                    out.append(written[run])
+                continue
         elif inv is not None or cmd.words:
             continue
         for r in cmd.redirects:
@@ -94,6 +102,18 @@ def _python_bodies(script: "Script | None") -> list["MappedText"]:
             if inv is not None or _SHEBANG_PYTHON.match(body.text):
                 out.append(body)
     return out
+
+
+def _remember_script(cmd, inv, written: dict[str, "MappedText"]) -> None:
+    """`cat > dl.py <<EOF` / `tee dl.py <<EOF`: the heredoc is the file's code."""
+    docs = [r.heredoc for r in cmd.redirects if r.heredoc is not None and r.fd in (None, "0")]
+    if not docs:
+        return
+    names = [r.target.value for r in cmd.redirects if r.op in (">", ">|") and r.target is not None]
+    names += [w.value for w in inv.args if inv.program == "tee" and not w.value.startswith("-")]
+    for name in names:
+        if name.endswith(".py"):
+            written[name] = _heredoc_text(cmd.script.source, docs[0])
 
 
 def _heredoc_text(source: "MappedText", doc) -> "MappedText":
