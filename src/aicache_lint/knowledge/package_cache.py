@@ -15,6 +15,7 @@ from aicache_lint.fix import Edit, Fix, overlapping
 from aicache_lint.source import Span
 
 if TYPE_CHECKING:
+    from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.shell import Invocation, Word
     from aicache_lint.rules.base import DockerfileContext
 
@@ -556,9 +557,8 @@ WELL_KNOWN_CACHE_DIRS = frozenset({
 })
 
 
-def run_cache_dirs(ctx: "DockerfileContext", run: Instruction) -> dict[str, CacheTool]:
+def run_cache_dirs(facts: "Facts", run: Instruction) -> dict[str, CacheTool]:
     """The cache dirs that the RUN's downloading commands use, with their tool."""
-    facts = ctx.facts
     state = facts.state(run)
     out: dict[str, CacheTool] = {}
     for inv in facts.invocations(run):

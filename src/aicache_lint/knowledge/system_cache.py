@@ -23,6 +23,7 @@ from aicache_lint.knowledge.package_cache import (
 )
 
 if TYPE_CHECKING:
+    from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.shell import Invocation, Word
     from aicache_lint.rules.base import DockerfileContext
 
@@ -68,19 +69,19 @@ def subcommand_of(inv: "Invocation") -> str | None:
     return words[0] if words else None
 
 
-def apt_invocations(ctx: "DockerfileContext", run: Instruction) -> list["Invocation"]:
-    return [inv for inv in ctx.facts.invocations(run) if inv.program in APT_PROGRAMS]
+def apt_invocations(facts: "Facts", run: Instruction) -> list["Invocation"]:
+    return [inv for inv in facts.invocations(run) if inv.program in APT_PROGRAMS]
 
 
-def apt_installs(ctx: "DockerfileContext", run: Instruction) -> list["Invocation"]:
-    return [inv for inv in apt_invocations(ctx, run) if subcommand_of(inv) in APT_INSTALLS]
+def apt_installs(facts: "Facts", run: Instruction) -> list["Invocation"]:
+    return [inv for inv in apt_invocations(facts, run) if subcommand_of(inv) in APT_INSTALLS]
 
 
-def apt_updates_itself(ctx: "DockerfileContext", run: Instruction) -> bool:
+def apt_updates_itself(facts: "Facts", run: Instruction) -> bool:
     """Whether the RUN refreshes the package lists before its first install."""
-    installs = apt_installs(ctx, run)
+    installs = apt_installs(facts, run)
     first = installs[0].command.start if installs else None
-    for inv in apt_invocations(ctx, run):
+    for inv in apt_invocations(facts, run):
         if subcommand_of(inv) == "update":
             return first is None or inv.command.script is not installs[0].command.script or inv.command.start < first
     return False
@@ -337,7 +338,7 @@ def docker_clean_handled(ctx: "DockerfileContext", run: Instruction) -> bool:
 
 
 def first_apt_run(ctx: "DockerfileContext", stage: Stage) -> Instruction | None:
-    return next((r for r in stage_runs(stage) if apt_invocations(ctx, r)), None)
+    return next((r for r in stage_runs(stage) if apt_invocations(ctx.facts, r)), None)
 
 
 class StageStep(NamedTuple):
@@ -379,7 +380,7 @@ def apt_layer_risks(
         for other in stage_runs(s):
             if s is stage and other.span.start < anchor.span.start:
                 continue
-            if id(other) in mounted_by_fix or not apt_invocations(ctx, other):
+            if id(other) in mounted_by_fix or not apt_invocations(ctx.facts, other):
                 continue
             if covered(other, ctx.facts.state(other), APT_CACHE):
                 continue

@@ -163,12 +163,6 @@ _OTHER_DOWNLOADS = {
 }
 
 
-class _Facts(NamedTuple):
-    """The part of a rule context the cache-dir helpers read (they take a DockerfileContext)."""
-
-    facts: object
-
-
 def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
     """The download caches of the stages the builds run, in Dockerfile and line order: their cache
     mounts, and the pip/uv/poetry/apt caches a RUN downloads into with no mount yet. The second kind
@@ -194,8 +188,8 @@ def _cache_mounts(ws: "Workspace", builds: list["Invocation"]) -> list[_Mount]:
                 if (run.inner or run).keyword != "RUN":
                     continue
                 state = facts.state(run)
-                wanted = list(run_cache_dirs(_Facts(facts), run))
-                if apt_installs(_Facts(facts), run):
+                wanted = list(run_cache_dirs(facts, run))
+                if apt_installs(facts, run):
                     wanted += [root for root, _, _ in APT_DOWNLOADS]
                 found += [_Mount(inv.dockerfile, run.start_line, d, None, False) for d in wanted
                           if not covered(run, state, d)]

@@ -128,7 +128,7 @@ class AptCacheNotMounted(Rule):
         for stage in facts.stages:
             flagged = []
             for run in stage_runs(stage):
-                installs = apt_installs(ctx, run)
+                installs = apt_installs(ctx.facts, run)
                 missing = apt_unmounted(run, facts.state(run)) if installs else []
                 if missing:
                     flagged.append((run, installs[0], missing, _run_problem(ctx, run, missing)))
@@ -163,7 +163,7 @@ def _run_problem(ctx: DockerfileContext, run, missing: list[str]) -> str | None:
     inside = next((t for t in mount_targets(run, state) for d in missing if t and t != d and covers(d, t)), None)
     if inside is not None:
         return f"the cache mount at `{inside}` on {line_ref(run)} sits inside an apt directory to be mounted"
-    if APT_LISTS_ROOT in missing and not apt_updates_itself(ctx, run):
+    if APT_LISTS_ROOT in missing and not apt_updates_itself(ctx.facts, run):
         return (
             f"the RUN on {line_ref(run)} installs without its own `apt-get update`: a lists mount "
             "would hide the lists of an earlier layer"
@@ -207,7 +207,7 @@ def _stage_fix(ctx: DockerfileContext, stage, flagged: list) -> tuple[Fix | None
             for other in stage_runs(s):
                 if id(other) in fixed or (s is stage and other.span.start < first.span.start):
                     continue
-                if apt_installs(ctx, other) and not apt_updates_itself(ctx, other):
+                if apt_installs(ctx.facts, other) and not apt_updates_itself(ctx.facts, other):
                     # It relies on the lists staying in a layer: with them on a mount it fails.
                     return None, (
                         f"the RUN on {line_ref(other)} installs without its own `apt-get update` and would no "

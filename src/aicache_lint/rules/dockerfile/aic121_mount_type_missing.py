@@ -85,7 +85,7 @@ class MountTypeMissing(Rule):
                 if target is None and not cache_only:
                     continue
                 if tool_dirs is None:
-                    tool_dirs = run_cache_dirs(ctx, run)
+                    tool_dirs = run_cache_dirs(ctx.facts, run)
                 if not cache_only and target not in tool_dirs and target not in WELL_KNOWN_CACHE_DIRS:
                     continue
                 if target in tool_dirs:

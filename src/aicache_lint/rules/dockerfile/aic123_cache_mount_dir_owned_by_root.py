@@ -103,7 +103,7 @@ class CacheMountDirOwnedByRoot(Rule):
 def _misplaced(ctx: DockerfileContext, run: Instruction, target: str) -> bool:
     """A mount named for pip/uv/poetry that is not where that tool caches in this RUN: AIC120
     retargets it, and creating the old target first would only leave a stray directory."""
-    used = run_cache_dirs(ctx, run)
+    used = run_cache_dirs(ctx.facts, run)
     name = posixpath.basename(target.rstrip("/"))
     return target not in used and any(t.xdg_name == name for t in PYTHON_TOOLS)
 
