@@ -97,11 +97,18 @@ def _repo_root(path: str, root: str) -> str:
     return root
 
 
+def base_dir(path: str) -> str:
+    """The folder a CI file's relative paths start from (absolute): above `.github` for a workflow
+    or an action, the file's own folder for `.gitlab-ci.yml` or a Bake file."""
+    here = os.path.abspath(path)
+    return _repo_root(here, os.path.dirname(here))
+
+
 def shown_path(path: str, declared_in: str, root: str | None) -> str:
     """How a message names a file that a CI or Bake file refers to (a Dockerfile, a Compose file):
     relative to the repository ``root`` (the `.git` folder's), else to the folder holding
     `.github`, else to the declaring file's folder; with `/`. The same wherever the run starts."""
-    base = root or _repo_root(os.path.abspath(declared_in), os.path.dirname(os.path.abspath(declared_in)))
+    base = root or base_dir(declared_in)
     shown = os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
     # a file outside the repository (`-f /tmp/Dockerfile.modelcar`) keeps its absolute path
     return path if os.path.isabs(path) and shown.startswith("../") else shown

@@ -16,7 +16,6 @@ build` / `docker-compose build`, which builds the services of Compose files.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -266,13 +265,3 @@ def _compose_build(inv) -> tuple[list, list] | None:
     if i < len(args) and args[i].value == "build":
         return inv.program_words + args[: i + 1], args[i + 1 :]
     return None
-
-
-def repository_root(file: "BuildFile") -> str:
-    """The folder a CI file's relative paths start from: above `.github` for a workflow or an
-    action, the `.gitlab-ci.yml`'s own folder."""
-    parts = os.path.abspath(file.path).split(os.sep)
-    for i in range(len(parts) - 1, 0, -1):
-        if parts[i] == ".github":
-            return os.sep.join(parts[:i]) or os.sep
-    return os.path.dirname(os.path.abspath(file.path))

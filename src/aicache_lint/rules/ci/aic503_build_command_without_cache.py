@@ -243,9 +243,9 @@ def _relative(ctx: BuildFileContext, path: str) -> str:
 def _compose_files(ctx: BuildFileContext, cmd: "BuildCommand", files: list[str]) -> list[str]:
     """The Compose files `docker compose build` reads, when they exist: its `-f` files, else the
     default name in the step's working directory (the repository root when not set)."""
-    from aicache_lint.ci.scripts import repository_root
+    from aicache_lint.ci import base_dir
 
-    folder = repository_root(ctx.file)
+    folder = base_dir(ctx.path)
     step = cmd.script.step
     workdir = step.node.get("working-directory") if step is not None else None
     if workdir is not None:
