@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint import suppress
-from aicache_lint.engine import check_source, internal_error
+from aicache_lint.engine import check_source, internal_error, parse_file
 from aicache_lint.fix import Edit, Fix, apply_edits, apply_fixes
 from aicache_lint.source import SourceText, Span
 
@@ -50,7 +50,7 @@ class Outcome(NamedTuple):
 
 
 def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Workspace | None" = None) -> Outcome:
-    parsed = _parse(original)
+    parsed = parse_file(original)
     if parsed.errors or getattr(parsed, "syntax", None) == "json":  # JSON has no comments: per-file ignores
         return Outcome(original, check_source(original, settings, ws), 0, 0)
     source, findings, removed = _drop_stale(original, settings, ws)
@@ -64,25 +64,10 @@ def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Wo
         if not missed:
             break
         file_wide |= missed  # again from the cleaned text, with those codes file-wide
-    if _parse(result).errors:  # comment lines never break a parse; guarded like every fix
+    if parse_file(result).errors:  # comment lines never break a parse; guarded like every fix
         message = "suppressions added by --add-ignore made the file unparsable; nothing was changed"
         return Outcome(original, [*check_source(original, settings, ws), internal_error(original, message)], 0, 0)
     return Outcome(result, remaining, added, removed)
-
-
-def _parse(source: SourceText):
-    from aicache_lint.discovery import file_kind
-
-    kind = file_kind(source.path)
-    if kind == "compose":
-        from aicache_lint.compose.parse import parse
-    elif kind == "dockerfile":
-        from aicache_lint.dockerfile.lexer import parse
-    else:
-        from aicache_lint import buildfiles
-
-        return buildfiles.parse(source, kind)
-    return parse(source)
 
 
 def _edited(source: SourceText, edits: list[Edit]) -> SourceText:
@@ -143,7 +128,7 @@ def _edits(source: SourceText, findings: list["Finding"], file_wide: set[str], r
     instruction or key that holds each finding."""
     from aicache_lint.discovery import file_kind
 
-    doc = _parse(source)
+    doc = parse_file(source)
     kind = file_kind(source.path)
     if kind == "compose":
         place_of, file_place = _region_places(source, suppress.parse_yaml(source, doc),

@@ -234,19 +234,25 @@ def fix_source(original: SourceText, settings: Settings, workspace: "Workspace |
     return fix_files([(original, settings)], ws)[0]
 
 
-def parse_errors(source: SourceText) -> bool:
-    """Whether a fixed text no longer parses, as what its name says it is."""
+def parse_file(source: SourceText):
+    """``source`` parsed as what its name says it is: a Dockerfile, a Compose document or a
+    build-infrastructure file (``buildfiles.BuildFile``); each has ``errors``."""
     from aicache_lint.discovery import file_kind
 
     kind = file_kind(source.path)
     if kind == "compose":
         from aicache_lint.compose.parse import parse as parse_compose
 
-        return bool(parse_compose(source).errors)
+        return parse_compose(source)
     if kind == "dockerfile":
         from aicache_lint.dockerfile.lexer import parse
 
-        return bool(parse(source).errors)
+        return parse(source)
     from aicache_lint import buildfiles
 
-    return bool(buildfiles.parse(source, kind).errors)
+    return buildfiles.parse(source, kind)
+
+
+def parse_errors(source: SourceText) -> bool:
+    """Whether a fixed text no longer parses."""
+    return bool(parse_file(source).errors)
