@@ -246,7 +246,7 @@ class _Scanner:
         named = [self.value(f, ctx, "bake file", unresolved) for f in list_input(inputs.get("files"))]
         targets = [t for t in (self.value(t, ctx, "bake target", unresolved)
                                for t in list_input(inputs.get("targets"))) if t] or ["default"]
-        overrides = [line.strip() for line in list_input(inputs.get("set"), commas=False)]
+        overrides = list_input(inputs.get("set"), commas=False)
         cache_sets = [line for line in overrides if line.partition("=")[0].rpartition(".")[2] in _CACHE_KEYS]
         if len(cache_sets) < len(overrides):
             unresolved.append("bake-action `set` overrides other than cache-from/cache-to are not applied")

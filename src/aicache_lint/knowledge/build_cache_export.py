@@ -71,7 +71,9 @@ def parse_entry(text: str) -> CacheEntry:
 
 def entries(value: str) -> list[CacheEntry]:
     """The entries of an action's cache input: one a line, `#` comments and blank lines dropped."""
-    return [parse_entry(line) for line in value.splitlines() if line.strip() and not line.strip().startswith("#")]
+    from aicache_lint.ci.workflows import list_input
+
+    return [parse_entry(line) for line in list_input(value, commas=False)]
 
 
 def entry_spans(source: "SourceText", node: "Scalar") -> list[tuple[CacheEntry, "Span"]] | None:

@@ -80,7 +80,7 @@ class WeakCacheMode(Rule):
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
         from aicache_lint.ci.steps import BAKE, BUILD_PUSH, invocations_of, steps
         from aicache_lint.compose.model import Scalar
-        from aicache_lint.knowledge.build_cache_export import entry_spans, parse_entry
+        from aicache_lint.knowledge.build_cache_export import entries, entry_spans, parse_entry
 
         all_steps = steps(ctx.file)
         for step in all_steps:
@@ -91,7 +91,7 @@ class WeakCacheMode(Rule):
                 if not isinstance(node, Scalar):
                     continue
                 spans = entry_spans(ctx.source, node)
-                found = spans if spans is not None else [(parse_entry(line), None) for line in _lines(node.value)]
+                found = spans if spans is not None else [(entry, None) for entry in entries(node.value or "")]
                 for entry, span in found:
                     yield from _check(ctx, all_steps, step, builds, entry, span or node.span, span is not None)
             elif step.uses == BAKE:
@@ -141,6 +141,7 @@ def _bake_sets(ctx: BuildFileContext, step: "Step", builds: list["Invocation"]):
     import fnmatch
 
     from aicache_lint.ci.bake_steps import target_name
+    from aicache_lint.ci.workflows import list_input
     from aicache_lint.compose.model import Scalar
     from aicache_lint.knowledge.build_cache_export import parse_entry
     from aicache_lint.source import Span
@@ -151,14 +152,14 @@ def _bake_sets(ctx: BuildFileContext, step: "Step", builds: list["Invocation"]):
         return
     raw = ctx.source.text[node.span.start:node.span.end]
     pos = 0
-    for line in _lines(node.value):
-        key, eq, value = line.strip().partition("=")
+    for line in list_input(node.value, commas=False):  # stripped, comments dropped
+        key, eq, value = line.partition("=")
         pattern, _, attribute = key.strip().rpartition(".")
-        at = raw.find(line.strip(), pos)
+        at = raw.find(line, pos)
         if attribute != "cache-to" or not eq or at < 0:
             continue
-        pos = at + len(line.strip())
-        start = node.span.start + at + line.strip().index(value.strip(), len(key))
+        pos = at + len(line)
+        start = node.span.start + at + line.index(value.strip(), len(key))
         targets = [inv for inv in builds if fnmatch.fnmatchcase(target_name(inv) or "", pattern)]
         yield parse_entry(value), Span(start, start + len(value.strip())), targets
 
@@ -222,7 +223,3 @@ def _flag_span(ctx: BuildFileContext, step: "Step", text: str):
     raw = ctx.source.text[node.span.start:node.span.end]
     m = re.search(rf"--cache-to(?:=|\s+)['\"]?({re.escape(text)})", raw)
     return Span(node.span.start + m.start(1), node.span.start + m.end(1)) if m else None
-
-
-def _lines(value: str | None) -> list[str]:
-    return [line for line in (value or "").splitlines() if line.strip() and not line.strip().startswith("#")]
