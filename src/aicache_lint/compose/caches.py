@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.compose.images import ImageInfo, lookup
+from aicache_lint.dockerfile.facts import covers_path
 from aicache_lint.knowledge.libraries import HF_CACHE_VARS, TRANSFORMERS_CACHE_VARS
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def covers(volume: "Volume", directory: str) -> bool:
     if volume.type not in ("volume", "bind") or not volume.target or not volume.known:
         return False
     target = posixpath.normpath(volume.target)
-    return directory == target or directory.startswith(target.rstrip("/") + "/")
+    return covers_path(target, directory)
 
 
 def covered(service: "Service", cache: ModelCache) -> bool | None:

@@ -259,6 +259,8 @@ def _short_port(spec: str) -> Port | None:
 
 def storage_persisted(service: "Service", root: str) -> bool | None:
     """Whether a volume or bind mount holds ``root`` (None: a mount whose target is not known)."""
+    from aicache_lint.dockerfile.facts import covers_path
+
     root = posixpath.normpath(root)
     unknown = False
     for volume in service.volumes:
@@ -267,7 +269,7 @@ def storage_persisted(service: "Service", root: str) -> bool | None:
             continue
         target = posixpath.normpath(volume.target)
         kept = volume.is_bind or volume.is_named  # an anonymous volume is replaced by `down` + `up`
-        if kept and (root == target or root.startswith(target.rstrip("/") + "/")):
+        if kept and covers_path(target, root):
             return True
     if last_value(service, "volumes_from") is not None:
         unknown = True

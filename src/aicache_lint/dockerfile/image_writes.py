@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from aicache_lint.dockerfile.facts import covers_path
 from aicache_lint.dockerfile.words import expand
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class ImageWrite(NamedTuple):
         """Whether this write may put files in ``directory`` or below it."""
         if self.path is None:
             return True
-        return _within(self.path, directory) or (self.below and _within(directory, self.path))
+        return covers_path(directory, self.path) or (self.below and covers_path(self.path, directory))
 
 
 class ContextEntry(NamedTuple):
@@ -89,10 +90,6 @@ def image_writes(facts: "Facts", stage: "Stage", context: ContextLookup) -> list
 
 def first_filler(writes: list[ImageWrite], directory: str) -> ImageWrite | None:
     return next((w for w in writes if w.fills(directory)), None)
-
-
-def _within(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
 def _absolute(path: str, workdir: str) -> str:
@@ -163,7 +160,7 @@ def _run(facts: "Facts", instr: "Instruction", state: "State") -> list[ImageWrit
         if not path:
             continue
         path = _absolute(path, state.workdir)
-        if not any(_within(path, m) for m in mounted):
+        if not any(covers_path(m, path) for m in mounted):
             out.append(ImageWrite(path, True, line, "RUN"))
     return out
 

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from aicache_lint.dockerfile import edits
-from aicache_lint.dockerfile.facts import State, mount_target, runs_under_sudo  # noqa: F401 (re-exported)
+from aicache_lint.dockerfile.facts import State, covers_path, mount_target, runs_under_sudo  # noqa: F401 (re-exported)
 from aicache_lint.dockerfile.model import Flag, Instruction
 from aicache_lint.dockerfile.words import expand
 from aicache_lint.fix import Edit, Fix, overlapping
@@ -145,7 +145,7 @@ def cache_mount_targets(run: Instruction, state: State) -> list[tuple[Flag, str 
 
 
 def covers(target: str, directory: str) -> bool:
-    return directory == target or directory.startswith(target.rstrip("/") + "/")
+    return covers_path(target, directory)
 
 
 def mount_covering(run: Instruction, state: State, directory: str | None) -> tuple[bool, Flag | None]:

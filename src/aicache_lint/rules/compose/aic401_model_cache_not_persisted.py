@@ -6,6 +6,7 @@ import os
 import posixpath
 from typing import TYPE_CHECKING, Iterator
 
+from aicache_lint.dockerfile.facts import covers_path
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Edit, Fix
 from aicache_lint.rules.base import ComposeContext, FixAvailability, Rule
@@ -282,8 +283,7 @@ def _layouts(project: "Project") -> dict[str, set[str]]:
 
 
 def _under(directory: str, parent: str) -> bool:
-    parent = posixpath.normpath(parent)
-    return directory == parent or directory.startswith(parent.rstrip("/") + "/")
+    return covers_path(posixpath.normpath(parent), directory)
 
 
 def _merge_inserts(edits: list[Edit]) -> list[Edit]:

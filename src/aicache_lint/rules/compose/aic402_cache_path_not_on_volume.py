@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from aicache_lint.dockerfile.facts import covers_path
 from aicache_lint.finding import Severity, Violation
 from aicache_lint.fix import Fix
 from aicache_lint.knowledge.libraries import RUNTIME_CACHE_VARS
@@ -149,7 +150,7 @@ class CachePathNotOnVolume(Rule):
                 fix = None
                 if setting.file == ctx.source.path:
                     # A path inside another flagged one: the volume at the outer path covers both.
-                    outer = min((o for o in uncovered if o.file == ctx.source.path and _inside(setting.path, o.path)),
+                    outer = min((o for o in uncovered if o.file == ctx.source.path and covers_path(o.path, setting.path)),
                                 key=lambda o: len(o.path), default=setting)
                     if outer not in fixes:
                         if layouts is None:
@@ -250,7 +251,7 @@ def _hf_mount(project, service, rt, setting: CacheSetting, name: str):
         return hf_mount(project, service, name, setting.path, cache.layout)
     if cache.root == posixpath.join(setting.path, "hub"):  # HF_HUB_CACHE=$HF_HOME/hub
         return hf_mount(project, service, name, setting.path, HF_HOME_LAYOUT)
-    if _inside(cache.root, setting.path):  # a hub cache inside HF_HOME, not at its `hub/`: mount that
+    if covers_path(setting.path, cache.root):  # a hub cache inside HF_HOME, not at its `hub/`: mount that
         return hf_mount(project, service, name, cache.root, cache.layout)
     return Mount(None, cache.layout, f"the models are kept in `{cache.root}`, not here, so a shared Hugging Face "
                                      "cache volume at this path would hold none of them")
@@ -294,10 +295,6 @@ def _abs(value: str | None) -> str | None:
     return posixpath.normpath(value)
 
 
-def _inside(path: str, outer: str) -> bool:
-    """``path`` is ``outer`` or below it."""
-    return path == outer or path.startswith(outer.rstrip("/") + "/")
-
 
 def _covered(service, path: str) -> bool:
     """A volume, bind or tmpfs at the path or a parent of it, or a mount inside it."""
@@ -305,7 +302,7 @@ def _covered(service, path: str) -> bool:
         if not v.target or v.type not in ("volume", "bind", "tmpfs"):
             continue
         target = posixpath.normpath(v.target)
-        if _inside(path, target) or _inside(target, path):
+        if covers_path(target, path) or covers_path(path, target):
             return True
     return False
 
