@@ -75,11 +75,11 @@ def check_build_file(source: SourceText, kind: str, settings: Settings, ws: "Wor
     """A CI, Bake, daemon or BuildKit configuration file: a file that does not parse is AIC001 (with
     its line and column) and nothing else; otherwise the rules for its kind run, and suppression
     comments apply where the syntax has comments (per-file ignores everywhere)."""
-    from aicache_lint import buildfiles, suppress
+    from aicache_lint import suppress
     from aicache_lint.rules.base import BuildFileContext
 
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
-    parsed = buildfiles.parse(source, kind)
+    parsed = ws.build_file(source.path)  # ``source`` is the workspace's text: one parse serves the project
     if parsed.errors:
         return _parse_error_findings(source, settings, enabled, parsed.errors)
     findings = _run_rules(

@@ -69,13 +69,11 @@ def reusable_workflow_words(ws: "Workspace") -> frozenset[str]:
 def _reusable_words(ws: "Workspace") -> set[str]:
     import re
 
-    from aicache_lint import buildfiles
     from aicache_lint.compose.model import Mapping, Scalar
 
     words: set[str] = set()
     for path in ws.build_files_of("workflow"):
-        source = ws.source(path)
-        parsed = buildfiles.parse(source, "workflow") if source is not None else None
+        parsed = ws.build_file(path)
         jobs = parsed.yaml.root.get("jobs") if parsed is not None and parsed.yaml is not None else None
         for pair in jobs.target.pairs if jobs is not None and isinstance(jobs.target, Mapping) else ():
             job = pair.value.target
@@ -93,13 +91,9 @@ def bake_steps(ws: "Workspace") -> list[BakeStep]:
 
 
 def _find(ws: "Workspace") -> list[BakeStep]:
-    from aicache_lint import buildfiles
-    from aicache_lint.discovery import file_kind
-
     found = []
-    for path in ws.build_files():
-        source = ws.source(path) if file_kind(path) == "workflow" else None
-        parsed = buildfiles.parse(source, "workflow") if source is not None else None
+    for path in ws.build_files_of("workflow"):
+        parsed = ws.build_file(path)
         if parsed is None or parsed.yaml is None:
             continue
         every = steps(parsed)

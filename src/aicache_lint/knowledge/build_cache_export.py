@@ -400,14 +400,10 @@ def _literal_env(owner) -> dict[str, str]:
 
 def file_step_builds(ws: "Workspace", path: str) -> list[StepBuild]:
     """The `docker/build-push-action` steps of one workflow or action file."""
-    from aicache_lint.buildfiles import parse
-    from aicache_lint.discovery import file_kind
-
-    source = ws.source(path)
-    kind = file_kind(path)
-    if source is None or kind not in ("workflow", "action"):
+    file = ws.build_file(path)
+    if file is None or file.kind not in ("workflow", "action"):
         return []
-    file = parse(source, kind)
+    source = file.source
     all_steps = steps(file)
     out = []
     for step in all_steps:

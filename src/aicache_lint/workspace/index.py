@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from aicache_lint.source import SourceError, SourceText
 
 if TYPE_CHECKING:
+    from aicache_lint.buildfiles import BuildFile
     from aicache_lint.compose.project import Project, Service
     from aicache_lint.dockerfile.facts import Facts
     from aicache_lint.dockerfile.model import Dockerfile, Instruction
@@ -204,6 +205,22 @@ class Workspace:
             return doc, Facts(doc, dict(args), self.base_facts)
 
         return self.cached(("dockerfile", os.path.abspath(path), args), build)
+
+    def build_file(self, path: str) -> "BuildFile | None":
+        """A workflow, GitLab, Bake or daemon file parsed once per text (``buildfiles.parse``);
+        None when it cannot be read or is no such file."""
+
+        def build():
+            from aicache_lint import buildfiles
+            from aicache_lint.discovery import file_kind
+
+            source = self.source(path)
+            kind = file_kind(path)
+            if source is None or kind in ("dockerfile", "compose"):
+                return None
+            return buildfiles.parse(source, kind)
+
+        return self.cached(("build-file", os.path.abspath(path)), build)
 
     def build_args(self, dockerfile: str) -> dict[str, str]:
         """The build args every build of ``dockerfile`` gives the same value (what the file is
