@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -176,13 +177,20 @@ _MATRIX_KEY = re.compile(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}")
 
 def _combos(text: str, job: str) -> list[dict] | None:
     """The matrix entries of workflow job ``job`` (``text`` is the workflow), or None."""
+    combos = _matrices(text).get(job, [None])
+    return None if combos == [None] else combos
+
+
+@functools.lru_cache(maxsize=8)
+def _matrices(text: str) -> dict[str, list]:
+    """Each job's matrix entries, read once per workflow text (every step of a matrix asks)."""
     from aicache_lint.ci import load_yaml
     from aicache_lint.ci.workflows import expand_matrix
 
     doc, _ = load_yaml("workflow", text)
     jobs = doc.get("jobs") if isinstance(doc, dict) else None
-    combos = expand_matrix(jobs.get(job)) if isinstance(jobs, dict) and isinstance(jobs.get(job), dict) else [None]
-    return None if combos == [None] else combos
+    return {str(name): expand_matrix(job) for name, job in (jobs.items() if isinstance(jobs, dict) else ())
+            if isinstance(job, dict)}
 
 
 def _split(combos: list[dict], keys) -> set:
