@@ -141,12 +141,12 @@ def test_per_file_ignores_apply_to_daemon_json(tmp_path: Path) -> None:
 
 def test_json_add_key_layouts() -> None:
     from aicache_lint import buildfiles
-    from aicache_lint.daemon.edits import json_add_key
+    from aicache_lint.json_edits import add_members
     from aicache_lint.fix import apply_edits
 
     def add(text: str) -> str:
         source = SourceText(text, "daemon.json")
-        edit = json_add_key(source, buildfiles.parse(source, "daemon").yaml.root, "k", "[1]")
+        edit = add_members(source, buildfiles.parse(source, "daemon").yaml.root, [("k", "[1]")])
         return apply_edits(text, [edit])
 
     assert add('{"a": 1}') == '{"a": 1, "k": [1]}'

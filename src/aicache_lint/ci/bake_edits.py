@@ -1,8 +1,8 @@
-"""Text edits that add attributes to a Bake target: a `target` block of an HCL file or a target
-object of a JSON file. Only the new lines are written: the block's or object's indentation, the
-file's newline style, the `=` alignment of an hclfmt-formatted file and the JSON key spacing are
-copied from what is there; nothing is re-serialised. Values are JSON string lists, which HCL reads
-the same way (its string escapes are JSON's)."""
+"""Text edits that add attributes to a Bake target's `target` block in an HCL file (a JSON file's
+target object takes new members through ``json_edits``). Only the new lines are written: the
+block's indentation, the file's newline style and the `=` alignment of an hclfmt-formatted file
+are copied from what is there; nothing is re-serialised. Values are JSON string lists, which HCL
+reads the same way (its string escapes are JSON's)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from aicache_lint.fix import Edit
 
 if TYPE_CHECKING:
     from aicache_lint.ci.hcl import Block, HclDoc
-    from aicache_lint.compose.model import Mapping
     from aicache_lint.source import SourceText
 
 _DEFAULT_STEP = "  "  # hclfmt and the Bake documentation indent by two spaces
@@ -93,23 +92,3 @@ def _equals_column(doc: "HclDoc", block: "Block", needed: int) -> int:
         if line == source.line_of(a.span.end) == close_line - 1 and _starts_line(source, a.span.start):
             return max(needed, source.text.index("=", a.span.start + len(a.name)) - source.line_start(line))
     return needed
-
-
-def add_json_keys(source: "SourceText", mapping: "Mapping", entries: list[tuple[str, str]]) -> list[Edit] | None:
-    """Edits adding ``"name": value`` pairs after the last key of a JSON object, on new lines with
-    the last key's indentation when the object spans lines, else inline; None when the node is
-    not a plain `{ ... }` object."""
-    text = source.text
-    if not text.startswith("{", mapping.span.start) or not text[: mapping.span.end].endswith("}"):
-        return None
-    if not mapping.pairs:
-        inner = ", ".join(f"{json.dumps(k)}: {v}" for k, v in entries)
-        return [Edit.insert(mapping.span.end - 1, inner)]
-    last = mapping.pairs[-1]
-    end = max(last.key.span.end, last.value.span.end)
-    separator = text[last.key.span.end : last.value.span.start]  # `": "` spacing as written
-    pairs = [f"{json.dumps(k)}{separator}{v}" for k, v in entries]
-    if source.line_of(last.key.span.start) == source.line_of(mapping.span.start):
-        return [Edit.insert(end, "".join(", " + p for p in pairs))]
-    indent = _indent_of_line(source, last.key.span.start)
-    return [Edit.insert(end, "".join("," + source.newline + indent + p for p in pairs))]

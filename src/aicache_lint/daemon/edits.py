@@ -1,4 +1,4 @@
-"""Text edits for `daemon.json` and `buildkitd.toml`: a new key or table written in the file's own
+"""Text edits for `daemon.json` (new members: ``json_edits``) and `buildkitd.toml`: a new key or table written in the file's own
 layout (indentation, tabs, CRLF, final newline), nothing re-serialised."""
 
 from __future__ import annotations
@@ -9,45 +9,16 @@ from typing import TYPE_CHECKING
 from aicache_lint.fix import Edit
 
 if TYPE_CHECKING:
-    from aicache_lint.compose.model import Mapping, Sequence
+    from aicache_lint.compose.model import Sequence
     from aicache_lint.source import SourceText, Span
 
 DEFAULT_INDENT = "  "
 
-
 # -- JSON ---------------------------------------------------------------------------------------
-
-def json_add_key(source: "SourceText", obj: "Mapping", key: str, value: str) -> Edit:
-    """Add ``"key": value`` (``value`` is JSON text) after the last member of the object ``obj``
-    (the position tree of a JSON file): on a line of its own, indented like that member, when the
-    member starts its line; on the same line otherwise. An empty object gets it inside its braces."""
-    import json
-
-    member = f"{json.dumps(key)}: {value}"
-    text, nl = source.text, source.newline
-    if not obj.pairs:
-        inside = text[obj.span.start + 1:obj.span.end - 1]
-        if "\n" in inside or "\r" in inside:  # `{` and `}` on lines of their own
-            return Edit.insert(obj.span.start + 1, f"{nl}{_indent_of(source, obj.span.start)}{DEFAULT_INDENT}{member}")
-        return Edit.insert(obj.span.start + 1, member)
-    last = obj.pairs[-1]
-    start = last.key.span.start
-    line_start = source.line_start(source.line_of(start))
-    indent = text[line_start:start]
-    if indent.strip(" \t"):  # the member shares its line with something before it
-        return Edit.insert(last.value.span.end, f", {member}")
-    return Edit.insert(last.value.span.end, f",{nl}{indent}{member}")
-
 
 def json_fill_empty_array(array: "Sequence", value: str) -> Edit:
     """Write ``value`` (JSON text) into the empty array ``array`` (`[]`, `[ ]`)."""
     return Edit.insert(array.span.start + 1, value)
-
-
-def _indent_of(source: "SourceText", offset: int) -> str:
-    line_start = source.line_start(source.line_of(offset))
-    head = source.text[line_start:offset]
-    return head[:len(head) - len(head.lstrip(" \t"))]
 
 
 # -- TOML ---------------------------------------------------------------------------------------

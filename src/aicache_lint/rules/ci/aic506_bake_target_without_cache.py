@@ -235,13 +235,15 @@ def _fix(ctx: BuildFileContext, name: str, where: _Target, builders: list["BakeS
 
 def _edit(ctx: BuildFileContext, where: _Target, entries: list[tuple[str, list[str]]], title: str,
           safe: bool) -> tuple[Fix | None, str | None]:
-    from aicache_lint.ci.bake_edits import add_hcl_attributes, add_json_keys, string_list
+    from aicache_lint.ci.bake_edits import add_hcl_attributes, string_list
+    from aicache_lint.json_edits import add_members
 
     rendered = [(key, string_list(values)) for key, values in entries]
     if ctx.file.hcl is not None:
         edits, why = add_hcl_attributes(ctx.file.hcl, where.node, rendered), "its one-line block holds a comment"
     else:
-        edits, why = add_json_keys(ctx.source, where.node, rendered), "its target is not a plain JSON object"
+        edit = add_members(ctx.source, where.node, rendered)
+        edits, why = [edit] if edit is not None else None, "its target is not a plain JSON object"
     if edits is None:
         return None, why
     return (Fix.safe(title, *edits) if safe else Fix.unsafe(title, *edits)), None

@@ -120,7 +120,8 @@ class RegistryMirrorNotConfigured(Rule):
 def _daemon(ctx: BuildFileContext, config: "DaemonConfig", caches: list["RegistryProxy"]) -> Iterator[Violation]:
     import json
 
-    from aicache_lint.daemon.edits import json_add_key, json_fill_empty_array
+    from aicache_lint.daemon.edits import json_fill_empty_array
+    from aicache_lint.json_edits import add_members
     from aicache_lint.daemon.config import UNKNOWN
     from aicache_lint.daemon.mirrors import cache_names, hub_only_note, single_address
 
@@ -147,7 +148,7 @@ def _daemon(ctx: BuildFileContext, config: "DaemonConfig", caches: list["Registr
         else:
             node = config.tree.get("registry-mirrors")
             edit = (json_fill_empty_array(node, json.dumps(url)) if node is not None
-                    else json_add_key(ctx.source, config.tree, "registry-mirrors", json.dumps([url])))
+                    else add_members(ctx.source, config.tree, [("registry-mirrors", json.dumps([url]))]))
             fix = Fix.unsafe(f"Pull Docker Hub images through `{url}` (assumes this daemon runs on the host that "
                              f"publishes service `{cache.service.name}`)", edit)
     what = "an empty `registry-mirrors`" if mirrors is not None else "no `registry-mirrors`"
