@@ -172,7 +172,8 @@ def test_model_id_from_a_variable_or_the_environment():
     loads = read(code).loads
     got = [(m.model, m.expr, m.variable, m.default, m.cache_dir, m.remote) for m in loads]
     assert got == [
-        (None, "MODEL_ID", None, None, "/cache/st", False),  # could be a path: unknown
+        # read through the module constant: the variable is known, the value could be a path
+        (None, "MODEL_ID", "MODEL_ID", None, "/cache/st", False),
         (None, "os.getenv('ASR_MODEL', 'openai/whisper-small')", "ASR_MODEL", "openai/whisper-small", None, True),
         (None, None, None, None, None, True),  # the task's default model
     ]

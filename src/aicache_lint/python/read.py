@@ -127,7 +127,7 @@ def read(text: str) -> PythonFacts | None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    reader = _Reader(text, _aliases(tree))
+    reader = _Reader(text, _aliases(tree), _constants(tree))
     try:
         reader.block(tree.body, MODULE)
     except RecursionError:
@@ -154,13 +154,34 @@ def _aliases(tree: "ast.Module") -> dict[str, str]:
     return out
 
 
+def _constants(tree: "ast.Module") -> dict[str, "ast.expr"]:
+    """Module-level names bound once, by a plain `NAME = value` (`MODEL = os.getenv("MODEL", "org/m")`):
+    a load that names one is read through it. A name bound twice is not followed."""
+    import ast
+
+    out: dict[str, ast.expr] = {}
+    seen: set[str] = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        for t in targets:
+            if isinstance(t, ast.Name):
+                if t.id in seen:
+                    out.pop(t.id, None)
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1 and node.value is not None:
+                    out[t.id] = node.value
+                seen.add(t.id)
+    return out
+
+
 class _Reader:
-    def __init__(self, text: str, aliases: dict[str, str]) -> None:
+    def __init__(self, text: str, aliases: dict[str, str], constants: dict[str, "ast.expr"] | None = None) -> None:
         import ast
 
         self.ast = ast
         self.text = text
         self.aliases = aliases
+        self.constants = constants or {}
         self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
         self.imports: list[Import] = []
         self.env_writes: list[EnvWrite] = []
@@ -302,6 +323,11 @@ class _Reader:
         expr = variable = default = None
         if id_node is not None and model is None:
             expr = self.source(id_node)
+            value = self.constants.get(id_node.id) if isinstance(id_node, self.ast.Name) else None
+            if value is not None:  # `MODEL = "org/name"` ... `load(MODEL)`
+                model = _str(value)
+                expr = None if model is not None else expr
+                id_node = value if model is None else id_node
             variable, default = self.env_reference(id_node)
         cache = next((_str(_keyword(node, k)) for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
         if _constant(_keyword(node, "local_files_only")) is True:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from aicache_lint.deps import DepFile, Read, Selection
-    from aicache_lint.dockerfile.facts import Facts, State
+    from aicache_lint.dockerfile.facts import Facts, Stage, State
     from aicache_lint.dockerfile.model import Instruction
     from aicache_lint.dockerfile.shell import Invocation, Word
 
@@ -75,6 +75,13 @@ def context_installs(facts: "Facts", instr: "Instruction", inv: "Invocation", co
         if result is not None:
             found.append(result)
     return found
+
+
+def image_locator(facts: "Facts", stage: "Stage", context: str, read: Read, listdir: ListDir,
+                  run: "Instruction | None" = None, inv: "Invocation | None" = None) -> Callable[[str], str | None]:
+    """``locate(image_path)``: the build-context file (as ``read`` names it) that the image holds at
+    an absolute path once ``stage`` is built (or when ``run``'s ``inv`` starts); None when unknown."""
+    return _Image(facts, run, inv, context, read, listdir, stage).locate
 
 
 def reads_context_files(facts: "Facts", instr: "Instruction", inv: "Invocation") -> bool:
@@ -226,12 +233,13 @@ def _value(word: "Word", env: dict[str, str | None], escape: str) -> str | None:
 class _Image:
     """The image as the RUN sees it: which context file each path holds."""
 
-    def __init__(self, facts: "Facts", run: "Instruction", inv: "Invocation", context: str, read: Read,
-                 listdir: ListDir) -> None:
+    def __init__(self, facts: "Facts", run: "Instruction | None", inv: "Invocation | None", context: str, read: Read,
+                 listdir: ListDir, stage: "Stage | None" = None) -> None:
+        """``run`` None: the image as ``stage`` leaves it (what its CMD runs)."""
         self.facts, self.run, self.inv = facts, run, inv
         self.context, self.read_context, self.listdir_context = context, read, listdir
         self.cache: dict[str, str | None] = {}
-        stage = facts.stage_of(run)
+        stage = facts.stage_of(run) if run is not None else stage
         before: list[Instruction] = []
         for s in reversed(stage.chain() if stage else []):
             before.extend(s.instructions)
@@ -290,13 +298,14 @@ class _Image:
         return self.cache[path]
 
     def _locate(self, path: str) -> str | None:
-        found = self._mounted(path)
-        if found != _NOT_HERE:
-            return found
-        invs = self.facts.invocations(self.run)
-        earlier = invs[: invs.index(self.inv)] if self.inv in invs else []
-        if any(_rewrites(inv, self.facts.state(self.run), path, self.facts.doc.escape) for inv in earlier):
-            return _UNKNOWN
+        if self.run is not None:
+            found = self._mounted(path)
+            if found != _NOT_HERE:
+                return found
+            invs = self.facts.invocations(self.run)
+            earlier = invs[: invs.index(self.inv)] if self.inv in invs else []
+            if any(_rewrites(inv, self.facts.state(self.run), path, self.facts.doc.escape) for inv in earlier):
+                return _UNKNOWN
         for instr in reversed(self.before):  # (an ONBUILD COPY runs in a later build: its keyword is ONBUILD)
             if instr.keyword == "RUN":
                 state = self.facts.state(instr)

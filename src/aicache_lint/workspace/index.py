@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from aicache_lint.knowledge.requirements import Requested
     from aicache_lint.workspace.images import ImageGraph
     from aicache_lint.workspace.invocations import Invocation
+    from aicache_lint.python.read import PythonFacts
+    from aicache_lint.workspace.python_code import Code
     from aicache_lint.workspace.runtime import LinkedImage
 
 BUILDS = "<builds>"  # read by whoever asks for the project's builds (see Workspace.cached)
@@ -447,6 +449,61 @@ class Workspace:
         if known_image(reference) is not None:
             return None  # a known image: the table answers (and no build file need be read)
         return self.graph.base_facts(reference)
+
+    # -- code -------------------------------------------------------------------------------------
+
+    def python_facts(self, path: str) -> "PythonFacts | None":
+        """What a Python file imports, sets and loads (None: unreadable or not valid Python)."""
+
+        def build():
+            from aicache_lint.python.read import read
+
+            text = self.text(path)
+            return read(text) if text is not None else None
+
+        return self.cached(("python", os.path.abspath(path)), build)
+
+    def image_code(self, dockerfile: str, target: str | None = None) -> "Code":
+        """The Python code the image of ``dockerfile`` (its ``target`` stage, else the final one) runs
+        (``workspace/python_code.py``), read with the build args its builds agree on."""
+
+        def build():
+            from aicache_lint.workspace.python_code import EMPTY, stage_code
+
+            parsed = self.dockerfile(dockerfile, tuple(sorted(self.build_args(dockerfile).items())))
+            if parsed is None:
+                return EMPTY
+            facts = parsed[1]
+            stage = next((s for s in facts.stages if s.name == target.lower()), None) if target else facts.final_stage
+            if stage is None:
+                return EMPTY
+            return stage_code(self, dockerfile, facts, stage, self.build_context(dockerfile))
+
+        return self.cached(("image-code", os.path.abspath(dockerfile), target), build)
+
+    def service_code(self, service: "Service") -> "Code":
+        """The Python code a Compose service runs (``workspace/python_code.py``)."""
+        from aicache_lint.workspace.python_code import service_code
+
+        files = tuple(cfile.path for cfile, _ in service.definitions)
+        return self.cached(("service-code", files, service.name), lambda: service_code(self, service))
+
+    def own_clone(self, url: str) -> str | None:
+        """The repository root when ``url`` is one of its own remotes (`.git/config`): a command that
+        clones it runs this repository's files. None otherwise."""
+        from aicache_lint.workspace.python_code import same_repository
+
+        if self.root is None:
+            return None
+
+        def build() -> tuple[str, ...]:
+            import re
+
+            config = self.text(os.path.join(self.root, ".git", "config")) or ""
+            return tuple(re.findall(r"(?m)^\s*url\s*=\s*(\S+)", config))
+
+        remotes = self.cached(("remotes",), build)
+        return self.root if any(same_repository(url, r) for r in remotes) else None
 
     def linked_image(self, service: "Service") -> "LinkedImage | None":
         """What the Dockerfile a service builds says about the image it runs (None: not built here,

@@ -1,0 +1,453 @@
+"""The Python code an image or a Compose service runs, and the models it loads (DESIGN §5b).
+
+Only the code that runs is read, never every `.py` of the repository: the container's command
+(the final stage's `ENTRYPOINT` + `CMD` as Docker combines them, or the service's `entrypoint:` /
+`command:`), read by ``python/launch.py``, names scripts and modules in the image; each is traced
+back to a build-context file through the stage's `COPY`/`ADD` and `WORKDIR`
+(``build_context.image_locator``), through a Compose bind mount, or through a `git clone` of this
+very repository (the URL of one of its `.git/config` remotes). Shell scripts the command runs are
+read too (two levels), with the directory and variables they set; an entrypoint script that ends
+in `exec "$@"` runs the `CMD` as well. From each Python file the local modules it imports are
+followed, transitively, within what the image holds (absolute imports from the script's directory,
+the working directory, `PYTHONPATH` and `--app-dir`-like roots; relative imports from the package),
+at most ``MAX_FILES`` files per image. A `RUN python script.py` at build time is resolved the same
+way at that RUN (``run_code``).
+
+What cannot be followed is said in ``Code.unresolved`` (an image that copies its code from another
+stage, a path with a variable, a base image's command), never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import TYPE_CHECKING, Callable, NamedTuple
+
+if TYPE_CHECKING:
+    from aicache_lint.compose.project import Service
+    from aicache_lint.dockerfile.facts import Facts, Stage
+    from aicache_lint.dockerfile.model import Instruction
+    from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.python.launch import Download, Launch
+    from aicache_lint.python.read import ModelLoad, PythonFacts
+    from aicache_lint.workspace.index import Workspace
+
+MAX_FILES = 400  # Python files read for one image: an entry point with its local imports
+_MAX_SHELL_DEPTH = 2
+_RUNS_ARGS = re.compile(r'"\$@"|\$@|"\$\{@\}"')
+
+
+class CodeFile(NamedTuple):
+    path: str  # as the workspace names it
+    image_path: str  # where the container holds it
+    facts: "PythonFacts"
+    imported_by: str | None  # the file whose import reached it (workspace path); None: an entry point
+
+
+class Code(NamedTuple):
+    """What one image (or service) runs."""
+
+    files: tuple[CodeFile, ...]  # entry points first, then what they import, each once
+    downloads: tuple[tuple["Download", str | None], ...]  # `hf download` lines, with the file they are in
+    launches: tuple["Launch", ...]
+    unresolved: tuple[str, ...]  # what could not be followed, said plainly
+    env: dict[str, str | None]  # the variables the code starts with (image ENV, service environment)
+
+    def loads(self) -> list[tuple[CodeFile, "ModelLoad"]]:
+        """The model loads of every file, in file order."""
+        return [(f, load) for f in self.files for load in f.facts.loads]
+
+    def file(self, path: str) -> CodeFile | None:
+        key = os.path.abspath(path)
+        return next((f for f in self.files if os.path.abspath(f.path) == key), None)
+
+
+EMPTY = Code((), (), (), (), {})
+
+Locate = Callable[[str], "str | None"]  # image path -> workspace path (None: unknown)
+
+
+def command_of(facts: "Facts", stage: "Stage") -> tuple["Instruction | None", "Instruction | None"]:
+    """The ENTRYPOINT and CMD in force at the end of ``stage`` (None: not set in this file). As in
+    Docker, an ENTRYPOINT set after the CMD's stage resets a CMD inherited from a base stage."""
+    entrypoint = cmd = None
+    cmd_stage = None
+    for s in reversed(stage.chain()):
+        for instr in s.instructions:
+            if instr.keyword == "CMD":
+                cmd, cmd_stage = instr, s
+            elif instr.keyword == "ENTRYPOINT":
+                entrypoint = instr
+                if cmd_stage is not None and cmd_stage is not s:
+                    cmd = None
+    return entrypoint, cmd
+
+
+def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage", context: str | None,
+               service: "Service | None" = None) -> Code:
+    """The code the image of ``stage`` runs (with a service's overrides, mounts and environment)."""
+    from aicache_lint.workspace.build_context import image_locator
+
+    state = facts.end_state(stage)
+    env = {k: v for k, v in state.env.items()}
+    locators: list[Locate] = []
+    if service is not None:
+        env.update(_service_env(service))
+        locators.append(_bind_locator(service))
+    if context is not None and "://" not in context:
+        locators.append(image_locator(facts, stage, context, ws.text, ws.listdir))
+    tracer = _Tracer(ws, locators, env)
+    entrypoint, cmd = command_of(facts, stage)
+    overrides = _overrides(service) if service is not None else None
+    workdir = (overrides.workdir if overrides and overrides.workdir else None) or state.workdir
+    entry_words, entry_shell = _instruction_command(entrypoint)
+    cmd_words, cmd_shell = _instruction_command(cmd)
+    if overrides is not None and overrides.entrypoint is not None:
+        entry_words, entry_shell, cmd_words, cmd_shell = overrides.entrypoint, None, None, None
+    if overrides is not None and overrides.command is not None:
+        cmd_words, cmd_shell = overrides.command, None
+    if entrypoint is None and cmd is None and (overrides is None or (overrides.entrypoint is None and
+                                                                     overrides.command is None)):
+        tracer.unresolved.append(f"{_shown(ws, dockerfile)} sets no CMD or ENTRYPOINT: the base image's command "
+                                 "is not known")
+    tracer.start(workdir, entry_words, entry_shell, cmd_words, cmd_shell, dockerfile)
+    return tracer.code()
+
+
+def service_code(ws: "Workspace", service: "Service") -> Code:
+    """The code a service runs: its image built here (with its overrides), or, for an image built
+    elsewhere, what its command runs from bind-mounted files."""
+    from aicache_lint.workspace.runtime import build_target
+
+    build = service.build
+    if build is not None and build.dockerfile and not build.dockerfile_inline and build.context is not None:
+        args = tuple(sorted((n, v.value) for n, v in build.args.items() if v.value is not None))
+        parsed = ws.dockerfile(build.dockerfile, args)
+        if parsed is not None:
+            _, facts = parsed
+            target = build_target(service)
+            stage = next((s for s in facts.stages if s.name == target.lower()), None) if target else \
+                facts.final_stage
+            if stage is not None:
+                return stage_code(ws, build.dockerfile, facts, stage, build.context, service)
+        return EMPTY
+    overrides = _overrides(service)
+    if overrides.command is None and overrides.entrypoint is None:
+        return EMPTY
+    tracer = _Tracer(ws, [_bind_locator(service)], _service_env(service))
+    tracer.start(overrides.workdir or None, overrides.entrypoint, None, overrides.command, None, None)
+    return tracer.code()
+
+
+def run_code(ws: "Workspace", dockerfile: str, facts: "Facts", run: "Instruction", inv: "Invocation") -> Code:
+    """The Python files a RUN's command runs at build time (`python download.py`, `python -m pkg.x`)."""
+    from aicache_lint.workspace.build_context import image_locator
+
+    context = ws.build_context(dockerfile)
+    stage = facts.stage_of(run)
+    if context is None or stage is None or "://" in context:
+        return EMPTY
+    state = facts.state(run)
+    locate = image_locator(facts, stage, context, ws.text, ws.listdir, run, inv)
+    tracer = _Tracer(ws, [locate], dict(state.run_env), build_time=True)
+    words = [w.value for w in inv.program_words] + [w.value if not w.has_expansion else "\0" for w in inv.args]
+    tracer.start(state.workdir, words, None, None, None, dockerfile)
+    return tracer.code()
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+class _Overrides(NamedTuple):
+    entrypoint: list[str] | None
+    command: list[str] | None
+    workdir: str | None
+
+
+def _overrides(service: "Service") -> _Overrides:
+    from aicache_lint.compose.model import Scalar, Sequence
+
+    def words(node) -> list[str] | None:
+        if node is None:
+            return None
+        target = node.target
+        cfile = service.file
+        if isinstance(target, Scalar):
+            if target.is_null:
+                return None
+            value = cfile.value(target)
+            return _split(value) if value is not None else ["\0"]
+        if isinstance(target, Sequence):
+            out = []
+            for item in target.items:
+                value = cfile.value(item.target) if isinstance(item.target, Scalar) else None
+                out.append(value if value is not None else "\0")
+            return out
+        return None
+
+    workdir = None
+    for cfile, mapping in service.definitions:
+        node = mapping.get("working_dir")
+        if node is not None:
+            workdir = cfile.value(node)
+    return _Overrides(words(service.entrypoint), words(service.command), workdir)
+
+
+def _split(text: str) -> list[str]:
+    """A Compose string command is split like a shell would split it (it is not run by one)."""
+    import shlex
+
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return ["\0"]
+
+
+def _instruction_command(instr: "Instruction | None"):
+    """(exec-form words, None) or (None, shell-form text as a MappedText) of a CMD/ENTRYPOINT."""
+    if instr is None:
+        return None, None
+    if instr.json_args is not None:
+        return list(instr.json_args), None
+    return None, instr.args
+
+
+def _service_env(service: "Service") -> dict[str, str | None]:
+    env: dict[str, str | None] = {}
+    for env_file in service.env_file:
+        env.update(service.env_file_values(env_file))
+    for name, var in service.environment.items():
+        env[name] = var.value if var.raw is not None else None
+    return env
+
+
+def _bind_locator(service: "Service") -> Locate:
+    binds = sorted(((v.target.rstrip("/") or "/", v.host_path) for v in service.volumes
+                    if v.is_bind and v.target and v.host_path and v.known), key=lambda b: -len(b[0]))
+
+    def locate(path: str) -> str | None:
+        for target, host in binds:
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                rest = posixpath.relpath(path, target)
+                return host if rest == "." else os.path.join(host, *rest.split("/"))
+        return None
+
+    return locate
+
+
+def same_repository(url: str, other: str) -> bool:
+    """Whether two Git URLs name one repository (`https://host/o/r.git` = `git@host:o/r`)."""
+    return _repository_key(url) == _repository_key(other) != ""
+
+
+def _repository_key(url: str) -> str:
+    url = url.strip().removesuffix("/").removesuffix(".git")
+    m = re.match(r"(?:[a-z+]+://)?(?:[^@/]+@)?([^/:]+)[:/](.+)", url)
+    return f"{m.group(1).lower()}/{m.group(2).lower()}" if m else ""
+
+
+def _shown(ws: "Workspace", path: str) -> str:
+    return ws.spelt(path)
+
+
+# -- following the code ------------------------------------------------------------------------
+
+
+class _Tracer:
+    def __init__(self, ws: "Workspace", locators: list[Locate], env: dict[str, str | None],
+                 build_time: bool = False) -> None:
+        self.ws = ws
+        self.locators = locators
+        self.env = env
+        self.build_time = build_time
+        self.files: dict[str, CodeFile] = {}
+        self.order: list[tuple[str, str, str | None, tuple[str, ...]]] = []  # to read: image path, path, by, roots
+        self.launches: list[Launch] = []
+        self.downloads: list[tuple[Download, str | None]] = []
+        self.unresolved: list[str] = []
+        self.clones: dict[str, str] = {}  # image dir -> workspace dir (a clone of this repository)
+        self.entry_env: dict[str, str | None] | None = None
+
+    def code(self) -> Code:
+        # The variables the code sees: the image's and the service's, with what the scripts on the
+        # way exported (`export HF_HOME=/cache` in an entrypoint script) for the first code that ran.
+        env = {**self.env, **(self.entry_env or {})}
+        return Code(tuple(self.files.values()), tuple(self.downloads), tuple(self.launches),
+                    tuple(dict.fromkeys(self.unresolved)), env)
+
+    def locate(self, image_path: str) -> str | None:
+        for directory, local in self.clones.items():
+            if image_path == directory or image_path.startswith(directory + "/"):
+                found = os.path.join(local, posixpath.relpath(image_path, directory))
+                return os.path.normpath(found) if self.ws.is_file(found) else None
+        for locate in self.locators:
+            found = locate(image_path)
+            if found is not None:
+                return found if self.ws.is_file(found) else None
+        return None
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def start(self, workdir: str | None, entry_words, entry_shell, cmd_words, cmd_shell, where: str | None) -> None:
+        from aicache_lint.python.launch import Reader
+
+        if entry_words is not None or entry_shell is not None:
+            reader = Reader(workdir, self.env)
+            if entry_shell is not None:
+                reader.shell(entry_shell)  # shell form: `/bin/sh -c`, the CMD is ignored
+                self.follow(reader, where, 0, None)
+                return
+            reader.words(entry_words + (cmd_words or []))
+            self.follow(reader, where, 0, cmd_words)
+            if cmd_words is None and cmd_shell is None:
+                return
+            if not any(l.kind in ("shell", "exec") for l in reader.events.launches):
+                return
+        if cmd_words is not None or cmd_shell is not None:
+            reader = Reader(workdir, self.env)
+            if cmd_shell is not None:
+                reader.shell(cmd_shell)
+            else:
+                reader.words(cmd_words)
+            self.follow(reader, where, 0, None)
+
+    def follow(self, reader, where: str | None, depth: int, passed: list[str] | None) -> None:
+        """Follow what a command reader found (``where``: the file it was read from)."""
+        from aicache_lint.python.launch import CODE, EXEC, MODULE, SCRIPT, SHELL
+
+        for clone in reader.events.clones:
+            local = self.ws.own_clone(clone.url)
+            if local is not None and clone.directory:
+                self.clones[clone.directory] = local
+        self.downloads.extend((d, self.ws.spelt(where) if where else None) for d in reader.events.downloads)
+        for launch in reader.events.launches:
+            self.launches.append(launch)
+            if launch.kind == CODE:
+                continue  # read by the Dockerfile rules where it is written (a `-c` text has no file)
+            if launch.kind == MODULE:
+                self.module(launch)
+                continue
+            path = self.path(launch.target, launch.cwd)
+            if path is None:
+                self.unresolved.append(f"`{launch.target}` is started from a directory that is not known")
+                continue
+            if launch.kind == SCRIPT or (launch.kind == EXEC and launch.target.endswith(".py")):
+                self.script(path, launch)
+            elif launch.kind in (SHELL, EXEC):
+                self.shell(path, launch, depth, passed)
+
+    def path(self, target: str, cwd: str | None) -> str | None:
+        if target.startswith("/"):
+            return posixpath.normpath(target)
+        return posixpath.normpath(posixpath.join(cwd, target)) if cwd else None
+
+    def script(self, image_path: str, launch: "Launch") -> None:
+        local = self.locate(image_path)
+        if local is None:
+            self.unresolved.append(f"`{image_path}` is not a file the image is known to hold")
+            return
+        roots = (posixpath.dirname(image_path), *(r for r in (launch.cwd,) if r), *self.pythonpath(launch))
+        self.add(image_path, local, None, roots, launch)
+
+    def module(self, launch: "Launch") -> None:
+        roots = (*launch.roots, *(r for r in (launch.cwd,) if r), *self.pythonpath(launch))
+        found = self.find_module(launch.target, roots, main=True)
+        if not found:
+            self.unresolved.append(f"module `{launch.target}` is not in the image's code (installed, or not known)")
+        for image_path, local in found:
+            self.add(image_path, local, None, roots, launch)
+
+    def pythonpath(self, launch: "Launch") -> tuple[str, ...]:
+        value = launch.env.get("PYTHONPATH") or self.env.get("PYTHONPATH") or ""
+        return tuple(p for p in value.split(":") if p.startswith("/"))
+
+    def shell(self, image_path: str, launch: "Launch", depth: int, passed: list[str] | None) -> None:
+        from aicache_lint.python.launch import Reader
+        from aicache_lint.source import MappedText
+
+        local = self.locate(image_path)
+        if local is None:
+            self.unresolved.append(f"`{image_path}` is not a file the image is known to hold")
+            return
+        text = self.ws.text(local)
+        if text is None:
+            return
+        if text.startswith("#!") and "python" in text.split("\n", 1)[0]:
+            self.add(image_path, local, None, (posixpath.dirname(image_path),), launch)
+            return
+        if depth >= _MAX_SHELL_DEPTH:
+            return
+        reader = Reader(launch.cwd, launch.env)
+        reader.shell(MappedText.contiguous(text, 0))
+        self.follow(reader, local, depth + 1, None)
+        if passed and _RUNS_ARGS.search(text):  # `exec "$@"`: the CMD runs after the script's set-up
+            inner = Reader(reader.cwd, reader.env)
+            inner.words(passed)
+            self.follow(inner, None, depth + 1, None)
+
+    # -- imports ----------------------------------------------------------------------------------
+
+    def add(self, image_path: str, local: str, by: str | None, roots: tuple[str, ...],
+            launch: "Launch | None" = None) -> None:
+        if launch is not None and self.entry_env is None:
+            self.entry_env = launch.env
+        pending = [(image_path, local, by, roots)]
+        while pending and len(self.files) < MAX_FILES:
+            image_path, local, by, roots = pending.pop(0)
+            local = self.ws.spelt(local)
+            if local in self.files:
+                continue
+            facts = self.ws.python_facts(local)
+            if facts is None:
+                continue
+            self.files[local] = CodeFile(local, image_path, facts, by)
+            for imp in facts.imports:
+                for found in self.resolve(imp, image_path, roots):
+                    if found[1] not in self.files:
+                        pending.append((*found, local, roots))
+
+    def resolve(self, imp, image_path: str, roots: tuple[str, ...]) -> list[tuple[str, str]]:
+        if imp.level:
+            package = posixpath.dirname(image_path)
+            for _ in range(imp.level - 1):
+                package = posixpath.dirname(package)
+            base = posixpath.join(package, *imp.module.split(".")) if imp.module else package
+            found = self.file_of(base)
+            found += [f for n in imp.names if n != "*" for f in self.file_of(posixpath.join(base, n))]
+            return found
+        found = self.find_module(imp.module, roots)
+        if imp.names and found:
+            for root_found in list(found):
+                package = posixpath.dirname(root_found[0]) if root_found[0].endswith("/__init__.py") else None
+                if package:
+                    found += [f for n in imp.names if n != "*" for f in self.file_of(posixpath.join(package, n))]
+        return found
+
+    def find_module(self, name: str, roots: tuple[str, ...], main: bool = False) -> list[tuple[str, str]]:
+        """The files that importing (or, ``main``, running with -m) ``name`` runs, from the first
+        root that has its top-level package or module."""
+        parts = name.split(".")
+        for root in dict.fromkeys(roots):
+            found: list[tuple[str, str]] = []
+            for i in range(1, len(parts) + 1):
+                files = self.file_of(posixpath.join(root, *parts[:i]))
+                if not files:
+                    break
+                found += files
+            else:
+                if main:
+                    found += self.file_of(posixpath.join(root, *parts, "__main__"), module_only=True)
+                return found
+            if found:
+                return found
+        return []
+
+    def file_of(self, base: str, module_only: bool = False) -> list[tuple[str, str]]:
+        """`base.py`, else `base/__init__.py`, as (image path, workspace path)."""
+        candidates = [base + ".py"] if module_only else [base + ".py", base + "/__init__.py"]
+        for candidate in candidates:
+            local = self.locate(candidate)
+            if local is not None:
+                return [(candidate, local)]
+        return []

@@ -1,0 +1,155 @@
+"""Which Python an image or a service runs (workspace/python_code.py) and how a command starts it
+(python/launch.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from aicache_lint.python.launch import Reader
+from aicache_lint.source import MappedText
+from aicache_lint.workspace.index import Workspace
+from aicache_lint.workspace.python_code import same_repository
+
+
+def _write(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _launches(words=None, shell=None, cwd="/app", env=None):
+    reader = Reader(cwd, env or {})
+    if words is not None:
+        reader.words(words)
+    else:
+        reader.shell(MappedText.contiguous(shell, 0))
+    return reader.events
+
+
+@pytest.mark.parametrize("words, kind, target, cwd", [
+    (["python", "app.py"], "script", "app.py", "/app"),
+    (["python3.11", "-u", "-X", "dev", "src/serve.py", "--port", "8"], "script", "src/serve.py", "/app"),
+    (["python", "-m", "server.main"], "module", "server.main", "/app"),
+    (["python", "-mserver"], "module", "server", "/app"),
+    (["tini", "--", "uv", "run", "--frozen", "uvicorn", "api.main:app", "--host", "0"], "module", "api.main", "/app"),
+    (["gunicorn", "-w", "2", "-k", "uvicorn.workers.UvicornWorker", "svc.wsgi:create_app()"], "module", "svc.wsgi",
+     "/app"),
+    (["gosu", "app", "python", "-m", "uvicorn", "web:app"], "module", "web", "/app"),
+    (["accelerate", "launch", "--num_processes", "2", "train.py"], "script", "train.py", "/app"),
+    (["torchrun", "--nproc_per_node", "4", "-m", "trainer.run"], "module", "trainer.run", "/app"),
+    (["streamlit", "run", "ui/app.py", "--server.port", "8501"], "script", "ui/app.py", "/app"),
+    (["conda", "run", "-n", "env", "--no-capture-output", "python", "x.py"], "script", "x.py", "/app"),
+    (["celery", "-A", "tasks.worker", "worker"], "module", "tasks.worker", "/app"),
+    (["/entrypoint.sh"], "shell", "/entrypoint.sh", "/app"),
+    (["bash", "-c", "cd /srv && exec python main.py"], "script", "main.py", "/srv"),
+    (["sh", "start.sh", "serve"], "shell", "start.sh", "/app"),
+])
+def test_launches(words, kind, target, cwd):
+    launches = _launches(words).launches
+    assert [(l.kind, l.target, l.cwd) for l in launches] == [(kind, target, cwd)]
+
+
+def test_not_python():
+    assert _launches(["nginx", "-g", "daemon off;"]).launches == []
+    assert _launches(["python"]).launches == []  # an interactive interpreter runs nothing of ours
+
+
+def test_shell_state_is_followed():
+    events = _launches(shell="export HF_HOME=/data/hf\nd=$HF_HOME/m\ncd $HF_HOME && hf download org/m --local-dir ./m\n"
+                             "cd \"$UNKNOWN\"\npython late.py\nA=1 python x.py")
+    assert [(d.repo, d.local_dir) for d in events.downloads] == [("org/m", "/data/hf/m")]
+    assert [(l.target, l.cwd) for l in events.launches] == [("late.py", None), ("x.py", None)]
+    assert events.launches[0].env["HF_HOME"] == "/data/hf"
+    assert events.launches[1].env["A"] == "1"
+
+
+def test_fastapi_defaults():
+    launches = _launches(["fastapi", "run"]).launches
+    assert [l.target for l in launches] == ["main.py", "app.py", "api.py", "app/main.py", "app/app.py", "app/api.py"]
+
+
+def test_same_repository():
+    assert same_repository("https://github.com/FunAudioLLM/CosyVoice.git", "git@github.com:FunAudioLLM/CosyVoice")
+    assert not same_repository("https://github.com/a/b", "https://github.com/a/c")
+    assert not same_repository("", "")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {
+        ".git/config": '[remote "origin"]\n\turl = git@github.com:Acme/Voice.git\n',
+        "app/Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+                          "RUN pip install -r requirements.txt\nCOPY . .\nENV PYTHONPATH=/app\n"
+                          'ENTRYPOINT ["/app/entrypoint.sh"]\nCMD ["uvicorn", "server.main:app", "--host", "0.0.0.0"]\n',
+        "app/requirements.txt": "sentence-transformers\n",
+        "app/entrypoint.sh": '#!/bin/sh\nset -e\nexport HF_HOME=/cache\nexec "$@"\n',
+        "app/server/__init__.py": "",
+        "app/server/main.py": "from .models import load\nfrom server import util\nimport numpy\n",
+        "app/server/models.py": "import os\nfrom sentence_transformers import SentenceTransformer\n"
+                                'MODEL = os.getenv("EMBED_MODEL", "BAAI/bge-small-en-v1.5")\n'
+                                'def load():\n    return SentenceTransformer(MODEL, cache_folder="/tmp/models")\n',
+        "app/server/util.py": "x = 1\n",
+        "app/unused.py": "from transformers import pipeline\npipeline('sentiment-analysis')\n",
+        "compose.yaml": "services:\n  api:\n    build: ./app\n  tts:\n    image: acme/triton:1\n    command: >\n"
+                        '      /bin/bash -c "cd /workspace && git clone https://github.com/acme/voice && cd voice/rt'
+                        ' && bash run.sh 0 3"\n'
+                        "  dev:\n    image: python:3.11\n    working_dir: /src\n    volumes:\n      - ./app:/src\n"
+                        "    command: python -m server.main\n",
+        "rt/run.sh": "#!/bin/bash\nd=/workspace/voice/rt/m\nhuggingface-cli download --local-dir $d acme/tts-model\n"
+                     "python3 serve.py\n",
+        "rt/serve.py": 'from transformers import AutoModel\nAutoModel.from_pretrained("acme/tts")\n',
+    })
+    return tmp_path
+
+
+def _paths(code):
+    return [f.path for f in code.files]
+
+
+def test_image_code_follows_entrypoint_cmd_and_imports(project):
+    ws = Workspace(["app/Dockerfile"])
+    code = ws.image_code("app/Dockerfile")
+    assert _paths(code) == [os.path.join("app", "server", n) for n in ("__init__.py", "main.py", "models.py", "util.py")]
+    assert "app/unused.py" not in _paths(code)  # not run: never read
+    assert code.env["HF_HOME"] == "/cache"  # exported by the entrypoint script before `exec "$@"`
+    [(file, load)] = code.loads()
+    assert (file.path, load.variable, load.default, load.cache_dir) == (
+        os.path.join("app", "server", "models.py"), "EMBED_MODEL", "BAAI/bge-small-en-v1.5", "/tmp/models")
+    assert file.imported_by == os.path.join("app", "server", "main.py")
+
+
+def test_service_code(project):
+    ws = Workspace(["compose.yaml"])
+    services = ws.compose_project(ws.companion_files("compose.yaml")).services
+    assert [os.path.basename(p) for p in _paths(ws.service_code(services["api"]))] == [
+        "__init__.py", "main.py", "models.py", "util.py"]
+    tts = ws.service_code(services["tts"])  # clones this very repository and runs its script
+    assert _paths(tts) == [os.path.join("rt", "serve.py")]
+    [(download, where)] = tts.downloads
+    assert (download.repo, download.local_dir, where) == ("acme/tts-model", "/workspace/voice/rt/m",
+                                                          os.path.join("rt", "run.sh"))
+    dev = ws.service_code(services["dev"])  # an image built elsewhere, code from a bind mount
+    assert [os.path.basename(p) for p in _paths(dev)] == ["__init__.py", "main.py", "models.py", "util.py"]
+
+
+def test_unknown_is_said(project):
+    _write(project, {"b/Dockerfile": "FROM python:3.11\nCOPY --from=builder /src /app\nCMD python /app/main.py\n"
+                                     "FROM scratch\n"})
+    ws = Workspace(["b/Dockerfile"])
+    code = ws.image_code("b/Dockerfile")
+    assert code.files == () and "sets no CMD or ENTRYPOINT" in code.unresolved[0]
+    _write(project, {"b/Dockerfile": "FROM python:3.11 AS builder\nFROM python:3.11\nCOPY --from=builder /src /app\n"
+                                     "CMD python /app/main.py\n"})
+    ws = Workspace(["b/Dockerfile"])
+    assert ws.image_code("b/Dockerfile").unresolved == ("`/app/main.py` is not a file the image is known to hold",)
+
+
+def test_a_cycle_of_imports_and_a_syntax_error(project):
+    _write(project, {"c/Dockerfile": "FROM python:3.11\nCOPY . /srv\nCMD [\"python\", \"/srv/a.py\"]\n",
+                     "c/a.py": "import b\n", "c/b.py": "import a\nimport broken\n", "c/broken.py": "def (:\n"})
+    ws = Workspace(["c/Dockerfile"])
+    assert [os.path.basename(p) for p in _paths(ws.image_code("c/Dockerfile"))] == ["a.py", "b.py"]
