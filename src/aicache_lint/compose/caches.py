@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.runtime import LinkedImage
 
 HF, TORCH = "hf", "torch"
+LOCAL_DIR = "local-dir"  # a model downloaded into a directory of its own (`hf download --local-dir`)
 # Layouts of what a cache volume holds: the HF_HOME dir (hub cache in `hub/`), a hub cache itself
 # (`models--org--name` directly inside), a TORCH_HOME, or an image's own layout.
 HF_HOME_LAYOUT, HF_HUB_LAYOUT, TORCH_HOME_LAYOUT = "hf-home", "hf-hub", "torch-home"
@@ -89,6 +90,11 @@ def runtime(service: "Service") -> Runtime:
             env[name] = _UNKNOWN  # taken from the shell when Compose runs
         else:
             env[name] = var.value if var.value is not None else _UNKNOWN
+    if service.workspace is not None:
+        # What the entrypoint's scripts export wins over the image and the service (`export HF_HOME=/cache`
+        # before `exec "$@"`); a value they compute from what is not known is not known.
+        for name, value in service.workspace.service_code(service).exported.items():
+            env[name] = value if value is not None else _UNKNOWN
     compose_user = _compose_user(service)
     if compose_user is not _UNKNOWN and compose_user is not None:
         name = compose_user.partition(":")[0]
@@ -150,12 +156,15 @@ def model_caches(service: "Service", rt: Runtime | None = None) -> list[ModelCac
             where = f"`{image.env_var}`"
         found.append(ModelCache(kind, directory, directory, kind, f"{image.name} downloads models", where,
                                 image.env_var if moved else None))
-    return found
+    return found + local_downloads(service)
 
 
 def _hf_reason(service: "Service", rt: Runtime) -> str | None:
     if rt.image is not None and rt.image.hub_layout:
         return f"{rt.image.name} downloads models from the Hugging Face Hub"
+    code = _code_reason(service)
+    if code:
+        return code
     if rt.linked is not None and rt.linked.hf_libraries:
         return f"its Dockerfile installs `{rt.linked.hf_libraries[0]}`"
     if _runs_hf_download(service):
@@ -171,6 +180,45 @@ def _hf_reason(service: "Service", rt: Runtime) -> str | None:
         if name in service.environment:
             return f"it sets `{name}`"
     return None
+
+
+def _code_reason(service: "Service") -> str | None:
+    """What the service's own code (workspace/python_code.py) downloads into the Hugging Face hub
+    cache: literal model ids where it names them."""
+    from aicache_lint.knowledge.libraries import HUB_CACHE_MODULES
+
+    ws = service.workspace
+    if ws is None:
+        return None
+    code = ws.service_code(service)
+    named: dict[str, str] = {}  # model (or how it is given) -> where
+    for file, load in code.loads():
+        if load.remote and not load.cache_dir and load.library in HUB_CACHE_MODULES:
+            given = f"`{load.model}`" if load.model else f"the model in `{load.variable}`" + (
+                f" (default `{load.default}`)" if load.default else "") if load.variable else "a model"
+            named.setdefault(given, f"{_shown(service, file.path)}:{load.line}")
+    for download, where in code.downloads:
+        if download.local_dir is None and download.cache_dir is None and where:
+            named.setdefault(f"`{download.repo}`" if download.repo else "a model",
+                             f"{_shown(service, where)}: `hf download`")
+    if not named:
+        return None
+    shown = [f"{given} ({where})" for given, where in list(named.items())[:3]]
+    more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+    return f"its code loads {', '.join(shown)}{more}"
+
+
+def local_downloads(service: "Service") -> list[ModelCache]:
+    """`hf download --local-dir DIR` run by the service's command or scripts: DIR holds the model."""
+    ws = service.workspace
+    if ws is None:
+        return []
+    found = []
+    for download, where in ws.service_code(service).downloads:
+        if download.local_dir is not None:
+            why = f"{_shown(service, where) if where else 'its command'} runs `hf download {download.repo or '…'}`"
+            found.append(ModelCache(LOCAL_DIR, download.local_dir, None, LOCAL_DIR, why, "`--local-dir`", None))
+    return found
 
 
 def _torch_reason(rt: Runtime) -> str | None:
@@ -194,6 +242,13 @@ def _runs_hf_download(service: "Service") -> bool:
             rest = words[i + 2:]
             return not any(w == "--local-dir" or w.startswith("--local-dir=") for w in rest)
     return False
+
+
+def _shown(service: "Service", path: str) -> str:
+    """A file named from the Compose file's directory (`app/main.py`)."""
+    import os
+
+    return os.path.relpath(path, os.path.dirname(os.path.abspath(service.file.path)))
 
 
 def _abs(value: str | None) -> str | None:

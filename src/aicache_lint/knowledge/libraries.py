@@ -11,6 +11,10 @@ HF_LIBRARIES = frozenset(
     "transformers diffusers sentence-transformers huggingface-hub datasets peft optimum timm "
     "open-clip-torch faster-whisper whisperx vllm".split()
 )
+# Python modules whose loads (python/read.py ModelLoad.library) fill the Hugging Face hub cache.
+HUB_CACHE_MODULES = frozenset(
+    "transformers diffusers sentence_transformers huggingface_hub peft timm open_clip faster_whisper".split()
+)
 HF_CACHE_VARS = ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")
 # transformers 4.x's hub-cache variables (DOMAIN §3.2, trap 9): they name the HUB dir, not HF_HOME.
 TRANSFORMERS_CACHE_VARS = ("TRANSFORMERS_CACHE", "PYTORCH_TRANSFORMERS_CACHE", "PYTORCH_PRETRAINED_BERT_CACHE")

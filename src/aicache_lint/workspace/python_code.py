@@ -53,6 +53,7 @@ class Code(NamedTuple):
     launches: tuple["Launch", ...]
     unresolved: tuple[str, ...]  # what could not be followed, said plainly
     env: dict[str, str | None]  # the variables the code starts with (image ENV, service environment)
+    exported: dict[str, str | None]  # those the command's scripts set on the way (`export HF_HOME=/cache`)
 
     def loads(self) -> list[tuple[CodeFile, "ModelLoad"]]:
         """The model loads of every file, in file order."""
@@ -63,7 +64,7 @@ class Code(NamedTuple):
         return next((f for f in self.files if os.path.abspath(f.path) == key), None)
 
 
-EMPTY = Code((), (), (), (), {})
+EMPTY = Code((), (), (), (), {}, {})
 
 Locate = Callable[[str], "str | None"]  # image path -> workspace path (None: unknown)
 
@@ -273,8 +274,9 @@ class _Tracer:
         # The variables the code sees: the image's and the service's, with what the scripts on the
         # way exported (`export HF_HOME=/cache` in an entrypoint script) for the first code that ran.
         env = {**self.env, **(self.entry_env or {})}
+        exported = {k: v for k, v in env.items() if k not in self.env or self.env[k] != v}
         return Code(tuple(self.files.values()), tuple(self.downloads), tuple(self.launches),
-                    tuple(dict.fromkeys(self.unresolved)), env)
+                    tuple(dict.fromkeys(self.unresolved)), env, exported)
 
     def locate(self, image_path: str) -> str | None:
         for directory, local in self.clones.items():

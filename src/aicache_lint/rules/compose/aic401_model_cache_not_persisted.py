@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from aicache_lint.compose.caches import ModelCache, Runtime
     from aicache_lint.compose.project import Project, Service
 
-_LABELS = {"hf": "Hugging Face", "torch": "torch hub"}
+_LABELS = {"hf": "Hugging Face", "torch": "torch hub", "local-dir": "model download"}
 
 
 class ModelCacheNotPersisted(Rule):
@@ -126,7 +126,7 @@ class ModelCacheNotPersisted(Rule):
     }
 
     def check(self, ctx: ComposeContext) -> Iterator[Violation]:
-        from aicache_lint.compose.caches import covered, model_caches, runtime
+        from aicache_lint.compose.caches import LOCAL_DIR, covered, model_caches, runtime
 
         options = {**self.default_options, **ctx.options}
         project = ctx.project
@@ -149,7 +149,9 @@ class ModelCacheNotPersisted(Rule):
                 if os.path.abspath(path) == os.path.abspath(ctx.source.path) and cache.directory is not None:
                     if layouts is None:
                         layouts = _layouts(project)
-                    fix = self._fix(ctx, service, rt, cache, options, layouts)
+                    fix = self._fix(ctx, service, rt, cache, options, layouts) if cache.kind != LOCAL_DIR else (
+                        "the command chooses that directory; a volume must not hide what it creates first, "
+                        "such as a `git clone` destination")
                     if isinstance(fix, str):
                         fix, why = None, f" (no fix: {fix})"
                 label = _LABELS.get(cache.kind, cache.kind)
