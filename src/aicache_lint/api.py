@@ -156,17 +156,27 @@ def _write(out: FileResult, source: SourceText) -> None:
         out.findings.append(io_error(out.path, f"cannot write fixed file: {exc.strerror or exc}"))
 
 
-def process_paths(tasks: list[Task], jobs: int | None = None) -> list[FileResult]:
-    """Results in task order. All files form one workspace: fixes (``--fix``, ``--diff``) are
-    planned over every file together and written at the end, each atomically; linting alone runs
-    many files in parallel processes with the same output."""
+def reached_python(paths: list[str], settings: Settings) -> tuple[list[str], "Workspace"]:
+    """The Python files the images and services among ``paths`` run (a directory run lints them
+    too), and the workspace that found them (the run goes on with it: nothing is parsed twice)."""
+    from aicache_lint.engine import run_workspace
+    from aicache_lint.workspace.python_code import reached_files
+
+    ws = run_workspace(paths, settings)
+    return reached_files(ws, paths), ws
+
+
+def process_paths(tasks: list[Task], jobs: int | None = None, workspace: "Workspace | None" = None) -> list[FileResult]:
+    """Results in task order. All files form one workspace (``workspace``, else a new one): fixes
+    (``--fix``, ``--diff``) are planned over every file together and written at the end, each
+    atomically; linting alone runs many files in parallel processes with the same output."""
     if not tasks:
         return []
     jobs = jobs or os.cpu_count() or 1
     if any(t.fix or t.add_ignore is not None for t in tasks):
-        return _plan(tasks, jobs)
+        return _plan(tasks, jobs, workspace)
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        ws = _workspace(tasks)
+        ws = workspace or _workspace(tasks)
         results = [process_file(t, ws) for t in tasks]
         _add_notices(results, ws)
         return results
@@ -182,11 +192,11 @@ def _workspace(tasks: list[Task]) -> "Workspace":
     return run_workspace([t.path for t in tasks], tasks[0].settings)
 
 
-def _plan(tasks: list[Task], jobs: int) -> list[FileResult]:
+def _plan(tasks: list[Task], jobs: int, workspace: "Workspace | None") -> list[FileResult]:
     """--fix, --diff, --add-ignore: one in-memory plan over every readable file, then the writes."""
     from aicache_lint.plan import fix_files
 
-    ws = _workspace(tasks)
+    ws = workspace or _workspace(tasks)
     read = [(t, _read(t.path)) for t in tasks]
     readable = [(t, s) for t, s in read if isinstance(s, SourceText)]
     for t, s in readable:

@@ -67,6 +67,8 @@ class ModelLoad(NamedTuple):
     line: int
     span: Span
     scope: str
+    cache_keyword: str | None = None  # which of CACHE_KEYWORDS gives ``cache_dir``
+    cache_span: Span | None = None  # its value, quotes included
 
 
 class PythonFacts(NamedTuple):
@@ -329,7 +331,9 @@ class _Reader:
                 expr = None if model is not None else expr
                 id_node = value if model is None else id_node
             variable, default = self.env_reference(id_node)
-        cache = next((_str(_keyword(node, k)) for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
+        keyword = next((k for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
+        cache_node = _keyword(node, keyword) if keyword else None
+        cache = _str(cache_node)
         if _constant(_keyword(node, "local_files_only")) is True:
             remote = False
         elif model is not None or default is not None:  # `os.getenv("MODEL", "org/name")`: judged by its default
@@ -337,7 +341,8 @@ class _Reader:
         else:
             remote = loader.always or (id_node is None and loader.default_model)
         self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, cache, remote,
-                                    node.lineno, self.span(node), scope))
+                                    node.lineno, self.span(node), scope, keyword if cache else None,
+                                    self.span(cache_node) if cache else None))
 
     def loader(self, node, name: str) -> Loader | None:
         if name in LOADERS:

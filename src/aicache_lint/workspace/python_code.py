@@ -54,6 +54,7 @@ class Code(NamedTuple):
     unresolved: tuple[str, ...]  # what could not be followed, said plainly
     env: dict[str, str | None]  # the variables the code starts with (image ENV, service environment)
     exported: dict[str, str | None]  # those the command's scripts set on the way (`export HF_HOME=/cache`)
+    cwd: str | None = None  # the working directory the first Python code starts in (None: unknown)
 
     def loads(self) -> list[tuple[CodeFile, "ModelLoad"]]:
         """The model loads of every file, in file order."""
@@ -155,6 +156,52 @@ def run_code(ws: "Workspace", dockerfile: str, facts: "Facts", run: "Instruction
     words = [w.value for w in inv.program_words] + [w.value if not w.has_expansion else "\0" for w in inv.args]
     tracer.start(state.workdir, words, None, None, None, dockerfile)
     return tracer.code()
+
+
+def services_running(ws: "Workspace", path: str) -> list[tuple[str, "Service", Code]]:
+    """The Compose services of the project whose code includes the Python file ``path``, as
+    (the Compose file that defines the service, the service, its code)."""
+    projects = dict.fromkeys(ws.companion_files(f) for f in ws.build_files_of("compose"))
+    found = []
+    for files in projects:
+        for service in ws.compose_project(files).services.values():
+            code = ws.service_code(service)
+            if code.file(path) is not None:
+                found.append((service.file.path, service, code))
+    return found
+
+
+def reached_files(ws: "Workspace", paths: list[str]) -> list[str]:
+    """The Python files that the images of the Dockerfiles and the services of the Compose files
+    among ``paths`` run, at build time (`RUN python x.py`) or when they start: what a run over a
+    directory lints besides the build files (never every `.py` of the tree)."""
+    from aicache_lint.discovery import file_kind
+
+    found: dict[str, None] = {}
+    for path in paths:
+        kind = file_kind(path)
+        if kind == "dockerfile":
+            targets = {inv.target for inv in ws.invocations_of(path)} or {None}
+            codes = [ws.image_code(path, target) for target in sorted(targets, key=lambda t: t or "")]
+            codes += _build_time_codes(ws, path)
+        elif kind == "compose":
+            codes = [ws.service_code(s) for s in ws.compose_project(ws.companion_files(path)).services.values()]
+        else:
+            continue
+        for code in codes:
+            found.update(dict.fromkeys(f.path for f in code.files))
+    return list(found)
+
+
+def _build_time_codes(ws: "Workspace", dockerfile: str) -> list[Code]:
+    from aicache_lint.python.launch import PYTHON
+
+    parsed = ws.dockerfile(dockerfile, tuple(sorted(ws.build_args(dockerfile).items())))
+    if parsed is None:
+        return []
+    facts = parsed[1]
+    return [run_code(ws, dockerfile, facts, run, inv) for run in facts.runs() for inv in facts.invocations(run)
+            if PYTHON.fullmatch(inv.program)]
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -269,6 +316,7 @@ class _Tracer:
         self.unresolved: list[str] = []
         self.clones: dict[str, str] = {}  # image dir -> workspace dir (a clone of this repository)
         self.entry_env: dict[str, str | None] | None = None
+        self.entry_cwd: str | None = None
 
     def code(self) -> Code:
         # The variables the code sees: the image's and the service's, with what the scripts on the
@@ -276,7 +324,7 @@ class _Tracer:
         env = {**self.env, **(self.entry_env or {})}
         exported = {k: v for k, v in env.items() if k not in self.env or self.env[k] != v}
         return Code(tuple(self.files.values()), tuple(self.downloads), tuple(self.launches),
-                    tuple(dict.fromkeys(self.unresolved)), env, exported)
+                    tuple(dict.fromkeys(self.unresolved)), env, exported, self.entry_cwd)
 
     def locate(self, image_path: str) -> str | None:
         for directory, local in self.clones.items():
@@ -393,7 +441,7 @@ class _Tracer:
     def add(self, image_path: str, local: str, by: str | None, roots: tuple[str, ...],
             launch: "Launch | None" = None) -> None:
         if launch is not None and self.entry_env is None:
-            self.entry_env = launch.env
+            self.entry_env, self.entry_cwd = launch.env, launch.cwd
         pending = [(image_path, local, by, roots)]
         while pending and len(self.files) < MAX_FILES:
             image_path, local, by, roots = pending.pop(0)
