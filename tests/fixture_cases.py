@@ -46,7 +46,7 @@ FILE_NAMES = {
     "dockerfile": "Dockerfile", "compose": "compose.yaml", "workflow": ".github/workflows/build.yml",
     "action": ".github/actions/build/action.yml", "gitlab": ".gitlab-ci.yml", "bake": "docker-bake.hcl",
     "bake-json": "docker-bake.json", "daemon": "daemon.json", "buildkitd": "buildkitd.toml",
-    "shell": "scripts/setup-docker.sh",
+    "shell": "scripts/setup-docker.sh", "python": "app.py",
 }
 
 

@@ -32,6 +32,8 @@ from aicache_lint.source import SourceText
     ("Dockerfile.sh", "shell"),
     ("compose.yaml", "compose"),
     ("Dockerfile.gpu", "dockerfile"),
+    ("app/main.py", "python"),
+    ("Dockerfile.py", "python"),  # a script that writes Dockerfiles, not one
 ])
 def test_file_kinds(path: str, kind: str) -> None:
     assert file_kind(path) == kind
@@ -44,6 +46,7 @@ def test_discovery_finds_every_kind_and_nothing_else(tmp_path: Path) -> None:
         ".gitlab-ci.yml": "job: {script: [true]}\n", "docker-bake.hcl": 'target "a" {}\n',
         "daemon.json": "{}\n", "buildkitd.toml": "debug = true\n", "package.json": "{}\n",
         "config.toml": "a = 1\n", "ci/other.yml": "a: 1\n", "scripts/setup.sh": "true\n", "setup.zsh": "true\n",
+        "app/main.py": "import os\n",  # Python: only what an image or service runs, never a whole tree
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +58,14 @@ def test_discovery_finds_every_kind_and_nothing_else(tmp_path: Path) -> None:
     assert problems == []
 
 
+def test_a_python_file_named_explicitly_is_linted(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import os\n")
+    found, problems = discover([str(tmp_path / "app.py"), str(tmp_path)], Settings(root=str(tmp_path)).is_excluded)
+    assert found == [str(tmp_path / "app.py")] and problems == []
+
+
 def test_stages_order_dockerfiles_compose_then_the_rest() -> None:
-    assert [stage(p) for p in ("Dockerfile", "compose.yaml", ".gitlab-ci.yml", "daemon.json")] == [0, 1, 2, 2]
+    assert [stage(p) for p in ("Dockerfile", "compose.yaml", ".gitlab-ci.yml", "daemon.json", "app.py")] == [0, 1, 2, 2, 2]
 
 
 @pytest.mark.parametrize(("name", "text", "line", "column", "message"), [
@@ -69,6 +78,9 @@ def test_stages_order_dockerfiles_compose_then_the_rest() -> None:
     ("daemon.json", "[]\n", 1, 1, "a daemon.json must be a JSON object"),
     ("buildkitd.toml", '[registry."docker.io"]\nmirrors = [\n', 3, 1, "invalid TOML"),
     ("buildkitd.toml", "a = 1\nb = = 2\n", 2, 5, "invalid TOML: Invalid value"),
+    ("app.py", "import os\nmodel = load(\n", 2, 13, "invalid Python: '(' was never closed"),
+    ("app.py", "# café\nx = 'é' +\n", 2, 10, "invalid Python: invalid syntax"),
+    ("app.py", "import os\r\n  x = 1\r\n", 2, 2, "invalid Python: unexpected indent"),  # where Python puts it
 ])
 def test_a_file_that_does_not_parse_is_aic001_with_line_and_column(name, text, line, column, message) -> None:
     findings = check_source(SourceText(text, name), Settings())
@@ -119,10 +131,12 @@ def test_suppressions_in_each_commented_syntax() -> None:
         ".github/workflows/ci.yml": "jobs:\n  # aicache-lint: ignore=AIC999\n  build:\n    runs-on: x\n",
         "docker-bake.hcl": 'target "a" {\n  # aicache-lint: ignore=AIC999\n  context = "."\n}\n',
         "buildkitd.toml": '# aicache-lint: ignore=AIC999\n[registry."docker.io"]\nmirrors = []\n',
+        "app.py": 'import os\n# aicache-lint: ignore=AIC999\nos.environ["HF_HOME"] = "/m"\n',
     }
     for name, text in texts.items():
         findings = check_source(SourceText(text, name), Settings(select=("AIC002",)))
-        assert [(f.code, f.start.row) for f in findings] == [("AIC002", 2 if "bake" in name or "workflows" in name else 1)], name
+        line = 1 if name == "buildkitd.toml" else 2
+        assert [(f.code, f.start.row) for f in findings] == [("AIC002", line)], name
         assert "unknown rule code `AIC999`" in findings[0].message
 
 

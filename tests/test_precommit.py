@@ -29,7 +29,7 @@ from sandbox import (
 )
 
 from aicache_lint import __version__
-from aicache_lint.discovery import file_kind, is_compose_name, is_dockerfile_name
+from aicache_lint.discovery import file_kind, is_compose_name, is_dockerfile_name, is_walked
 
 HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
 HOOK_IDS = ("aicache-lint", "aicache-lint-fix")
@@ -51,7 +51,7 @@ def _selected(pattern: re.Pattern[str], path: str) -> bool:
 
 def _linted(path: str) -> bool:
     """Whether directory discovery lints ``path``."""
-    return is_dockerfile_name(path.rsplit("/", 1)[-1]) or file_kind(path) != "dockerfile"
+    return is_walked(path)
 
 
 # Names: Dockerfile variants, docs/scripts/templates that carry the word, lookalikes, case and
@@ -145,13 +145,15 @@ BUILD_FILES = [
     ("scripts/setup-docker.sh", True), ("install.bash", True), (".sh", True), ("ci/setup.SH", False),
     ("setup.sh.bak", False), ("setup.zsh", False), ("scripts/setup.sh/notes.md", False),
     ("buildkitd.toml", True), ("buildkitd.toml.bak", False), (".github/workflows/ci.yml.bak", False),
+    ("app/main.py", False), ("download_models.py", False),  # Python: read only where an image or service runs it
 ]
 
 
 @pytest.mark.parametrize("hook_id", HOOK_IDS)
 def test_files_pattern_selects_the_build_files_discovery_lints(hook_id: str) -> None:
     pattern = _pattern(hook_id)
-    assert all((file_kind(path) not in ("dockerfile", "compose")) == want for path, want in BUILD_FILES)
+    assert all((is_walked(path) and file_kind(path) not in ("dockerfile", "compose")) == want
+               for path, want in BUILD_FILES)
     assert [path for path, want in BUILD_FILES if _selected(pattern, path) != want] == []
 
 

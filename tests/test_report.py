@@ -360,7 +360,7 @@ def test_sarif_tool_and_rules() -> None:
         assert descriptor["helpUri"] == rule_url(rule.code)
         assert descriptor["defaultConfiguration"]["level"] == levels[rule.severity.value]
         # the file kinds a rule reads, and whether it fixes
-        kinds = {"dockerfile", "compose", "workflow", "action", "gitlab", "bake", "daemon", "buildkitd", "shell"}
+        kinds = {"dockerfile", "compose", "workflow", "action", "gitlab", "bake", "daemon", "buildkitd", "shell", "python"}
         assert set(descriptor.get("properties", {}).get("tags", [])) <= kinds | {"fixable"}
     assert run["automationDetails"] == {"id": "aicache-lint/"}
     assert run["columnKind"] == "unicodeCodePoints"

@@ -36,7 +36,7 @@ def test_table_is_listed_by_code_with_unique_codes_and_names() -> None:
 def test_every_rule_class_in_the_rules_packages_is_listed() -> None:
     listed = {(_module(entry), entry.class_name) for entry in RULES}
     found = set()
-    for package in ("ci", "compose", "dockerfile", "meta"):
+    for package in ("ci", "compose", "dockerfile", "meta", "python"):
         pkg = importlib.import_module(f"{registry.__name__}.{package}")
         for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
             module = importlib.import_module(info.name)

@@ -1,7 +1,7 @@
 """Whether a text is still a valid file of its kind: the check every fix must pass (DESIGN §12).
 Dockerfiles parse for us and for BuildKit, Compose files validate against the Compose schema,
-workflows and GitLab files load as YAML, Bake files parse as HCL or JSON, daemon.json as JSON and
-buildkitd.toml as TOML."""
+workflows and GitLab files load as YAML, Bake files parse as HCL or JSON, daemon.json as JSON,
+buildkitd.toml as TOML and Python sources with Python's own parser."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def assert_valid(source: SourceText, kind: str) -> None:
         assert isinstance(json.loads(source.text), dict)
     elif parsed.syntax == "hcl":
         assert not parsed.hcl.errors
+    elif parsed.syntax == "python":
+        import ast
+
+        ast.parse(source.text)
 
 
 def assert_compose_schema(text: str) -> None:

@@ -1,14 +1,15 @@
 """The build-infrastructure files rules read besides Dockerfiles and Compose files: GitHub workflows
 and local actions, GitLab CI, Bake files (HCL or JSON), the Docker daemon's `daemon.json`,
-BuildKit's `buildkitd.toml` and shell scripts (read for the daemon configuration they write).
-``parse`` gives each a position tree and the problems that stop it from being read; never raises.
+BuildKit's `buildkitd.toml`, shell scripts (read for the daemon configuration they write) and Python
+sources. ``parse`` gives each a position tree and the problems that stop it from being read; never raises.
 
 YAML and JSON files share the YAML position tree of ``compose/model.py`` (JSON is YAML's flow
 style; a JSON text is first checked by ``json`` so its errors read as JSON errors, and its tabs,
 which JSON allows between tokens and YAML does not, are read as spaces: offsets stay the same).
 HCL is parsed by tree-sitter (``ci/hcl.py``), TOML by ``tomllib``. Each parser loads only when a
 file of its kind is read. A shell script is its text: rules tokenize the few scripts they need
-(``daemon/scripts.py``), so a script is never refused as unreadable.
+(``daemon/scripts.py``), so a script is never refused as unreadable. A Python source is read with
+``ast`` into the facts of ``python/read.py``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
 
 # What each kind of file is written in (Bake: by its extension).
 SYNTAX = {"workflow": "yaml", "action": "yaml", "gitlab": "yaml", "daemon": "json", "buildkitd": "toml",
-          "shell": "shell"}
+          "shell": "shell", "python": "python"}
 _NAMES = {"workflow": "workflow", "action": "action", "gitlab": "GitLab CI file", "bake": "Bake file",
-          "daemon": "daemon.json", "buildkitd": "buildkitd.toml", "shell": "shell script"}
+          "daemon": "daemon.json", "buildkitd": "buildkitd.toml", "shell": "shell script",
+          "python": "Python source"}
 _TOML_AT = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
@@ -36,12 +38,12 @@ class Problem(NamedTuple):
 
 class BuildFile(NamedTuple):
     source: SourceText
-    kind: str  # workflow | action | gitlab | bake | daemon | buildkitd | shell
-    syntax: str  # yaml | json | hcl | toml | shell
+    kind: str  # workflow | action | gitlab | bake | daemon | buildkitd | shell | python
+    syntax: str  # yaml | json | hcl | toml | shell | python
     errors: list[Problem]  # what stops the file from being read (AIC001); the trees are None then
     yaml: "ComposeDoc | None" = None  # YAML and JSON files: the position tree
     hcl: Any = None  # HCL files: the ``ci.hcl.HclDoc``
-    data: Any = None  # TOML files: the parsed table
+    data: Any = None  # TOML files: the parsed table; Python: its ``python.read.PythonFacts``
 
     @property
     def path(self) -> str:
@@ -67,7 +69,19 @@ def parse(source: SourceText, kind: str) -> BuildFile:
         return BuildFile(source, kind, syntax, [Problem(m, s) for m, s in doc.errors], hcl=doc)
     if syntax == "shell":
         return BuildFile(source, kind, syntax, [])
+    if syntax == "python":
+        return _python(source, kind)
     return _toml(source, kind)
+
+
+def _python(source: SourceText, kind: str) -> BuildFile:
+    from aicache_lint.python.read import read, syntax_error
+
+    facts = read(source.text)
+    if facts is not None:
+        return BuildFile(source, kind, "python", [], data=facts)
+    message, at = syntax_error(source.text) or ("invalid Python: too deeply nested to read", 0)
+    return BuildFile(source, kind, "python", [Problem(message, Span(at, at))])
 
 
 def _yaml(source: SourceText, kind: str, syntax: str, text: str) -> BuildFile:

@@ -1,5 +1,7 @@
 """Which files to lint: Dockerfile variants, Compose files and the build-infrastructure files (CI
-workflows, Bake files, daemon and BuildKit configuration, shell scripts) found under the given paths."""
+workflows, Bake files, daemon and BuildKit configuration, shell scripts) found under the given paths,
+and Python sources named on the command line (a walk does not take every `.py` of a tree: only
+the code an image or service runs is read, see ``workspace/python_code.py``)."""
 
 from __future__ import annotations
 
@@ -36,24 +38,35 @@ _CONFIG_NAMES = {"daemon.json": "daemon", "buildkitd.toml": "buildkitd"}
 # Shell scripts, read for the daemon configuration they write (a script that does not contain
 # `daemon.json` costs a substring search: see daemon/scripts.py).
 _SHELL_SUFFIXES = (".sh", ".bash")
+# Kinds a directory walk leaves out: a repository's Python is read only where something runs it.
+_NOT_WALKED = frozenset({"python"})
 
 
 def file_kind(path: str) -> str:
     """What a file is, by its name and place: `compose`, a CI or Bake file (`workflow`, `action`,
-    `gitlab`, `bake`: see ``ci.kind_of``), `daemon`, `buildkitd`, `shell`, else `dockerfile` (also
-    for any other file named explicitly)."""
+    `gitlab`, `bake`: see ``ci.kind_of``), `daemon`, `buildkitd`, `shell`, `python`, else `dockerfile`
+    (also for any other file named explicitly)."""
     from aicache_lint.ci import kind_of
 
     name = os.path.basename(path)
     if is_compose_name(name):
         return "compose"
     return (kind_of(path) or _CONFIG_NAMES.get(name) or ("shell" if name.endswith(_SHELL_SUFFIXES) else None)
-            or "dockerfile")
+            or ("python" if name.endswith(".py") else None) or "dockerfile")
+
+
+def is_walked(path: str) -> bool:
+    """Whether a directory walk lints ``path`` (the pre-commit hooks select the same names)."""
+    kind = file_kind(path)
+    if kind == "dockerfile":
+        return is_dockerfile_name(os.path.basename(path))
+    return kind not in _NOT_WALKED
 
 
 def stage(path: str) -> int:
     """The order the fix plan settles files in: Dockerfiles, Compose files, then every
-    build-infrastructure file (a Compose or CI fix must see the images as their fixes leave them)."""
+    build-infrastructure file and Python source (a Compose, CI or Python fix must see the images
+    as their fixes leave them)."""
     return {"dockerfile": 0, "compose": 1}.get(file_kind(path), 2)
 
 
@@ -101,7 +114,7 @@ def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, 
         )
         for name in filenames:
             path = os.path.normpath(os.path.join(dirpath, name))
-            if not (is_dockerfile_name(name) or file_kind(path) != "dockerfile") or excluded(path):
+            if not is_walked(path) or excluded(path):
                 continue
             if os.path.islink(path):
                 links.append((os.path.realpath(path), path))

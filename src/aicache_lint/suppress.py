@@ -1,11 +1,13 @@
-"""Suppression comments in Dockerfiles, Compose files, the CI, Bake and BuildKit files and shell scripts.
+"""Suppression comments in Dockerfiles, Compose files, the CI, Bake and BuildKit files, shell scripts
+and Python sources.
 
 ``# aicache-lint: ignore=AIC101,AIC203 optional reason`` on the comment line(s) directly above an
 instruction silences those codes for that instruction (heredoc bodies included);
 ``# aicache-lint: ignore-file=AIC101`` (or ``ignore-file`` alone, for every code) anywhere in the
 comment block above the first instruction silences them for the whole file. A `#` after an
 instruction is part of its arguments, so there are no trailing pragmas. YAML, HCL and TOML files take
-the same comments above a key, list item, block, attribute or table; shell scripts above a command.
+the same comments above a key, list item, block, attribute or table; shell scripts above a command;
+Python sources above a statement (a compound statement's header covers its whole block).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def parse_build_file(source: SourceText, parsed: "BuildFile") -> list[Suppressio
     """Suppression comments of a CI, Bake or BuildKit file: YAML as in Compose files; HCL above a
     block or an attribute; TOML above a table header or a key. JSON has no comments (per-file
     ignores serve it)."""
+    if "aicache-lint" not in source.text:
+        return []  # no directive: the regions are not worked out
     return _parse_regions(source, *build_file_regions(source, parsed))
 
 
@@ -98,6 +102,8 @@ def build_file_regions(source: SourceText, parsed: "BuildFile") -> tuple[list[Sp
         return _toml_regions(source)
     if parsed.syntax == "shell":
         return _shell_regions(source)
+    if parsed.syntax == "python":
+        return _python_regions(source)
     return [], {}
 
 
@@ -139,6 +145,31 @@ def _shell_regions(source: SourceText) -> tuple[list[Span], dict[int, Span]]:
         regions[line] = Span(min(known.start, command.start), max(known.end, end)) if known else Span(command.start, end)
     comments = [Span(m.start(1), m.end(1)) for m in _TOML_COMMENT.finditer(text)
                 if not any(lo <= m.start(1) < hi for lo, hi in bodies)]
+    return comments, regions
+
+
+def _python_regions(source: SourceText) -> tuple[list[Span], dict[int, Span]]:
+    """Comments (as Python's tokenizer finds them: never inside a string), and each line that
+    starts a statement: its region runs from the first to the end of the last statement starting
+    on that line (`a = 1; b = 2`), a compound statement's block included."""
+    import io
+    import tokenize
+
+    from aicache_lint.python.read import statements
+
+    regions: dict[int, Span] = {}
+    for span in statements(source.text) or ():
+        line = source.line_of(span.start)
+        known = regions.get(line)
+        regions[line] = Span(min(known.start, span.start), max(known.end, span.end)) if known else span
+    comments = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if token.type == tokenize.COMMENT:
+                start = source.line_start(token.start[0]) + token.start[1]
+                comments.append(Span(start, start + len(token.string)))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # not valid Python: such a file is AIC001 alone
     return comments, regions
 
 

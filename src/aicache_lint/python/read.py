@@ -44,6 +44,7 @@ class EnvWrite(NamedTuple):
     line: int
     span: Span
     scope: str
+    key: Span | None = None  # the name as written: its string literal (quotes included), or `update`'s keyword
 
 
 class EnvRead(NamedTuple):
@@ -53,6 +54,7 @@ class EnvRead(NamedTuple):
     line: int
     span: Span
     scope: str
+    key: Span | None = None  # the name's string literal, quotes included
 
 
 class ModelLoad(NamedTuple):
@@ -137,6 +139,66 @@ def read(text: str) -> PythonFacts | None:
     return PythonFacts(reader.imports, reader.env_writes, reader.env_reads, reader.loads)
 
 
+def syntax_error(text: str) -> tuple[str, int] | None:
+    """Why ``text`` is not valid Python and the character offset where (None: it is)."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        at = 0
+        if exc.lineno:
+            positions = Positions(text)
+            line = min(exc.lineno, len(positions.starts))
+            end = positions.line_end(line)
+            at = min(positions.starts[line - 1] + max((exc.offset or 1) - 1, 0), end)  # SyntaxError counts characters
+        return f"invalid Python: {exc.msg}", at
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"invalid Python: {exc or type(exc).__name__}", 0
+    return None
+
+
+def statements(text: str) -> list[Span] | None:
+    """The span of every statement, nested ones included, in file order; None when ``text`` is not
+    valid Python."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    positions = Positions(text)
+    return sorted(positions.span(n) for n in ast.walk(tree) if isinstance(n, ast.stmt))
+
+
+class Positions:
+    """Character offsets of ``ast`` positions (lines split as Python does; columns in UTF-8 bytes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def offset(self, line: int, byte_col: int) -> int:
+        start = self.starts[line - 1]
+        if not byte_col:
+            return start
+        chunk = self.text[start : self.line_end(line)]
+        if chunk.isascii():
+            return start + byte_col
+        return start + len(chunk.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+
+    def line_end(self, line: int) -> int:
+        """Where ``line`` ends, its line break included."""
+        return self.starts[line] if line < len(self.starts) else len(self.text)
+
+    def span(self, node) -> Span:
+        return Span(self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
+
+    def source(self, node) -> str:
+        s = self.span(node)
+        return self.text[s.start : s.end]
+
+
 def _aliases(tree: "ast.Module") -> dict[str, str]:
     """Each name an absolute import binds, to the dotted name it stands for."""
     import ast
@@ -176,38 +238,22 @@ def _constants(tree: "ast.Module") -> dict[str, "ast.expr"]:
     return out
 
 
-class _Reader:
+class _Reader(Positions):
     def __init__(self, text: str, aliases: dict[str, str], constants: dict[str, "ast.expr"] | None = None) -> None:
         import ast
 
+        super().__init__(text)
         self.ast = ast
-        self.text = text
         self.aliases = aliases
         self.constants = constants or {}
-        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
         self.imports: list[Import] = []
         self.env_writes: list[EnvWrite] = []
         self.env_reads: list[EnvRead] = []
         self.loads: list[ModelLoad] = []
 
-    # -- positions ------------------------------------------------------------------------------
-
-    def offset(self, line: int, byte_col: int) -> int:
-        start = self.starts[line - 1]
-        if not byte_col:
-            return start
-        end = self.starts[line] if line < len(self.starts) else len(self.text)
-        chunk = self.text[start:end]
-        if chunk.isascii():
-            return start + byte_col
-        return start + len(chunk.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
-
-    def span(self, node) -> Span:
-        return Span(self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset))
-
-    def source(self, node) -> str:
-        s = self.span(node)
-        return self.text[s.start : s.end]
+    def key(self, node) -> Span | None:
+        """The span of a literal variable name (None for anything else)."""
+        return self.span(node) if _str(node) is not None else None
 
     # -- walking --------------------------------------------------------------------------------
 
@@ -243,7 +289,8 @@ class _Reader:
             self.assignment(node, scope)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
             if self.qualname(node.value) == "os.environ":
-                self.env_reads.append(EnvRead(_str(node.slice), None, "subscript", node.lineno, self.span(node), scope))
+                self.env_reads.append(EnvRead(_str(node.slice), None, "subscript", node.lineno, self.span(node), scope,
+                                              self.key(node.slice)))
         elif isinstance(node, ast.Call):
             self.call(node, scope)
         for child in ast.iter_child_nodes(node):
@@ -271,7 +318,8 @@ class _Reader:
         value = _str(node.value) if node.value is not None else None
         for t in targets:
             if isinstance(t, self.ast.Subscript) and self.qualname(t.value) == "os.environ":
-                self.env_writes.append(EnvWrite(_str(t.slice), value, "assign", node.lineno, self.span(node), scope))
+                self.env_writes.append(EnvWrite(_str(t.slice), value, "assign", node.lineno, self.span(node), scope,
+                                                self.key(t.slice)))
 
     def call(self, node, scope: str) -> None:
         name = self.qualname(node.func)
@@ -282,28 +330,36 @@ class _Reader:
         if name in ("os.environ.setdefault", "os.putenv"):
             how = "setdefault" if name.endswith("setdefault") else "putenv"
             value = _str(args[1]) if len(args) > 1 else None
-            self.env_writes.append(EnvWrite(_str(args[0]) if args else None, value, how, line, span, scope))
+            first = args[0] if args else None
+            self.env_writes.append(EnvWrite(_str(first), value, how, line, span, scope, self.key(first)))
         elif name == "os.environ.update":
-            for key, value in self.update_pairs(node):
-                self.env_writes.append(EnvWrite(key, value, "update", line, span, scope))
+            for key, value, at in self.update_pairs(node):
+                self.env_writes.append(EnvWrite(key, value, "update", line, span, scope, at))
         elif name in ("os.environ.get", "os.getenv"):
             how = "get" if name.endswith("get") else "getenv"
             default = _str(args[1]) if len(args) > 1 else _str(_keyword(node, "default"))
-            self.env_reads.append(EnvRead(_str(args[0]) if args else None, default, how, line, span, scope))
+            first = args[0] if args else None
+            self.env_reads.append(EnvRead(_str(first), default, how, line, span, scope, self.key(first)))
         elif name == "importlib.import_module" and args and _str(args[0]) is not None:
             self.imports.append(Import(_str(args[0]), 0, (), line, span, scope, dynamic=True))
         else:
             self.model_load(node, name, scope)
 
-    def update_pairs(self, node) -> list[tuple[str | None, str | None]]:
+    def update_pairs(self, node) -> list[tuple[str | None, str | None, Span | None]]:
+        """(name, literal value, the name's span) of each variable `os.environ.update(…)` sets."""
         ast = self.ast
-        out: list[tuple[str | None, str | None]] = []
+        out: list[tuple[str | None, str | None, Span | None]] = []
         for arg in node.args:
             if isinstance(arg, ast.Dict):
-                out.extend((_str(k) if k is not None else None, _str(v)) for k, v in zip(arg.keys, arg.values))
+                out.extend((_str(k), _str(v), self.key(k)) for k, v in zip(arg.keys, arg.values))
             else:
-                out.append((None, None))
-        out.extend((k.arg, _str(k.value)) for k in node.keywords)
+                out.append((None, None, None))
+        for k in node.keywords:
+            at = None
+            if k.arg is not None:  # `NAME=value`: the name starts the keyword
+                start = self.offset(k.lineno, k.col_offset)
+                at = Span(start, start + len(k.arg))
+            out.append((k.arg, _str(k.value), at))
         return out
 
     # -- models ---------------------------------------------------------------------------------

@@ -97,6 +97,10 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC508", "registry-mirror-not-configured", ".ci.aic508_registry_mirror_not_configured", "RegistryMirrorNotConfigured", targets=("daemon", "buildkitd", "workflow", "action", "gitlab", "shell")),
     RuleEntry("AIC509", "buildkit-gc-not-configured", ".ci.aic509_buildkit_gc_not_configured", "BuildkitGcNotConfigured", targets=("daemon", "workflow", "action", "gitlab", "shell")),
     RuleEntry("AIC510", "buildkit-disabled", ".ci.aic510_buildkit_disabled", "BuildkitDisabled", targets=("daemon", "workflow", "action", "gitlab", "shell")),
+    # Python sources
+    RuleEntry("AIC601", "cache-variable-set-after-import", ".python.aic601_cache_variable_set_after_import", "CacheVariableSetAfterImport", targets=("python",)),
+    RuleEntry("AIC602", "model-cache-dir-not-kept", ".python.aic602_model_cache_dir_not_kept", "ModelCacheDirNotKept", targets=("python",)),
+    RuleEntry("AIC603", "deprecated-hf-cache-variable-in-code", ".python.aic603_deprecated_hf_cache_variable_in_code", "DeprecatedHfCacheVariableInCode", targets=("python",)),
 )
 _loaded: dict[RuleEntry, "type[Rule]"] = {}
 

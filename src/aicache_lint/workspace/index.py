@@ -455,7 +455,13 @@ class Workspace:
     def python_facts(self, path: str) -> "PythonFacts | None":
         """What a Python file imports, sets and loads (None: unreadable or not valid Python)."""
 
-        def build():
+        from aicache_lint.discovery import file_kind
+
+        if file_kind(path) == "python":  # one parse for the check of the file and for the code that runs it
+            parsed = self.build_file(path)
+            return parsed.data if parsed is not None else None
+
+        def build():  # a script without `.py` (`#!/usr/bin/env python3`)
             from aicache_lint.python.read import read
 
             text = self.text(path)

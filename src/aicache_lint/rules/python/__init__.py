@@ -1,0 +1,1 @@
+"""Rules of Python sources: the code that loads models and sets their cache variables."""
