@@ -18,6 +18,7 @@ TALK, GATEWAY = "infinitetalk/Dockerfile", "gateway/Dockerfile"
 COMPOSE = "compose.yaml"
 WORKFLOW, BAKE = ".github/workflows/images.yml", "docker-bake.hcl"
 REGISTRY, DAEMON = "registry-cache/compose.yaml", "registry-cache/daemon.json"
+EMBED, EMBED_CODE, EMBED_COMPOSE = "embedder/Dockerfile", "embedder/app/models.py", "embedder/compose.yaml"
 EXPECTED = {
     (BASE, 4, "AIC130"), (BASE, 6, "AIC303"), (BASE, 16, "AIC111"), (BASE, 16, "AIC112"),
     (BASE, 17, "AIC111"), (BASE, 28, "AIC113"), (BASE, 29, "AIC113"), (BASE, 31, "AIC101"),
@@ -39,20 +40,18 @@ EXPECTED = {
     (WORKFLOW, 38, "AIC505"), (WORKFLOW, 44, "AIC503"), (WORKFLOW, 44, "AIC504"),
     (BAKE, 11, "AIC506"), (BAKE, 20, "AIC506"),
     (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC508"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510"),
+    (EMBED, 6, "AIC101"), (EMBED_CODE, 8, "AIC601"), (EMBED_CODE, 8, "AIC603"), (EMBED_CODE, 20, "AIC602"),
 }
 # Opt-in rules, shown with `--extend-select CODE`.
 OPT_IN = {
     "AIC131": {(GATEWAY, 19, "AIC131")},
     "AIC306": {(COMFYUI, 7, "AIC306"), (COMFYUI, 37, "AIC306"), (BASE, 6, "AIC306"), (GATEWAY, 6, "AIC306"),
                (GATEWAY, 16, "AIC306"), (GATEWAY, 27, "AIC306"), (TALK, 8, "AIC306"), (TALK, 28, "AIC306"),
-               (TALK, 36, "AIC306"), (REGISTRY, 8, "AIC306")},
-    "AIC406": {(COMPOSE, 87, "AIC406"), (COMPOSE, 90, "AIC406")},
+               (TALK, 36, "AIC306"), (REGISTRY, 8, "AIC306"), (EMBED, 3, "AIC306")},
+    "AIC406": {(COMPOSE, 87, "AIC406"), (COMPOSE, 90, "AIC406"), (EMBED_COMPOSE, 11, "AIC406")},
 }
 # Internal, parse and I/O errors: valid examples cannot show them (AIC002 is shown, by a stale suppression).
 META = {"AIC000", "AIC001", "AIC003"}
-# Rules of Python sources: a directory walk takes no `.py` file, so the examples show them once the code
-# their images and services run is linted with them (workspace/python_code.py).
-PYTHON = {"AIC601", "AIC603"}
 # Report-only offline by design: the commit a Git ref points to (AIC305) and an image's digest (AIC306)
 # need --resolve-images, and no cache-mount recipe for microdnf is confirmed (AIC115).
 # `--fix --unsafe-fixes` leaves exactly these.
@@ -61,7 +60,7 @@ PYTHON = {"AIC601", "AIC603"}
 # first build step move down two once AIC501 gives it `cache-from`/`cache-to`.
 NO_FIX = {(GATEWAY, 28, "AIC115"), (WHISPERX, 28, "AIC305"),
           (WORKFLOW, 17, "AIC504"), (WORKFLOW, 35, "AIC504"), (WORKFLOW, 46, "AIC504"),
-          (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510")}
+          (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510"), (EMBED_CODE, 20, "AIC602")}
 # What `--fix` (safe fixes only) leaves besides: the unsafe fixes (AIC204, AIC301, AIC303, AIC304), and AIC205,
 # which has no fix for `huggingface-cli download` until AIC204's unsafe fix makes it `hf download`.
 UNSAFE_LEFT = {
@@ -111,8 +110,8 @@ def _assert_all_valid(root: Path) -> None:
     from aicache_lint.source import SourceText
 
     files, _ = discover([str(root)], lambda path: False)
-    assert len(files) == 10
-    for name in files:
+    assert len(files) == 12
+    for name in [*files, *map(str, root.glob("**/*.py"))]:
         assert_valid(SourceText.decode(Path(name).read_bytes(), name), file_kind(name))
 
 
@@ -126,7 +125,7 @@ def test_examples_show_every_rule() -> None:
     assert _findings(EXAMPLES) == EXPECTED
     rules = _rules()
     default_on = {code for code, default in rules.items() if default == "on"}
-    assert {code for *_, code in EXPECTED} == default_on - META - PYTHON
+    assert {code for *_, code in EXPECTED} == default_on - META
     assert set(OPT_IN) == {code for code, default in rules.items() if default != "on"}
 
 
@@ -140,7 +139,7 @@ def test_fix_cleans_a_copy(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
     result = invoke(["--fix", str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(44 fixed, 24 remaining)" in result.output
+    assert "(47 fixed, 25 remaining)" in result.output
     assert _findings(copy) == NO_FIX | UNSAFE_LEFT
     assert (EXAMPLES / COMFYUI).read_bytes() != (copy / COMFYUI).read_bytes()
     _assert_all_valid(copy)
@@ -152,7 +151,7 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     selection = ["--extend-select", ",".join(sorted(set(OPT_IN) - {"AIC306"}))]
     result = invoke(["--fix", "--unsafe-fixes", *selection, str(copy)])
     assert result.exit_code == 1, result.output
-    assert "(63 fixed, 9 remaining)" in result.output
+    assert "(67 fixed, 10 remaining)" in result.output
 
     report = invoke(["--output-format", "json", *selection, str(copy)])
     items = json.loads(report.stdout)
@@ -166,7 +165,8 @@ def test_unsafe_fixes_leave_only_findings_without_fixes(tmp_path: Path) -> None:
     # whisperx's cache in another layout (its HF_HUB_CACHE, from AIC203's fix in the same run, is not
     # `<HF_HOME>/hub`), so none is chosen: the Compose file is fixed after the Dockerfiles settle.
     ci_reports = {(WORKFLOW, 17, "AIC504"), (WORKFLOW, 35, "AIC504"), (WORKFLOW, 46, "AIC504"),
-                  (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510")}
+                  (REGISTRY, 7, "AIC507"), (DAEMON, 1, "AIC509"), (DAEMON, 7, "AIC510"),
+                  (EMBED_CODE, 20, "AIC602")}
     assert remaining == {(GATEWAY, 29, "AIC115"), (WHISPERX, 28, "AIC305"), (COMPOSE, 54, "AIC401")} | ci_reports
 
     _assert_all_valid(copy)
