@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
-from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS, TORCH_LIBRARIES
-from aicache_lint.knowledge.model_cache import (
-    base_may_set,
-    cache_env_fix,
-    cache_target,
-    first_use_in_image,
-)
+from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS
+from aicache_lint.knowledge.model_cache import base_may_set, cache_env_fix, cache_target
+from aicache_lint.knowledge.torch_hub import torch_hub_use
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-
-# Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
-# (DOMAIN §3.2, §3.3). openai-whisper is not one of them: it caches in $XDG_CACHE_HOME/whisper.
-# `pytorch` is torch's name on conda channels.
 
 
 class TorchHomeNotSet(Rule):
@@ -88,28 +79,24 @@ class TorchHomeNotSet(Rule):
     default_options = {"torch-home": "/data/.torch"}
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        found = first_use_in_image(ctx, TORCH_CACHE_VARS, self._first_use)
-        if found is None:
+        facts = ctx.facts
+        final = facts.final_stage
+        if final is None:
             return
-        anchor, end, (span, name) = found
+        end = facts.end_state(final)
+        if any(var in end.env for var in TORCH_CACHE_VARS):
+            return
+        use = torch_hub_use(ctx.workspace, ctx.path, facts, final)
+        if use is None:
+            return
+        if any(ctx.workspace.image_code(ctx.path).env.get(var) for var in TORCH_CACHE_VARS):
+            return  # the entrypoint script exports it before the code starts
         options = {**self.default_options, **ctx.options}
         target = cache_target(ctx, end, options["torch-home"], "torch", "torch")
+        anchor = use.stage if use.stage in final.chain() else final
         yield Violation(
-            span,
-            f"{name} downloads pretrained weights into the torch hub cache, but the image sets no "
+            use.span,
+            f"{use.what} downloads pretrained weights into the torch hub cache, but the image sets no "
             f"`TORCH_HOME`: they {target.consequence}{base_may_set(end)}",
             cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
-
-    def _first_use(self, ctx: DockerfileContext, stage: Stage):
-        facts = ctx.facts
-        for instr in stage.instructions:
-            if (instr.inner or instr).keyword != "RUN":
-                continue
-            for inv in facts.invocations(instr):
-                for req in ctx.workspace.requested_packages(ctx.path, facts, instr, inv):
-                    if req.name in TORCH_LIBRARIES:
-                        words = [req.word] if req.word is not None else inv.program_words
-                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
-                        return inv.command.script.file_span(words[0].start, words[-1].end), named
-        return None
