@@ -47,7 +47,10 @@ def test_a_volume_at_the_default_path_is_kept(repo: Path) -> None:
 
 def test_torch_cache_on_a_bind_mount_of_a_service_in_a_parent_directory(repo: Path) -> None:
     dockerfile = write(repo / "services" / "vision" / "Dockerfile",
-                       "FROM python:3.12-slim\nRUN pip install --no-cache-dir torchvision\n")
+                       "FROM python:3.12-slim\nRUN pip install --no-cache-dir torchvision\n"
+                       'COPY classify.py /app/\nCMD ["python", "/app/classify.py"]\n')
+    write(repo / "services" / "vision" / "classify.py",
+          "from torchvision.models import resnet50\n\nmodel = resnet50(weights=\"DEFAULT\").eval()\n")
     write(repo / "docker-compose.yml", "services:\n  vision:\n    build:\n      context: ./services/vision\n"
                                        "    volumes:\n      - ./weights:/root/.cache\n")
     result = invoke(["--isolated", "--select", "AIC202", "--output-format", "json", str(dockerfile)])

@@ -10,11 +10,13 @@ from aicache_lint.dockerfile.shell import subcommand
 from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
-    from aicache_lint.dockerfile.facts import State
+    from aicache_lint.dockerfile.facts import Facts, State
     from aicache_lint.dockerfile.model import Instruction
     from aicache_lint.dockerfile.shell import Invocation, Script
     from aicache_lint.python.read import ModelLoad
     from aicache_lint.source import Span
+    from aicache_lint.workspace.index import Workspace
+    from aicache_lint.workspace.python_code import CodeFile
 
 PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _SHEBANG_PYTHON = re.compile(r"#![^\n]*\bpython\d*(?:\.\d+)*[ \t]*(?:\n|$)")
@@ -24,6 +26,7 @@ _LIBRARY_CACHE = {
     "whisper": ("whisper", "", ""),  # $XDG_CACHE_HOME/whisper, no variable of its own
     "torch": ("torch", "TORCH_HOME", "hub"),
     "torchvision": ("torch", "TORCH_HOME", "hub"),
+    "torchaudio": ("torch", "TORCH_HOME", "hub"),
 }
 # A library's own variable that, when set, moves its downloads out of the hub cache (DOMAIN §3.3).
 _LIBRARY_HOME = {"sentence_transformers": "SENTENCE_TRANSFORMERS_HOME"}
@@ -67,7 +70,7 @@ def python_downloads(run: "Instruction", script: "Script | None", state: "State"
         facts = read(body.text)
         for load in facts.loads if facts is not None else ():
             if load.remote:
-                out.append(PythonDownload(load, body.file_span(*load.span), _cache(load, state)))
+                out.append(PythonDownload(load, body.file_span(*load.span), load_cache(load, state)))
     return out
 
 
@@ -130,7 +133,7 @@ def _at_line_start(text: str, i: int) -> bool:
     return text[j:i].strip("\t") == ""
 
 
-def _cache(load: "ModelLoad", state: "State") -> str | None:
+def load_cache(load: "ModelLoad", state: "State") -> str | None:
     """The directory the load fills: its literal cache argument, else the library's cache."""
     if load.cache_dir and not load.call.endswith(("snapshot_download", "hf_hub_download")):
         return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir))
@@ -142,3 +145,30 @@ def _cache(load: "ModelLoad", state: "State") -> str | None:
         return hub_cache(state, {})
     home = state.cache_dir(tool[0], tool[1])
     return posixpath.join(home, tool[2]) if home and tool[2] else home
+
+
+class ScriptLoads(NamedTuple):
+    """The model loads of the Python files one command of a RUN runs (`python download.py`,
+    `python -m pkg.download`), resolved through the stage's COPY/WORKDIR and bind mounts."""
+
+    inv: "Invocation"
+    span: "Span"  # the command, in the Dockerfile
+    loads: list[tuple["CodeFile", "ModelLoad"]]
+
+
+def script_loads(ws: "Workspace", dockerfile: str, facts: "Facts", run: "Instruction") -> list[ScriptLoads]:
+    """What the scripts the commands of ``run`` start load (commands with loads only). `python -c`
+    and heredocs are ``python_downloads``'s: they have no file."""
+    out: list[ScriptLoads] = []
+    for inv in facts.invocations(run):
+        words = [inv.program, *(w.value for w in inv.args)]
+        if not any(PYTHON.fullmatch(posixpath.basename(w)) or w.endswith(".py") for w in words):
+            continue  # nothing that starts Python: not worth resolving the stage's files
+        from aicache_lint.workspace.python_code import run_code
+
+        loads = run_code(ws, dockerfile, facts, run, inv).loads()
+        if loads:
+            last = (inv.args or inv.program_words)[-1]
+            span = inv.command.script.file_span(inv.program_words[0].start, last.end)
+            out.append(ScriptLoads(inv, span, loads))
+    return out

@@ -106,6 +106,7 @@ LOADERS: dict[str, Loader] = {
     "faster_whisper.WhisperModel": Loader("faster_whisper", 0, ("model_size_or_path",)),
     "torch.hub.load": Loader("torch", 0, ("repo_or_dir",)),
     "torch.hub.load_state_dict_from_url": Loader("torch", 0, ("url",), always=True),
+    "torch.utils.model_zoo.load_url": Loader("torch", 0, ("url",), always=True),  # the same function
     "timm.create_model": Loader("timm", 0, ("model_name",), needs=("pretrained",), always=True),
     "open_clip.create_model_and_transforms": Loader(
         "open_clip", 0, ("model_name",), needs=("pretrained",), needs_position=1, always=True
@@ -116,8 +117,13 @@ LOADERS: dict[str, Loader] = {
 }
 # `X.from_pretrained(id)` of a class from these libraries downloads `id` from the Hub.
 FROM_PRETRAINED_LIBRARIES = frozenset({"transformers", "diffusers", "sentence_transformers", "peft"})
-# `torchvision.models.<name>(weights=…)` (or the older `pretrained=True`) downloads <name>'s weights.
+# `torchvision.models[.detection|.segmentation|…].<name>(weights=…)` (or the older `pretrained=True`)
+# downloads <name>'s weights.
 _TORCHVISION = Loader("torchvision", None, (), needs=("weights", "pretrained"), always=True)
+# `torchaudio.pipelines.<BUNDLE>.get_model()` downloads the bundle's weights with torch.hub's
+# `load_state_dict_from_url` (https://pytorch.org/audio/stable/pipelines.html,
+# https://github.com/pytorch/audio/blob/main/src/torchaudio/_internal/__init__.py).
+_TORCHAUDIO = Loader("torchaudio", None, (), always=True)
 CACHE_KEYWORDS = ("cache_dir", "cache_folder", "local_dir", "download_root", "model_dir")
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -365,6 +371,7 @@ class _Reader(Positions):
     # -- models ---------------------------------------------------------------------------------
 
     def model_load(self, node, name: str, scope: str) -> None:
+        name = self.bundle(node, name)
         loader = self.loader(node, name)
         if loader is None:
             return
@@ -372,7 +379,7 @@ class _Reader(Positions):
             return
         if loader.position is None:
             id_node = None
-            model = name.rsplit(".", 1)[-1]
+            model = name.removesuffix(".get_model").rsplit(".", 1)[-1]  # the builder, or the bundle
         else:
             id_node = node.args[loader.position] if len(node.args) > loader.position else None
             for kw in loader.keywords:
@@ -390,8 +397,8 @@ class _Reader(Positions):
         keyword = next((k for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
         cache_node = _keyword(node, keyword) if keyword else None
         cache = _str(cache_node)
-        if _constant(_keyword(node, "local_files_only")) is True:
-            remote = False
+        if _constant(_keyword(node, "local_files_only")) is True or _str(_keyword(node, "source")) == "local":
+            remote = False  # `torch.hub.load(dir, model, source="local")` reads a directory
         elif model is not None or default is not None:  # `os.getenv("MODEL", "org/name")`: judged by its default
             remote = loader.always or not (model or default).startswith(("/", ".", "~"))  # else a local path
         else:
@@ -407,9 +414,19 @@ class _Reader(Positions):
         if method == "from_pretrained" and owner:
             top = owner.split(".", 1)[0]  # aliases resolved: `M` of `from transformers import AutoModel as M`
             return _FROM_PRETRAINED._replace(library=top if top in FROM_PRETRAINED_LIBRARIES else "")
-        if owner == "torchvision.models":
+        if owner == "torchvision.models" or owner.startswith("torchvision.models."):
             return _TORCHVISION
+        if method == "get_model" and owner.startswith("torchaudio.pipelines."):
+            return _TORCHAUDIO
         return None
+
+    def bundle(self, node, name: str) -> str:
+        """`bundle.get_model()` after a module-level `bundle = torchaudio.pipelines.X`: the
+        bundle's full name."""
+        owner, _, method = name.rpartition(".")
+        value = self.constants.get(owner) if method == "get_model" and owner.isidentifier() else None
+        target = self.qualname(value) if value is not None else None
+        return f"{target}.get_model" if target and target.startswith("torchaudio.pipelines.") else name
 
     def env_reference(self, node) -> tuple[str | None, str | None]:
         """The variable and default of `os.getenv("X", d)`, `os.environ.get(…)`, `os.environ["X"]`."""

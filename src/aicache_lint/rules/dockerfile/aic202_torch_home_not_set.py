@@ -4,38 +4,43 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from aicache_lint.dockerfile.facts import Stage
 from aicache_lint.finding import Violation
-from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS, TORCH_LIBRARIES
-from aicache_lint.knowledge.model_cache import (
-    base_may_set,
-    cache_env_fix,
-    cache_target,
-    first_use_in_image,
-)
+from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS
+from aicache_lint.knowledge.model_cache import base_may_set, cache_env_fix, cache_target
+from aicache_lint.knowledge.torch_hub import torch_hub_use
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
-
-# Packages whose pretrained weights go through torch.hub into $TORCH_HOME/hub/checkpoints
-# (DOMAIN §3.2, §3.3). openai-whisper is not one of them: it caches in $XDG_CACHE_HOME/whisper.
-# `pytorch` is torch's name on conda channels.
 
 
 class TorchHomeNotSet(Rule):
     """
     ## What it does
-    Flags an image that installs `torch`, `torchvision`, `torchaudio` or `timm` while the final
-    image sets neither `TORCH_HOME` nor `XDG_CACHE_HOME`. Only stages that end up in the final
-    image count: the final stage, the stages it is built `FROM`, and stages it copies files from.
+    Flags an image that loads weights through torch.hub while the final image sets neither
+    `TORCH_HOME` nor `XDG_CACHE_HOME`. Installing torch downloads nothing; the torch hub cache fills
+    when
+    - the code the image runs -- its `CMD`/`ENTRYPOINT`, the files they start (found in the build
+      context through `COPY` and `WORKDIR`) and the local modules those import -- calls
+      `torch.hub.load`, `torch.hub.load_state_dict_from_url` (`torch.utils.model_zoo.load_url`), a
+      torchvision model builder with `weights=`/`pretrained=`, or a torchaudio pipeline's
+      `get_model()`; the finding is at the install of torch (at the command when the install is
+      not seen) and names the file and line;
+    - a `RUN` does so at build time: `python -c`, a heredoc, or a script the `RUN` runs;
+    - the image installs a library that does so by default when used: `lpips` (torchvision's
+      pretrained AlexNet/VGG), `pytorch-fid` (its Inception weights), `demucs` (its pretrained
+      models), `whisperx` (its torchaudio alignment models for English, French, German, Spanish
+      and Italian).
+
+    Only stages that end up in the final image count: the final stage, the stages it is built
+    `FROM`, and stages it copies files from. A load with a local path (`source="local"`) or its own
+    directory (`model_dir=`) does not use the cache. timm's `create_model(..., pretrained=True)`
+    takes its weights from the Hugging Face Hub (see AIC201), not from torch.hub, and an
+    entrypoint script that exports `TORCH_HOME` before the code starts sets it too.
 
     `TORCH_HOME` (default `$XDG_CACHE_HOME/torch`, else `~/.cache/torch`) is the root of the
     torch hub cache: `torch.hub.load()` unpacks repositories into `$TORCH_HOME/hub`, and
-    `torch.hub.load_state_dict_from_url()` -- which torchvision and torchaudio pretrained weights
-    use -- stores files in `$TORCH_HOME/hub/checkpoints`. timm downloads most models from the
-    Hugging Face Hub (see AIC201) and uses the torch hub cache only for weights published as
-    plain URLs. `TORCH_HOME` does **not** move the caches of other libraries: openai-whisper keeps
-    its models in `$XDG_CACHE_HOME/whisper` (`~/.cache/whisper`), open_clip's URL fallback in
-    `~/.cache/clip`, Hugging Face libraries in `HF_HOME`. Installing openai-whisper alone is
-    therefore not reported here.
+    `load_state_dict_from_url()` stores files in `$TORCH_HOME/hub/checkpoints`. It does **not**
+    move the caches of other libraries: openai-whisper keeps its models in
+    `$XDG_CACHE_HOME/whisper`, open_clip's URL fallback in `~/.cache/clip`, Hugging Face libraries
+    in `HF_HOME`.
 
     ## Why is this bad?
     Weights fetched at run time land in `~/.cache/torch` inside the container's writable layer, a
@@ -46,25 +51,31 @@ class TorchHomeNotSet(Rule):
     ## Example
     ```dockerfile
     FROM python:3.12-slim
-    RUN pip install torch torchvision
+    RUN pip install torch
+    COPY app.py /app/app.py
+    # app.py: model, utils = torch.hub.load("snakers4/silero-vad", "silero_vad")
+    CMD ["python", "/app/app.py"]
     ```
 
     ## Use instead
     ```dockerfile
     FROM python:3.12-slim
     ENV TORCH_HOME=/data/.torch
-    RUN pip install torch torchvision
+    RUN pip install torch
+    COPY app.py /app/app.py
+    CMD ["python", "/app/app.py"]
     ```
 
     ## Fix safety
-    The fix inserts `ENV TORCH_HOME=<path>` right after the `FROM` of the first final-image stage
-    that installs the libraries (or after the final `FROM` when they are copied in from a builder
-    stage). It only decides where a cache that does not exist yet will live, so it is safe. The
+    The fix inserts `ENV TORCH_HOME=<path>` right after the `FROM` of the final-image stage where
+    the finding is (or after the final `FROM` when that stage is a builder the final stage copies
+    from). It only decides where a cache that does not exist yet will live, so it is safe. The
     path is `/data/.torch` (option `torch-home`) for an image that runs as root; for a non-root
     final `USER` it is that user's `~/.cache/torch` (the default, made explicit), because a
     non-root user cannot create `/data`. The rule reports without a fix when the final user's
-    home cannot be known (a user of the base image, or a numeric uid). Packages named only in
-    requirement files, and torch that comes with the base image, are not seen.
+    home cannot be known (a user of the base image, or a numeric uid). Packages named in
+    requirement files the build context does not hold, and code that comes with the base image,
+    are not seen.
 
     When a Compose service that builds this Dockerfile (a `compose.yaml` in its directory or
     one above it, up to the repository root) keeps the default `~/.cache/torch` on a volume or
@@ -78,38 +89,40 @@ class TorchHomeNotSet(Rule):
     ## References
     - [torch.hub: where saved models are stored](https://pytorch.org/docs/stable/hub.html#where-are-my-downloaded-models-saved)
     - [torchvision: pretrained weights](https://pytorch.org/vision/stable/models.html)
+    - [torchaudio pipelines](https://pytorch.org/audio/stable/pipelines.html)
+    - [timm: weights from the Hugging Face Hub first (`_resolve_pretrained_source`)](https://github.com/huggingface/pytorch-image-models/blob/main/timm/models/_builder.py)
+    - [lpips: torchvision trunks](https://github.com/richzhang/PerceptualSimilarity/blob/master/lpips/pretrained_networks.py),
+      [pytorch-fid: `fid_inception_v3`](https://github.com/mseitzer/pytorch-fid/blob/master/src/pytorch_fid/inception.py),
+      [demucs: `RemoteRepo`](https://github.com/facebookresearch/demucs/blob/main/demucs/repo.py),
+      [whisperX: `load_align_model`](https://github.com/m-bain/whisperX/blob/main/whisperx/alignment.py)
     - [openai/whisper `load_model` (`download_root`)](https://github.com/openai/whisper/blob/main/whisper/__init__.py)
     """
 
     code = "AIC202"
     name = "torch-home-not-set"
-    summary = "An image with torch libraries sets no TORCH_HOME"
+    summary = "An image that loads torch hub weights sets no TORCH_HOME"
     fix_availability = FixAvailability.SOMETIMES
     default_options = {"torch-home": "/data/.torch"}
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
-        found = first_use_in_image(ctx, TORCH_CACHE_VARS, self._first_use)
-        if found is None:
+        facts = ctx.facts
+        final = facts.final_stage
+        if final is None:
             return
-        anchor, end, (span, name) = found
+        end = facts.end_state(final)
+        if any(var in end.env for var in TORCH_CACHE_VARS):
+            return
+        use = torch_hub_use(ctx.workspace, ctx.path, facts, final)
+        if use is None:
+            return
+        if any(ctx.workspace.image_code(ctx.path).env.get(var) for var in TORCH_CACHE_VARS):
+            return  # the entrypoint script exports it before the code starts
         options = {**self.default_options, **ctx.options}
         target = cache_target(ctx, end, options["torch-home"], "torch", "torch")
+        anchor = use.stage if use.stage in final.chain() else final
         yield Violation(
-            span,
-            f"{name} downloads pretrained weights into the torch hub cache, but the image sets no "
+            use.span,
+            f"{use.what} downloads pretrained weights into the torch hub cache, but the image sets no "
             f"`TORCH_HOME`: they {target.consequence}{base_may_set(end)}",
             cache_env_fix(ctx, anchor, "TORCH_HOME", target),
         )
-
-    def _first_use(self, ctx: DockerfileContext, stage: Stage):
-        facts = ctx.facts
-        for instr in stage.instructions:
-            if (instr.inner or instr).keyword != "RUN":
-                continue
-            for inv in facts.invocations(instr):
-                for req in ctx.workspace.requested_packages(ctx.path, facts, instr, inv):
-                    if req.name in TORCH_LIBRARIES:
-                        words = [req.word] if req.word is not None else inv.program_words
-                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
-                        return inv.command.script.file_span(words[0].start, words[-1].end), named
-        return None

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from aicache_lint.dockerfile import edits
 from aicache_lint.dockerfile.facts import State
 from aicache_lint.dockerfile.hub_downloads import (
     PythonDownload,
+    ScriptLoads,
     hub_cache,
     is_hub_download,
+    load_cache,
     python_downloads,
+    script_loads,
 )
 from aicache_lint.dockerfile.model import Instruction
 from aicache_lint.dockerfile.shell import Invocation
@@ -28,6 +32,9 @@ from aicache_lint.knowledge.package_cache import (
     option_value,
 )
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
+
+if TYPE_CHECKING:
+    from aicache_lint.python.read import ModelLoad
 
 _MODEL_FILE = re.compile(r"\.(?:safetensors|gguf|ckpt|pt|pth|bin|onnx)(?:[?#]|$)", re.IGNORECASE)
 _MODEL_HOSTS = re.compile(
@@ -47,9 +54,13 @@ class ModelDownloadWithoutCache(Rule):
     `CrossEncoder(…)`, `faster_whisper.WhisperModel(…)`, `timm.create_model(…, pretrained=True)`,
     `open_clip.create_model_and_transforms(…, pretrained=…)` (all in the Hugging Face hub cache;
     sentence-transformers in `$SENTENCE_TRANSFORMERS_HOME` when it is set), `whisper.load_model(…)`
-    (`~/.cache/whisper`), `torch.hub.load(…)` and torchvision weights (`$TORCH_HOME/hub`) -- a
-    literal local path or `local_files_only=True` downloads nothing, and code that is not valid
-    Python runs nothing; and `wget`/`curl` of a
+    (`~/.cache/whisper`), `torch.hub.load(…)`, torchvision weights and torchaudio pipelines
+    (`$TORCH_HOME/hub`) -- a literal local path or `local_files_only=True` downloads nothing, and
+    code that is not valid Python runs nothing; the same calls in a script the RUN runs
+    (`python download.py`, `python -m pkg.download`, found in the build context through the stage's
+    `COPY`, `WORKDIR` and bind mounts, with the local modules it imports), reported once at the
+    command with each model and the file and line that loads it (a script the context does not
+    hold is not guessed at); and `wget`/`curl` of a
     `.safetensors`, `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub
     (huggingface.co, hf.co, hf-mirror.com, civitai.com, modelscope). It also flags
     `hf download … --local-dir D` under a mount of the hub cache that nothing fills: a lone
@@ -121,6 +132,10 @@ class ModelDownloadWithoutCache(Rule):
                 found = self._python(run, state, download)
                 if found is not None:
                     yield found
+            for script in script_loads(ctx.workspace, ctx.path, facts, run):
+                found = self._script(ctx, run, state, script)
+                if found is not None:
+                    yield found
             if not cache_mount_targets(run, state):
                 for inv in invs:
                     if inv.program in ("wget", "curl") and any(_model_url(w.value) for w in inv.args):
@@ -133,22 +148,38 @@ class ModelDownloadWithoutCache(Rule):
 
     def _python(self, run: Instruction, state: State, download: PythonDownload) -> Violation | None:
         cache = download.cache
-        if mount_covering(run, state, cache)[0] if cache else cache_mount_targets(run, state):
+        if _covered(run, state, cache):
             return None
         load = download.load
-        if load.model is not None:
-            what = f"`{load.model}`"
-        elif load.default is not None:
-            what = f"`{load.default}` (unless `{load.variable}` is set)"
-        elif load.expr is not None:
-            what = f"the model `{load.expr}` names"
-        else:
-            what = "a model"
         where = f"`{cache}`" if cache else "its cache"
         return Violation(
             download.span,
-            f"`{load.call}` downloads {what} at build time with no cache mount on {where}: any change above this "
-            "RUN downloads it again",
+            f"`{load.call}` downloads {_model(load)} at build time with no cache mount on {where}: any change above "
+            "this RUN downloads it again",
+        )
+
+    def _script(self, ctx, run: Instruction, state: State, script: ScriptLoads) -> Violation | None:
+        """One finding for the command that runs the scripts, naming each uncovered download."""
+        here = posixpath.dirname(ctx.path) or "."
+        named: list[str] = []
+        caches: list[str] = []
+        for file, load in script.loads:
+            cache = load_cache(load, state) if load.remote else None
+            if not load.remote or _covered(run, state, cache):
+                continue
+            shown = os.path.relpath(file.path, here).replace(os.sep, "/")
+            named.append(f"{_model(load)} (`{load.call}`, `{shown}:{load.line}`)")
+            caches.append(f"`{cache}`" if cache else "its cache")
+        if not named:
+            return None
+        where = " or ".join(dict.fromkeys(caches))
+        models = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        command = " ".join(w.value for w in [*script.inv.program_words, *script.inv.args])
+        return Violation(
+            script.span,
+            f"`{command if len(command) <= 60 else command[:59] + '…'}` downloads {models} at build time with no "
+            f"cache mount on {where}: any change above this RUN downloads {'it' if len(named) == 1 else 'them'} "
+            "again",
         )
 
     def _cli(self, ctx, run: Instruction, state: State, inv: Invocation, hub_invs: list[Invocation]) -> Violation | None:
@@ -221,6 +252,21 @@ class ModelDownloadWithoutCache(Rule):
         edit_list.append(edits.add_flag(run, plan.flag))
         title = f"Mount the Hugging Face cache at {hub} and fill it before the `--local-dir` download"
         return plan.fix(title, *edit_list)
+
+
+def _covered(run: Instruction, state: State, cache: str | None) -> bool:
+    """A cache mount on ``cache``; for a cache not known, any cache mount on the RUN."""
+    return bool(mount_covering(run, state, cache)[0] if cache else cache_mount_targets(run, state))
+
+
+def _model(load: ModelLoad) -> str:
+    if load.model is not None:
+        return f"`{load.model}`"
+    if load.default is not None:
+        return f"`{load.default}` (unless `{load.variable}` is set)"
+    if load.expr is not None:
+        return f"the model `{load.expr}` names"
+    return "a model"
 
 
 def _filled(inv: Invocation, hub_invs: list[Invocation]) -> bool:
