@@ -100,6 +100,10 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
     """(a): a load in the code the image runs, shown at the install of torch (else at the command)."""
     if stage is not facts.final_stage and not stage.name:
         return None  # not an image anything can run
+    from aicache_lint.workspace.python_code import command_of
+
+    if command_of(facts, stage) == (None, None):
+        return None  # runs its base image's command: no code of this project (and no look at its builds)
     code = ws.image_code(dockerfile, None if stage is facts.final_stage else stage.name)
     hit = next(((f, load) for f, load in code.loads() if fills_torch_hub(load)), None)
     if hit is None:
@@ -115,8 +119,6 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
                     if req.name in TORCH_LIBRARIES:
                         words = [req.word] if req.word is not None else inv.program_words
                         return TorchHubUse(s, inv.command.script.file_span(words[0].start, words[-1].end), what)
-    from aicache_lint.workspace.python_code import command_of
-
     instr = next((i for i in reversed(command_of(facts, stage)) if i is not None), None)
     where = facts.stage_of(instr) if instr is not None else None
     if instr is None or where is None:
