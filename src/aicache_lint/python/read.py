@@ -67,6 +67,7 @@ class ModelLoad(NamedTuple):
     line: int
     span: Span
     scope: str
+    revision: str | None = None  # a literal `revision=` (branch, tag or commit)
 
 
 class PythonFacts(NamedTuple):
@@ -337,7 +338,7 @@ class _Reader:
         else:
             remote = loader.always or (id_node is None and loader.default_model)
         self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, cache, remote,
-                                    node.lineno, self.span(node), scope))
+                                    node.lineno, self.span(node), scope, _str(_keyword(node, "revision"))))
 
     def loader(self, node, name: str) -> Loader | None:
         if name in LOADERS:
