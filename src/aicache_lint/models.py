@@ -171,7 +171,7 @@ def _build_time(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage"
                     unresolved += code.unresolved
                     script = next(w.value for w in inv.args if not w.value.startswith("-"))
                     for file, load in code.loads():
-                        if load.remote:
+                        if _may_download(load):
                             cache = _load_cache(load, _state_runtime(state), state.workdir)
                             out.append(_model(load, _rel(file.path), load.line, BUILD, f"RUN python {script}", cache,
                                               _build_kept(run, state, cache[0], in_image, s), {}))
@@ -309,7 +309,7 @@ def _run_time(ws: "Workspace", code: "Code", rt: "Runtime", kept, command: tuple
     out: list[Model] = []
     sources = _value_sources(service, code)
     for file, load in code.loads():
-        if not load.remote:
+        if not _may_download(load):
             continue
         cache = _load_cache(load, rt, cwd)
         out.append(_model(load, _rel(file.path), load.line, RUN, "code", cache, kept(cache[0]), sources))
@@ -325,6 +325,12 @@ def _run_time(ws: "Workspace", code: "Code", rt: "Runtime", kept, command: tuple
             cache = (hub.directory, hub.where)
         out.append(_cli_model(download, path, line, RUN, "command", cache, kept(cache[0])))
     return out
+
+
+def _may_download(load: "ModelLoad") -> bool:
+    """A load that downloads, or one whose model is not known here (a variable without a default,
+    an expression): the inventory shows the gap rather than hide a download."""
+    return load.remote or (load.model is None and load.default is None and load.expr is not None)
 
 
 def _value_sources(service: "Service | None", code: "Code") -> dict[str, tuple[str, str]]:
