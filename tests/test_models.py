@@ -258,3 +258,9 @@ def test_models_is_not_on_the_lint_path(project) -> None:
     assert not ours & imports_of("import aicache_lint.cli").ours
     lint = imports_of(f"from aicache_lint import cli; cli.run(['--isolated', {str(project)!r}])")
     assert not ours & lint.ours
+
+
+def test_readme_shows_the_fixture_output(project) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"$ aicache-lint models\n{EXPECTED_TEXT}```" in readme
+    assert f"$ aicache-lint models --prefetch-script\n{models('--prefetch-script')}```" in readme
