@@ -182,6 +182,9 @@ def test_build_time_cache_mount_script_and_copied_stage(tmp_path, monkeypatch) -
             FROM python:3.12-slim AS weights
             RUN --mount=type=cache,target=/root/.cache/huggingface hf download org/tokenizer
             RUN hf download org/model --local-dir /weights
+            ARG REPO=org/from-arg
+            ARG NOT_GIVEN
+            RUN hf download ${REPO} && hf download "$NOT_GIVEN" --local-dir /weights/other
             FROM python:3.12-slim
             WORKDIR /app
             COPY fetch.py .
@@ -195,8 +198,15 @@ def test_build_time_cache_mount_script_and_copied_stage(tmp_path, monkeypatch) -
     assert [(m["model"], m["how"], m["path"], m["line"], m["cache"], m["kept"]["kind"]) for m in image["models"]] == [
         ("org/tokenizer", "RUN hf download", "Dockerfile", 2, "/root/.cache/huggingface/hub", "cache-mount"),
         ("org/model", "RUN hf download", "Dockerfile", 3, "/weights", "stage"),
+        (None, "RUN hf download", "Dockerfile", 6, "/weights/other", "stage"),
+        ("org/from-arg", "RUN hf download", "Dockerfile", 6, "/root/.cache/huggingface/hub", "stage"),
         ("org/aux", "RUN python fetch.py", "fetch.py", 2, "/opt/hf", "image"),
     ]
+    assert [(m["variable"], m["value_from"], m["expression"]) for m in image["models"][2:4]] == [
+        ("NOT_GIVEN", None, "$NOT_GIVEN"), ("REPO", "build", None)]
+    text = models()
+    assert "    - org/from-arg (`REPO` from the Dockerfile's ARG/ENV)\n" in text
+    assert "    - `$NOT_GIVEN` (no default)\n" in text
     assert image["unresolved"] == ["Dockerfile sets no CMD or ENTRYPOINT: the base image's command is not known"]
 
 

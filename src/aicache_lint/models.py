@@ -42,6 +42,7 @@ IMAGE, STAGE, CACHE_MOUNT, VOLUME, CONTAINER, UNKNOWN = "image", "stage", "cache
 NOT_HUB = {"whisper": "openai-whisper's own download URLs", "torch": "torch.hub (GitHub and download.pytorch.org)",
            "torchvision": "torchvision (download.pytorch.org)"}
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # `org/name`: a Hub repository
+_WHOLE_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
 class Kept(NamedTuple):
@@ -53,7 +54,8 @@ class Model(NamedTuple):
     model: str | None  # the id: a literal, or the value the environment (else the default) gives the variable
     variable: str | None  # the environment variable that names it
     default: str | None  # the variable's default in the code
-    value_from: str | None  # where ``model`` comes from: literal | environment | env_file | image | default
+    value_from: str | None  # where ``model`` comes from: literal | environment | env_file | image | default |
+    #                         build (an ARG or ENV of the Dockerfile, at build time)
     expression: str | None  # the code that names it, when nothing above is known
     revision: str | None
     library: str | None
@@ -197,20 +199,30 @@ def _runs_script(inv) -> bool:
 def _run_hf_download(ws: "Workspace", dockerfile: str, run: "Instruction", state: "State", inv, in_image: bool,
                      stage: "Stage") -> Model:
     from aicache_lint.dockerfile.hub_downloads import hub_cache
-    from aicache_lint.python.launch import Reader
+    from aicache_lint.python.launch import Reader, expand
 
     prefix = {k: (w.value if not w.has_expansion else None) for k, w in inv.env.items()}
-    reader = Reader(state.workdir, {**state.run_env, **prefix})
-    reader.words([w.value if not w.has_expansion else "\0" for w in [*inv.program_words, *inv.args]])
+    env = {**state.run_env, **prefix}
+    words = [*inv.program_words, *inv.args]
+    reader = Reader(state.workdir, env)
+    reader.words([(expand(w.value, env) or "\0") if w.has_expansion else w.value for w in words])
     [download] = reader.events.downloads
+    as_written = Reader(state.workdir, env)  # the repository operand before expansion: `${MODEL_ID}`
+    as_written.words([w.value for w in words])
+    written = as_written.events.downloads[0].repo or ""
     words = inv.program_words
     line = _line(ws, dockerfile, inv.command.script.file_span(words[0].start, words[-1].end).start)
     if download.local_dir or download.cache_dir:
         cache = (download.local_dir or download.cache_dir, "`--local-dir`" if download.local_dir else "`--cache-dir`")
     else:
         cache = (hub_cache(state, prefix), "the Hugging Face cache of the RUN")
-    return _cli_model(download, _rel(dockerfile), line, BUILD, "RUN hf download", cache,
-                      _build_kept(run, state, cache[0], in_image, stage))
+    model = _cli_model(download, _rel(dockerfile), line, BUILD, "RUN hf download", cache,
+                       _build_kept(run, state, cache[0], in_image, stage))
+    if "$" not in written:
+        return model
+    variable = _WHOLE_VARIABLE.fullmatch(written)
+    return model._replace(variable=variable.group(1) if variable else None, expression=None if model.model else written,
+                          value_from="build" if model.model else None)
 
 
 def _build_kept(run: "Instruction", state: "State", cache: str | None, in_image: bool, stage: "Stage") -> Kept:
@@ -382,6 +394,6 @@ def _model(load: "ModelLoad", path: str, line: int | None, when: str, how: str, 
 def _cli_model(download: "Download", path: str, line: int | None, when: str, how: str,
                cache: tuple[str | None, str], kept: Kept) -> Model:
     repo = download.repo
-    return Model(repo, None, None, "literal" if repo else None, None if repo else "a variable without a value",
+    return Model(repo, None, None, "literal" if repo else None, None,
                  download.revision, "huggingface_hub", "hf download", path, line, when, how,
                  bool(repo and REPO_ID.fullmatch(repo)), cache[0], cache[1], kept)

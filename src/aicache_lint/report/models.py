@@ -12,7 +12,8 @@ directory::
 
     Model: {"model" (the id, or null when not known), "variable" (the environment variable that
             names it, or null), "default" (its default in the code), "value_from" (literal |
-            environment | env_file | image | default | null), "expression" (the code naming a
+            environment | env_file | image | default | build (an ARG or ENV at build time) |
+            null), "expression" (the code naming a
             model nothing else tells), "revision", "library", "call", "path", "line",
             "when" (build | run), "how" ("RUN hf download" | "RUN python -c / heredoc" |
             "RUN python <script>" | "code" | "command" | "environment"),
@@ -71,10 +72,12 @@ def name(m: "Model") -> str:
     """The model as a person reads it: its id with where the id comes from."""
     revision = f" @ {m.revision}" if m.revision else ""
     if m.variable is None:
-        return f"{m.model}{revision}" if m.model else f"a model `{m.expression}` names" if m.expression else "a model"
-    default = f", default `{m.default}`" if m.default is not None else ", no default"
-    if m.value_from in ("environment", "env_file", "image"):
-        where = {"environment": "its `environment:`", "env_file": "its `env_file`", "image": "the image's ENV"}
+        return f"{m.model}{revision}" if m.model else f"a model `{m.expression}` names" if m.expression else \
+            "a model not known here"
+    default = f", default `{m.default}`" if m.default is not None else ", no default" if m.value_from != "build" else ""
+    if m.value_from in ("environment", "env_file", "image", "build"):
+        where = {"environment": "its `environment:`", "env_file": "its `env_file`", "image": "the image's ENV",
+                 "build": "the Dockerfile's ARG/ENV"}
         return f"{m.model}{revision} (`{m.variable}` from {where[m.value_from]}{default})"
     if m.model is not None:
         return f"{m.model}{revision} (the default of `{m.variable}`, unless it is set)"
