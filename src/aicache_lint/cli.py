@@ -385,7 +385,66 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     return EXIT_CLEAN
 
 
-SUBCOMMANDS = {"graph": graph, "rule": rule, "rules": rules}
+def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
+    from aicache_lint.report.models import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} models", formatter_class=_HelpFormatter,
+        description="List the models each image and each Compose service under PATHS (default: the current "
+                    "directory) loads: id, file:line, build time or run time, the cache directory it fills and "
+                    "what keeps it; and what could not be followed.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    parser.add_argument("--output-format", choices=FORMATS, help="default: text")
+    parser.add_argument("-o", "--output-file", metavar="PATH", help="write the inventory (or script) to this file")
+    parser.add_argument("--prefetch-script", action="store_true",
+                        help="print a POSIX sh script that downloads every Hub model into one shared HF_HOME")
+    parser.add_argument("--hf-home", metavar="DIR", help="with --prefetch-script: the HF_HOME it fills (default: "
+                        "the one most services set, else /data/.huggingface)")
+    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    args = parser.parse_args(argv)
+    if args.prefetch_script and args.output_format:
+        raise UsageError("--prefetch-script prints a script: it takes no --output-format")
+    if args.hf_home is not None and not args.prefetch_script:
+        raise UsageError("--hf-home goes with --prefetch-script")
+    if args.hf_home is not None and not args.hf_home.startswith("/"):
+        raise UsageError(f"--hf-home must be an absolute path, not `{args.hf_home}`")
+    from aicache_lint.config import CliOverrides, ConfigError, Resolver
+    from aicache_lint.discovery import discover
+    from aicache_lint.engine import run_workspace
+    from aicache_lint.models import build_inventory
+    from aicache_lint.settings import SettingsError
+
+    paths = args.paths or ["."]
+    if "-" in paths:
+        raise UsageError("`models` reads files, not standard input")
+    try:
+        resolver = Resolver(CliOverrides(config=args.config, isolated=args.isolated))
+        files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
+        if problems:
+            raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
+        files = [os.path.relpath(f) for f in files]  # the inventory names files relative to here
+        ws = run_workspace(files or [os.path.relpath(p) for p in paths], resolver.for_path(paths[0]))
+        inventory = build_inventory(ws, files)
+    except (ConfigError, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.prefetch_script:
+        from aicache_lint.report.prefetch import script
+
+        output = script(inventory, args.hf_home)
+    else:
+        from aicache_lint.report.models import render
+
+        output = render(args.output_format or "text", inventory)
+    if args.output_file:
+        with open(args.output_file, "w", encoding="utf-8") as stream:
+            stream.write(output)
+    else:
+        stdout.write(output)
+    return EXIT_CLEAN
+
+
+SUBCOMMANDS = {"graph": graph, "models": models, "rule": rule, "rules": rules}
 
 
 def run(argv: list[str], stdin: IO[bytes] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:

@@ -118,14 +118,9 @@ class Graph(NamedTuple):
 
 def build_graph(ws: Workspace, files: list[str]) -> Graph:
     """The graph of the project around ``files`` (the discovered Dockerfiles and Compose files)."""
-    from aicache_lint.discovery import file_kind
-
     invocations = _unique(ws.invocations())
-    dockerfiles: dict[str, str] = {}  # real path -> the name shown
-    for path in [f for f in files if file_kind(f) == "dockerfile"] + [i.dockerfile for i in invocations if i.dockerfile]:
-        dockerfiles.setdefault(os.path.realpath(path), _rel(path))
     unresolved: list[Unresolved] = []
-    images = [_image(ws, path, real, invocations, unresolved) for real, path in dockerfiles.items()]
+    images = [_image(ws, path, real, invocations, unresolved) for real, path in dockerfiles(files, invocations).items()]
     for key in sorted(ws.graph.by_name):
         ws.graph.built(f"{key[0]}:{key[1]}")  # a name two builds claim is said even when no FROM uses it
     services = _services(ws, files, invocations)
@@ -135,6 +130,28 @@ def build_graph(ws: Workspace, files: list[str]) -> Graph:
     order = {"link": 0, "build": 1, "base": 2}
     unresolved = sorted(dict.fromkeys(unresolved), key=lambda u: (order[u.kind], u.path or "", u.message))
     return Graph(sorted(images, key=lambda i: i.dockerfile), services, unresolved)
+
+
+def dockerfiles(files: list[str], invocations: list[Invocation]) -> dict[str, str]:
+    """The Dockerfiles of the run: those discovered and those a build names (real path -> the name shown)."""
+    from aicache_lint.discovery import file_kind
+
+    found: dict[str, str] = {}
+    for path in [f for f in files if file_kind(f) == "dockerfile"] + [i.dockerfile for i in invocations if i.dockerfile]:
+        found.setdefault(os.path.realpath(path), _rel(path))
+    return found
+
+
+def compose_projects(ws: Workspace, files: list[str]) -> list[tuple[str, ...]]:
+    """The Compose projects of the run (each file with its override, base first), each once."""
+    from aicache_lint.discovery import file_kind
+
+    projects: dict[tuple[str, ...], tuple[str, ...]] = {}  # real paths -> the files as named
+    for path in files + ws.build_files():
+        if file_kind(path) == "compose":
+            group = ws.companion_files(path)
+            projects.setdefault(tuple(os.path.realpath(f) for f in group), group)
+    return list(projects.values())
 
 
 def _rel(path: str) -> str:
@@ -251,15 +268,8 @@ def _user(state: State) -> User:
 
 
 def _services(ws: Workspace, files: list[str], invocations: list[Invocation]) -> list[ServiceNode]:
-    from aicache_lint.discovery import file_kind
-
-    projects: dict[tuple[str, ...], tuple[str, ...]] = {}  # real paths -> the files as named
-    for path in files + ws.build_files():
-        if file_kind(path) == "compose":
-            group = ws.companion_files(path)
-            projects.setdefault(tuple(os.path.realpath(f) for f in group), group)
     found = []
-    for group in projects.values():
+    for group in compose_projects(ws, files):
         project = ws.compose_project(group)
         names = [_rel(f) for f in group]
         for service in project.services.values():

@@ -22,14 +22,14 @@ PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _SHEBANG_PYTHON = re.compile(r"#![^\n]*\bpython\d*(?:\.\d+)*[ \t]*(?:\n|$)")
 # Where each library keeps what it downloads (DOMAIN §3.3): (tool directory, override variable,
 # subdirectory); the libraries not named here download through the Hugging Face Hub cache.
-_LIBRARY_CACHE = {
+LIBRARY_CACHE = {
     "whisper": ("whisper", "", ""),  # $XDG_CACHE_HOME/whisper, no variable of its own
     "torch": ("torch", "TORCH_HOME", "hub"),
     "torchvision": ("torch", "TORCH_HOME", "hub"),
     "torchaudio": ("torch", "TORCH_HOME", "hub"),
 }
 # A library's own variable that, when set, moves its downloads out of the hub cache (DOMAIN §3.3).
-_LIBRARY_HOME = {"sentence_transformers": "SENTENCE_TRANSFORMERS_HOME"}
+LIBRARY_HOME = {"sentence_transformers": "SENTENCE_TRANSFORMERS_HOME"}
 
 
 class PythonDownload(NamedTuple):
@@ -137,10 +137,10 @@ def load_cache(load: "ModelLoad", state: "State") -> str | None:
     """The directory the load fills: its literal cache argument, else the library's cache."""
     if load.cache_dir and not load.call.endswith(("snapshot_download", "hf_hub_download")):
         return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir))
-    home_var = _LIBRARY_HOME.get(load.library or "")
+    home_var = LIBRARY_HOME.get(load.library or "")
     if home_var and state.run_env.get(home_var):
         return posixpath.normpath(posixpath.join(state.workdir, state.run_env[home_var]))
-    tool = _LIBRARY_CACHE.get(load.library or "")
+    tool = LIBRARY_CACHE.get(load.library or "")
     if tool is None:
         return hub_cache(state, {})
     home = state.cache_dir(tool[0], tool[1])

@@ -98,6 +98,7 @@ class Download(NamedTuple):
     cache_dir: str | None
     env: dict[str, str | None]
     span: Span | None
+    revision: str | None = None  # `--revision`
 
 
 class Clone(NamedTuple):
@@ -323,7 +324,9 @@ class Reader:
         repo = operands[0] if operands and operands[0] != "\0" else None
         local = self.path(_option_value(rest, ("--local-dir",)))
         cache = self.path(_option_value(rest, ("--cache-dir",)))
-        self.events.downloads.append(Download(repo, local, cache, dict(self.env), span))
+        revision = _option_value(rest, ("--revision",))
+        self.events.downloads.append(Download(repo, local, cache, dict(self.env), span,
+                                              revision if revision != "\0" else None))
 
     def path(self, value: str | None) -> str | None:
         if value is None or value == "\0":

@@ -71,6 +71,7 @@ class ModelLoad(NamedTuple):
     scope: str
     cache_keyword: str | None = None  # which of CACHE_KEYWORDS gives ``cache_dir``
     cache_span: Span | None = None  # its value, quotes included
+    revision: str | None = None  # a literal `revision=` (branch, tag or commit)
 
 
 class PythonFacts(NamedTuple):
@@ -405,7 +406,7 @@ class _Reader(Positions):
             remote = loader.always or (id_node is None and loader.default_model)
         self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, cache, remote,
                                     node.lineno, self.span(node), scope, keyword if cache else None,
-                                    self.span(cache_node) if cache else None))
+                                    self.span(cache_node) if cache else None, _str(_keyword(node, "revision"))))
 
     def loader(self, node, name: str) -> Loader | None:
         if name in LOADERS:

@@ -1,10 +1,11 @@
 """Helpers the reporters share: which text a result's positions refer to, paths relative to the
-report root, and line-content keys that identify a finding across unrelated edits."""
+report root, line-content keys that identify a finding across unrelated edits, and named tuples
+as plain JSON data."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple
 
 from aicache_lint.source import SourceText
 
@@ -58,3 +59,14 @@ def keyed_findings(r: "FileResult") -> Iterator[Keyed]:
             line = source.line_text(f.start.row).strip()
         n = seen[(f.code, line)] = seen.get((f.code, line), 0) + 1
         yield Keyed(f, line, n)
+
+
+def plain(value: Any) -> Any:
+    """Named tuples, dicts and lists as JSON data (a named tuple becomes an object of its fields)."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value

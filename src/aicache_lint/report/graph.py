@@ -125,17 +125,9 @@ def _user(user: User) -> str:
 
 
 def as_json(graph: Graph) -> str:
-    return json.dumps({"version": 1, **_plain(graph)}, indent=2) + "\n"
+    from aicache_lint.report._common import plain
 
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "_asdict"):
-        return {k: _plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    return json.dumps({"version": 1, **plain(graph)}, indent=2) + "\n"
 
 
 # -- mermaid ------------------------------------------------------------------------------------
