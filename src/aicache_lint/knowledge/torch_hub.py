@@ -97,33 +97,43 @@ def _described(load: "ModelLoad") -> str:
 
 
 def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list) -> TorchHubUse | None:
-    """(a): a load in the code the image runs, shown at the install of torch (else at the command)."""
-    if stage is not facts.final_stage and not stage.name:
-        return None  # not an image anything can run
+    """(a): a load in the code the image runs, shown at the install of torch (else at the command).
+    The code is read only for an image that runs a command on files of the build context and may
+    hold torch: a one-file run on anything else reads no other file (no build files, no code)."""
+    from aicache_lint.knowledge.requirements import unseen_requirements
     from aicache_lint.workspace.python_code import command_of
 
-    if command_of(facts, stage) == (None, None):
-        return None  # runs its base image's command: no code of this project (and no look at its builds)
+    if stage is not facts.final_stage and not stage.name:
+        return None  # not an image anything can run
+    command = next((i for i in reversed(command_of(facts, stage)) if i is not None), None)
+    if command is None or facts.stage_of(command) is None:
+        return None
+    if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in stages for i in s.instructions):
+        return None  # no file of the build context in the image
+    install = None
+    unseen = False
+    for s in stages:
+        for instr in s.instructions:
+            if install is not None or (instr.inner or instr).keyword != "RUN":
+                continue
+            for inv in facts.invocations(instr):
+                unseen = unseen or unseen_requirements(inv)
+                req = next((r for r in ws.requested_packages(dockerfile, facts, instr, inv)
+                            if r.name in TORCH_LIBRARIES), None)
+                if req is not None:
+                    words = [req.word] if req.word is not None else inv.program_words
+                    install = (s, inv.command.script.file_span(words[0].start, words[-1].end))
+                    break
+    if install is None and not unseen:
+        return None  # torch is not installed as far as the file shows
     code = ws.image_code(dockerfile, None if stage is facts.final_stage else stage.name)
     hit = next(((f, load) for f, load in code.loads() if fills_torch_hub(load)), None)
     if hit is None:
         return None
     file, load = hit
     what = f"{_described(load)} at `{_shown(file.path, dockerfile)}:{load.line}`, which the image runs,"
-    for s in stages:
-        for instr in s.instructions:
-            if (instr.inner or instr).keyword != "RUN":
-                continue
-            for inv in facts.invocations(instr):
-                for req in ws.requested_packages(dockerfile, facts, instr, inv):
-                    if req.name in TORCH_LIBRARIES:
-                        words = [req.word] if req.word is not None else inv.program_words
-                        return TorchHubUse(s, inv.command.script.file_span(words[0].start, words[-1].end), what)
-    instr = next((i for i in reversed(command_of(facts, stage)) if i is not None), None)
-    where = facts.stage_of(instr) if instr is not None else None
-    if instr is None or where is None:
-        return None
-    return TorchHubUse(where, instr.keyword_span, what)
+    where, span = install or (facts.stage_of(command), command.keyword_span)
+    return TorchHubUse(where, span, what)
 
 
 def _build_time(ws, dockerfile: str, facts: "Facts", stages: list) -> TorchHubUse | None:
