@@ -275,7 +275,7 @@ class Workspace:
         """The Compose projects declared in ``path``'s directory and those above it (up to the
         root): `compose.yaml` with its override as Compose loads them, each variant on its own."""
         projects: list[tuple[str, ...]] = []
-        for directory in self._directories_up(path):
+        for directory in self.directories_up(path):
             projects += self._compose_files_in(directory)
         return projects
 
@@ -302,7 +302,7 @@ class Workspace:
         """``path`` named the way the run names files (see ``_relative``)."""
         return os.path.relpath(path) if self._relative else os.path.abspath(path)
 
-    def _directories_up(self, path: str) -> list[str]:
+    def directories_up(self, path: str) -> list[str]:
         directory = os.path.dirname(os.path.abspath(path))
         root = self.root
         found = []
@@ -340,7 +340,7 @@ class Workspace:
         for path in self.paths:
             if file_kind(path) == "compose":
                 found.setdefault(path, None)
-            for directory in self._directories_up(path):
+            for directory in self.directories_up(path):
                 for files in self._compose_files_in(directory):
                     found.update(dict.fromkeys(files))
                 found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n))

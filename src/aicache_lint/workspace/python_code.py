@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from aicache_lint.dockerfile.model import Instruction
     from aicache_lint.dockerfile.shell import Invocation
     from aicache_lint.python.launch import Download, Launch
-    from aicache_lint.python.read import ModelLoad, PythonFacts
+    from aicache_lint.python.read import Import, ModelLoad, PythonFacts
     from aicache_lint.workspace.index import Workspace
 
 MAX_FILES = 400  # Python files read for one image: an entry point with its local imports
@@ -43,6 +43,8 @@ class CodeFile(NamedTuple):
     image_path: str  # where the container holds it
     facts: "PythonFacts"
     imported_by: str | None  # the file whose import reached it (workspace path); None: an entry point
+    # Each import of the file that names modules of the code, with their files (workspace paths).
+    local_imports: tuple[tuple["Import", tuple[str, ...]], ...] = ()
 
 
 class Code(NamedTuple):
@@ -156,6 +158,56 @@ def run_code(ws: "Workspace", dockerfile: str, facts: "Facts", run: "Instruction
     words = [w.value for w in inv.program_words] + [w.value if not w.has_expansion else "\0" for w in inv.args]
     tracer.start(state.workdir, words, None, None, None, dockerfile)
     return tracer.code()
+
+
+def code_running(ws: "Workspace", path: str) -> Code | None:
+    """The code of the first image or service of the run that includes the Python file ``path``
+    (what its imports resolve to is known there); None when nothing of the run runs it."""
+    from aicache_lint.discovery import file_kind, is_dockerfile_name
+
+    near = [os.path.join(d, n) for d in ws.directories_up(path) for n in ws.listdir(d) or () if is_dockerfile_name(n)]
+    for dockerfile in dict.fromkeys([*(p for p in ws.paths if file_kind(p) == "dockerfile"), *near]):
+        code = ws.image_code(dockerfile)
+        if code.file(path) is not None:
+            return code
+    found = services_running(ws, path)
+    return found[0][2] if found else None
+
+
+def import_time_libraries(ws: "Workspace", path: str,
+                          loaded: Callable[["Import"], tuple[str, ...]]) -> Callable[["Import"], tuple[str, ...]]:
+    """``loads(imp)`` for ``python.imports.first_import_of``: the libraries ``loaded(imp)`` names,
+    and, for an import of the code's own modules, the libraries those import while they load
+    (their module-level imports, transitively)."""
+    code = code_running(ws, path)
+    if code is None:
+        return loaded
+    files = {os.path.abspath(f.path): f for f in code.files}
+    this = files.get(os.path.abspath(path))
+    own = dict(this.local_imports) if this is not None else {}
+
+    def module_libraries(local: str, seen: set[str]) -> list[str]:
+        file = files.get(os.path.abspath(local))
+        if file is None or local in seen:
+            return []
+        seen.add(local)
+        inner = dict(file.local_imports)
+        out: list[str] = []
+        for imp in file.facts.imports:
+            if imp.scope == "module":  # what runs while the module is imported
+                out += loaded(imp)
+                for other in inner.get(imp, ()):
+                    out += module_libraries(other, seen)
+        return out
+
+    def loads(imp: "Import") -> tuple[str, ...]:
+        found = list(loaded(imp))
+        seen: set[str] = {path}
+        for local in own.get(imp, ()):
+            found += module_libraries(local, seen)
+        return tuple(dict.fromkeys(found))
+
+    return loads
 
 
 def services_running(ws: "Workspace", path: str) -> list[tuple[str, "Service", Code]]:
@@ -451,11 +503,13 @@ class _Tracer:
             facts = self.ws.python_facts(local)
             if facts is None:
                 continue
-            self.files[local] = CodeFile(local, image_path, facts, by)
+            local_imports = []
             for imp in facts.imports:
-                for found in self.resolve(imp, image_path, roots):
-                    if found[1] not in self.files:
-                        pending.append((*found, local, roots))
+                found = self.resolve(imp, image_path, roots)
+                if found:
+                    local_imports.append((imp, tuple(self.ws.spelt(f[1]) for f in found)))
+                pending += [(*f, local, roots) for f in found if self.ws.spelt(f[1]) not in self.files]
+            self.files[local] = CodeFile(local, image_path, facts, by, tuple(local_imports))
 
     def resolve(self, imp, image_path: str, roots: tuple[str, ...]) -> list[tuple[str, str]]:
         if imp.level:

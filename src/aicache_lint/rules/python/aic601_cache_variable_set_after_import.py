@@ -30,7 +30,8 @@ class CacheVariableSetAfterImport(Rule):
     sets -- `os.environ["X"] = …`, `os.environ.setdefault`, `os.environ.update`, `os.putenv` --
     after it imported a library that reads that variable when it is imported: huggingface_hub
     (`from huggingface_hub import …`), transformers, diffusers, datasets, sentence-transformers,
-    peft. The import counts when it runs as the module loads: at module level (also in a `try:`),
+    peft -- directly, or through a module of the project that imports it. The import counts when
+    it runs as the module loads: at module level (also in a `try:`),
     under `if __name__ == "__main__":`, or `importlib.import_module("transformers")`; a setting
     under the main guard after a module-level import is just as late.
 
@@ -75,8 +76,12 @@ class CacheVariableSetAfterImport(Rule):
     it is reported without a fix, and the message says why (under the main guard, moving it to
     module level would also set it for every importer of the module).
 
-    The imports of the project's own modules are not followed yet: `import mypkg.models` that
-    imports transformers first is not seen.
+    An import of the project's own module counts with what that module imports while it loads
+    (transitively): `from .models import embedder`, where `models.py` imports sentence-transformers
+    at module level, reads the variables as surely as the library's own import. The project's
+    modules are those the image that runs the file resolves its imports to (through its `COPY`
+    and `WORKDIR`: see the README, "Python sources"); for a file no image or service of the run
+    starts, only its own imports count.
 
     ## Options
     None.
@@ -98,24 +103,32 @@ class CacheVariableSetAfterImport(Rule):
     targets = ("python",)
 
     def check(self, ctx: BuildFileContext) -> Iterator[Violation]:
+        from aicache_lint.workspace.python_code import import_time_libraries
+
         facts = ctx.file.data
         late = []
+        loads = None
         for write in facts.env_writes:
             libraries = libraries_reading(write.name) if write.name else frozenset()
-            imp = first_import_of(facts, libraries, loaded_libraries) if libraries else None
+            if libraries and loads is None:
+                # An import of the project's own module counts with what that module imports.
+                loads = import_time_libraries(ctx.workspace, ctx.path, loaded_libraries) if any(
+                    i.relative or not loaded_libraries(i) for i in facts.imports) else loaded_libraries
+            imp = first_import_of(facts, libraries, loads) if libraries else None
             if imp is None or imp.span.start > write.span.start or (imp.scope == MAIN and write.scope != MAIN):
                 continue
-            library = next(lib for lib in loaded_libraries(imp) if lib in libraries)
-            late.append((write, imp, library, *_move(ctx.source.text, write, imp)))
+            library = next(lib for lib in loads(imp) if lib in libraries)
+            through = "" if library in loaded_libraries(imp) else f", through `{'.' * imp.level}{imp.module}`"
+            late.append((write, imp, library, through, *_move(ctx.source.text, write, imp)))
         # The settings moving above the same import move together, in file order: one fix for all.
         targets: dict[int, dict[Span, None]] = {}
-        for _, _, _, move, _ in late:
+        for *_, move, _ in late:
             if move is not None:
                 targets.setdefault(move[0], {})[move[1]] = None
         fixes = {at: list(blocks) for at, blocks in targets.items()}
-        for write, imp, library, move, why in late:
-            message = (f"`{write.name}` is set after {library} was imported (line {imp.line}); {library} reads it "
-                       f"when imported, so this setting does not reach it")
+        for write, imp, library, through, move, why in late:
+            message = (f"`{write.name}` is set after {library} was imported (line {imp.line}{through}); {library} "
+                       f"reads it when imported, so this setting does not reach it")
             fix = None
             if move is not None:
                 from aicache_lint.python.edits import move_lines
