@@ -222,12 +222,12 @@ def test_a_dockerfile_named_alone_shows_the_builds_it_is_part_of(project) -> Non
 
 
 JSON_KEYS = {
-    "image": {"dockerfile", "error", "linted_with", "args", "builds", "stages"},
+    "image": {"dockerfile", "error", "linted_with", "args", "builds", "stages", "runs"},
     "build": {"origin", "target", "args", "tags", "unresolved", "cache_from", "cache_to"},
     "origin": {"kind", "path", "line", "name", "description"},
     "stage": {"index", "name", "parent", "base", "base_source", "user", "assumption", "env"},
     "user": {"name", "uid", "home", "home_known"},
-    "service": {"files", "name", "image", "image_source", "build", "tags", "user", "model_caches", "volumes"},
+    "service": {"files", "name", "image", "image_source", "build", "tags", "user", "model_caches", "volumes", "runs"},
     "unresolved": {"kind", "path", "message"},
 }
 
@@ -275,6 +275,7 @@ def test_json_shape_and_content(project) -> None:
              "assumption": None,
              "env": {"HF_HOME": "/home/app/.cache/huggingface", "PIP_NO_CACHE_DIR": "1"}},
         ],
+        "runs": [],
     }
     kinds = {i["dockerfile"]: [s["base_source"]["kind"] for s in i["stages"]] for i in data["images"]}
     assert kinds == {"app/Dockerfile": ["built"], "docker/base.Dockerfile": ["known"], "legacy/Dockerfile": ["unknown"],
@@ -296,6 +297,7 @@ def test_json_shape_and_content(project) -> None:
                           "why": "its Dockerfile installs `transformers`"}],
         "volumes": [{"type": "volume", "source": "models", "target": "/models", "read_only": False},
                     {"type": "bind", "source": "./config", "target": "/etc/app", "read_only": True}],
+        "runs": [],
     }
     assert [(u["kind"], u["path"]) for u in data["unresolved"]] == [
         ("link", None), ("build", ".github/workflows/images.yml"), ("base", "legacy/Dockerfile")]

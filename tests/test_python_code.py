@@ -153,3 +153,32 @@ def test_a_cycle_of_imports_and_a_syntax_error(project):
                      "c/a.py": "import b\n", "c/b.py": "import a\nimport broken\n", "c/broken.py": "def (:\n"})
     ws = Workspace(["c/Dockerfile"])
     assert [os.path.basename(p) for p in _paths(ws.image_code("c/Dockerfile"))] == ["a.py", "b.py"]
+
+
+def test_graph_shows_the_code_each_image_and_service_runs(project):
+    from aicache_lint.graph import build_graph
+    from aicache_lint.report.graph import text
+
+    ws = Workspace(["compose.yaml", "app/Dockerfile"])
+    graph = build_graph(ws, ["compose.yaml", "app/Dockerfile"])
+    [image] = graph.images
+    assert image.runs == [os.path.join("app", "server", n) for n in ("__init__.py", "main.py", "models.py", "util.py")]
+    runs = {s.name: s.runs for s in graph.services}
+    assert runs["tts"] == [os.path.join("rt", "serve.py")]
+    shown = text(graph)
+    assert "    runs: rt/serve.py" in shown
+    assert "model cache: local-dir in /workspace/voice/rt/m" in shown
+
+
+def test_graph_says_what_code_cannot_be_followed(project):
+    from aicache_lint.graph import build_graph
+
+    _write(project, {"b/Dockerfile": "FROM python:3.11\nCOPY app.py /srv/\nCMD python /srv/$APP\n",
+                     "b/base.Dockerfile": "FROM python:3.11\nRUN pip install torch\n"})
+    ws = Workspace(["b/Dockerfile", "b/base.Dockerfile"])
+    graph = build_graph(ws, ["b/Dockerfile", "b/base.Dockerfile"])
+    code = [u for u in graph.unresolved if u.kind == "code"]
+    # the base image runs no command of its own: nothing to say about it
+    assert [(u.path, u.message) for u in code] == [
+        ("b/Dockerfile", "b/Dockerfile: the command names its Python file, module or script with a variable that "
+                         "has no known value")]

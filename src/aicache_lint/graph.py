@@ -76,6 +76,7 @@ class Image(NamedTuple):
     args: dict[str, str]
     builds: list[Build]
     stages: list[StageNode]
+    runs: list[str] = []  # the Python files its command runs, entry points first (workspace/python_code.py)
 
 
 class ModelCache(NamedTuple):
@@ -102,10 +103,12 @@ class ServiceNode(NamedTuple):
     user: User
     model_caches: list[ModelCache]
     volumes: list[Volume]
+    runs: list[str] = []  # the Python files its command runs
 
 
 class Unresolved(NamedTuple):
     kind: str  # "link" (workspace notices) | "build" (part of a build declaration) | "base" (unknown FROM)
+    #            | "code" (what an image's command runs that cannot be followed)
     path: str | None
     message: str
 
@@ -127,7 +130,7 @@ def build_graph(ws: Workspace, files: list[str]) -> Graph:
     for inv in invocations:
         unresolved += [Unresolved("build", _rel(inv.origin.path), f"{_describe(inv)}: {phrase}") for phrase in inv.unresolved]
     unresolved += [Unresolved("link", None, notice) for notice in ws.notices]
-    order = {"link": 0, "build": 1, "base": 2}
+    order = {"link": 0, "build": 1, "base": 2, "code": 3}
     unresolved = sorted(dict.fromkeys(unresolved), key=lambda u: (order[u.kind], u.path or "", u.message))
     return Graph(sorted(images, key=lambda i: i.dockerfile), services, unresolved)
 
@@ -195,6 +198,7 @@ def _image(ws: Workspace, path: str, real: str, invocations: list[Invocation], u
             " (its builds agree on no build arg)" if any(inv.args for inv in builds) else "")
     error = None
     stages: list[StageNode] = []
+    runs: list[str] = []
     if not ws.is_file(path) or ws.source(path) is None:
         error = "cannot be read"
     else:
@@ -203,6 +207,7 @@ def _image(ws: Workspace, path: str, real: str, invocations: list[Invocation], u
             error = "does not parse"
         else:
             stages = [_stage(ws, parsed[1], s) for s in parsed[1].stages]
+            runs = _runs(ws, path, parsed[1], unresolved)
     if error is not None:
         unresolved += [Unresolved("build", _rel(inv.origin.path), f"{_describe(inv)} builds {path}, which {error}")
                        for inv in builds]
@@ -211,7 +216,19 @@ def _image(ws: Workspace, path: str, real: str, invocations: list[Invocation], u
             unresolved.append(Unresolved("base", path, f"{path}: {stage_label(stage)} FROM `{stage.base}`: not a stage of "
                                          "this file, not built here, not in the known-image table: fixes that "
                                          "depend on its USER or ENV are unsafe"))
-    return Image(path, error, linted_with, dict(sorted(args.items())), [_build(i) for i in builds], stages)
+    return Image(path, error, linted_with, dict(sorted(args.items())), [_build(i) for i in builds], stages, runs)
+
+
+def _runs(ws: Workspace, path: str, facts: Facts, unresolved: list[Unresolved]) -> list[str]:
+    """The Python files the final image runs; what of its command cannot be followed is said
+    (an image with no command of its own, a base for others, runs nothing here: nothing to say)."""
+    from aicache_lint.workspace.python_code import command_of
+
+    if facts.final_stage is None or command_of(facts, facts.final_stage) == (None, None):
+        return []
+    code = ws.image_code(path)
+    unresolved += [Unresolved("code", path, f"{path}: {message}") for message in code.unresolved]
+    return [_rel(f.path) for f in code.files]
 
 
 def stage_label(stage: StageNode) -> str:
@@ -301,8 +318,9 @@ def _service(ws: Workspace, files: list[str], service: Service, invocations: lis
         user = User(rt.user, uid, rt.home, rt.home is not None)
     caches = [ModelCache(c.kind, c.directory, c.where, c.why) for c in model_caches(service, rt)]
     volumes = [Volume(v.type, v.source, v.target, v.read_only) for v in service.volumes]
+    runs = [_rel(f.path) for f in ws.service_code(service).files]
     return ServiceNode(files, service.name, service.image, _image_source(ws, service) if build is None else None,
-                       build, tags, user, caches, volumes)
+                       build, tags, user, caches, volumes, runs)
 
 
 def _image_source(ws: Workspace, service: Service) -> str | None:

@@ -142,7 +142,7 @@ def model_caches(service: "Service", rt: Runtime | None = None) -> list[ModelCac
     hf_why = _hf_reason(service, rt)
     if hf_why:
         found.append(_hf_cache(rt, hf_why))
-    torch_why = _torch_reason(rt)
+    torch_why = _torch_reason(service, rt)
     if torch_why:
         found.append(_torch_cache(rt, torch_why))
     image = rt.image
@@ -221,10 +221,27 @@ def local_downloads(service: "Service") -> list[ModelCache]:
     return found
 
 
-def _torch_reason(rt: Runtime) -> str | None:
-    if rt.linked is not None and rt.linked.torch_libraries:
-        return f"its Dockerfile installs `{rt.linked.torch_libraries[0]}`"
-    return None
+def _torch_reason(service: "Service", rt: Runtime) -> str | None:
+    """Why the service fills the torch hub cache: its image installs torch and the code it runs, a
+    RUN, or a library it installs loads weights through torch.hub (knowledge/torch_hub.py, as for
+    AIC202); torch alone downloads nothing."""
+    linked, ws = rt.linked, service.workspace
+    if linked is None or not linked.torch_libraries or ws is None:
+        return None
+    from aicache_lint.knowledge.torch_hub import described, fills_torch_hub, torch_hub_use
+
+    for file, load in ws.service_code(service).loads():
+        if fills_torch_hub(load):
+            return f"its code loads {described(load)} ({_shown(service, file.path)}:{load.line})"
+    build = service.build
+    args = tuple(sorted((n, v.value) for n, v in build.args.items() if v.value is not None)) if build else ()
+    parsed = ws.dockerfile(linked.dockerfile, args)
+    if parsed is None:
+        return None
+    facts = parsed[1]
+    stage = next((s for s in facts.stages if s.name == linked.stage), None) if linked.stage else facts.final_stage
+    use = torch_hub_use(ws, linked.dockerfile, facts, stage)
+    return f"its image loads torch hub weights: {use.what.rstrip(',')}" if use is not None else None
 
 
 def _runs_hf_download(service: "Service") -> bool:

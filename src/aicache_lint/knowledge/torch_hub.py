@@ -91,7 +91,7 @@ def _shown(path: str, dockerfile: str) -> str:
     return os.path.relpath(path, os.path.dirname(dockerfile) or ".").replace(os.sep, "/")
 
 
-def _described(load: "ModelLoad") -> str:
+def described(load: "ModelLoad") -> str:
     model = load.model or load.default or load.expr
     return f"`{load.call}`" + (f" of `{model}`" if model and model not in load.call else "")
 
@@ -131,7 +131,7 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
     if hit is None:
         return None
     file, load = hit
-    what = f"{_described(load)} at `{_shown(file.path, dockerfile)}:{load.line}`, which the image runs,"
+    what = f"{described(load)} at `{_shown(file.path, dockerfile)}:{load.line}`, which the image runs,"
     where, span = install or (facts.stage_of(command), command.keyword_span)
     return TorchHubUse(where, span, what)
 
@@ -147,12 +147,12 @@ def _build_time(ws, dockerfile: str, facts: "Facts", stages: list) -> TorchHubUs
             state = facts.state(instr)
             for download in python_downloads(instr, facts.script(instr), state):
                 if fills_torch_hub(download.load):
-                    return TorchHubUse(s, download.span, f"{_described(download.load)} in this RUN")
+                    return TorchHubUse(s, download.span, f"{described(download.load)} in this RUN")
             for script in script_loads(ws, dockerfile, facts, instr):
                 hub = [(f, load) for f, load in script.loads if fills_torch_hub(load)]
                 if hub:
                     f, load = hub[0]
-                    what = (f"{_described(load)} at `{_shown(f.path, dockerfile)}:{load.line}`, which this RUN "
+                    what = (f"{described(load)} at `{_shown(f.path, dockerfile)}:{load.line}`, which this RUN "
                             "runs,")
                     return TorchHubUse(s, script.span, what)
             for inv in facts.invocations(instr):

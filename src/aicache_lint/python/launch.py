@@ -337,8 +337,6 @@ class Reader:
 
     def launch(self, kind: str, target: str, span: Span | None, args: tuple[str, ...] = (),
                roots: tuple[str, ...] = ()) -> None:
-        if target == "\0":
-            return
         code = MappedText.contiguous(target, 0) if kind == CODE else None
         self.events.launches.append(Launch(kind, target, self.cwd, dict(self.env), roots, span, args, code))
 

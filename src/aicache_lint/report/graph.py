@@ -85,6 +85,8 @@ def _image_lines(image: Image) -> list[str]:
             lines.append(f"      {stage.assumption}")
         if stage.env:
             lines.append(f"      env: {_pairs(stage.env)}")
+    if image.runs:
+        lines.append(f"    runs: {', '.join(image.runs)}")
     return lines
 
 
@@ -98,6 +100,8 @@ def _service_lines(service: ServiceNode) -> list[str]:
     if service.image and service.build is None:
         lines.append(f"    image: {service.image} ({service.image_source})")
     lines.append(f"    user: {_user(service.user)}")
+    if service.runs:
+        lines.append(f"    runs: {', '.join(service.runs)}")
     for cache in service.model_caches:
         lines.append(f"    model cache: {cache.kind} in {cache.directory or 'an unknown directory'} "
                      f"({cache.where}; {cache.why})")

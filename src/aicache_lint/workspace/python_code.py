@@ -425,6 +425,10 @@ class _Tracer:
         self.downloads.extend((d, self.ws.spelt(where) if where else None) for d in reader.events.downloads)
         for launch in reader.events.launches:
             self.launches.append(launch)
+            if "\0" in launch.target:
+                self.unresolved.append("the command names its Python file, module or script with a variable that "
+                                       "has no known value")
+                continue
             if launch.kind == CODE:
                 continue  # read by the Dockerfile rules where it is written (a `-c` text has no file)
             if launch.kind == MODULE:
