@@ -22,7 +22,7 @@ def link(service):
 
 ROOT_HF = """\
 FROM python:3.12-slim
-RUN pip install transformers torch
+RUN pip install transformers torch lpips
 CMD ["python", "serve.py"]
 """
 

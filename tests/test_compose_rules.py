@@ -352,7 +352,7 @@ def test_dockerfile_sets_hf_home(tmp_path):
 
 
 def test_dockerfile_sets_nothing(tmp_path):
-    root = make(tmp_path, {"compose.yaml": BUILD, "app/Dockerfile": "FROM python:3.12-slim\nRUN pip install transformers torch\n"})
+    root = make(tmp_path, {"compose.yaml": BUILD, "app/Dockerfile": "FROM python:3.12-slim\nRUN pip install transformers torch lpips\n"})
     assert lint(root) == [("AIC401", "compose.yaml", 2, "safe"), ("AIC401", "compose.yaml", 2, "safe")]
     fix(root, {"compose.yaml": BUILD + (
         "    volumes:\n      - hf-cache:/data/.huggingface\n      - torch-cache:/data/.torch\n"

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from aicache_lint import __version__
+
+if TYPE_CHECKING:
+    from aicache_lint.workspace.index import Workspace
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PROG = "aicache-lint"
@@ -357,32 +360,44 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
                         help="stay offline, whatever the configuration says")
     args = parser.parse_args(argv)
-    from aicache_lint.config import CliOverrides, ConfigError, Resolver
-    from aicache_lint.discovery import discover
-    from aicache_lint.engine import run_workspace
+    from aicache_lint.config import CliOverrides
     from aicache_lint.graph import build_graph
     from aicache_lint.report.graph import render
+
+    overrides = CliOverrides(resolve_images=args.resolve_images, config=args.config, isolated=args.isolated)
+    ws, files = _project("graph", args.paths, overrides)
+    _write_output(render(args.output_format, build_graph(ws, files)), args.output_file, stdout)
+    return EXIT_CLEAN
+
+
+def _project(command: str, paths: list[str], overrides) -> tuple["Workspace", list[str]]:
+    """The workspace of a subcommand that reads a whole project (`graph`, `models`), and the files
+    discovery finds under ``paths``, named relative to the current directory."""
+    from aicache_lint.config import ConfigError, Resolver
+    from aicache_lint.discovery import discover
+    from aicache_lint.engine import run_workspace
     from aicache_lint.settings import SettingsError
 
-    paths = args.paths or ["."]
+    paths = paths or ["."]
     if "-" in paths:
-        raise UsageError("`graph` reads files, not standard input")
+        raise UsageError(f"`{command}` reads files, not standard input")
     try:
-        resolver = Resolver(CliOverrides(resolve_images=args.resolve_images, config=args.config, isolated=args.isolated))
+        resolver = Resolver(overrides)
         files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
         if problems:
             raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
-        files = [os.path.relpath(f) for f in files]  # the graph names files relative to here
-        ws = run_workspace(files or [os.path.relpath(p) for p in paths], resolver.for_path(paths[0]))
-        output = render(args.output_format, build_graph(ws, files))
+        files = [os.path.relpath(f) for f in files]
+        return run_workspace(files or [os.path.relpath(p) for p in paths], resolver.for_path(paths[0])), files
     except (ConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
-    if args.output_file:
-        with open(args.output_file, "w", encoding="utf-8") as stream:
+
+
+def _write_output(output: str, path: str | None, stdout: IO[str]) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as stream:
             stream.write(output)
     else:
         stdout.write(output)
-    return EXIT_CLEAN
 
 
 def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
@@ -409,25 +424,11 @@ def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
         raise UsageError("--hf-home goes with --prefetch-script")
     if args.hf_home is not None and not args.hf_home.startswith("/"):
         raise UsageError(f"--hf-home must be an absolute path, not `{args.hf_home}`")
-    from aicache_lint.config import CliOverrides, ConfigError, Resolver
-    from aicache_lint.discovery import discover
-    from aicache_lint.engine import run_workspace
+    from aicache_lint.config import CliOverrides
     from aicache_lint.models import build_inventory
-    from aicache_lint.settings import SettingsError
 
-    paths = args.paths or ["."]
-    if "-" in paths:
-        raise UsageError("`models` reads files, not standard input")
-    try:
-        resolver = Resolver(CliOverrides(config=args.config, isolated=args.isolated))
-        files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
-        if problems:
-            raise UsageError("; ".join(f"{p}: {why}" for p, why in problems))
-        files = [os.path.relpath(f) for f in files]  # the inventory names files relative to here
-        ws = run_workspace(files or [os.path.relpath(p) for p in paths], resolver.for_path(paths[0]))
-        inventory = build_inventory(ws, files)
-    except (ConfigError, SettingsError) as exc:
-        raise UsageError(str(exc)) from None
+    ws, files = _project("models", args.paths, CliOverrides(config=args.config, isolated=args.isolated))
+    inventory = build_inventory(ws, files)
     if args.prefetch_script:
         from aicache_lint.report.prefetch import script
 
@@ -436,11 +437,7 @@ def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
         from aicache_lint.report.models import render
 
         output = render(args.output_format or "text", inventory)
-    if args.output_file:
-        with open(args.output_file, "w", encoding="utf-8") as stream:
-            stream.write(output)
-    else:
-        stdout.write(output)
+    _write_output(output, args.output_file, stdout)
     return EXIT_CLEAN
 
 
