@@ -182,3 +182,26 @@ def test_graph_says_what_code_cannot_be_followed(project):
     assert [(u.path, u.message) for u in code] == [
         ("b/Dockerfile", "b/Dockerfile: the command names its Python file, module or script with a variable that "
                          "has no known value")]
+
+
+def test_a_directory_run_lints_the_python_it_reaches_and_no_other(project):
+    from cli_runner import invoke
+
+    _write(project, {"app/server/models.py": "import os\nfrom transformers import AutoModel\n"
+                                             "os.environ['HF_HOME'] = '/models'\n",
+                     "app/unused.py": "import os\nfrom transformers import AutoModel\nos.environ['HF_HOME'] = '/m'\n"})
+    result = invoke(["--select", "AIC601", "--output-format", "concise", "."])
+    assert result.output.splitlines()[0].startswith(os.path.join("app", "server", "models.py") + ":3:12: AIC601")
+    assert "unused.py" not in result.output
+
+
+def test_a_tree_without_python_reads_no_code(tmp_path):
+    """A Dockerfile-only repository pays nothing for Python sources (start-up unchanged)."""
+    import subprocess
+    import sys
+
+    _write(tmp_path, {"Dockerfile": "FROM python:3.12-slim\nCOPY . /app\nCMD [\"python\", \"/app/main.py\"]\n"})
+    code = ("import sys; from aicache_lint.cli import run; run(['.']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('aicache_lint.python', 'aicache_lint.workspace.python'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -135,13 +135,14 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if paths == ["-"]:
             results = [api.process_bytes(stdin.read(), args.stdin_filename or "-", settings, fix=fixing)]
         else:
-            files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p))
+            python: list[str] = []  # a tree with no `.py` file runs no code of its own: nothing to follow
+            files, problems = discover(paths, lambda p: resolver.for_path(p).is_excluded(p), python)
             misplaced = next((p for p, _ in problems if p in SUBCOMMANDS), None)
             if misplaced:  # `aicache-lint --isolated graph .`: not a path
                 raise UsageError(f"`{misplaced}` is a subcommand and comes first: `{PROG} {misplaced} [OPTIONS] ...`")
             write = (args.fix or add_ignore is not None) and not args.diff
             workspace = None
-            if any(os.path.isdir(p) for p in paths) and files:
+            if python and files:
                 # A directory's Python files are linted when an image or service runs them.
                 reached, workspace = api.reached_python(files, resolver.for_path(files[0]))
                 known = {os.path.abspath(f) for f in files}

@@ -74,18 +74,20 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
-def discover(paths: list[str], excluded: Callable[[str], bool]) -> tuple[list[str], list[tuple[str, str]]]:
+def discover(paths: list[str], excluded: Callable[[str], bool],
+             python: list[str] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """(files to lint, sorted; [(path, problem)] for paths that cannot be used).
 
     ``excluded(path)`` says whether a file or directory found while walking is left out (the
     settings' exclude patterns); paths named here are always linted, whatever they are (a FIFO or
-    a device is then reported, never read: see ``files.read_bytes``).
+    a device is then reported, never read: see ``files.read_bytes``). ``python``, when given,
+    receives the first `.py` file a walk passes (a tree without one has no code to follow).
     """
     files: set[str] = set()
     problems: list[tuple[str, str]] = []
     for path in paths:
         if os.path.isdir(path):
-            files.update(_walk(path, excluded, problems))
+            files.update(_walk(path, excluded, problems, python))
         elif os.path.exists(path) or os.path.islink(path):
             files.add(os.path.normpath(path))
         else:
@@ -93,7 +95,8 @@ def discover(paths: list[str], excluded: Callable[[str], bool]) -> tuple[list[st
     return sorted(files), problems
 
 
-def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, str]]) -> list[str]:
+def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, str]],
+          python: list[str] | None = None) -> list[str]:
     """The files to lint under ``root``. A link to a directory is not entered, as in ruff
     (https://github.com/astral-sh/ruff/pull/280: it leads to a dependency, a virtualenv, or back up
     the tree in a loop). A link to a file inside ``root`` is linted once: not when the file it
@@ -113,6 +116,8 @@ def _walk(root: str, excluded: Callable[[str], bool], problems: list[tuple[str, 
             if not excluded(os.path.join(dirpath, d)) and not _is_virtualenv(os.path.join(dirpath, d))
         )
         for name in filenames:
+            if python is not None and not python and name.endswith(".py"):
+                python.append(os.path.join(dirpath, name))
             path = os.path.normpath(os.path.join(dirpath, name))
             if not is_walked(path) or excluded(path):
                 continue

@@ -222,9 +222,7 @@ def _image(ws: Workspace, path: str, real: str, invocations: list[Invocation], u
 def _runs(ws: Workspace, path: str, facts: Facts, unresolved: list[Unresolved]) -> list[str]:
     """The Python files the final image runs; what of its command cannot be followed is said
     (an image with no command of its own, a base for others, runs nothing here: nothing to say)."""
-    from aicache_lint.workspace.python_code import command_of
-
-    if facts.final_stage is None or command_of(facts, facts.final_stage) == (None, None):
+    if facts.final_stage is None or facts.command(facts.final_stage) == (None, None):
         return []
     code = ws.image_code(path)
     unresolved += [Unresolved("code", path, f"{path}: {message}") for message in code.unresolved]

@@ -241,9 +241,7 @@ def _build_kept(run: "Instruction", state: "State", cache: str | None, in_image:
 
 def _command_line(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage"):
     """Where a command's `hf download` without a position of its own is shown: the CMD/ENTRYPOINT."""
-    from aicache_lint.workspace.python_code import command_of
-
-    entrypoint, cmd = command_of(facts, stage)
+    entrypoint, cmd = facts.command(stage)
     instr = cmd or entrypoint
     return (_rel(dockerfile), instr.start_line if instr is not None else None)
 

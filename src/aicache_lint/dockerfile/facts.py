@@ -230,6 +230,21 @@ class Facts:
         """Every RUN, including ONBUILD RUN, in file order."""
         return [i for i in self.doc.instructions if (i.inner or i).keyword == "RUN"]
 
+    def command(self, stage: Stage) -> tuple[Instruction | None, Instruction | None]:
+        """The ENTRYPOINT and CMD in force at the end of ``stage`` (None: not set in this file). As in
+        Docker, an ENTRYPOINT set after the CMD's stage resets a CMD inherited from a base stage."""
+        entrypoint = cmd = None
+        cmd_stage = None
+        for s in reversed(stage.chain()):
+            for instr in s.instructions:
+                if instr.keyword == "CMD":
+                    cmd, cmd_stage = instr, s
+                elif instr.keyword == "ENTRYPOINT":
+                    entrypoint = instr
+                    if cmd_stage is not None and cmd_stage is not s:
+                        cmd = None
+        return entrypoint, cmd
+
     def script(self, instruction: Instruction) -> "Script | None":
         """The tokenized script of a RUN; for exec form, its JSON strings as one command."""
         key = id(instruction)

@@ -101,11 +101,10 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
     The code is read only for an image that runs a command on files of the build context and may
     hold torch: a one-file run on anything else reads no other file (no build files, no code)."""
     from aicache_lint.knowledge.requirements import unseen_requirements
-    from aicache_lint.workspace.python_code import command_of
 
     if stage is not facts.final_stage and not stage.name:
         return None  # not an image anything can run
-    command = next((i for i in reversed(command_of(facts, stage)) if i is not None), None)
+    command = next((i for i in reversed(facts.command(stage)) if i is not None), None)
     if command is None or facts.stage_of(command) is None:
         return None
     if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in stages for i in s.instructions):

@@ -72,22 +72,6 @@ EMPTY = Code((), (), (), (), {}, {})
 Locate = Callable[[str], "str | None"]  # image path -> workspace path (None: unknown)
 
 
-def command_of(facts: "Facts", stage: "Stage") -> tuple["Instruction | None", "Instruction | None"]:
-    """The ENTRYPOINT and CMD in force at the end of ``stage`` (None: not set in this file). As in
-    Docker, an ENTRYPOINT set after the CMD's stage resets a CMD inherited from a base stage."""
-    entrypoint = cmd = None
-    cmd_stage = None
-    for s in reversed(stage.chain()):
-        for instr in s.instructions:
-            if instr.keyword == "CMD":
-                cmd, cmd_stage = instr, s
-            elif instr.keyword == "ENTRYPOINT":
-                entrypoint = instr
-                if cmd_stage is not None and cmd_stage is not s:
-                    cmd = None
-    return entrypoint, cmd
-
-
 def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage", context: str | None,
                service: "Service | None" = None) -> Code:
     """The code the image of ``stage`` runs (with a service's overrides, mounts and environment)."""
@@ -102,7 +86,7 @@ def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage",
     if context is not None and "://" not in context:
         locators.append(image_locator(facts, stage, context, ws.text, ws.listdir))
     tracer = _Tracer(ws, locators, env)
-    entrypoint, cmd = command_of(facts, stage)
+    entrypoint, cmd = facts.command(stage)
     overrides = _overrides(service) if service is not None else None
     workdir = (overrides.workdir if overrides and overrides.workdir else None) or state.workdir
     entry_words, entry_shell = _instruction_command(entrypoint)
