@@ -492,7 +492,13 @@ class Workspace:
         from aicache_lint.workspace.python_code import service_code
 
         files = tuple(cfile.path for cfile, _ in service.definitions)
-        return self.cached(("service-code", files, service.name), lambda: service_code(self, service))
+
+        def build() -> "Code":
+            for path in files:  # the service's command, mounts and environment are written there
+                self.source(path)
+            return service_code(self, service)
+
+        return self.cached(("service-code", files, service.name), build)
 
     def own_clone(self, url: str) -> str | None:
         """The repository root when ``url`` is one of its own remotes (`.git/config`): a command that
