@@ -53,7 +53,9 @@ def test_launches(words, kind, target, cwd):
 
 
 def test_not_python():
-    assert _launches(["nginx", "-g", "daemon off;"]).launches == []
+    # a program by name: Python only when the project installs it as a console script
+    assert [(l.kind, l.target) for l in _launches(["nginx", "-g", "daemon off;"]).launches] == [("program", "nginx")]
+    assert _launches(shell="echo hi && mkdir -p /x").launches == []
     assert _launches(["python"]).launches == []  # an interactive interpreter runs nothing of ours
 
 
@@ -205,3 +207,77 @@ def test_a_tree_without_python_reads_no_code(tmp_path):
             "print(sorted(m for m in sys.modules if m.startswith(('aicache_lint.python', 'aicache_lint.workspace.python'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _image_files(root, files: dict[str, str], dockerfile: str = "Dockerfile", paths=None) -> list[str]:
+    _write(root, files)
+    ws = Workspace(paths or [dockerfile])
+    return [f.path for f in ws.image_code(dockerfile).files]
+
+
+def test_code_copied_from_another_stage_is_followed(tmp_path, monkeypatch):
+    # kserve python/custom_model.Dockerfile: the final stage copies the code from the builder
+    monkeypatch.chdir(tmp_path)
+    files = _image_files(tmp_path, {
+        "Dockerfile": "FROM python:3.11 AS builder\nRUN pip install torch torchvision\nCOPY app app\n"
+                      "FROM python:3.11\nCOPY --from=builder app app\nENTRYPOINT [\"python\", \"-m\", \"app.model\"]\n",
+        "app/__init__.py": "", "app/model.py": "import torchvision.models as models\nmodels.alexnet(pretrained=True)\n"})
+    assert files == [os.path.join("app", "__init__.py"), os.path.join("app", "model.py")]
+
+
+def test_a_build_time_run_of_the_script_does_not_hide_it(tmp_path, monkeypatch):
+    # aibrix development/app: `RUN python app.py` at build time, then `CMD ["python", "app.py"]`
+    monkeypatch.chdir(tmp_path)
+    files = _image_files(tmp_path, {
+        "Dockerfile": "FROM python:3.10-slim\nWORKDIR /app\nCOPY ./*.py /app/\nRUN python app.py --warm\n"
+                      "CMD [\"python\", \"app.py\"]\n",
+        "app.py": "print('ok')\n"})
+    assert files == ["app.py"]
+
+
+def test_builds_that_spell_the_context_differently_agree(tmp_path, monkeypatch):
+    # Compose resolves the context to an absolute path, a workflow says `.`: one directory
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {
+        ".git/config": "",
+        "compose.yaml": "services:\n  tts:\n    build:\n      context: .\n      dockerfile: Dockerfile\n",
+        ".github/workflows/b.yml": "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+                                   "      - uses: docker/build-push-action@v6\n        with:\n          context: .\n"
+                                   "          file: Dockerfile\n"})
+    files = _image_files(tmp_path, {"Dockerfile": "FROM python:3.11\nCOPY *.py *.sh /app/\nWORKDIR /app\n"
+                                                  "CMD bash startup.sh\n",
+                                    "startup.sh": "exec python speech.py\n", "speech.py": "import os\n"},
+                         paths=["Dockerfile", "compose.yaml"])
+    assert files == ["speech.py"]
+
+
+def test_a_python_script_without_py_is_read_but_not_linted(tmp_path, monkeypatch):
+    # kserve storage-initializer: ENTRYPOINT ["/si/scripts/entry"], a `#!/usr/bin/env python3` file
+    from cli_runner import invoke
+
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {".git/config": "",
+                      "Dockerfile": "FROM python:3.11\nCOPY ./si /si\nENTRYPOINT [\"/si/scripts/entry\"]\n",
+                      "si/scripts/entry": "#!/usr/bin/env python3\nimport helper\nprint(1)\n",
+                      "si/scripts/helper.py": "import os\n"})
+    ws = Workspace(["Dockerfile"])
+    assert [f.path for f in ws.image_code("Dockerfile").files] == [os.path.join("si", "scripts", "entry"),
+                                                                    os.path.join("si", "scripts", "helper.py")]
+    result = invoke(["--output-format", "concise", "."])
+    assert "AIC001" not in result.output and "entry:" not in result.output
+
+
+def test_a_console_script_of_the_project(tmp_path, monkeypatch):
+    # whisper-asr-webservice: ENTRYPOINT ["whisper-asr-webservice"], [project.scripts] -> app.webservice:start
+    monkeypatch.chdir(tmp_path)
+    files = _image_files(tmp_path, {
+        "Dockerfile": "FROM python:3.11\nWORKDIR /src\nCOPY . .\nRUN pip install .\nENTRYPOINT [\"asr-service\"]\n",
+        "pyproject.toml": "[project]\nname = \"asr\"\n[project.scripts]\nasr-service = \"app.webservice:start\"\n",
+        "app/__init__.py": "", "app/webservice.py": "import whisper\n\ndef start():\n    whisper.load_model('base')\n"})
+    assert files == [os.path.join("app", "__init__.py"), os.path.join("app", "webservice.py")]
+    files = _image_files(tmp_path, {  # poetry's table, and a package under src/
+        "Dockerfile": "FROM python:3.11\nWORKDIR /src\nCOPY . .\nRUN pip install .\nCMD asr-service --port 9000\n",
+        "pyproject.toml": "[tool.poetry.scripts]\nasr-service = \"asr.main:run\"\n",
+        "src/asr/__init__.py": "", "src/asr/main.py": "def run():\n    pass\n"})
+    assert files == [os.path.join("src", "asr", "__init__.py"), os.path.join("src", "asr", "main.py")]
+    assert _image_files(tmp_path, {"Dockerfile": "FROM nginx\nCOPY . /srv\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n"}) == []

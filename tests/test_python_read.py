@@ -209,3 +209,26 @@ def test_reading_imports_no_third_party_module_and_ast_only_when_read():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False ['ast']"
+
+
+def test_a_file_that_loads_and_sets_nothing_is_read_for_its_imports_only():
+    """The fast path (no loader name, no environment access in the text) finds the same imports,
+    in the same order and scopes, as the full walk."""
+    import ast
+    from pathlib import Path
+
+    from aicache_lint.python.read import MODULE, _aliases, _Reader
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text() for p in [*root.glob("src/aicache_lint/**/*.py"), *root.glob("examples/**/*.py")]]
+    texts.append("import os, sys\nfrom . import util\ntry:\n    import numpy\nexcept ImportError:\n    pass\n"
+                 "class A:\n    import json\n    def f(self):\n        from .x import y\n"
+                 "if __name__ == '__main__':\n    import argparse\nmatch sys.argv:\n    case [a]:\n        import glob\n")
+    for text in texts:
+        tree = ast.parse(text)
+        full, fast = _Reader(text, _aliases(tree)), _Reader(text, {})
+        full.block(tree.body, MODULE)
+        fast.imports_in(tree.body, MODULE)
+        assert fast.imports == full.imports
+    assert read("import os\nimport transformers\n").imports == read("import os\nimport transformers\n"
+                                                                     "x = os.environ.get('A')\n").imports

@@ -29,8 +29,14 @@ if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Command
 
 SCRIPT, MODULE, CODE, SHELL, EXEC = "script", "module", "code", "shell", "exec"
+PROGRAM = "program"  # any other program by name: a project's console script (`[project.scripts]`) runs Python
 PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ash"})
+# Builtins and everyday tools of a shell script: never a project's console script.
+_SHELL_WORDS = frozenset("echo printf set unset export exec cd test [ [[ true false exit return shift source . "
+                         "read wait trap sleep mkdir cp mv rm ln chmod chown cat tee grep sed awk tr cut sort head "
+                         "tail ls find xargs touch env eval local declare if then else fi for do done while case "
+                         "esac curl wget tar unzip git pip pip3 apt-get apk".split())
 _APP = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(?:\(.*\))?")
 # Python's own options that take the next word (https://docs.python.org/3/using/cmdline.html).
 _PYTHON_VALUES = frozenset({"-W", "-X", "--check-hash-based-pycs"})
@@ -80,7 +86,7 @@ class Launch(NamedTuple):
     """One program a command starts that may run Python (or a shell script that may)."""
 
     kind: str  # SCRIPT (a .py path), MODULE (dotted name), CODE (`-c` text), SHELL (a shell script path),
-    #            EXEC (a path run directly: its shebang decides)
+    #            EXEC (a path run directly: its shebang decides), PROGRAM (a name looked up on PATH)
     target: str  # as written, variables expanded
     cwd: str | None  # the working directory it starts in; None when unknown
     env: dict[str, str | None]  # the variables the command line set on the way (None: value unknown)
@@ -214,6 +220,8 @@ class Reader:
                 self.launch(MODULE, app.split(":", 1)[0], span)
         elif program.endswith(".sh") or "/" in words[0]:
             self.launch(SHELL if program.endswith(".sh") else EXEC, words[0], span, tuple(rest))
+        elif shell is False or program not in _SHELL_WORDS:
+            self.launch(PROGRAM, program, span, tuple(rest))
 
     def unwrap(self, words: list[str]) -> list[str]:
         """The command a chain of wrappers and launchers finally runs (as words)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -60,6 +61,7 @@ _READERS = frozenset({"pip", "uv", "conda", "mamba", "micromamba", "poetry", "ca
                       "wc", "ls", "test", "[", "[[", "stat", "diff", "md5sum", "sha256sum", "sha1sum", "chmod",
                       "chown", "chgrp", "echo", "printf", "file"})
 _OUTPUT_OPTIONS = frozenset({"-o", "--output-file", "--output"})
+_PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 
 
 def context_installs(facts: "Facts", instr: "Instruction", inv: "Invocation", context: str, read: Read,
@@ -80,8 +82,9 @@ def context_installs(facts: "Facts", instr: "Instruction", inv: "Invocation", co
 def image_locator(facts: "Facts", stage: "Stage", context: str, read: Read, listdir: ListDir,
                   run: "Instruction | None" = None, inv: "Invocation | None" = None) -> Callable[[str], str | None]:
     """``locate(image_path)``: the build-context file (as ``read`` names it) that the image holds at
-    an absolute path once ``stage`` is built (or when ``run``'s ``inv`` starts); None when unknown."""
-    return _Image(facts, run, inv, context, read, listdir, stage).locate
+    an absolute path once ``stage`` is built (or when ``run``'s ``inv`` starts), also through
+    `COPY --from` another stage of the file; None when unknown. For the code the image runs."""
+    return _Image(facts, run, inv, context, read, listdir, stage, stages=True).locate
 
 
 def reads_context_files(facts: "Facts", instr: "Instruction", inv: "Invocation") -> bool:
@@ -234,9 +237,11 @@ class _Image:
     """The image as the RUN sees it: which context file each path holds."""
 
     def __init__(self, facts: "Facts", run: "Instruction | None", inv: "Invocation | None", context: str, read: Read,
-                 listdir: ListDir, stage: "Stage | None" = None) -> None:
-        """``run`` None: the image as ``stage`` leaves it (what its CMD runs)."""
-        self.facts, self.run, self.inv = facts, run, inv
+                 listdir: ListDir, stage: "Stage | None" = None, stages: bool = False) -> None:
+        """``run`` None: the image as ``stage`` leaves it (what its CMD runs). ``stages``: follow a
+        `COPY --from=<stage>` into that stage (code; not the manifests an install reads, which a
+        builder stage may rewrite in ways no command line shows, like `pip-compile`'s default output)."""
+        self.facts, self.run, self.inv, self.stages = facts, run, inv, stages
         self.context, self.read_context, self.listdir_context = context, read, listdir
         self.cache: dict[str, str | None] = {}
         stage = facts.stage_of(run) if run is not None else stage
@@ -306,15 +311,20 @@ class _Image:
             earlier = invs[: invs.index(self.inv)] if self.inv in invs else []
             if any(_rewrites(inv, self.facts.state(self.run), path, self.facts.doc.escape) for inv in earlier):
                 return _UNKNOWN
+        # The COPY or ADD that put the file there, then whether a RUN after it may have changed it:
+        # most paths asked for (a module name tried under every import root) come from no COPY at all,
+        # and those cost a look at the COPY lines only.
+        runs_after: list[Instruction] = []
         for instr in reversed(self.before):  # (an ONBUILD COPY runs in a later build: its keyword is ONBUILD)
             if instr.keyword == "RUN":
-                state = self.facts.state(instr)
-                if any(_rewrites(inv, state, path, self.facts.doc.escape) for inv in self.facts.invocations(instr)):
-                    return _UNKNOWN
+                runs_after.append(instr)
             elif instr.keyword in ("COPY", "ADD"):
                 found = self._copied(instr, path)
-                if found != _NOT_HERE:
-                    return found
+                if found == _NOT_HERE:
+                    continue
+                if found is not None and any(path in _written(self.facts, run) for run in runs_after):
+                    return _UNKNOWN
+                return found
         return _UNKNOWN  # from the base image, or nowhere
 
     def _mounted(self, path: str) -> str | None:
@@ -342,29 +352,20 @@ class _Image:
         """The context file ``instr`` (a COPY or ADD) writes at ``path``: None when unknown, _NOT_HERE
         when it does not write there."""
         from aicache_lint.dockerfile.facts import covers_path
-        from aicache_lint.dockerfile.words import split_words
 
-        state, escape = self.facts.state(instr), self.facts.doc.escape
-        if instr.json_args is not None:
-            raws = [w.replace("\\", "\\\\") for w in instr.json_args]
-        else:
-            raws = [w.raw for w in split_words(instr.args.text, escape)]
-        if len(raws) < 2 and not instr.heredocs:
+        spec = _copy_spec(self.facts, instr)
+        if spec is None:
             return _NOT_HERE
-        dest_raw = _expand(raws[-1], state, escape)
-        if dest_raw is None:
+        if spec.dest is None:
             return _UNKNOWN  # it may write anywhere
-        dest = posixpath.normpath(posixpath.join(state.workdir, dest_raw))
-        if not covers_path(dest, path):
+        if not covers_path(spec.dest, path):
             return _NOT_HERE
-        if instr.heredocs or instr.flags_named("from") or instr.flags_named("parents"):
+        if spec.unknown:
             return _UNKNOWN
-        sources = raws[:-1]
-        dir_like = dest_raw.endswith("/") or dest_raw in (".", "..") or len(sources) > 1
-        excludes = [f.value for f in instr.flags_named("exclude") if f.value]
-        for raw in reversed(sources):  # a later source overwrites an earlier one
-            value = _expand(raw, state, escape)
-            if value is None or "://" in value or value.startswith("git@"):
+        if spec.stage is not None:
+            return self._from_stage(spec, path) if self.stages else _UNKNOWN
+        for value in reversed(spec.sources):  # a later source overwrites an earlier one
+            if "://" in value or value.startswith("git@"):
                 return _UNKNOWN
             if instr.keyword == "ADD" and value.endswith(_ARCHIVES):
                 return _UNKNOWN  # ADD unpacks a local archive into the destination
@@ -375,13 +376,32 @@ class _Image:
                 matched = self._glob(source)
                 if matched is None:
                     return _UNKNOWN
-                candidates = [self._from_source(s, dest, path, True) for s in reversed(matched)]
+                candidates = [self._from_source(s, spec.dest, path, True) for s in reversed(matched)]
             else:
-                candidates = [self._from_source(source, dest, path, dir_like)]
+                candidates = [self._from_source(source, spec.dest, path, spec.dir_like)]
             for candidate in candidates:
-                if candidate and not any(fnmatch.fnmatchcase(candidate, e) for e in excludes):
+                if candidate and not any(fnmatch.fnmatchcase(candidate, e) for e in spec.excludes):
                     return self.ctx(candidate)
         return _NOT_HERE
+
+    def _from_stage(self, spec: "_CopySpec", path: str) -> str | None:
+        """`COPY --from=<stage of this file>`: the context file that stage holds where the copy reads
+        (a source directory's contents, or the file itself), followed into that stage."""
+        stage = spec.stage
+        inner = _Image(self.facts, None, None, self.context, self.read_context, self.listdir_context, stage, True)
+        for value in reversed(spec.sources):
+            if any(c in value for c in "*?[") or "$" in value:
+                return _UNKNOWN
+            source = posixpath.normpath(posixpath.join("/", value))
+            rest = posixpath.relpath(path, spec.dest)
+            tries = [posixpath.join(source, rest)] if rest != "." else []  # a directory's contents
+            if path == posixpath.join(spec.dest, posixpath.basename(source)) or (path == spec.dest and not spec.dir_like):
+                tries.append(source)  # the file itself
+            for inside in tries:
+                found = inner.locate(inside)
+                if found is not None:
+                    return found
+        return _UNKNOWN
 
     def _from_source(self, source: str, dest: str, path: str, dir_like: bool) -> str | None:
         """The context-relative file that copying ``source`` to ``dest`` puts at ``path``, if any."""
@@ -417,25 +437,94 @@ def _source(value: str) -> str | None:
     return posixpath.normpath("/" + value).lstrip("/") or "." if value else None
 
 
-def _rewrites(inv: "Invocation", state: "State", path: str, escape: str) -> bool:
-    """Whether a command may change the file at ``path``: it names the file as an output (`-o`,
-    a `>`/`>>` redirection) or as an operand of a program that is not known to only read it."""
-    def resolves(value: str | None) -> bool:
-        return bool(value) and posixpath.normpath(posixpath.join(state.workdir, value)) == path
+class _CopySpec(NamedTuple):
+    dest: str | None  # absolute; None: a variable with no value (it may write anywhere)
+    sources: list[str]  # expanded (a source with an unknown variable makes ``unknown``)
+    dir_like: bool
+    excludes: list[str]
+    unknown: bool  # heredoc, --parents, --from another image or context, a source that cannot be read
+    stage: "Stage | None"  # `--from=<a stage of this file>`
+
+
+_SPECS: "weakref.WeakKeyDictionary[Facts, dict[int, _CopySpec | None]]" = None  # type: ignore[assignment]
+
+
+def _copy_spec(facts: "Facts", instr: "Instruction") -> _CopySpec | None:
+    """What a COPY or ADD copies where, read once per instruction (None: it names no destination)."""
+    global _SPECS
+    if _SPECS is None:
+        import weakref
+
+        _SPECS = weakref.WeakKeyDictionary()
+    memo = _SPECS.setdefault(facts, {})
+    key = id(instr)
+    if key in memo:
+        return memo[key]
+    from aicache_lint.dockerfile.words import split_words
+
+    state, escape = facts.state(instr), facts.doc.escape
+    if instr.json_args is not None:
+        raws = [w.replace("\\", "\\\\") for w in instr.json_args]
+    else:
+        raws = [w.raw for w in split_words(instr.args.text, escape)]
+    spec = None
+    if len(raws) >= 2 or instr.heredocs:
+        dest_raw = _expand(raws[-1], state, escape) if raws else None
+        dest = posixpath.normpath(posixpath.join(state.workdir, dest_raw)) if dest_raw is not None else None
+        sources = [_expand(raw, state, escape) for raw in raws[:-1]]
+        stage, unknown = None, bool(instr.heredocs or instr.flags_named("parents")) or None in sources
+        origin = instr.flags_named("from")
+        if origin:
+            name = (origin[0].value or "").lower()
+            stage = next((s for s in facts.stages if s.name == name or str(s.index) == name), None)
+            unknown = unknown or stage is None or stage.index >= (facts.stage_of(instr).index if facts.stage_of(instr)
+                                                                   else 0)
+        spec = _CopySpec(dest, [s for s in sources if s is not None], bool(dest_raw) and (
+            dest_raw.endswith("/") or dest_raw in (".", "..") or len(sources) > 1),
+            [f.value for f in instr.flags_named("exclude") if f.value], unknown, stage)
+    memo[key] = spec
+    return spec
+
+
+_WRITTEN: "weakref.WeakKeyDictionary[Facts, dict[int, frozenset[str]]]" = None  # type: ignore[assignment]
+
+
+def _written(facts: "Facts", run: "Instruction") -> frozenset[str]:
+    """The absolute paths the commands of a RUN may change (see ``_rewrites``), once per RUN."""
+    global _WRITTEN
+    if _WRITTEN is None:
+        import weakref
+
+        _WRITTEN = weakref.WeakKeyDictionary()
+    memo = _WRITTEN.setdefault(facts, {})
+    key = id(run)
+    if key not in memo:
+        state, escape = facts.state(run), facts.doc.escape
+        memo[key] = frozenset(p for inv in facts.invocations(run) for p in _outputs(inv, state, escape))
+    return memo[key]
+
+
+def _outputs(inv: "Invocation", state: "State", escape: str) -> list[str]:
+    """Every path ``_rewrites`` would say ``inv`` may change."""
+    def at(value: str | None) -> str | None:
+        return posixpath.normpath(posixpath.join(state.workdir, value)) if value else None
 
     env = state.run_env
-    for redirect in inv.command.redirects:
-        output = redirect.target is not None and redirect.op not in ("<", "<<", "<<<", "<&", ">&")
-        if output and resolves(_value(redirect.target, env, escape)):
-            return True
+    out = [at(_value(r.target, env, escape)) for r in inv.command.redirects
+           if r.target is not None and r.op not in ("<", "<<", "<<<", "<&", ">&")]
     values = [_value(w, env, escape) for w in inv.args]
     for i, value in enumerate(values):
         if value is None:
             continue
         option, eq, rest = value.partition("=")
-        output = (i > 0 and values[i - 1] in _OUTPUT_OPTIONS) or (eq and option in _OUTPUT_OPTIONS)
-        if output and resolves(rest if eq else value):
-            return True
-        if inv.program not in _READERS and resolves(rest if value.startswith("-") and eq else value):
-            return True
-    return False
+        if (i > 0 and values[i - 1] in _OUTPUT_OPTIONS) or (eq and option in _OUTPUT_OPTIONS):
+            out.append(at(rest if eq else value))
+        if inv.program not in _READERS and not _PYTHON.fullmatch(inv.program):  # `python app.py` runs it
+            out.append(at(rest if value.startswith("-") and eq else value))
+    return [p for p in out if p]
+
+
+def _rewrites(inv: "Invocation", state: "State", path: str, escape: str) -> bool:
+    """Whether a command may change the file at ``path``: it names the file as an output (`-o`,
+    a `>`/`>>` redirection) or as an operand of a program that is not known to only read it."""
+    return path in _outputs(inv, state, escape)

@@ -402,7 +402,10 @@ class Workspace:
         if not invocations:
             return os.path.dirname(dockerfile) or "."
         contexts = {inv.context for inv in invocations}
-        return contexts.pop() if len(contexts) == 1 and None not in contexts else None
+        if None in contexts or any("://" in c or c.startswith("git@") for c in contexts):
+            return contexts.pop() if len(contexts) == 1 and None not in contexts else None
+        # `context: .` of a workflow and the absolute path Compose resolves may name one directory
+        return min(contexts, key=len) if len({os.path.realpath(c) for c in contexts}) == 1 else None
 
     def requested_packages(self, dockerfile: str, facts: "Facts", instr: "Instruction",
                            inv: "ShellInvocation") -> list["Requested"]:

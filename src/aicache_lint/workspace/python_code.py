@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MAX_FILES = 400  # Python files read for one image: an entry point with its local imports
 _MAX_SHELL_DEPTH = 2
+_INSTALLED = "/<installed>"  # where an installed package's modules are said to be (site-packages)
 _RUNS_ARGS = re.compile(r'"\$@"|\$@|"\$\{@\}"')
 
 
@@ -85,7 +86,7 @@ def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage",
         locators.append(_bind_locator(service))
     if context is not None and "://" not in context:
         locators.append(image_locator(facts, stage, context, ws.text, ws.listdir))
-    tracer = _Tracer(ws, locators, env)
+    tracer = _Tracer(ws, locators, env, context=context if context is not None and "://" not in context else None)
     entrypoint, cmd = facts.command(stage)
     overrides = _overrides(service) if service is not None else None
     workdir = (overrides.workdir if overrides and overrides.workdir else None) or state.workdir
@@ -225,7 +226,9 @@ def reached_files(ws: "Workspace", paths: list[str]) -> list[str]:
         else:
             continue
         for code in codes:
-            found.update(dict.fromkeys(f.path for f in code.files))
+            # a script without `.py` (`#!/usr/bin/env python3`) is read for what it loads, not linted:
+            # the lint kinds go by file name
+            found.update(dict.fromkeys(f.path for f in code.files if f.path.endswith(".py")))
     return list(found)
 
 
@@ -340,7 +343,7 @@ def _shown(ws: "Workspace", path: str) -> str:
 
 class _Tracer:
     def __init__(self, ws: "Workspace", locators: list[Locate], env: dict[str, str | None],
-                 build_time: bool = False) -> None:
+                 build_time: bool = False, context: str | None = None) -> None:
         self.ws = ws
         self.locators = locators
         self.env = env
@@ -353,6 +356,9 @@ class _Tracer:
         self.clones: dict[str, str] = {}  # image dir -> workspace dir (a clone of this repository)
         self.entry_env: dict[str, str | None] | None = None
         self.entry_cwd: str | None = None
+        self.context = context  # the build context (as the workspace names it), for installed console scripts
+        self.scripts: dict[str, str] | None = None
+        self.installed: dict[str, str] = {}  # the installed-package root -> the context directory it comes from
 
     def code(self) -> Code:
         # The variables the code sees: the image's and the service's, with what the scripts on the
@@ -363,7 +369,7 @@ class _Tracer:
                     tuple(dict.fromkeys(self.unresolved)), env, exported, self.entry_cwd)
 
     def locate(self, image_path: str) -> str | None:
-        for directory, local in self.clones.items():
+        for directory, local in (*self.clones.items(), *self.installed.items()):
             if image_path == directory or image_path.startswith(directory + "/"):
                 found = os.path.join(local, posixpath.relpath(image_path, directory))
                 return os.path.normpath(found) if self.ws.is_file(found) else None
@@ -400,7 +406,7 @@ class _Tracer:
 
     def follow(self, reader, where: str | None, depth: int, passed: list[str] | None) -> None:
         """Follow what a command reader found (``where``: the file it was read from)."""
-        from aicache_lint.python.launch import CODE, EXEC, MODULE, SCRIPT, SHELL
+        from aicache_lint.python.launch import CODE, EXEC, MODULE, PROGRAM, SCRIPT, SHELL
 
         for clone in reader.events.clones:
             local = self.ws.own_clone(clone.url)
@@ -417,6 +423,9 @@ class _Tracer:
                 continue  # read by the Dockerfile rules where it is written (a `-c` text has no file)
             if launch.kind == MODULE:
                 self.module(launch)
+                continue
+            if launch.kind == PROGRAM:
+                self.console_script(launch)
                 continue
             path = self.path(launch.target, launch.cwd)
             if path is None:
@@ -447,6 +456,45 @@ class _Tracer:
             self.unresolved.append(f"module `{launch.target}` is not in the image's code (installed, or not known)")
         for image_path, local in found:
             self.add(image_path, local, None, roots, launch)
+
+    def console_script(self, launch: "Launch") -> None:
+        """A program the project installs (`[project.scripts]` or `[tool.poetry.scripts]` of the
+        build context's pyproject.toml, `pip install .`): its module, read where the context holds
+        it (the package directory at the root or under `src/`)."""
+        target = self.console_scripts().get(launch.target)
+        if target is None:
+            return
+        module = target.partition(":")[0].strip()
+        for base in ("", "src"):
+            root = os.path.join(self.context or "", base) if base else self.context or ""
+            if self.ws.listdir(root or ".") is None:
+                continue
+            self.installed[_INSTALLED] = root or "."
+            found = self.find_module(module, (_INSTALLED,))
+            if found:
+                for image_path, local in found:
+                    self.add(image_path, local, None, (_INSTALLED,), launch)
+                return
+        self.unresolved.append(f"`{launch.target}` runs `{target}`, which is not in the build context")
+
+    def console_scripts(self) -> dict[str, str]:
+        if self.scripts is None:
+            self.scripts = {}
+            text = self.ws.text(os.path.join(self.context, "pyproject.toml")) if self.context is not None else None
+            if text is not None and "scripts" in text:
+                try:
+                    import tomllib
+                except ImportError:  # Python 3.10
+                    import tomli as tomllib
+                try:
+                    data = tomllib.loads(text)
+                except (tomllib.TOMLDecodeError, ValueError):
+                    data = {}
+                for table in (data.get("project", {}).get("scripts"),
+                              data.get("tool", {}).get("poetry", {}).get("scripts")):
+                    if isinstance(table, dict):
+                        self.scripts.update({k: v for k, v in table.items() if isinstance(v, str)})
+        return self.scripts
 
     def pythonpath(self, launch: "Launch") -> tuple[str, ...]:
         value = launch.env.get("PYTHONPATH") or self.env.get("PYTHONPATH") or ""
