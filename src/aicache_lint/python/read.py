@@ -218,11 +218,14 @@ class Positions:
 
 
 def _aliases(tree: "ast.Module") -> dict[str, str]:
-    """Each name an absolute import binds, to the dotted name it stands for."""
+    """Each name an absolute import binds, to the dotted name it stands for (imports are statements:
+    no expression is visited)."""
     import ast
 
     out: dict[str, str] = {}
-    for node in ast.walk(tree):
+    pending = list(reversed(tree.body))
+    while pending:  # in file order: a later import of a name wins
+        node = pending.pop()
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -230,9 +233,15 @@ def _aliases(tree: "ast.Module") -> dict[str, str]:
                 else:
                     top = a.name.split(".", 1)[0]
                     out[top] = top
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for a in node.names:
-                out[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.ImportFrom):
+            if not node.level and node.module:
+                for a in node.names:
+                    out[a.asname or a.name] = f"{node.module}.{a.name}"
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                nested = getattr(node, field, None)
+                if isinstance(nested, list):
+                    pending.extend(reversed(nested))
     return out
 
 
