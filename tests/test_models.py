@@ -81,7 +81,7 @@ def test_text_lists_each_image_and_service(project) -> None:
 
 
 MODEL_KEYS = {"model", "variable", "default", "value_from", "expression", "revision", "library", "call", "path", "line",
-              "when", "how", "hub", "cache", "cache_from", "kept"}
+              "when", "how", "hub", "cache", "cache_from", "kept", "repo_type"}
 
 
 def test_json_shape_and_content(project) -> None:
@@ -105,7 +105,7 @@ def test_json_shape_and_content(project) -> None:
         "call": "transformers.AutoModelForSequenceClassification.from_pretrained",
         "path": "api/server/embeddings.py", "line": 7, "when": "run", "how": "code", "hub": True,
         "cache": "/models/hf/hub", "cache_from": "`HF_HOME`",
-        "kept": {"kind": "volume", "detail": "on volume `hf-cache` at `/models/hf`"}}
+        "kept": {"kind": "volume", "detail": "on volume `hf-cache` at `/models/hf`"}, "repo_type": None}
     assert (api["hf_home"], llm["hf_home"]) == ("/models/hf", "/cache/hf")
     assert [(m["model"], m["variable"], m["kept"]["kind"]) for m in llm["models"]] == [
         ("Qwen/Qwen2.5-1.5B-Instruct", "MODEL_ID", "container")]
@@ -188,7 +188,7 @@ def test_build_time_cache_mount_script_and_copied_stage(tmp_path, monkeypatch) -
             FROM python:3.12-slim
             WORKDIR /app
             COPY fetch.py .
-            RUN python -u fetch.py
+            RUN python3 -u fetch.py
             COPY --from=weights /weights /weights
             """,
         "fetch.py": 'from huggingface_hub import snapshot_download\nsnapshot_download("org/aux", cache_dir="/opt/hf")\n',
@@ -200,7 +200,7 @@ def test_build_time_cache_mount_script_and_copied_stage(tmp_path, monkeypatch) -
         ("org/model", "RUN hf download", "Dockerfile", 3, "/weights", "stage"),
         (None, "RUN hf download", "Dockerfile", 6, "/weights/other", "stage"),
         ("org/from-arg", "RUN hf download", "Dockerfile", 6, "/root/.cache/huggingface/hub", "stage"),
-        ("org/aux", "RUN python fetch.py", "fetch.py", 2, "/opt/hf", "image"),
+        ("org/aux", "RUN python3 fetch.py", "fetch.py", 2, "/opt/hf", "image"),  # the program as written
     ]
     assert [(m["variable"], m["value_from"], m["expression"]) for m in image["models"][2:4]] == [
         ("NOT_GIVEN", None, "$NOT_GIVEN"), ("REPO", "build", None)]
@@ -208,6 +208,95 @@ def test_build_time_cache_mount_script_and_copied_stage(tmp_path, monkeypatch) -
     assert "    - org/from-arg (`REPO` from the Dockerfile's ARG/ENV)\n" in text
     assert "    - `$NOT_GIVEN` (no default)\n" in text
     assert image["unresolved"] == ["Dockerfile sets no CMD or ENTRYPOINT: the base image's command is not known"]
+
+
+def test_cache_arguments_and_repository_types(tmp_path, monkeypatch) -> None:
+    # lerobot: a dataset fetched at build time into a literal `local_dir=`; ragflow: a computed `local_dir=`
+    write(tmp_path, {
+        "Dockerfile": """\
+            FROM python:3.12-slim
+            RUN python -c "from huggingface_hub import snapshot_download; snapshot_download(repo_id='lerobot/libero-assets', repo_type='dataset', local_dir='/assets')"
+            RUN hf download --repo-type space org/demo --local-dir /demo
+            WORKDIR /srv
+            COPY ocr.py .
+            CMD ["python3", "ocr.py"]
+            """,
+        "ocr.py": """\
+            import os
+            from huggingface_hub import hf_hub_download, snapshot_download
+            snapshot_download("InfiniFlow/deepdoc", local_dir=os.path.join(os.path.dirname(__file__), "res"))
+            hf_hub_download("org/kind", "w.onnx", repo_type=KIND)
+            """,
+    })
+    monkeypatch.chdir(tmp_path)
+    [image] = json.loads(models("--output-format", "json"))["images"]
+    assert [(m["model"], m["repo_type"], m["cache"], m["cache_from"]) for m in image["models"]] == [
+        ("lerobot/libero-assets", "dataset", "/assets", "its `local_dir=`"),
+        ("org/demo", "space", "/demo", "`--local-dir`"),
+        ("InfiniFlow/deepdoc", None, None, "a computed `local_dir=`"),
+        ("org/kind", "", "/root/.cache/huggingface/hub", "the default `~/.cache/huggingface` of root"),
+    ]
+    text = models()
+    assert "    - lerobot/libero-assets (dataset repository)\n" in text
+    assert "      cache: not known (a computed `local_dir=`); depends on the volumes the container runs with\n" in text
+    script = models("--prefetch-script")
+    check_sh(script, tmp_path)
+    assert [line for line in script.splitlines() if line.startswith("hf ")] == [
+        "hf download InfiniFlow/deepdoc",
+        "hf download lerobot/libero-assets --repo-type dataset",
+        "hf download org/demo --repo-type space",
+    ]
+    assert "# - org/kind (repository type computed): its repository type is computed; not known here (ocr.py:4)" \
+        in script
+
+
+def test_a_named_file_lists_its_own_images(tmp_path, monkeypatch) -> None:
+    # kserve: `models python/storage-initializer.Dockerfile` listed every image the workflows build
+    write(tmp_path, {
+        ".github/workflows/images.yml": """\
+            name: images
+            on: push
+            jobs:
+              images:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: actions/checkout@v4
+                  - uses: docker/build-push-action@v6
+                    with:
+                      context: python
+                      file: python/kserve.Dockerfile
+                  - uses: docker/build-push-action@v6
+                    with:
+                      context: python
+                      file: python/storage-initializer.Dockerfile
+                      target: prod
+            """,
+        "python/kserve.Dockerfile": "FROM python:3.12-slim\nRUN hf download org/kserve-model\n",
+        "python/storage-initializer.Dockerfile": """\
+            FROM python:3.12-slim AS prod
+            RUN hf download org/storage-model
+            """,
+        "python/compose.yaml": """\
+            services:
+              storage:
+                build: {context: ., dockerfile: storage-initializer.Dockerfile, target: prod}
+              kserve:
+                build: {context: ., dockerfile: kserve.Dockerfile}
+            """,
+    })
+    monkeypatch.chdir(tmp_path)
+    named = json.loads(models("--output-format", "json", "python/storage-initializer.Dockerfile"))
+    # its image, with the target its builds name, and the service that builds it
+    assert [(i["dockerfile"], i["target"]) for i in named["images"]] == [("python/storage-initializer.Dockerfile", "prod")]
+    assert [s["name"] for s in named["services"]] == ["storage"]
+    compose = json.loads(models("--output-format", "json", "python/compose.yaml"))
+    assert [i["dockerfile"] for i in compose["images"]] == ["python/kserve.Dockerfile",
+                                                            "python/storage-initializer.Dockerfile"]
+    assert [s["name"] for s in compose["services"]] == ["kserve", "storage"]
+    whole = json.loads(models("--output-format", "json", "."))
+    assert [(i["dockerfile"], i["target"]) for i in whole["images"]] == [
+        ("python/kserve.Dockerfile", None), ("python/storage-initializer.Dockerfile", "prod")]
+    assert len(whole["services"]) == 2
 
 
 def test_targets_and_unresolved_code(tmp_path, monkeypatch) -> None:

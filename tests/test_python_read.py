@@ -184,6 +184,37 @@ def test_unknown_class_from_pretrained_has_no_library():
     assert (load.library, load.model, load.cache_dir, load.remote) == (None, "org/m", "/c", True)
 
 
+def test_a_computed_cache_argument_is_kept_as_not_known():
+    # ragflow deepdoc/vision/ocr.py: the directory is computed, and it is still not the default cache
+    code = (
+        "import os\n"
+        "from huggingface_hub import hf_hub_download, snapshot_download\n"
+        "snapshot_download('InfiniFlow/deepdoc', local_dir=os.path.join(base(), 'rag/res/deepdoc'))\n"
+        "hf_hub_download('org/m', 'w.onnx', local_dir=target_dir)\n"
+        "hf_hub_download('org/m', 'w.onnx', cache_dir='/c')\n"
+        "hf_hub_download('org/m', 'w.onnx', cache_dir=None)\n"  # the default cache, as without it
+    )
+    got = [(m.cache_keyword, m.cache_dir, _text(code, m.cache_span) if m.cache_span else None)
+           for m in read(code).loads]
+    assert got == [
+        ("local_dir", None, "os.path.join(base(), 'rag/res/deepdoc')"),
+        ("local_dir", None, "target_dir"),
+        ("cache_dir", "/c", "'/c'"),
+        (None, None, None),
+    ]
+
+
+def test_repo_type_literal_computed_or_absent():
+    code = (
+        "from huggingface_hub import snapshot_download\n"
+        "snapshot_download(repo_id='lerobot/libero-assets', repo_type='dataset', local_dir='/assets')\n"
+        "snapshot_download('org/space', repo_type=kind)\n"
+        "snapshot_download('org/m', repo_type=None)\n"
+        "snapshot_download('org/m')\n"
+    )
+    assert [m.repo_type for m in read(code).loads] == ["dataset", "", None, None]
+
+
 def test_offsets_are_characters_after_non_ascii_text():
     code = "# modèle: 🤗 çà\nimport whisper  # ünïcode\nx = 'é'; whisper.load_model('base')\r\nπ = 1; import os\n"
     facts = read(code)

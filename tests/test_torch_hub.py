@@ -89,3 +89,32 @@ def test_aic205_names_the_script_and_its_models(tmp_path, monkeypatch):
         "`python dl.py` downloads `Qwen/Qwen2.5-0.5B-Instruct` (`huggingface_hub.snapshot_download`, `dl.py:4`) and "
         "`base` (`whisper.load_model`, `dl.py:5`) at build time with no cache mount on "
         "`/root/.cache/huggingface/hub` or `/root/.cache/whisper`: any change above this RUN downloads them again")
+
+
+def test_aic205_names_the_directory_of_a_cache_argument(tmp_path, monkeypatch):
+    # `local_dir=` is where the files go, never the hub cache the RUN mounts; a computed one is not known
+    monkeypatch.chdir(tmp_path)
+    text = ("FROM python:3.12-slim\nWORKDIR /app\nCOPY dl.py .\n"
+            "RUN --mount=type=cache,target=/root/.cache/huggingface/hub python dl.py\n"
+            "RUN python -c \"import os, huggingface_hub as h; h.hf_hub_download('org/m', 'w.onnx', "
+            "local_dir=os.environ['DIR'])\"\n")
+    _project(tmp_path, {"Dockerfile": text, "dl.py":
+                        'from huggingface_hub import snapshot_download\nsnapshot_download("org/a", local_dir="/a")\n'})
+    source = SourceText(text, str(tmp_path / "Dockerfile"))
+    script, python_c = check_source(source, Settings(select=("AIC205",)))
+    assert script.message == (
+        "`python dl.py` downloads `org/a` (`huggingface_hub.snapshot_download`, `dl.py:2`) at build time with no "
+        "cache mount on `/a` (its `local_dir=`: the Hugging Face cache is read, never written): any change above "
+        "this RUN downloads it again")
+    assert python_c.message == (
+        "`huggingface_hub.hf_hub_download` downloads `org/m` at build time with no cache mount on the directory its "
+        "`local_dir=` computes: any change above this RUN downloads it again")
+
+
+def test_a_computed_model_dir_is_not_the_torch_hub_cache():
+    from aicache_lint.knowledge.torch_hub import fills_torch_hub
+    from aicache_lint.python.read import read
+
+    code = ("import os, torch\ntorch.hub.load_state_dict_from_url('https://example.com/w.pt', model_dir=os.environ['W'])\n"
+            "torch.hub.load_state_dict_from_url('https://example.com/w.pt', model_dir=None)\n")
+    assert [fills_torch_hub(load) for load in read(code).loads] == [False, True]

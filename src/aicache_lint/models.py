@@ -68,6 +68,7 @@ class Model(NamedTuple):
     cache: str | None  # the directory it fills (None: not known)
     cache_from: str  # where ``cache`` comes from
     kept: Kept
+    repo_type: str | None = None  # a Hub repository type given ("model", "dataset", "space"); "": not known
 
 
 class ImageModels(NamedTuple):
@@ -92,19 +93,36 @@ class Inventory(NamedTuple):
 
 
 def build_inventory(ws: "Workspace", files: list[str]) -> Inventory:
-    """The models of the project around ``files`` (the discovered Dockerfiles and Compose files)."""
+    """The models of what ``files`` (the files discovery found) hold: their Dockerfiles and those
+    their builds (Compose, workflows, Bake) name, their Compose projects, and the services that
+    build one of those Dockerfiles. A directory gives every file under it; a file named alone gives
+    its own images, not every image the project's other files build. Each image is listed with the
+    targets any build of the project names."""
     from aicache_lint.graph import compose_projects, dockerfiles
 
     invocations = ws.invocations()
+    given = {os.path.realpath(f) for f in files}
+    projects = compose_projects(ws, files)
+    declaring = given | {os.path.realpath(f) for group in projects for f in group
+                         if given & {os.path.realpath(g) for g in group}}  # a given file's Compose project
+    own = [inv for inv in invocations if os.path.realpath(inv.origin.path) in declaring]
     images: list[ImageModels] = []
-    for real, path in dockerfiles(files, invocations).items():
+    listed = dockerfiles(files, own)
+    for real, path in listed.items():
         targets = {inv.target for inv in invocations if inv.dockerfile and os.path.realpath(inv.dockerfile) == real}
         for target in sorted(targets or {None}, key=lambda t: t or ""):
             images.append(_image(ws, path, target))
-    services = [_service(ws, group, s) for group in compose_projects(ws, files)
-                for s in ws.compose_project(group).services.values()]
+    services = [_service(ws, group, s) for group in projects for s in ws.compose_project(group).services.values()
+                if declaring & {os.path.realpath(f) for f in group} or _builds(s, listed)]
     return Inventory(sorted(images, key=lambda i: (i.dockerfile, i.target or "")),
                      sorted(services, key=lambda s: (s.files, s.name)))
+
+
+def _builds(service: "Service", dockerfiles: dict[str, str]) -> bool:
+    """Whether ``service`` builds one of ``dockerfiles`` (by real path)."""
+    b = service.build
+    return b is not None and bool(b.dockerfile) and not b.dockerfile_inline and \
+        os.path.realpath(b.dockerfile) in dockerfiles
 
 
 def _rel(path: str) -> str:
@@ -172,15 +190,19 @@ def _build_time(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage"
                     code = run_code(ws, dockerfile, facts, run, inv)
                     unresolved += code.unresolved
                     script = next(w.value for w in inv.args if not w.value.startswith("-"))
+                    program = " ".join(w.value for w in inv.program_words)  # as written: `python3`
                     for file, load in code.loads():
                         if _may_download(load):
                             cache = _load_cache(load, _state_runtime(state), state.workdir)
-                            out.append(_model(load, _rel(file.path), load.line, BUILD, f"RUN python {script}", cache,
+                            out.append(_model(load, _rel(file.path), load.line, BUILD, f"RUN {program} {script}", cache,
                                               _build_kept(run, state, cache[0], in_image, s), {}))
             for download in python_downloads(run, facts.script(run), state):
                 load = download.load
-                where = "the library's cache in the RUN's environment" if download.cache else "not known"
-                cache = (download.cache, "its cache argument" if load.cache_dir else where)
+                if load.cache_keyword:
+                    where = f"its `{load.cache_keyword}=`" if load.cache_dir else _computed(load)
+                else:
+                    where = "the library's cache in the RUN's environment" if download.cache else "not known"
+                cache = (download.cache, where)
                 out.append(_model(load, path, _line(ws, dockerfile, download.span.start), BUILD, "RUN python -c / heredoc",
                                   cache, _build_kept(run, state, download.cache, in_image, s), {}))
     return out
@@ -358,10 +380,12 @@ def _load_cache(load: "ModelLoad", rt: "Runtime", cwd: str | None) -> tuple[str 
     from aicache_lint.compose.caches import _default, _default_where, _hf_cache, _torch_cache
     from aicache_lint.dockerfile.hub_downloads import LIBRARY_CACHE, LIBRARY_HOME
 
-    if load.cache_dir:
+    if load.cache_keyword:
+        if not load.cache_dir:
+            return None, _computed(load)
         if load.cache_dir.startswith("/") or cwd is not None:
-            return posixpath.normpath(posixpath.join(cwd or "/", load.cache_dir)), "its cache argument"
-        return None, "its cache argument, relative to a directory that is not known"
+            return posixpath.normpath(posixpath.join(cwd or "/", load.cache_dir)), f"its `{load.cache_keyword}=`"
+        return None, f"its `{load.cache_keyword}=`, relative to a directory that is not known"
     home_var = LIBRARY_HOME.get(load.library or "")
     if home_var and rt.has(home_var):
         value = rt.get(home_var)
@@ -376,6 +400,10 @@ def _load_cache(load: "ModelLoad", rt: "Runtime", cwd: str | None) -> tuple[str 
     return cache.directory, cache.where
 
 
+def _computed(load: "ModelLoad") -> str:
+    return f"a computed `{load.cache_keyword}=`"
+
+
 def _model(load: "ModelLoad", path: str, line: int | None, when: str, how: str, cache: tuple[str | None, str],
            kept: Kept, sources: dict[str, tuple[str, str]]) -> Model:
     model, value_from = load.model, "literal" if load.model is not None else None
@@ -386,7 +414,7 @@ def _model(load: "ModelLoad", path: str, line: int | None, when: str, how: str, 
     expression = load.expr if model is None and load.variable is None else None
     hub = model is not None and load.library not in NOT_HUB and bool(REPO_ID.fullmatch(model))
     return Model(model, load.variable, load.default, value_from, expression, load.revision, load.library, load.call,
-                 path, line, when, how, hub, cache[0], cache[1], kept)
+                 path, line, when, how, hub, cache[0], cache[1], kept, load.repo_type)
 
 
 def _cli_model(download: "Download", path: str, line: int | None, when: str, how: str,
@@ -394,4 +422,4 @@ def _cli_model(download: "Download", path: str, line: int | None, when: str, how
     repo = download.repo
     return Model(repo, None, None, "literal" if repo else None, None,
                  download.revision, "huggingface_hub", "hf download", path, line, when, how,
-                 bool(repo and REPO_ID.fullmatch(repo)), cache[0], cache[1], kept)
+                 bool(repo and REPO_ID.fullmatch(repo)), cache[0], cache[1], kept, download.repo_type)

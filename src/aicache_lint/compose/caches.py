@@ -193,7 +193,7 @@ def _code_reason(service: "Service") -> str | None:
     code = ws.service_code(service)
     named: dict[str, str] = {}  # model (or how it is given) -> where
     for file, load in code.loads():
-        if load.remote and not load.cache_dir and load.library in HUB_CACHE_MODULES:
+        if load.remote and not load.cache_keyword and load.library in HUB_CACHE_MODULES:
             given = f"`{load.model}`" if load.model else f"the model in `{load.variable}`" + (
                 f" (default `{load.default}`)" if load.default else "") if load.variable else "a model"
             named.setdefault(given, f"{_shown(service, file.path)}:{load.line}")

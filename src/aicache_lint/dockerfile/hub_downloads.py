@@ -134,9 +134,11 @@ def _at_line_start(text: str, i: int) -> bool:
 
 
 def load_cache(load: "ModelLoad", state: "State") -> str | None:
-    """The directory the load fills: its literal cache argument, else the library's cache."""
-    if load.cache_dir and not load.call.endswith(("snapshot_download", "hf_hub_download")):
-        return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir))
+    """The directory the load fills: its cache argument (None when computed: not known), else the
+    library's cache. `local_dir=` of `snapshot_download`/`hf_hub_download` is where the files go:
+    the Hugging Face cache is read but never written (DOMAIN §2.7)."""
+    if load.cache_keyword:
+        return posixpath.normpath(posixpath.join(state.workdir, load.cache_dir)) if load.cache_dir else None
     home_var = LIBRARY_HOME.get(load.library or "")
     if home_var and state.run_env.get(home_var):
         return posixpath.normpath(posixpath.join(state.workdir, state.run_env[home_var]))

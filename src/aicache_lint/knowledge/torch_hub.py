@@ -71,8 +71,9 @@ class TorchHubUse(NamedTuple):
 
 
 def fills_torch_hub(load: "ModelLoad") -> bool:
-    """Whether ``load`` downloads into the torch hub cache (not a local path, no directory of its own)."""
-    if not load.remote or load.cache_dir:
+    """Whether ``load`` downloads into the torch hub cache (not a local path, no directory of its own,
+    computed or not)."""
+    if not load.remote or load.cache_keyword:
         return False
     return load.call in _HUB_CALLS or load.library in _HUB_LIBRARIES_OF_CALLS
 

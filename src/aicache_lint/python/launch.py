@@ -105,6 +105,7 @@ class Download(NamedTuple):
     env: dict[str, str | None]
     span: Span | None
     revision: str | None = None  # `--revision`
+    repo_type: str | None = None  # `--repo-type` ("model", "dataset", "space"); "": not known; None: not given
 
 
 class Clone(NamedTuple):
@@ -333,8 +334,10 @@ class Reader:
         local = self.path(_option_value(rest, ("--local-dir",)))
         cache = self.path(_option_value(rest, ("--cache-dir",)))
         revision = _option_value(rest, ("--revision",))
+        repo_type = _option_value(rest, ("--repo-type",))
         self.events.downloads.append(Download(repo, local, cache, dict(self.env), span,
-                                              revision if revision != "\0" else None))
+                                              revision if revision != "\0" else None,
+                                              "" if repo_type == "\0" else repo_type))
 
     def path(self, value: str | None) -> str | None:
         if value is None or value == "\0":

@@ -64,14 +64,17 @@ class ModelLoad(NamedTuple):
     expr: str | None  # else the text of the expression that gives it (None: not given)
     variable: str | None  # the environment variable of `os.getenv("X", d)` / `os.environ["X"]`
     default: str | None  # its literal default
-    cache_dir: str | None  # a literal cache_dir= / cache_folder= / local_dir= / download_root= / model_dir=
+    cache_dir: str | None  # the literal value of the cache argument (``cache_keyword``); None: not a literal
     remote: bool  # fetches from the network when run (a literal local path, local_files_only=True: no)
     line: int
     span: Span
     scope: str
-    cache_keyword: str | None = None  # which of CACHE_KEYWORDS gives ``cache_dir``
-    cache_span: Span | None = None  # its value, quotes included
+    # Which of CACHE_KEYWORDS the call gives (not None): the load fills that directory, not the
+    # library's default cache. With ``cache_dir`` None the directory is computed: not known.
+    cache_keyword: str | None = None
+    cache_span: Span | None = None  # the argument's value, quotes included
     revision: str | None = None  # a literal `revision=` (branch, tag or commit)
+    repo_type: str | None = None  # a `repo_type=` ("model", "dataset", "space"); "": not a literal; None: not given
 
 
 class PythonFacts(NamedTuple):
@@ -438,18 +441,20 @@ class _Reader(Positions):
                 expr = None if model is not None else expr
                 id_node = value if model is None else id_node
             variable, default = self.env_reference(id_node)
-        keyword = next((k for k in CACHE_KEYWORDS if _keyword(node, k) is not None), None)
+        # `cache_dir=None` is the library's default; any other value is the load's own directory,
+        # known only when it is a literal
+        keyword = next((k for k in CACHE_KEYWORDS if _given_value(_keyword(node, k))), None)
         cache_node = _keyword(node, keyword) if keyword else None
-        cache = _str(cache_node)
         if _constant(_keyword(node, "local_files_only")) is True or _str(_keyword(node, "source")) == "local":
             remote = False  # `torch.hub.load(dir, model, source="local")` reads a directory
         elif model is not None or default is not None:  # `os.getenv("MODEL", "org/name")`: judged by its default
             remote = loader.always or not (model or default).startswith(("/", ".", "~"))  # else a local path
         else:
             remote = loader.always or (id_node is None and loader.default_model)
-        self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, cache, remote,
-                                    node.lineno, self.span(node), scope, keyword if cache else None,
-                                    self.span(cache_node) if cache else None, _str(_keyword(node, "revision"))))
+        self.loads.append(ModelLoad(loader.library or None, name, model, expr, variable, default, _str(cache_node),
+                                    remote, node.lineno, self.span(node), scope, keyword,
+                                    self.span(cache_node) if keyword else None, _str(_keyword(node, "revision")),
+                                    _repo_type(_keyword(node, "repo_type"))))
 
     def loader(self, node, name: str) -> Loader | None:
         if name in LOADERS:
@@ -514,6 +519,19 @@ def _given(node, keywords: tuple[str, ...], position: int | None) -> bool:
     if position is not None and len(node.args) > position:
         values.append(node.args[position])
     return any(not _is_constant(v) or v.value not in (None, False, "") for v in values)
+
+
+def _given_value(node) -> bool:
+    """An argument given with a value other than a literal None."""
+    return node is not None and not (_is_constant(node) and node.value is None)
+
+
+def _repo_type(node) -> str | None:
+    """A `repo_type=` as ``ModelLoad.repo_type`` keeps it: the literal, "" when it is computed."""
+    if not _given_value(node):
+        return None
+    value = _str(node)
+    return value if value is not None else ""
 
 
 def _is_constant(node) -> bool:

@@ -19,7 +19,8 @@ directory::
             "RUN python <script>" | "code" | "command" | "environment"),
             "hub" (true: `hf download <model>` fetches it), "cache" (the directory it fills, or
             null), "cache_from", "kept": {"kind" (image | stage | cache-mount | volume |
-            container | unknown), "detail"}}
+            container | unknown), "detail"}, "repo_type" (the Hub repository type given:
+            model | dataset | space, "" when the code computes it, null when not given)}
 
 ``cache_from``, ``kept.detail`` and ``unresolved`` are sentences for people; the rest is data.
 """
@@ -71,6 +72,8 @@ def _models(models: list["Model"], unresolved: list[str]) -> list[str]:
 def name(m: "Model") -> str:
     """The model as a person reads it: its id with where the id comes from."""
     revision = f" @ {m.revision}" if m.revision else ""
+    if m.repo_type is not None and m.repo_type != "model":
+        revision += f" ({m.repo_type} repository)" if m.repo_type else " (repository type computed)"
     if m.variable is None:
         return f"{m.model}{revision}" if m.model else f"a model `{m.expression}` names" if m.expression else \
             "a model not known here"

@@ -1,9 +1,11 @@
 """`aicache-lint models --prefetch-script`: a POSIX sh script that warms one shared Hugging Face
 cache with every model the inventory found.
 
-`hf download REPO [--revision REV]` stores a repository in `$HF_HUB_CACHE`, by default
-`$HF_HOME/hub` (DOMAIN §2.7 and §3.1; huggingface_hub CLI guide,
-https://huggingface.co/docs/huggingface_hub/guides/cli#hf-download). A model given only by a
+`hf download REPO [--repo-type dataset|space] [--revision REV]` stores a repository in
+`$HF_HUB_CACHE`, by default `$HF_HOME/hub` (DOMAIN §2.7 and §3.1; huggingface_hub CLI guide,
+https://huggingface.co/docs/huggingface_hub/guides/cli#hf-download): without `--repo-type` it
+asks for a model repository, so a dataset or Space downloaded with `repo_type=` keeps its type,
+and one whose type the code computes is a comment. A model given only by a
 variable is downloaded as `"${VAR:-default}"` when the code has a default; what `hf download`
 cannot fetch (openai-whisper, torch.hub, torchvision weights, names that are not `org/name`
 repository ids) is listed as comments saying what fetches it. Services then mount the warm cache
@@ -97,8 +99,12 @@ def _line(m: "Model") -> tuple[str | None, str]:
     from aicache_lint.report.models import name
 
     revision = f" --revision {shlex.quote(m.revision)}" if m.revision else ""
+    if m.repo_type and m.repo_type != "model":  # `hf download` fetches a model repository unless told
+        revision = f" --repo-type {shlex.quote(m.repo_type)}{revision}"
     if m.library in NOT_HUB:
         return None, f"{m.call} `{m.model or m.expression or '?'}`: fetched by {NOT_HUB[m.library]}, not the Hub"
+    if m.repo_type == "":
+        return None, f"{name(m)}: its repository type is computed; not known here"
     if m.model is not None and m.value_from != "default":
         if m.hub:
             return f"hf download {shlex.quote(m.model)}{revision}", ""

@@ -56,15 +56,18 @@ class ModelDownloadWithoutCache(Rule):
     sentence-transformers in `$SENTENCE_TRANSFORMERS_HOME` when it is set), `whisper.load_model(…)`
     (`~/.cache/whisper`), `torch.hub.load(…)`, torchvision weights and torchaudio pipelines
     (`$TORCH_HOME/hub`) -- a literal local path or `local_files_only=True` downloads nothing, and
-    code that is not valid Python runs nothing; the same calls in a script the RUN runs
-    (`python download.py`, `python -m pkg.download`, found in the build context through the stage's
-    `COPY`, `WORKDIR` and bind mounts, with the local modules it imports), reported once at the
-    command with each model and the file and line that loads it (a script the context does not
-    hold is not guessed at); and `wget`/`curl` of a
-    `.safetensors`, `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub
-    (huggingface.co, hf.co, hf-mirror.com, civitai.com, modelscope). It also flags
-    `hf download … --local-dir D` under a mount of the hub cache that nothing fills: a lone
-    `--local-dir` download reads the cache but never writes it, so the mount stays empty.
+    code that is not valid Python runs nothing. A cache argument (`cache_dir=`, `cache_folder=`,
+    `download_root=`, `model_dir=`, `local_dir=`) is the directory the load fills instead: a mount
+    of the default cache does not cover it (`local_dir=` only reads the Hugging Face cache, as
+    `--local-dir` does), and when the code computes it any cache mount on the RUN counts. The same
+    calls in a script the RUN runs (`python download.py`, `python -m pkg.download`, found in the
+    build context through the stage's `COPY`, `WORKDIR` and bind mounts, with the local modules it
+    imports), reported once at the command with each model and the file and line that loads it (a
+    script the context does not hold is not guessed at); and `wget`/`curl` of a `.safetensors`,
+    `.gguf`, `.ckpt`, `.pt`, `.pth`, `.bin` or `.onnx` file from a model hub (huggingface.co,
+    hf.co, hf-mirror.com, civitai.com, modelscope). It also flags `hf download … --local-dir D`
+    under a mount of the hub cache that nothing fills: a lone `--local-dir` download reads the
+    cache but never writes it, so the mount stays empty.
 
     ## Why is this bad?
     The download is part of the layer: any change to an instruction above it -- a new pip
@@ -151,11 +154,10 @@ class ModelDownloadWithoutCache(Rule):
         if _covered(run, state, cache):
             return None
         load = download.load
-        where = f"`{cache}`" if cache else "its cache"
         return Violation(
             download.span,
-            f"`{load.call}` downloads {_model(load)} at build time with no cache mount on {where}: any change above "
-            "this RUN downloads it again",
+            f"`{load.call}` downloads {_model(load)} at build time with no cache mount on {_where(load, cache)}: any "
+            "change above this RUN downloads it again",
         )
 
     def _script(self, ctx, run: Instruction, state: State, script: ScriptLoads) -> Violation | None:
@@ -169,7 +171,7 @@ class ModelDownloadWithoutCache(Rule):
                 continue
             shown = os.path.relpath(file.path, here).replace(os.sep, "/")
             named.append(f"{_model(load)} (`{load.call}`, `{shown}:{load.line}`)")
-            caches.append(f"`{cache}`" if cache else "its cache")
+            caches.append(_where(load, cache))
         if not named:
             return None
         where = " or ".join(dict.fromkeys(caches))
@@ -257,6 +259,17 @@ class ModelDownloadWithoutCache(Rule):
 def _covered(run: Instruction, state: State, cache: str | None) -> bool:
     """A cache mount on ``cache``; for a cache not known, any cache mount on the RUN."""
     return bool(mount_covering(run, state, cache)[0] if cache else cache_mount_targets(run, state))
+
+
+def _where(load: ModelLoad, cache: str | None) -> str:
+    """The directory a load fills, for a message: its own (`local_dir=` never fills the Hugging Face
+    cache, DOMAIN §2.7), a computed one, or its library's cache."""
+    if load.cache_keyword == "local_dir":
+        return f"`{cache}` (its `local_dir=`: the Hugging Face cache is read, never written)" if cache else \
+            "the directory its `local_dir=` computes"
+    if cache:
+        return f"`{cache}`"
+    return f"the directory its `{load.cache_keyword}=` computes" if load.cache_keyword else "its cache"
 
 
 def _model(load: ModelLoad) -> str:
