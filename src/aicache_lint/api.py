@@ -13,6 +13,8 @@ from aicache_lint.settings import Settings
 from aicache_lint.source import SourceError, SourceText
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aicache_lint.workspace.index import Workspace
 
 PARALLEL_THRESHOLD = 16  # below this, process start-up costs more than it saves
@@ -44,6 +46,7 @@ class FileResult:
         self.suppressions_added = 0  # --add-ignore: codes added to suppressions
         self.suppressions_removed = 0  # --add-ignore: stale codes and comments removed
         self.notices: list[str] = []  # network lookups that failed (--resolve-images)
+        self.reached: list[str] = []  # in a worker: the Python files this file's images and services run
 
     def __repr__(self) -> str:
         return f"FileResult({self.path!r}, {len(self.findings)} findings)"
@@ -156,34 +159,40 @@ def _write(out: FileResult, source: SourceText) -> None:
         out.findings.append(io_error(out.path, f"cannot write fixed file: {exc.strerror or exc}"))
 
 
-def reached_python(paths: list[str], settings: Settings) -> tuple[list[str], "Workspace"]:
-    """The Python files the images and services among ``paths`` run (a directory run lints them
-    too), and the workspace that found them (the run goes on with it: nothing is parsed twice)."""
-    from aicache_lint.engine import run_workspace
-    from aicache_lint.workspace.python_code import reached_files
-
-    ws = run_workspace(paths, settings)
-    return reached_files(ws, paths), ws
-
-
-def process_paths(tasks: list[Task], jobs: int | None = None, workspace: "Workspace | None" = None) -> list[FileResult]:
-    """Results in task order. All files form one workspace (``workspace``, else a new one): fixes
-    (``--fix``, ``--diff``) are planned over every file together and written at the end, each
-    atomically; linting alone runs many files in parallel processes with the same output."""
+def process_paths(tasks: list[Task], jobs: int | None = None,
+                  more: "Callable[[list[str]], list[Task]] | None" = None) -> list[FileResult]:
+    """Results in task order. All files form one workspace: fixes (``--fix``, ``--diff``) are
+    planned over every file together and written at the end, each atomically; linting alone runs
+    many files in parallel processes with the same output. ``more(paths)``: the tasks for the
+    Python files that the images and services of ``tasks`` run (``workspace/python_code.py``),
+    linted with them; None: ``tasks`` alone."""
     if not tasks:
         return []
     jobs = jobs or os.cpu_count() or 1
     if any(t.fix or t.add_ignore is not None for t in tasks):
-        return _plan(tasks, jobs, workspace)
+        return _plan(tasks, jobs, more)
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        ws = workspace or _workspace(tasks)
+        ws = _workspace(tasks)
         results = [process_file(t, ws) for t in tasks]
+        if more is not None:
+            results += [process_file(t, ws) for t in more(_reached(ws, [t.path for t in tasks]))]
         _add_notices(results, ws)
         return results
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(tasks,)) as pool:
-        return list(pool.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+    # Each worker finds the code its own files run (its workspace has parsed them already).
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(tasks, more is not None)) as pool:
+        results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
+        if more is not None:
+            extra = more(list(dict.fromkeys(p for r in results for p in r.reached)))
+            results += pool.map(_lint_in_worker, extra, chunksize=max(1, len(extra) // (jobs * 4)))
+        return results
+
+
+def _reached(ws: "Workspace", paths: list[str]) -> list[str]:
+    from aicache_lint.workspace.python_code import reached_files
+
+    return reached_files(ws, paths)
 
 
 def _workspace(tasks: list[Task]) -> "Workspace":
@@ -192,11 +201,13 @@ def _workspace(tasks: list[Task]) -> "Workspace":
     return run_workspace([t.path for t in tasks], tasks[0].settings)
 
 
-def _plan(tasks: list[Task], jobs: int, workspace: "Workspace | None") -> list[FileResult]:
+def _plan(tasks: list[Task], jobs: int, more: "Callable[[list[str]], list[Task]] | None") -> list[FileResult]:
     """--fix, --diff, --add-ignore: one in-memory plan over every readable file, then the writes."""
     from aicache_lint.plan import fix_files
 
-    ws = workspace or _workspace(tasks)
+    ws = _workspace(tasks)
+    if more is not None:
+        tasks = tasks + more(_reached(ws, [t.path for t in tasks]))
     read = [(t, _read(t.path)) for t in tasks]
     readable = [(t, s) for t, s in read if isinstance(s, SourceText)]
     for t, s in readable:
@@ -223,13 +234,18 @@ def _add_notices(results: list[FileResult], ws: "Workspace") -> None:
 _WORKER: "Workspace | None" = None  # this worker process's view of the run's workspace
 
 
-def _start_worker(tasks: list[Task]) -> None:
-    global _WORKER
-    _WORKER = _workspace(tasks)
+_REACH = False  # whether a worker says which Python files its files' images and services run
+
+
+def _start_worker(tasks: list[Task], reach: bool) -> None:
+    global _WORKER, _REACH
+    _WORKER, _REACH = _workspace(tasks), reach
 
 
 def _lint_in_worker(task: Task) -> FileResult:
-    """In a worker process: the notices travel back with the file's result."""
+    """In a worker process: the notices and the code it reached travel back with the file's result."""
     result = process_file(task, _WORKER)
+    if _REACH and _WORKER is not None:
+        result.reached = _reached(_WORKER, [task.path])
     result.notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
     return result

@@ -141,15 +141,15 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
             if misplaced:  # `aicache-lint --isolated graph .`: not a path
                 raise UsageError(f"`{misplaced}` is a subcommand and comes first: `{PROG} {misplaced} [OPTIONS] ...`")
             write = (args.fix or add_ignore is not None) and not args.diff
-            workspace = None
-            if python and files:
-                # A directory's Python files are linted when an image or service runs them.
-                reached, workspace = api.reached_python(files, resolver.for_path(files[0]))
-                known = {os.path.abspath(f) for f in files}
-                files += sorted(p for p in reached if os.path.abspath(p) not in known
-                                and not resolver.for_path(p).is_excluded(p))
+            known = {os.path.abspath(f) for f in files}
+
+            def more(reached: list[str]) -> list[api.Task]:
+                """A directory's Python files are linted when an image or service runs them."""
+                return [api.Task(p, resolver.for_path(p), fixing, write, add_ignore) for p in sorted(reached)
+                        if os.path.abspath(p) not in known and not resolver.for_path(p).is_excluded(p)]
+
             tasks = [api.Task(f, resolver.for_path(f), fixing, write, add_ignore) for f in files]
-            results = api.process_paths(tasks, jobs=args.jobs, workspace=workspace)
+            results = api.process_paths(tasks, jobs=args.jobs, more=more if python and files else None)
             results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
             results.sort(key=lambda r: r.path)
     except (ConfigError, SettingsError) as exc:
