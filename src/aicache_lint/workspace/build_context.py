@@ -244,6 +244,7 @@ class _Image:
         self.facts, self.run, self.inv, self.stages = facts, run, inv, stages
         self.context, self.read_context, self.listdir_context = context, read, listdir
         self.cache: dict[str, str | None] = {}
+        self.index: tuple[dict[str, list[int]], list[int], list[int]] | None = None
         stage = facts.stage_of(run) if run is not None else stage
         before: list[Instruction] = []
         for s in reversed(stage.chain() if stage else []):
@@ -313,19 +314,39 @@ class _Image:
                 return _UNKNOWN
         # The COPY or ADD that put the file there, then whether a RUN after it may have changed it:
         # most paths asked for (a module name tried under every import root) come from no COPY at all,
-        # and those cost a look at the COPY lines only.
-        runs_after: list[Instruction] = []
-        for instr in reversed(self.before):  # (an ONBUILD COPY runs in a later build: its keyword is ONBUILD)
-            if instr.keyword == "RUN":
-                runs_after.append(instr)
-            elif instr.keyword in ("COPY", "ADD"):
-                found = self._copied(instr, path)
-                if found == _NOT_HERE:
-                    continue
-                if found is not None and any(path in _written(self.facts, run) for run in runs_after):
-                    return _UNKNOWN
-                return found
+        # and those cost a look at the COPYs whose destination holds them (indexed by destination).
+        copies, unknown_dest, runs = self._copies()
+        at, tried = path, set(unknown_dest)
+        while True:
+            tried.update(copies.get(at, ()))
+            if at == "/":
+                break
+            at = posixpath.dirname(at)
+        for pos in sorted(tried, reverse=True):  # the last COPY that holds it wins
+            found = self._copied(self.before[pos], path)
+            if found == _NOT_HERE:
+                continue
+            if found is not None and any(path in _written(self.facts, self.before[r]) for r in runs if r > pos):
+                return _UNKNOWN
+            return found
         return _UNKNOWN  # from the base image, or nowhere
+
+    def _copies(self) -> tuple[dict[str, list[int]], list[int], list[int]]:
+        """The positions (in ``before``) of the COPY/ADD lines by absolute destination, of those whose
+        destination is not known, and of the RUNs; built once per image."""
+        if self.index is None:
+            copies: dict[str, list[int]] = {}
+            unknown: list[int] = []
+            runs: list[int] = []
+            for pos, instr in enumerate(self.before):  # (an ONBUILD COPY runs in a later build: its keyword is ONBUILD)
+                if instr.keyword == "RUN":
+                    runs.append(pos)
+                elif instr.keyword in ("COPY", "ADD"):
+                    spec = _copy_spec(self.facts, instr)
+                    if spec is not None:
+                        (copies.setdefault(spec.dest, []) if spec.dest is not None else unknown).append(pos)
+            self.index = (copies, unknown, runs)
+        return self.index
 
     def _mounted(self, path: str) -> str | None:
         """The context file a `--mount` of the RUN puts at ``path``; _NOT_HERE when no mount covers it."""
