@@ -281,16 +281,20 @@ class _Reader(Positions):
         self.env_reads: list[EnvRead] = []
         self.loads: list[ModelLoad] = []
 
+    def import_statement(self, node, scope: str) -> None:
+        if isinstance(node, self.ast.Import):
+            for a in node.names:
+                self.imports.append(Import(a.name, 0, (), node.lineno, self.span(node), scope))
+        else:
+            names = tuple(a.name for a in node.names)
+            self.imports.append(Import(node.module or "", node.level, names, node.lineno, self.span(node), scope))
+
     def imports_in(self, body: list, scope: str) -> None:
         """The imports of ``body`` and of the statements nested in it (no expression is visited)."""
         ast = self.ast
         for node in body:
-            if isinstance(node, ast.Import):
-                for a in node.names:
-                    self.imports.append(Import(a.name, 0, (), node.lineno, self.span(node), scope))
-            elif isinstance(node, ast.ImportFrom):
-                names = tuple(a.name for a in node.names)
-                self.imports.append(Import(node.module or "", node.level, names, node.lineno, self.span(node), scope))
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.import_statement(node, scope)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.imports_in(node.body, FUNCTION)
             elif isinstance(node, ast.ClassDef):
@@ -332,12 +336,8 @@ class _Reader(Positions):
             self.block(node.body, MAIN)
             self.block(node.orelse, MODULE)
             return
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                self.imports.append(Import(a.name, 0, (), node.lineno, self.span(node), scope))
-        elif isinstance(node, ast.ImportFrom):
-            names = tuple(a.name for a in node.names)
-            self.imports.append(Import(node.module or "", node.level, names, node.lineno, self.span(node), scope))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.import_statement(node, scope)
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             self.assignment(node, scope)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):

@@ -7,14 +7,16 @@ back to a build-context file through the stage's `COPY`/`ADD` and `WORKDIR`
 (``build_context.image_locator``), through a Compose bind mount, or through a `git clone` of this
 very repository (the URL of one of its `.git/config` remotes). Shell scripts the command runs are
 read too (two levels), with the directory and variables they set; an entrypoint script that ends
-in `exec "$@"` runs the `CMD` as well. From each Python file the local modules it imports are
+in `exec "$@"` runs the `CMD` as well; a program the project installs (`[project.scripts]` of the
+context's pyproject.toml) runs its module; code a stage copies from another stage of the file is
+followed there. From each Python file the local modules it imports are
 followed, transitively, within what the image holds (absolute imports from the script's directory,
 the working directory, `PYTHONPATH` and `--app-dir`-like roots; relative imports from the package),
 at most ``MAX_FILES`` files per image. A `RUN python script.py` at build time is resolved the same
 way at that RUN (``run_code``).
 
-What cannot be followed is said in ``Code.unresolved`` (an image that copies its code from another
-stage, a path with a variable, a base image's command), never guessed.
+What cannot be followed is said in ``Code.unresolved`` (code copied from another image, a path with
+a variable, a base image's command), never guessed.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage",
         cmd_words, cmd_shell = overrides.command, None
     if entrypoint is None and cmd is None and (overrides is None or (overrides.entrypoint is None and
                                                                      overrides.command is None)):
-        tracer.unresolved.append(f"{_shown(ws, dockerfile)} sets no CMD or ENTRYPOINT: the base image's command "
+        tracer.unresolved.append(f"{ws.spelt(dockerfile)} sets no CMD or ENTRYPOINT: the base image's command "
                                  "is not known")
     tracer.start(workdir, entry_words, entry_shell, cmd_words, cmd_shell, dockerfile)
     return tracer.code()
@@ -139,7 +141,7 @@ def run_code(ws: "Workspace", dockerfile: str, facts: "Facts", run: "Instruction
         return EMPTY
     state = facts.state(run)
     locate = image_locator(facts, stage, context, ws.text, ws.listdir, run, inv)
-    tracer = _Tracer(ws, [locate], dict(state.run_env), build_time=True)
+    tracer = _Tracer(ws, [locate], dict(state.run_env))
     words = [w.value for w in inv.program_words] + [w.value if not w.has_expansion else "\0" for w in inv.args]
     tracer.start(state.workdir, words, None, None, None, dockerfile)
     return tracer.code()
@@ -334,20 +336,15 @@ def _repository_key(url: str) -> str:
     return f"{m.group(1).lower()}/{m.group(2).lower()}" if m else ""
 
 
-def _shown(ws: "Workspace", path: str) -> str:
-    return ws.spelt(path)
-
-
 # -- following the code ------------------------------------------------------------------------
 
 
 class _Tracer:
     def __init__(self, ws: "Workspace", locators: list[Locate], env: dict[str, str | None],
-                 build_time: bool = False, context: str | None = None) -> None:
+                 context: str | None = None) -> None:
         self.ws = ws
         self.locators = locators
         self.env = env
-        self.build_time = build_time
         self.files: dict[str, CodeFile] = {}
         self.order: list[tuple[str, str, str | None, tuple[str, ...]]] = []  # to read: image path, path, by, roots
         self.launches: list[Launch] = []
