@@ -281,3 +281,25 @@ def test_a_console_script_of_the_project(tmp_path, monkeypatch):
         "src/asr/__init__.py": "", "src/asr/main.py": "def run():\n    pass\n"})
     assert files == [os.path.join("src", "asr", "__init__.py"), os.path.join("src", "asr", "main.py")]
     assert _image_files(tmp_path, {"Dockerfile": "FROM nginx\nCOPY . /srv\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n"}) == []
+
+
+def test_expansion_defaults():
+    from aicache_lint.python.launch import expand
+
+    env = {"ROOT": "/invokeai", "HOST_SET": None}
+    assert expand("${HF_HOME:-$ROOT/.cache/huggingface}", env) == "/invokeai/.cache/huggingface"
+    assert expand("${HOST_SET:-/default}", env) is None  # set from the host: not known, its default does not apply
+    assert expand("$MISSING/x", env) is None
+    assert expand("${ROOT}/m", env) == "/invokeai/m"
+
+
+def test_an_entrypoint_script_exports_for_a_command_whose_code_is_not_found(tmp_path, monkeypatch):
+    # InvokeAI docker-entrypoint.sh: `export HF_HOME=${HF_HOME:-$INVOKEAI_ROOT/.cache/huggingface}`
+    # then `exec gosu ${USER} "$@"`, and a CMD that is an installed program
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, {"Dockerfile": "FROM python:3.11\nENV INVOKEAI_ROOT=/invokeai\nWORKDIR /opt/app\n"
+                                    "COPY entrypoint.sh ./\nENTRYPOINT [\"/opt/app/entrypoint.sh\"]\nCMD [\"invokeai-web\"]\n",
+                      "entrypoint.sh": "#!/bin/bash\nexport HF_HOME=${HF_HOME:-$INVOKEAI_ROOT/.cache/huggingface}\n"
+                                       "exec gosu ubuntu \"$@\"\n"})
+    code = Workspace(["Dockerfile"]).image_code("Dockerfile")
+    assert code.exported == {"HF_HOME": "/invokeai/.cache/huggingface"}

@@ -120,15 +120,17 @@ class Events(NamedTuple):
 
 
 def expand(value: str, env: dict[str, str | None]) -> str | None:
-    """``value`` with `$NAME`, `${NAME}` and `${NAME:-default}` replaced; None when one has no known value."""
+    """``value`` with `$NAME`, `${NAME}` and `${NAME:-default}` replaced; None when one has no known value.
+    A name in ``env`` with the value None is set to something not known (a Compose variable taken
+    from the host): its default does not apply. A default is expanded in turn."""
     missing = False
 
     def sub(m: re.Match) -> str:
         nonlocal missing
-        name = m.group(1) or m.group(3)
+        name, default = m.group(1) or m.group(3), m.group(2)
         known = env.get(name)
-        if known is None and m.group(2) is not None:
-            return m.group(2)
+        if known is None and default is not None and name not in env:
+            known = expand(default, env)
         if known is None:
             missing = True
             return ""

@@ -353,6 +353,7 @@ class _Tracer:
         self.clones: dict[str, str] = {}  # image dir -> workspace dir (a clone of this repository)
         self.entry_env: dict[str, str | None] | None = None
         self.entry_cwd: str | None = None
+        self.exec_env: dict[str, str | None] | None = None  # what an entrypoint script hands its `exec "$@"`
         self.context = context  # the build context (as the workspace names it), for installed console scripts
         self.scripts: dict[str, str] | None = None
         self.installed: dict[str, str] = {}  # the installed-package root -> the context directory it comes from
@@ -360,7 +361,7 @@ class _Tracer:
     def code(self) -> Code:
         # The variables the code sees: the image's and the service's, with what the scripts on the
         # way exported (`export HF_HOME=/cache` in an entrypoint script) for the first code that ran.
-        env = {**self.env, **(self.entry_env or {})}
+        env = {**self.env, **(self.entry_env or self.exec_env or {})}
         exported = {k: v for k, v in env.items() if k not in self.env or self.env[k] != v}
         return Code(tuple(self.files.values()), tuple(self.downloads), tuple(self.launches),
                     tuple(dict.fromkeys(self.unresolved)), env, exported, self.entry_cwd)
@@ -517,6 +518,8 @@ class _Tracer:
         reader.shell(MappedText.contiguous(text, 0))
         self.follow(reader, local, depth + 1, None)
         if passed and _RUNS_ARGS.search(text):  # `exec "$@"`: the CMD runs after the script's set-up
+            if self.exec_env is None:
+                self.exec_env = reader.env
             inner = Reader(reader.cwd, reader.env)
             inner.words(passed)
             self.follow(inner, None, depth + 1, None)

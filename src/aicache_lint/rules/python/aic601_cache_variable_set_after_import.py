@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from typing import Iterator
 
 from aicache_lint.finding import Violation
@@ -10,13 +11,15 @@ from aicache_lint.fix import Fix
 from aicache_lint.knowledge.python_env import libraries_reading, loaded_libraries
 from aicache_lint.python.imports import first_import_of
 from aicache_lint.python.names import bound_names, used_names
-from aicache_lint.python.read import MAIN, MODULE, EnvWrite, Import
+from aicache_lint.python.read import CLASS, FUNCTION, MAIN, MODULE, EnvWrite, Import
 from aicache_lint.rules.base import BuildFileContext, FixAvailability, Rule
 from aicache_lint.source import Span
 
 # Pure functions of their arguments: a value built from literals with them is known before any import.
 _PURE_CALLS = frozenset({"os.path.expanduser", "os.path.expandvars", "os.path.join", "os.path.abspath",
                          "os.path.normpath", "os.fspath", "str"})
+# A module that starts other programs may set variables in a function for them to inherit.
+_STARTS_PROCESSES = re.compile(r"\bsubprocess\b|\bos\.(?:exec|spawn|system|popen)|\bPopen\b|\bexecv")
 _ENV_CALLS = frozenset({"os.environ.setdefault", "os.environ.update", "os.putenv"})
 _BLOCKS = {"Try": "a `try:` block", "If": "an `if` block", "With": "a `with` block", "For": "a loop",
            "While": "a loop"}
@@ -37,8 +40,10 @@ class CacheVariableSetAfterImport(Rule):
 
     Not flagged: an import inside a function (it runs when called, possibly after the setting),
     a bare `import huggingface_hub` (it loads nothing until an attribute is used), `TORCH_HOME`
-    (torch reads it when a hub function runs, not at import) and `SENTENCE_TRANSFORMERS_HOME`
-    (read when a model is created).
+    (torch reads it when a hub function runs, not at import), `SENTENCE_TRANSFORMERS_HOME`
+    (read when a model is created), and a setting inside a function of a module that starts other
+    programs (`subprocess`, `os.exec*`, `os.system`): it is there for the child to inherit
+    (`os.environ["HF_HUB_OFFLINE"] = "1"` before `subprocess.Popen(["vllm", "serve", ...])`).
 
     ## Why is this bad?
     `huggingface_hub.constants` computes the cache paths, the endpoint and the offline switch once,
@@ -107,6 +112,7 @@ class CacheVariableSetAfterImport(Rule):
 
         facts = ctx.file.data
         late = []
+        starts_processes = bool(_STARTS_PROCESSES.search(ctx.source.text))
         loads = None
         for write in facts.env_writes:
             libraries = libraries_reading(write.name) if write.name else frozenset()
@@ -117,6 +123,8 @@ class CacheVariableSetAfterImport(Rule):
             imp = first_import_of(facts, libraries, loads) if libraries else None
             if imp is None or imp.span.start > write.span.start or (imp.scope == MAIN and write.scope != MAIN):
                 continue
+            if write.scope in (FUNCTION, CLASS) and starts_processes:
+                continue  # set for a child process it starts (`vllm serve` inherits os.environ): not late
             library = next(lib for lib in loads(imp) if lib in libraries)
             through = "" if library in loaded_libraries(imp) else f", through `{'.' * imp.level}{imp.module}`"
             late.append((write, imp, library, through, *_move(ctx.source.text, write, imp)))
