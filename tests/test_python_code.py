@@ -303,3 +303,14 @@ def test_an_entrypoint_script_exports_for_a_command_whose_code_is_not_found(tmp_
                                        "exec gosu ubuntu \"$@\"\n"})
     code = Workspace(["Dockerfile"]).image_code("Dockerfile")
     assert code.exported == {"HF_HOME": "/invokeai/.cache/huggingface"}
+
+
+def test_a_namespace_package(tmp_path, monkeypatch):
+    # kserve python/custom_model.Dockerfile: `python -m custom_model.model`, no __init__.py (PEP 420),
+    # the code copied from the builder stage
+    monkeypatch.chdir(tmp_path)
+    files = _image_files(tmp_path, {
+        "Dockerfile": "FROM python:3.11 AS builder\nCOPY custom_model custom_model\nFROM python:3.11\n"
+                      "COPY --from=builder custom_model custom_model\nENTRYPOINT [\"python\", \"-m\", \"custom_model.model\"]\n",
+        "custom_model/model.py": "from custom_model import util\n", "custom_model/util.py": "x = 1\n"})
+    assert files == [os.path.join("custom_model", "model.py"), os.path.join("custom_model", "util.py")]

@@ -566,22 +566,21 @@ class _Tracer:
 
     def find_module(self, name: str, roots: tuple[str, ...], main: bool = False) -> list[tuple[str, str]]:
         """The files that importing (or, ``main``, running with -m) ``name`` runs, from the first
-        root that has its top-level package or module."""
+        root that has it: each package's `__init__.py` on the way (a directory without one is a
+        namespace package, PEP 420) and the module itself (a partly found name: what was found)."""
         parts = name.split(".")
+        partial: list[tuple[str, str]] = []
         for root in dict.fromkeys(roots):
             found: list[tuple[str, str]] = []
-            for i in range(1, len(parts) + 1):
-                files = self.file_of(posixpath.join(root, *parts[:i]))
-                if not files:
-                    break
-                found += files
-            else:
+            for i in range(1, len(parts)):
+                found += self.file_of(posixpath.join(root, *parts[:i]))
+            last = self.file_of(posixpath.join(root, *parts))
+            if last:
                 if main:
-                    found += self.file_of(posixpath.join(root, *parts, "__main__"), module_only=True)
-                return found
-            if found:
-                return found
-        return []
+                    last += self.file_of(posixpath.join(root, *parts, "__main__"), module_only=True)
+                return found + last
+            partial = partial or found
+        return partial
 
     def file_of(self, base: str, module_only: bool = False) -> list[tuple[str, str]]:
         """`base.py`, else `base/__init__.py`, as (image path, workspace path)."""
