@@ -76,6 +76,7 @@ class Workspace:
         self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
         self._listings: dict[str, list[str] | None] = {}  # directory -> its names (see listdir)
         self._changed: set[str] = set()  # see take_changes
+        self._spelt: dict[str, str] = {}  # path -> as the run names it (asked for every import of the code)
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -300,7 +301,10 @@ class Workspace:
 
     def spelt(self, path: str) -> str:
         """``path`` named the way the run names files (see ``_relative``)."""
-        return os.path.relpath(path) if self._relative else os.path.abspath(path)
+        found = self._spelt.get(path)
+        if found is None:
+            found = self._spelt[path] = os.path.relpath(path) if self._relative else os.path.abspath(path)
+        return found
 
     def directories_up(self, path: str) -> list[str]:
         directory = os.path.dirname(os.path.abspath(path))

@@ -357,6 +357,7 @@ class _Tracer:
         self.context = context  # the build context (as the workspace names it), for installed console scripts
         self.scripts: dict[str, str] | None = None
         self.installed: dict[str, str] = {}  # the installed-package root -> the context directory it comes from
+        self.modules: dict[tuple, list[tuple[str, str]]] = {}  # find_module's answers (one per name and roots)
 
     def code(self) -> Code:
         # The variables the code sees: the image's and the service's, with what the scripts on the
@@ -562,12 +563,20 @@ class _Tracer:
                 package = posixpath.dirname(root_found[0]) if root_found[0].endswith("/__init__.py") else None
                 if package:
                     found += [f for n in imp.names if n != "*" for f in self.file_of(posixpath.join(package, n))]
+        elif imp.names and imp.module:  # `from ns import mod` of a namespace package: its modules
+            found = [f for n in imp.names if n != "*" for f in self.find_module(f"{imp.module}.{n}", roots)]
         return found
 
     def find_module(self, name: str, roots: tuple[str, ...], main: bool = False) -> list[tuple[str, str]]:
         """The files that importing (or, ``main``, running with -m) ``name`` runs, from the first
         root that has it: each package's `__init__.py` on the way (a directory without one is a
         namespace package, PEP 420) and the module itself (a partly found name: what was found)."""
+        key = (name, roots, main, tuple(self.installed.items()))
+        if key not in self.modules:
+            self.modules[key] = self._find_module(name, roots, main)
+        return self.modules[key]
+
+    def _find_module(self, name: str, roots: tuple[str, ...], main: bool) -> list[tuple[str, str]]:
         parts = name.split(".")
         partial: list[tuple[str, str]] = []
         for root in dict.fromkeys(roots):
