@@ -55,6 +55,22 @@ def first_use_in_image(ctx: "DockerfileContext", cache_vars: Iterable[str], find
     return None
 
 
+def set_at_start(ctx: "DockerfileContext", cache_vars: Iterable[str]) -> bool:
+    """Whether the scripts the image's command runs set one of ``cache_vars`` before its code starts
+    (`export HF_HOME=${HF_HOME:-/invokeai/.cache/huggingface}` in an entrypoint before `exec "$@"`):
+    the image does set it, only not with ENV. Read only for an image with a command of its own that
+    copies files of the build context (where such a script comes from)."""
+    facts = ctx.facts
+    final = facts.final_stage
+    if final is None or facts.command(final) == (None, None):
+        return False
+    if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in final.chain()
+               for i in s.instructions):
+        return False
+    env = ctx.workspace.image_code(ctx.path).env
+    return any(env.get(var) for var in cache_vars)
+
+
 class CacheTarget(NamedTuple):
     """Where a fix puts a model cache, and what the message says of the unset variable."""
 

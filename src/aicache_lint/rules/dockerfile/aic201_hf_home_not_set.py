@@ -18,6 +18,7 @@ from aicache_lint.knowledge.model_cache import (
     cache_env_fix,
     cache_target,
     first_use_in_image,
+    set_at_start,
 )
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
@@ -32,7 +33,9 @@ class HfHomeNotSet(Rule):
     faster-whisper, whisperx, vllm) or runs `hf download` / `huggingface-cli download`, while the
     final image sets neither `HF_HOME` nor `HF_HUB_CACHE` (nor its legacy alias
     `HUGGINGFACE_HUB_CACHE`). Only stages that end up in the final image count: the final stage,
-    the stages it is built `FROM`, and stages it copies files from.
+    the stages it is built `FROM`, and stages it copies files from. A variable the image's
+    entrypoint script exports before it runs the command (`export HF_HOME=${HF_HOME:-/data/hf}`
+    then `exec "$@"`) counts as set: an ENV would only be its default.
 
     ## Why is this bad?
     Models then land in `~/.cache/huggingface` inside the container's writable layer, a path
@@ -88,7 +91,7 @@ class HfHomeNotSet(Rule):
 
     def check(self, ctx: DockerfileContext) -> Iterator[Violation]:
         found = first_use_in_image(ctx, HF_CACHE_VARS, self._first_hf_use)
-        if found is None:
+        if found is None or set_at_start(ctx, HF_CACHE_VARS):
             return
         anchor, end, (span, what) = found
         target = cache_target(ctx, end, self.options(ctx)["hf-home"], "huggingface", "hf")

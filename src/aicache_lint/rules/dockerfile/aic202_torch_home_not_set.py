@@ -6,7 +6,7 @@ from typing import Iterator
 
 from aicache_lint.finding import Violation
 from aicache_lint.knowledge.libraries import TORCH_CACHE_VARS
-from aicache_lint.knowledge.model_cache import base_may_set, cache_env_fix, cache_target
+from aicache_lint.knowledge.model_cache import base_may_set, cache_env_fix, cache_target, set_at_start
 from aicache_lint.knowledge.torch_hub import torch_hub_use
 from aicache_lint.rules.base import DockerfileContext, FixAvailability, Rule
 
@@ -115,7 +115,7 @@ class TorchHomeNotSet(Rule):
         use = torch_hub_use(ctx.workspace, ctx.path, facts, final)
         if use is None:
             return
-        if any(ctx.workspace.image_code(ctx.path).env.get(var) for var in TORCH_CACHE_VARS):
+        if set_at_start(ctx, TORCH_CACHE_VARS):
             return  # the entrypoint script exports it before the code starts
         options = {**self.default_options, **ctx.options}
         target = cache_target(ctx, end, options["torch-home"], "torch", "torch")
