@@ -111,9 +111,13 @@ def check_dockerfile(source: SourceText, settings: Settings, ws: "Workspace") ->
     from aicache_lint.dockerfile.lexer import parse
     from aicache_lint.rules.base import DockerfileContext
 
-    doc = parse(source)
-    args = ws.build_args(source.path) if any(i.keyword == "ARG" for i in doc.instructions) else {}
-    facts = Facts(doc, args, ws.base_facts)
+    parsed = ws.linted_dockerfile(source.path) if ws.source(source.path) is source else None
+    if parsed is not None:  # one parse serves the check and the project (the code its image runs ...)
+        doc, facts = parsed
+    else:
+        doc = parse(source)
+        args = ws.build_args(source.path) if any(i.keyword == "ARG" for i in doc.instructions) else {}
+        facts = Facts(doc, args, ws.base_facts)
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
     findings = _run_rules(
         source, settings, enabled, "dockerfile",

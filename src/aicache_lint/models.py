@@ -142,7 +142,7 @@ def _order(models: list[Model]) -> list[Model]:
 
 
 def _image(ws: "Workspace", dockerfile: str, target: str | None) -> ImageModels:
-    parsed = ws.dockerfile(dockerfile, tuple(sorted(ws.build_args(dockerfile).items())))
+    parsed = ws.linted_dockerfile(dockerfile)
     if parsed is None:
         return ImageModels(_rel(dockerfile), target, [], [f"{_rel(dockerfile)} cannot be read or does not parse"])
     facts = parsed[1]

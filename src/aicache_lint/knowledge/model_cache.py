@@ -55,6 +55,9 @@ def first_use_in_image(ctx: "DockerfileContext", cache_vars: Iterable[str], find
     return None
 
 
+_SHELL_SCRIPT = re.compile(r"\.sh\b|\b(?:ba|da|z)?sh\b")
+
+
 def set_at_start(ctx: "DockerfileContext", cache_vars: Iterable[str]) -> bool:
     """Whether the scripts the image's command runs set one of ``cache_vars`` before its code starts
     (`export HF_HOME=${HF_HOME:-/invokeai/.cache/huggingface}` in an entrypoint before `exec "$@"`):
@@ -62,8 +65,12 @@ def set_at_start(ctx: "DockerfileContext", cache_vars: Iterable[str]) -> bool:
     copies files of the build context (where such a script comes from)."""
     facts = ctx.facts
     final = facts.final_stage
-    if final is None or facts.command(final) == (None, None):
+    if final is None:
         return False
+    entrypoint, cmd = facts.command(final)
+    words = " ".join(" ".join(i.json_args) if i.json_args is not None else i.args.text for i in (entrypoint, cmd) if i)
+    if entrypoint is None and not _SHELL_SCRIPT.search(words):
+        return False  # no script runs before the command: `CMD ["uvicorn", "app:app"]` sets nothing
     if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in final.chain()
                for i in s.instructions):
         return False

@@ -199,15 +199,26 @@ class Workspace:
             from aicache_lint.dockerfile.facts import Facts
             from aicache_lint.dockerfile.lexer import parse
 
+            if args:  # the same text under other build args: parsed once
+                plain = self.dockerfile(path)
+                return None if plain is None else (plain[0], Facts(plain[0], dict(args), self.base_facts))
             source = self.source(path)
             if source is None:
                 return None
             doc = parse(source)
             if doc.errors:
                 return None
-            return doc, Facts(doc, dict(args), self.base_facts)
+            return doc, Facts(doc, {}, self.base_facts)
 
         return self.cached(("dockerfile", os.path.abspath(path), args), build)
+
+    def linted_dockerfile(self, path: str) -> tuple["Dockerfile", "Facts"] | None:
+        """The Dockerfile as its check reads it: with the build args its builds agree on when it
+        declares ARGs (only then are the project's builds looked at); None: unreadable or unparsable."""
+        plain = self.dockerfile(path)
+        if plain is None or not any(i.keyword == "ARG" for i in plain[0].instructions):
+            return plain
+        return self.dockerfile(path, tuple(sorted(self.build_args(path).items())))
 
     def build_file(self, path: str) -> "BuildFile | None":
         """A workflow, GitLab, Bake or daemon file parsed once per text (``buildfiles.parse``);
@@ -341,14 +352,13 @@ class Workspace:
 
         found: dict[str, None] = {}
         given = [path for path in self.paths if file_kind(path) in _DECLARES_BUILDS]
-        for path in self.paths:
-            if file_kind(path) == "compose":
-                found.setdefault(path, None)
-            for directory in self.directories_up(path):
-                for files in self._compose_files_in(directory):
-                    found.update(dict.fromkeys(files))
-                found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n))
-                                           for n in (self.listdir(directory) or ()) if n in _BAKE_NAMES))
+        found.update(dict.fromkeys(path for path in self.paths if file_kind(path) == "compose"))
+        # each directory once: 400 Dockerfiles side by side share one parent
+        for directory in dict.fromkeys(d for path in self.paths for d in self.directories_up(path)):
+            for files in self._compose_files_in(directory):
+                found.update(dict.fromkeys(files))
+            found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n)) for n in _BAKE_NAMES
+                                       if self.is_file(os.path.join(directory, n))))
         root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
         for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
             if name.endswith((".yml", ".yaml")):
@@ -483,7 +493,7 @@ class Workspace:
         def build():
             from aicache_lint.workspace.python_code import EMPTY, stage_code
 
-            parsed = self.dockerfile(dockerfile, tuple(sorted(self.build_args(dockerfile).items())))
+            parsed = self.linted_dockerfile(dockerfile)
             if parsed is None:
                 return EMPTY
             facts = parsed[1]

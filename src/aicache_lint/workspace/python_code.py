@@ -237,7 +237,7 @@ def reached_files(ws: "Workspace", paths: list[str]) -> list[str]:
 def _build_time_codes(ws: "Workspace", dockerfile: str) -> list[Code]:
     from aicache_lint.python.launch import PYTHON
 
-    parsed = ws.dockerfile(dockerfile, tuple(sorted(ws.build_args(dockerfile).items())))
+    parsed = ws.linted_dockerfile(dockerfile)
     if parsed is None:
         return []
     facts = parsed[1]
