@@ -13,6 +13,7 @@ from aicache_lint.source import SourceText, Span
 if TYPE_CHECKING:
     from aicache_lint.workspace.index import Workspace
 
+USE_WORDS = True  # skip rules whose words the file lacks (RuleEntry.words); tests turn it off to compare
 MAX_PASSES = 16  # passes of the fix plan over a whole project (Dockerfiles, then Compose files)
 
 
@@ -145,9 +146,14 @@ def _run_rules(source: SourceText, settings: Settings, enabled: frozenset[str], 
     from aicache_lint.rules import RULES
 
     findings: list[Finding] = []
+    lowered: str | None = None
     for entry in RULES:
         if entry.code not in enabled or target not in entry.targets:
             continue
+        if entry.words and USE_WORDS:
+            lowered = source.text.lower() if lowered is None else lowered
+            if not any(word in lowered for word in entry.words):
+                continue  # the file cannot trigger it: its module is not even imported
         rule_cls = entry.load()
         ctx = make_ctx(settings.options_for(rule_cls.code))
         severity = settings.severity_for(rule_cls.code, rule_cls.severity)

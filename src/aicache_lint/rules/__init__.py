@@ -21,6 +21,11 @@ class RuleEntry(NamedTuple):
     class_name: str
     targets: tuple[str, ...] = ("dockerfile",)
     default_enabled: bool = True
+    # The rule can only report on a Dockerfile whose text holds one of these (lower-case) words: the
+    # program it is about, or `--mount` for cache-mount rules. Checked before the module is imported,
+    # so a file that cannot trigger a rule never pays for loading it (tests/test_rule_table.py checks
+    # that the words change no finding). Empty: the rule always runs.
+    words: tuple[str, ...] = ()
 
     def load(self) -> "type[Rule]":
         """The rule class, imported on first use. Its metadata is checked then, against this entry
@@ -46,39 +51,39 @@ RULES: tuple[RuleEntry, ...] = (
     RuleEntry("AIC002", "unused-suppression", ".meta.aic000_internal_error", "UnusedSuppression", targets=()),
     RuleEntry("AIC003", "io-error", ".meta.aic000_internal_error", "IoError", targets=()),
     # build-time package caches and cache mounts
-    RuleEntry("AIC101", "pip-cache-not-mounted", ".dockerfile.aic101_pip_cache_not_mounted", "PipCacheNotMounted"),
-    RuleEntry("AIC102", "cache-disabled-under-cache-mount", ".dockerfile.aic102_cache_disabled_under_cache_mount", "CacheDisabledUnderCacheMount"),
-    RuleEntry("AIC104", "uv-cache-not-mounted", ".dockerfile.aic104_uv_cache_not_mounted", "UvCacheNotMounted"),
-    RuleEntry("AIC105", "uv-link-mode-not-copy", ".dockerfile.aic105_uv_link_mode_not_copy", "UvLinkModeNotCopy"),
-    RuleEntry("AIC106", "poetry-cache-not-mounted", ".dockerfile.aic106_poetry_cache_not_mounted", "PoetryCacheNotMounted"),
-    RuleEntry("AIC107", "conda-cache-not-mounted", ".dockerfile.aic107_conda_cache_not_mounted", "CondaCacheNotMounted"),
-    RuleEntry("AIC110", "apt-cache-not-mounted", ".dockerfile.aic110_apt_cache_not_mounted", "AptCacheNotMounted"),
-    RuleEntry("AIC111", "apt-cache-mount-not-locked", ".dockerfile.aic111_apt_cache_mount_not_locked", "AptCacheMountNotLocked"),
-    RuleEntry("AIC112", "apt-cache-defeated-by-docker-clean", ".dockerfile.aic112_apt_cache_defeated_by_docker_clean", "AptCacheDefeatedByDockerClean"),
-    RuleEntry("AIC113", "cache-cleared-inside-cache-mount", ".dockerfile.aic113_cache_cleared_inside_cache_mount", "CacheClearedInsideCacheMount"),
-    RuleEntry("AIC114", "apk-cache-not-mounted", ".dockerfile.aic114_apk_cache_not_mounted", "ApkCacheNotMounted"),
-    RuleEntry("AIC115", "dnf-yum-zypper-cache-not-mounted", ".dockerfile.aic115_dnf_yum_zypper_cache_not_mounted", "DnfYumZypperCacheNotMounted"),
-    RuleEntry("AIC116", "js-package-cache-not-mounted", ".dockerfile.aic116_js_package_cache_not_mounted", "JsPackageCacheNotMounted"),
-    RuleEntry("AIC117", "go-cargo-cache-not-mounted", ".dockerfile.aic117_go_cargo_cache_not_mounted", "GoCargoCacheNotMounted"),
-    RuleEntry("AIC120", "cache-mount-target-mismatch", ".dockerfile.aic120_cache_mount_target_mismatch", "CacheMountTargetMismatch"),
-    RuleEntry("AIC121", "mount-type-missing", ".dockerfile.aic121_mount_type_missing", "MountTypeMissing"),
-    RuleEntry("AIC122", "cache-mount-not-writable", ".dockerfile.aic122_cache_mount_not_writable", "CacheMountNotWritable"),
-    RuleEntry("AIC123", "cache-mount-dir-owned-by-root", ".dockerfile.aic123_cache_mount_dir_owned_by_root", "CacheMountDirOwnedByRoot"),
+    RuleEntry("AIC101", "pip-cache-not-mounted", ".dockerfile.aic101_pip_cache_not_mounted", "PipCacheNotMounted", words=("pip",)),
+    RuleEntry("AIC102", "cache-disabled-under-cache-mount", ".dockerfile.aic102_cache_disabled_under_cache_mount", "CacheDisabledUnderCacheMount", words=("--mount",)),
+    RuleEntry("AIC104", "uv-cache-not-mounted", ".dockerfile.aic104_uv_cache_not_mounted", "UvCacheNotMounted", words=("uv",)),
+    RuleEntry("AIC105", "uv-link-mode-not-copy", ".dockerfile.aic105_uv_link_mode_not_copy", "UvLinkModeNotCopy", words=("uv",)),
+    RuleEntry("AIC106", "poetry-cache-not-mounted", ".dockerfile.aic106_poetry_cache_not_mounted", "PoetryCacheNotMounted", words=("poetry",)),
+    RuleEntry("AIC107", "conda-cache-not-mounted", ".dockerfile.aic107_conda_cache_not_mounted", "CondaCacheNotMounted", words=("conda", "mamba")),
+    RuleEntry("AIC110", "apt-cache-not-mounted", ".dockerfile.aic110_apt_cache_not_mounted", "AptCacheNotMounted", words=("apt",)),
+    RuleEntry("AIC111", "apt-cache-mount-not-locked", ".dockerfile.aic111_apt_cache_mount_not_locked", "AptCacheMountNotLocked", words=("apt",)),
+    RuleEntry("AIC112", "apt-cache-defeated-by-docker-clean", ".dockerfile.aic112_apt_cache_defeated_by_docker_clean", "AptCacheDefeatedByDockerClean", words=("apt",)),
+    RuleEntry("AIC113", "cache-cleared-inside-cache-mount", ".dockerfile.aic113_cache_cleared_inside_cache_mount", "CacheClearedInsideCacheMount", words=("--mount",)),
+    RuleEntry("AIC114", "apk-cache-not-mounted", ".dockerfile.aic114_apk_cache_not_mounted", "ApkCacheNotMounted", words=("apk",)),
+    RuleEntry("AIC115", "dnf-yum-zypper-cache-not-mounted", ".dockerfile.aic115_dnf_yum_zypper_cache_not_mounted", "DnfYumZypperCacheNotMounted", words=("dnf", "yum", "zypper")),
+    RuleEntry("AIC116", "js-package-cache-not-mounted", ".dockerfile.aic116_js_package_cache_not_mounted", "JsPackageCacheNotMounted", words=("npm", "yarn", "pnpm")),
+    RuleEntry("AIC117", "go-cargo-cache-not-mounted", ".dockerfile.aic117_go_cargo_cache_not_mounted", "GoCargoCacheNotMounted", words=("go", "cargo")),
+    RuleEntry("AIC120", "cache-mount-target-mismatch", ".dockerfile.aic120_cache_mount_target_mismatch", "CacheMountTargetMismatch", words=("--mount",)),
+    RuleEntry("AIC121", "mount-type-missing", ".dockerfile.aic121_mount_type_missing", "MountTypeMissing", words=("--mount",)),
+    RuleEntry("AIC122", "cache-mount-not-writable", ".dockerfile.aic122_cache_mount_not_writable", "CacheMountNotWritable", words=("--mount",)),
+    RuleEntry("AIC123", "cache-mount-dir-owned-by-root", ".dockerfile.aic123_cache_mount_dir_owned_by_root", "CacheMountDirOwnedByRoot", words=("--mount",)),
     RuleEntry("AIC124", "volume-dir-not-in-image", ".dockerfile.aic124_volume_dir_not_in_image", "VolumeDirNotInImage"),
-    RuleEntry("AIC130", "syntax-directive-ignored", ".dockerfile.aic130_syntax_directive_ignored", "SyntaxDirectiveIgnored"),
+    RuleEntry("AIC130", "syntax-directive-ignored", ".dockerfile.aic130_syntax_directive_ignored", "SyntaxDirectiveIgnored", words=("syntax",)),
     RuleEntry("AIC131", "buildkit-syntax-not-declared", ".dockerfile.aic131_buildkit_syntax_not_declared", "BuildkitSyntaxNotDeclared", default_enabled=False),
     # model and runtime caches
     RuleEntry("AIC201", "hf-home-not-set", ".dockerfile.aic201_hf_home_not_set", "HfHomeNotSet"),
     RuleEntry("AIC202", "torch-home-not-set", ".dockerfile.aic202_torch_home_not_set", "TorchHomeNotSet"),
     RuleEntry("AIC203", "deprecated-hf-cache-variable", ".dockerfile.aic203_deprecated_hf_cache_variable", "DeprecatedHfCacheVariable", targets=("dockerfile", "compose")),
-    RuleEntry("AIC204", "huggingface-cli-removed", ".dockerfile.aic204_huggingface_cli_removed", "HuggingfaceCliRemoved"),
+    RuleEntry("AIC204", "huggingface-cli-removed", ".dockerfile.aic204_huggingface_cli_removed", "HuggingfaceCliRemoved", words=("huggingface",)),
     RuleEntry("AIC205", "model-download-without-cache", ".dockerfile.aic205_model_download_without_cache", "ModelDownloadWithoutCache"),
     # layer order, reproducibility, images
     RuleEntry("AIC301", "copy-before-dependency-install", ".dockerfile.aic301_copy_before_dependency_install", "CopyBeforeDependencyInstall"),
-    RuleEntry("AIC302", "unquoted-version-specifier", ".dockerfile.aic302_unquoted_version_specifier", "UnquotedVersionSpecifier"),
+    RuleEntry("AIC302", "unquoted-version-specifier", ".dockerfile.aic302_unquoted_version_specifier", "UnquotedVersionSpecifier", words=("<", ">")),
     RuleEntry("AIC303", "cuda-base-not-pinned", ".dockerfile.aic303_cuda_base_not_pinned", "CudaBaseNotPinned"),
     RuleEntry("AIC304", "cuda-devel-image-in-final-stage", ".dockerfile.aic304_cuda_devel_image_in_final_stage", "CudaDevelImageInFinalStage"),
-    RuleEntry("AIC305", "vcs-requirement-not-pinned", ".dockerfile.aic305_vcs_requirement_not_pinned", "VcsRequirementNotPinned"),
+    RuleEntry("AIC305", "vcs-requirement-not-pinned", ".dockerfile.aic305_vcs_requirement_not_pinned", "VcsRequirementNotPinned", words=("git",)),
     RuleEntry("AIC306", "base-image-not-digest-pinned", ".dockerfile.aic306_base_image_not_digest_pinned", "BaseImageNotDigestPinned", targets=("dockerfile", "compose"), default_enabled=False),
     # Compose
     RuleEntry("AIC401", "model-cache-not-persisted", ".compose.aic401_model_cache_not_persisted", "ModelCacheNotPersisted", targets=("compose",)),
