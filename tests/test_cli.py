@@ -322,8 +322,9 @@ def test_yaml_is_not_imported_for_dockerfiles(repo: Path) -> None:
     text_report = {"aicache_lint.report._common", "aicache_lint.report.concise", "aicache_lint.report.text"}
     unneeded = ("aicache_lint.compose", "aicache_lint.registry", "aicache_lint.report.")
     assert sorted(m for m in loaded.ours - text_report if m.startswith(unneeded)) == []
-    # Only the rules that run on a Dockerfile by default (with AIC001, which reports its parse errors).
-    assert _rule_modules(loaded.ours) == _rule_modules_for("dockerfile")
+    # Only the rules that run on a Dockerfile by default (with AIC001, which reports its parse errors),
+    # and of those only the ones whose words the file holds (RuleEntry.words).
+    assert _rule_modules(loaded.ours) == _rule_modules_for("dockerfile", (repo / "Dockerfile").read_text())
     assert not any(m.startswith("aicache_lint.rules.compose.") for m in loaded.ours)
 
 
@@ -343,11 +344,12 @@ def _rule_modules(modules) -> set[str]:
     return {m for m in modules if m.startswith("aicache_lint.rules.") and m.count(".") == 3}
 
 
-def _rule_modules_for(target: str) -> set[str]:
-    """The modules of the rules enabled by default for ``target``."""
+def _rule_modules_for(target: str, text: str | None = None) -> set[str]:
+    """The modules of the rules enabled by default for ``target`` (that can report on ``text``)."""
     from importlib.util import resolve_name
 
     from aicache_lint.rules import RULES
 
     return {resolve_name(e.module, "aicache_lint.rules") for e in RULES
-            if e.default_enabled and target in e.targets}
+            if e.default_enabled and target in e.targets
+            and (text is None or not e.words or any(w in text.lower() for w in e.words))}
