@@ -921,3 +921,27 @@ def test_arbitrary_text_is_lossless(text):
 def test_oracle_helper_shapes():
     assert buildkit_instructions("") == []
     assert buildkit_instructions("run a\nONBUILD RUN <<EOF\nx\nEOF\n") == [("RUN", 1, 1), ("ONBUILD", 2, 4)]
+
+
+@pytest.mark.parametrize("text", [
+    '["python", "app.py"]', '[ "a" ,"b"  ]', "[]", "[ ]", '["a\\"b"]', '["\\u0041"]', '["a",]', '["a" "b"]',
+    '["tab\there"]', '[\n"a",\n"b"\n]', '["a", 1]', "['a']", '["é ü"]', '["a\\\\b"]', '["x"]  ', '["a","b"]]',
+])
+def test_plain_json_arrays_read_without_json_agree_with_json(text):
+    """Exec-form arrays without escapes are read by a regular expression (no `import json` at
+    start-up); everything it reads, json reads the same, and everything else still goes to json."""
+    import json
+
+    from aicache_lint.dockerfile.lexer import _json_array, _NotStringArray
+
+    try:
+        value = json.loads(text.strip())
+        want = value if isinstance(value, list) and all(isinstance(v, str) for v in value) else (
+            "not strings" if isinstance(value, list) else None)
+    except ValueError:
+        want = None
+    try:
+        got = _json_array(text)
+    except _NotStringArray:
+        got = "not strings"
+    assert got == want
