@@ -81,7 +81,7 @@ def test_text_lists_each_image_and_service(project) -> None:
 
 
 MODEL_KEYS = {"model", "variable", "default", "value_from", "expression", "revision", "library", "call", "path", "line",
-              "when", "how", "hub", "cache", "cache_from", "kept", "repo_type"}
+              "when", "how", "hub", "cache", "cache_from", "kept", "repo_type", "own_cache"}
 
 
 def test_json_shape_and_content(project) -> None:
@@ -105,7 +105,8 @@ def test_json_shape_and_content(project) -> None:
         "call": "transformers.AutoModelForSequenceClassification.from_pretrained",
         "path": "api/server/embeddings.py", "line": 7, "when": "run", "how": "code", "hub": True,
         "cache": "/models/hf/hub", "cache_from": "`HF_HOME`",
-        "kept": {"kind": "volume", "detail": "on volume `hf-cache` at `/models/hf`"}, "repo_type": None}
+        "kept": {"kind": "volume", "detail": "on volume `hf-cache` at `/models/hf`"}, "repo_type": None,
+        "own_cache": False}
     assert (api["hf_home"], llm["hf_home"]) == ("/models/hf", "/cache/hf")
     assert [(m["model"], m["variable"], m["kept"]["kind"]) for m in llm["models"]] == [
         ("Qwen/Qwen2.5-1.5B-Instruct", "MODEL_ID", "container")]
@@ -126,8 +127,7 @@ def test_prefetch_script(project, tmp_path) -> None:
     assert "export HF_HOME=/models/hf" in lines
     assert [line for line in lines if line.startswith("hf ")] == [
         "hf download BAAI/bge-reranker-v2-m3",  # the value the service gives; its image's default is not fetched
-        "hf download Qwen/Qwen2.5-0.5B-Instruct --revision main",
-        "hf download Qwen/Qwen2.5-1.5B-Instruct",
+        "hf download Qwen/Qwen2.5-1.5B-Instruct",  # (0.5B goes to its own --local-dir: named, not fetched)
         "hf download google-bert/bert-base-uncased",
         "hf download sentence-transformers/all-MiniLM-L6-v2",
     ]
@@ -217,6 +217,7 @@ def test_cache_arguments_and_repository_types(tmp_path, monkeypatch) -> None:
             FROM python:3.12-slim
             RUN python -c "from huggingface_hub import snapshot_download; snapshot_download(repo_id='lerobot/libero-assets', repo_type='dataset', local_dir='/assets')"
             RUN hf download --repo-type space org/demo --local-dir /demo
+            RUN hf download --repo-type dataset org/plain-ds
             WORKDIR /srv
             COPY ocr.py .
             CMD ["python3", "ocr.py"]
@@ -233,6 +234,7 @@ def test_cache_arguments_and_repository_types(tmp_path, monkeypatch) -> None:
     assert [(m["model"], m["repo_type"], m["cache"], m["cache_from"]) for m in image["models"]] == [
         ("lerobot/libero-assets", "dataset", "/assets", "its `local_dir=`"),
         ("org/demo", "space", "/demo", "`--local-dir`"),
+        ("org/plain-ds", "dataset", "/root/.cache/huggingface/hub", "the Hugging Face cache of the RUN"),
         ("InfiniFlow/deepdoc", None, None, "a computed `local_dir=`"),
         ("org/kind", "", "/root/.cache/huggingface/hub", "the default `~/.cache/huggingface` of root"),
     ]
@@ -241,11 +243,12 @@ def test_cache_arguments_and_repository_types(tmp_path, monkeypatch) -> None:
     assert "      cache: not known (a computed `local_dir=`); depends on the volumes the container runs with\n" in text
     script = models("--prefetch-script")
     check_sh(script, tmp_path)
+    # A model loaded from a directory of its own would not use the warm HF_HOME: it is named, not fetched.
     assert [line for line in script.splitlines() if line.startswith("hf ")] == [
-        "hf download InfiniFlow/deepdoc",
-        "hf download lerobot/libero-assets --repo-type dataset",
-        "hf download org/demo --repo-type space",
-    ]
+        "hf download org/plain-ds --repo-type dataset"]
+    assert ("# - lerobot/libero-assets (dataset repository): loaded from its own directory (/assets, its "
+            "`local_dir=`), not from HF_HOME: drop that argument to share this cache (Dockerfile:2)") in script
+    assert "# - InfiniFlow/deepdoc: loaded from its own directory (not known, a computed `local_dir=`)" in script
     assert "# - org/kind (repository type computed): its repository type is computed; not known here (ocr.py:4)" \
         in script
 

@@ -69,6 +69,7 @@ class Model(NamedTuple):
     cache_from: str  # where ``cache`` comes from
     kept: Kept
     repo_type: str | None = None  # a Hub repository type given ("model", "dataset", "space"); "": not known
+    own_cache: bool = False  # it goes to a directory of its own (`cache_dir=`, `--local-dir`), not HF_HOME's cache
 
 
 class ImageModels(NamedTuple):
@@ -414,7 +415,7 @@ def _model(load: "ModelLoad", path: str, line: int | None, when: str, how: str, 
     expression = load.expr if model is None and load.variable is None else None
     hub = model is not None and load.library not in NOT_HUB and bool(REPO_ID.fullmatch(model))
     return Model(model, load.variable, load.default, value_from, expression, load.revision, load.library, load.call,
-                 path, line, when, how, hub, cache[0], cache[1], kept, load.repo_type)
+                 path, line, when, how, hub, cache[0], cache[1], kept, load.repo_type, bool(load.cache_keyword))
 
 
 def _cli_model(download: "Download", path: str, line: int | None, when: str, how: str,
@@ -422,4 +423,5 @@ def _cli_model(download: "Download", path: str, line: int | None, when: str, how
     repo = download.repo
     return Model(repo, None, None, "literal" if repo else None, None,
                  download.revision, "huggingface_hub", "hf download", path, line, when, how,
-                 bool(repo and REPO_ID.fullmatch(repo)), cache[0], cache[1], kept, download.repo_type)
+                 bool(repo and REPO_ID.fullmatch(repo)), cache[0], cache[1], kept, download.repo_type,
+                 bool(download.local_dir or download.cache_dir))

@@ -20,7 +20,9 @@ directory::
             "hub" (true: `hf download <model>` fetches it), "cache" (the directory it fills, or
             null), "cache_from", "kept": {"kind" (image | stage | cache-mount | volume |
             container | unknown), "detail"}, "repo_type" (the Hub repository type given:
-            model | dataset | space, "" when the code computes it, null when not given)}
+            model | dataset | space, "" when the code computes it, null when not given),
+            "own_cache" (true: it goes to a directory of its own -- `cache_dir=`, `local_dir=`,
+            `--local-dir` -- not to HF_HOME's cache)}
 
 ``cache_from``, ``kept.detail`` and ``unresolved`` are sentences for people; the rest is data.
 """

@@ -105,6 +105,9 @@ def _line(m: "Model") -> tuple[str | None, str]:
         return None, f"{m.call} `{m.model or m.expression or '?'}`: fetched by {NOT_HUB[m.library]}, not the Hub"
     if m.repo_type == "":
         return None, f"{name(m)}: its repository type is computed; not known here"
+    if m.own_cache:  # the load reads its own directory: a copy in HF_HOME's cache would not be used
+        return None, f"{name(m)}: loaded from its own directory ({m.cache or 'not known'}, {m.cache_from}), " \
+                     "not from HF_HOME: drop that argument to share this cache"
     if m.model is not None and m.value_from != "default":
         if m.hub:
             return f"hf download {shlex.quote(m.model)}{revision}", ""
