@@ -117,8 +117,7 @@ def check_dockerfile(source: SourceText, settings: Settings, ws: "Workspace") ->
         doc, facts = parsed
     else:
         doc = parse(source)
-        args = ws.build_args(source.path) if any(i.keyword == "ARG" for i in doc.instructions) else {}
-        facts = Facts(doc, args, ws.base_facts)
+        facts = Facts(doc, ws.lint_args(source.path, doc), ws.base_facts)
     enabled = settings.enabled_codes - settings.ignored_for(source.path)
     findings = _run_rules(
         source, settings, enabled, "dockerfile",

@@ -147,7 +147,7 @@ def _image(ws: "Workspace", dockerfile: str, target: str | None) -> ImageModels:
     if parsed is None:
         return ImageModels(_rel(dockerfile), target, [], [f"{_rel(dockerfile)} cannot be read or does not parse"])
     facts = parsed[1]
-    stage = next((s for s in facts.stages if s.name == target.lower()), None) if target else facts.final_stage
+    stage = facts.target_stage(target)
     if stage is None:
         return ImageModels(_rel(dockerfile), target, [], [f"{_rel(dockerfile)} has no stage `{target}`"])
     unresolved: list[str] = []
@@ -174,7 +174,8 @@ def _built_stages(stage: "Stage") -> list["Stage"]:
 
 
 def _build_time(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage", unresolved: list[str]) -> list[Model]:
-    from aicache_lint.dockerfile.hub_downloads import PYTHON, is_hub_download, python_downloads
+    from aicache_lint.dockerfile.hub_downloads import is_hub_download, python_downloads
+    from aicache_lint.dockerfile.shell import PYTHON
     from aicache_lint.workspace.python_code import run_code
 
     chain = {s.index for s in stage.chain()}
@@ -384,9 +385,12 @@ def _load_cache(load: "ModelLoad", rt: "Runtime", cwd: str | None) -> tuple[str 
     if load.cache_keyword:
         if not load.cache_dir:
             return None, _computed(load)
-        if load.cache_dir.startswith("/") or cwd is not None:
-            return posixpath.normpath(posixpath.join(cwd or "/", load.cache_dir)), f"its `{load.cache_keyword}=`"
-        return None, f"its `{load.cache_keyword}=`, relative to a directory that is not known"
+        from aicache_lint.knowledge.code_caches import load_directory
+
+        directory = load_directory(load.cache_dir, cwd, rt.home)
+        if directory is not None:
+            return directory, f"its `{load.cache_keyword}=`"
+        return None, f"its `{load.cache_keyword}=`, a directory that is not known here (relative, `~` or a variable)"
     home_var = LIBRARY_HOME.get(load.library or "")
     if home_var and rt.has(home_var):
         value = rt.get(home_var)

@@ -233,14 +233,10 @@ def _torch_reason(service: "Service", rt: Runtime) -> str | None:
     for file, load in ws.service_code(service).loads():
         if fills_torch_hub(load):
             return f"its code loads {described(load)} ({_shown(service, file.path)}:{load.line})"
-    build = service.build
-    args = tuple(sorted((n, v.value) for n, v in build.args.items() if v.value is not None)) if build else ()
-    parsed = ws.dockerfile(linked.dockerfile, args)
-    if parsed is None:
-        return None
-    facts = parsed[1]
-    stage = next((s for s in facts.stages if s.name == linked.stage), None) if linked.stage else facts.final_stage
-    use = torch_hub_use(ws, linked.dockerfile, facts, stage)
+    from aicache_lint.workspace.runtime import built_stage
+
+    built = built_stage(ws, service)
+    use = torch_hub_use(ws, *built) if built is not None else None
     return f"its image loads torch hub weights: {use.what.rstrip(',')}" if use is not None else None
 
 

@@ -230,6 +230,13 @@ class Facts:
         """Every RUN, including ONBUILD RUN, in file order."""
         return [i for i in self.doc.instructions if (i.inner or i).keyword == "RUN"]
 
+    def target_stage(self, target: str | None) -> Stage | None:
+        """The stage a build with ``target`` makes: that stage (names are case-insensitive), else
+        the final one when no target is given; None for a target the file does not have."""
+        if not target:
+            return self.final_stage
+        return next((s for s in self.stages if s.name == target.lower()), None)
+
     def command(self, stage: Stage) -> tuple[Instruction | None, Instruction | None]:
         """The ENTRYPOINT and CMD in force at the end of ``stage`` (None: not set in this file). As in
         Docker, an ENTRYPOINT set after the CMD's stage resets a CMD inherited from a base stage."""

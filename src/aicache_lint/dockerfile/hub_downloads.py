@@ -6,7 +6,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.dockerfile.shell import subcommand
+from aicache_lint.dockerfile.shell import PYTHON, subcommand
 from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.index import Workspace
     from aicache_lint.workspace.python_code import CodeFile
 
-PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _SHEBANG_PYTHON = re.compile(r"#![^\n]*\bpython\d*(?:\.\d+)*[ \t]*(?:\n|$)")
 # Where each library keeps what it downloads (DOMAIN §3.3): (tool directory, override variable,
 # subdirectory); the libraries not named here download through the Hugging Face Hub cache.

@@ -989,6 +989,8 @@ def _foreign_shebang(body: str) -> bool:
 # Normalisation for rules
 
 _PIP_RE = re.compile(r"pip\d*(?:\.\d+)*")
+# A Python interpreter's program name (`python`, `python3`, `python3.11`): what runs a script or `-c` code.
+PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _PYTHON_RE = re.compile(r"python\d*(?:\.\d+)*|py|pypy\d*(?:\.\d+)*")
 _PLAIN_NAME_RE = re.compile(r"[\w.+-]+")
 

@@ -43,7 +43,7 @@ def lost_caches(ws: "Workspace", path: str, facts: "PythonFacts") -> list[LostCa
             continue  # a volume we cannot read may keep it
         rt = runtime(service)
         for load in loads:
-            directory = _absolute(load.cache_dir or "", code.cwd, rt.home)
+            directory = load_directory(load.cache_dir or "", code.cwd, rt.home)
             if directory is None or any(covers(v, directory) for v in service.volumes):
                 continue
             if rt.linked is not None and rt.linked.filler(directory) is not None:
@@ -53,14 +53,18 @@ def lost_caches(ws: "Workspace", path: str, facts: "PythonFacts") -> list[LostCa
 
 
 def is_temporary(directory: str) -> bool:
-    return any(directory == t or directory.startswith(t + "/") for t in TEMPORARY)
+    from aicache_lint.dockerfile.facts import covers_path
+
+    return any(covers_path(t, directory) for t in TEMPORARY)
 
 
-def _absolute(value: str, cwd: str | None, home: str | None) -> str | None:
+def load_directory(value: str, cwd: str | None, home: str | None) -> str | None:
+    """The absolute directory a load's literal cache argument names: `~` is ``home``, a relative
+    path is read from ``cwd``; None when that cannot be known (a variable, an unknown home or cwd)."""
+    from aicache_lint.python.launch import absolute
+
     if value.startswith("~/") or value == "~":
         return posixpath.normpath(home + value[1:]) if home else None
-    if value.startswith("/"):
-        return posixpath.normpath(value)
-    if "$" in value or cwd is None:
+    if "$" in value and not value.startswith("/"):
         return None
-    return posixpath.normpath(posixpath.join(cwd, value))
+    return absolute(value, cwd)

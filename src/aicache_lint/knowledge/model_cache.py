@@ -55,6 +55,12 @@ def first_use_in_image(ctx: "DockerfileContext", cache_vars: Iterable[str], find
     return None
 
 
+def copies_context(stages: Iterable[Stage]) -> bool:
+    """Whether one of ``stages`` copies files of the build context (where the code an image runs, or
+    the script its command starts, comes from): a `COPY`/`ADD` without `--from`."""
+    return any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in stages for i in s.instructions)
+
+
 _SHELL_SCRIPT = re.compile(r"\.sh\b|\b(?:ba|da|z)?sh\b")
 
 
@@ -71,8 +77,7 @@ def set_at_start(ctx: "DockerfileContext", cache_vars: Iterable[str]) -> bool:
     words = " ".join(" ".join(i.json_args) if i.json_args is not None else i.args.text for i in (entrypoint, cmd) if i)
     if entrypoint is None and not _SHELL_SCRIPT.search(words):
         return False  # no script runs before the command: `CMD ["uvicorn", "app:app"]` sets nothing
-    if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in final.chain()
-               for i in s.instructions):
+    if not copies_context(final.chain()):
         return False
     env = ctx.workspace.image_code(ctx.path).env
     return any(env.get(var) for var in cache_vars)

@@ -23,7 +23,7 @@ import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.knowledge.libraries import TORCH_LIBRARIES
-from aicache_lint.knowledge.model_cache import image_stages
+from aicache_lint.knowledge.model_cache import copies_context, image_stages
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.facts import Facts, Stage
@@ -108,7 +108,7 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
     command = next((i for i in reversed(facts.command(stage)) if i is not None), None)
     if command is None or facts.stage_of(command) is None:
         return None
-    if not any(i.keyword in ("COPY", "ADD") and not i.flags_named("from") for s in stages for i in s.instructions):
+    if not copies_context(stages):
         return None  # no file of the build context in the image
     install = None
     unseen = False

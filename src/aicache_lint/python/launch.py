@@ -23,6 +23,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from aicache_lint.dockerfile.shell import PYTHON
 from aicache_lint.source import MappedText, Span
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 SCRIPT, MODULE, CODE, SHELL, EXEC = "script", "module", "code", "shell", "exec"
 PROGRAM = "program"  # any other program by name: a project's console script (`[project.scripts]`) runs Python
-PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ash"})
 # Builtins and everyday tools of a shell script: never a project's console script.
 _SHELL_WORDS = frozenset("echo printf set unset export exec cd test [ [[ true false exit return shift source . "
@@ -140,6 +140,13 @@ def expand(value: str, env: dict[str, str | None]) -> str | None:
     return None if missing or "$" in out or "`" in out else out
 
 
+def absolute(path: str, cwd: str | None) -> str | None:
+    """``path`` made absolute from ``cwd``; None when it is relative and ``cwd`` is not known."""
+    if path.startswith("/"):
+        return posixpath.normpath(path)
+    return posixpath.normpath(posixpath.join(cwd, path)) if cwd else None
+
+
 class Reader:
     """Reads command lines in order, keeping the working directory and the variables they set."""
 
@@ -190,9 +197,7 @@ class Reader:
         program = posixpath.basename(words[0])
         rest = words[1:]
         if program in ("cd", "pushd"):
-            target = rest[0] if rest else None
-            self.cwd = None if target is None or target == "\0" or self.cwd is None and not target.startswith("/") \
-                else posixpath.normpath(posixpath.join(self.cwd or "/", target))
+            self.cwd = self.path(rest[0]) if rest else None
         elif program == "export":
             for word in rest:
                 if "=" in word and word != "\0":
@@ -308,25 +313,21 @@ class Reader:
             option, eq, value = word.partition("=")
             if option in _SERVER_DIRS:
                 value = value if eq else (rest[i + 1] if i + 1 < len(rest) else "")
-                if value and value != "\0":
-                    roots.append(posixpath.normpath(posixpath.join(self.cwd or "/", value)) if self.cwd or
-                                 value.startswith("/") else value)
+                root = self.path(value) if value else None
+                if root is not None:  # (a relative root under an unknown directory could not be looked up)
+                    roots.append(root)
         app = next((w for w in rest if _APP.fullmatch(w)), None)
         if app:
             self.launch(MODULE, app.split(":", 1)[0], span, roots=tuple(roots))
 
     def clone(self, rest: list[str]) -> None:
-        operands = [w for w in _skip_options(rest, frozenset({"-b", "--branch", "--depth", "-o", "--origin",
-                                                               "-c", "--config", "--reference", "-j", "--jobs"}),
-                                             keep_going=True)]
+        operands = _skip_options(rest, frozenset({"-b", "--branch", "--depth", "-o", "--origin", "-c", "--config",
+                                                  "--reference", "-j", "--jobs"}), keep_going=True)
         if not operands or operands[0] == "\0":
             return
         url = operands[0]
         name = operands[1] if len(operands) > 1 else posixpath.basename(url.rstrip("/")).removesuffix(".git")
-        directory = None
-        if name != "\0" and (self.cwd is not None or name.startswith("/")):
-            directory = posixpath.normpath(posixpath.join(self.cwd or "/", name))
-        self.events.clones.append(Clone(url, directory))
+        self.events.clones.append(Clone(url, self.path(name)))
 
     def download(self, rest: list[str], span: Span | None) -> None:
         operands = _skip_options(rest, frozenset({"--local-dir", "--cache-dir", "--revision", "--repo-type",
@@ -342,11 +343,7 @@ class Reader:
                                               "" if repo_type == "\0" else repo_type))
 
     def path(self, value: str | None) -> str | None:
-        if value is None or value == "\0":
-            return None
-        if value.startswith("/"):
-            return posixpath.normpath(value)
-        return posixpath.normpath(posixpath.join(self.cwd, value)) if self.cwd else None
+        return absolute(value, self.cwd) if value is not None and value != "\0" else None
 
     def launch(self, kind: str, target: str, span: Span | None, args: tuple[str, ...] = (),
                roots: tuple[str, ...] = ()) -> None:

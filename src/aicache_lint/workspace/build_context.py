@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
+
+from aicache_lint.dockerfile.shell import PYTHON
 
 if TYPE_CHECKING:
     from aicache_lint.deps import DepFile, Read, Selection
@@ -61,7 +62,6 @@ _READERS = frozenset({"pip", "uv", "conda", "mamba", "micromamba", "poetry", "ca
                       "wc", "ls", "test", "[", "[[", "stat", "diff", "md5sum", "sha256sum", "sha1sum", "chmod",
                       "chown", "chgrp", "echo", "printf", "file"})
 _OUTPUT_OPTIONS = frozenset({"-o", "--output-file", "--output"})
-_PYTHON = re.compile(r"python\d*(?:\.\d+)*")
 
 
 def context_installs(facts: "Facts", instr: "Instruction", inv: "Invocation", context: str, read: Read,
@@ -467,17 +467,22 @@ class _CopySpec(NamedTuple):
     stage: "Stage | None"  # `--from=<a stage of this file>`
 
 
-_SPECS: "weakref.WeakKeyDictionary[Facts, dict[int, _CopySpec | None]]" = None  # type: ignore[assignment]
+_MEMOS = None  # Facts -> {what: {id(instruction): value}}; made on first use (weakref loads then)
+
+
+def _memo(facts: "Facts", what: str) -> dict:
+    """The values of one kind worked out for the instructions of ``facts`` (kept as long as they are)."""
+    global _MEMOS
+    if _MEMOS is None:
+        import weakref
+
+        _MEMOS = weakref.WeakKeyDictionary()
+    return _MEMOS.setdefault(facts, {}).setdefault(what, {})
 
 
 def _copy_spec(facts: "Facts", instr: "Instruction") -> _CopySpec | None:
     """What a COPY or ADD copies where, read once per instruction (None: it names no destination)."""
-    global _SPECS
-    if _SPECS is None:
-        import weakref
-
-        _SPECS = weakref.WeakKeyDictionary()
-    memo = _SPECS.setdefault(facts, {})
+    memo = _memo(facts, "copy")
     key = id(instr)
     if key in memo:
         return memo[key]
@@ -498,8 +503,9 @@ def _copy_spec(facts: "Facts", instr: "Instruction") -> _CopySpec | None:
         if origin:
             name = (origin[0].value or "").lower()
             stage = next((s for s in facts.stages if s.name == name or str(s.index) == name), None)
-            unknown = unknown or stage is None or stage.index >= (facts.stage_of(instr).index if facts.stage_of(instr)
-                                                                   else 0)
+            here = facts.stage_of(instr)
+            # another image or context, or a stage that is not built before this one
+            unknown = unknown or stage is None or stage.index >= (here.index if here is not None else 0)
         spec = _CopySpec(dest, [s for s in sources if s is not None], bool(dest_raw) and (
             dest_raw.endswith("/") or dest_raw in (".", "..") or len(sources) > 1),
             [f.value for f in instr.flags_named("exclude") if f.value], unknown, stage)
@@ -507,17 +513,9 @@ def _copy_spec(facts: "Facts", instr: "Instruction") -> _CopySpec | None:
     return spec
 
 
-_WRITTEN: "weakref.WeakKeyDictionary[Facts, dict[int, frozenset[str]]]" = None  # type: ignore[assignment]
-
-
 def _written(facts: "Facts", run: "Instruction") -> frozenset[str]:
     """The absolute paths the commands of a RUN may change (see ``_rewrites``), once per RUN."""
-    global _WRITTEN
-    if _WRITTEN is None:
-        import weakref
-
-        _WRITTEN = weakref.WeakKeyDictionary()
-    memo = _WRITTEN.setdefault(facts, {})
+    memo = _memo(facts, "written")
     key = id(run)
     if key not in memo:
         state, escape = facts.state(run), facts.doc.escape
@@ -540,7 +538,7 @@ def _outputs(inv: "Invocation", state: "State", escape: str) -> list[str]:
         option, eq, rest = value.partition("=")
         if (i > 0 and values[i - 1] in _OUTPUT_OPTIONS) or (eq and option in _OUTPUT_OPTIONS):
             out.append(at(rest if eq else value))
-        if inv.program not in _READERS and not _PYTHON.fullmatch(inv.program):  # `python app.py` runs it
+        if inv.program not in _READERS and not PYTHON.fullmatch(inv.program):  # `python app.py` runs it
             out.append(at(rest if value.startswith("-") and eq else value))
     return [p for p in out if p]
 

@@ -216,9 +216,13 @@ class Workspace:
         """The Dockerfile as its check reads it: with the build args its builds agree on when it
         declares ARGs (only then are the project's builds looked at); None: unreadable or unparsable."""
         plain = self.dockerfile(path)
-        if plain is None or not any(i.keyword == "ARG" for i in plain[0].instructions):
-            return plain
-        return self.dockerfile(path, tuple(sorted(self.build_args(path).items())))
+        args = self.lint_args(path, plain[0]) if plain is not None else {}
+        return self.dockerfile(path, tuple(sorted(args.items()))) if args else plain
+
+    def lint_args(self, path: str, doc: "Dockerfile") -> dict[str, str]:
+        """The build args a Dockerfile is checked with: those its builds agree on, when it declares
+        ARGs (only then are the project's builds looked at)."""
+        return self.build_args(path) if any(i.keyword == "ARG" for i in doc.instructions) else {}
 
     def build_file(self, path: str) -> "BuildFile | None":
         """A workflow, GitLab, Bake or daemon file parsed once per text (``buildfiles.parse``);
@@ -497,7 +501,7 @@ class Workspace:
             if parsed is None:
                 return EMPTY
             facts = parsed[1]
-            stage = next((s for s in facts.stages if s.name == target.lower()), None) if target else facts.final_stage
+            stage = facts.target_stage(target)
             if stage is None:
                 return EMPTY
             return stage_code(self, dockerfile, facts, stage, self.build_context(dockerfile))

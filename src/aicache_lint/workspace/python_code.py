@@ -81,14 +81,16 @@ def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage",
     from aicache_lint.workspace.build_context import image_locator
 
     state = facts.end_state(stage)
-    env = {k: v for k, v in state.env.items()}
+    env = dict(state.env)
     locators: list[Locate] = []
     if service is not None:
         env.update(_service_env(service))
         locators.append(_bind_locator(service))
-    if context is not None and "://" not in context:
+    if context is not None and "://" in context:
+        context = None  # a remote context: nothing of it is here to read
+    if context is not None:
         locators.append(image_locator(facts, stage, context, ws.text, ws.listdir))
-    tracer = _Tracer(ws, locators, env, context=context if context is not None and "://" not in context else None)
+    tracer = _Tracer(ws, locators, env, context=context)
     entrypoint, cmd = facts.command(stage)
     overrides = _overrides(service) if service is not None else None
     workdir = (overrides.workdir if overrides and overrides.workdir else None) or state.workdir
@@ -109,20 +111,11 @@ def stage_code(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stage",
 def service_code(ws: "Workspace", service: "Service") -> Code:
     """The code a service runs: its image built here (with its overrides), or, for an image built
     elsewhere, what its command runs from bind-mounted files."""
-    from aicache_lint.workspace.runtime import build_target
+    from aicache_lint.workspace.runtime import built_stage
 
-    build = service.build
-    if build is not None and build.dockerfile and not build.dockerfile_inline and build.context is not None:
-        args = tuple(sorted((n, v.value) for n, v in build.args.items() if v.value is not None))
-        parsed = ws.dockerfile(build.dockerfile, args)
-        if parsed is not None:
-            _, facts = parsed
-            target = build_target(service)
-            stage = next((s for s in facts.stages if s.name == target.lower()), None) if target else \
-                facts.final_stage
-            if stage is not None:
-                return stage_code(ws, build.dockerfile, facts, stage, build.context, service)
-        return EMPTY
+    if service.build is not None:
+        built = built_stage(ws, service)
+        return stage_code(ws, *built, service.build.context, service) if built is not None else EMPTY
     overrides = _overrides(service)
     if overrides.command is None and overrides.entrypoint is None:
         return EMPTY
@@ -235,7 +228,7 @@ def reached_files(ws: "Workspace", paths: list[str]) -> list[str]:
 
 
 def _build_time_codes(ws: "Workspace", dockerfile: str) -> list[Code]:
-    from aicache_lint.python.launch import PYTHON
+    from aicache_lint.dockerfile.shell import PYTHON
 
     parsed = ws.linted_dockerfile(dockerfile)
     if parsed is None:
@@ -405,7 +398,7 @@ class _Tracer:
 
     def follow(self, reader, where: str | None, depth: int, passed: list[str] | None) -> None:
         """Follow what a command reader found (``where``: the file it was read from)."""
-        from aicache_lint.python.launch import CODE, EXEC, MODULE, PROGRAM, SCRIPT, SHELL
+        from aicache_lint.python.launch import CODE, EXEC, MODULE, PROGRAM, SCRIPT, SHELL, absolute
 
         for clone in reader.events.clones:
             local = self.ws.own_clone(clone.url)
@@ -426,7 +419,7 @@ class _Tracer:
             if launch.kind == PROGRAM:
                 self.console_script(launch)
                 continue
-            path = self.path(launch.target, launch.cwd)
+            path = absolute(launch.target, launch.cwd)
             if path is None:
                 self.unresolved.append(f"`{launch.target}` is started from a directory that is not known")
                 continue
@@ -434,11 +427,6 @@ class _Tracer:
                 self.script(path, launch)
             elif launch.kind in (SHELL, EXEC):
                 self.shell(path, launch, depth, passed)
-
-    def path(self, target: str, cwd: str | None) -> str | None:
-        if target.startswith("/"):
-            return posixpath.normpath(target)
-        return posixpath.normpath(posixpath.join(cwd, target)) if cwd else None
 
     def script(self, image_path: str, launch: "Launch") -> None:
         local = self.locate(image_path)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from aicache_lint.compose.project import Service
-    from aicache_lint.dockerfile.facts import Stage, State
+    from aicache_lint.dockerfile.facts import Facts, Stage, State
     from aicache_lint.dockerfile.image_writes import ImageWrite
     from aicache_lint.workspace.index import Workspace
 
@@ -56,6 +56,17 @@ class LinkedImage(NamedTuple):
 
 def linked_image(ws: "Workspace", service: "Service") -> LinkedImage | None:
     """The linked image of a service with a `build:` whose Dockerfile can be read, else None."""
+    built = built_stage(ws, service)
+    if built is None:
+        return None
+    dockerfile, facts, stage = built
+    return _summary(ws, dockerfile, facts, stage, service.build.context)
+
+
+def built_stage(ws: "Workspace", service: "Service") -> tuple[str, "Facts", "Stage"] | None:
+    """The Dockerfile a service's `build:` names, its facts under the service's build `args`, and
+    the stage it builds (`target:`, else the final one); None when it is not built here from a
+    local context, or its Dockerfile cannot be read."""
     build = service.build
     if build is None or build.dockerfile_inline or build.dockerfile is None or build.context is None:
         return None
@@ -63,17 +74,8 @@ def linked_image(ws: "Workspace", service: "Service") -> LinkedImage | None:
         return None
     args = tuple(sorted((name, var.value) for name, var in build.args.items() if var.value is not None))
     parsed = ws.dockerfile(build.dockerfile, args)
-    if parsed is None:
-        return None
-    _, facts = parsed
-    target = build_target(service)
-    if target:
-        stage = next((s for s in facts.stages if s.name == target.lower()), None)
-    else:
-        stage = facts.final_stage
-    if stage is None:
-        return None
-    return _summary(ws, build.dockerfile, facts, stage, build.context)
+    stage = parsed[1].target_stage(build_target(service)) if parsed is not None else None
+    return (build.dockerfile, parsed[1], stage) if stage is not None else None
 
 
 def build_target(service: "Service") -> str | None:
