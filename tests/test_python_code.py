@@ -314,3 +314,15 @@ def test_a_namespace_package(tmp_path, monkeypatch):
                       "COPY --from=builder custom_model custom_model\nENTRYPOINT [\"python\", \"-m\", \"custom_model.model\"]\n",
         "custom_model/model.py": "from custom_model import util\n", "custom_model/util.py": "x = 1\n"})
     assert files == [os.path.join("custom_model", "model.py"), os.path.join("custom_model", "util.py")]
+
+
+@pytest.mark.parametrize("text, program", [
+    ("#!/usr/bin/env python3\nimport os\n", "python3"), ("#!/usr/bin/python3.11 -u\n", "python3.11"),
+    ("#!/usr/bin/env -S PYTHONUNBUFFERED=1 python\n", "python"), ("#!/bin/bash\nset -e\n", "bash"),
+    ("#!\n", ""), ("import os\n", None),
+])
+def test_shebang_program(text, program):
+    # one reading of a `#!` line for the heredocs of a RUN, the scripts a command runs, and shell parsing
+    from aicache_lint.dockerfile.shell import shebang_program
+
+    assert shebang_program(text) == program

@@ -274,7 +274,7 @@ def _command_line(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stag
 
 
 def _service(ws: "Workspace", group: tuple[str, ...], service: "Service") -> ServiceModels:
-    from aicache_lint.compose.caches import MODEL_ID_VARS, _hf_cache, covers, runtime
+    from aicache_lint.compose.caches import MODEL_ID_VARS, hf_cache, covers, runtime
 
     code = ws.service_code(service)
     rt = runtime(service)
@@ -305,7 +305,7 @@ def _service(ws: "Workspace", group: tuple[str, ...], service: "Service") -> Ser
         var = service.environment.get(name)
         if var is None or name in named or not var.value or not REPO_ID.fullmatch(var.value.strip()):
             continue
-        cache = _hf_cache(rt, "")
+        cache = hf_cache(rt, "")
         models.append(Model(var.value.strip(), name, None, "environment", None, None, None, f"`{name}` in environment",
                             _rel(var.file), _line(ws, var.file, var.node.span.start), RUN, "environment", True,
                             cache.directory, cache.where, kept(cache.directory)))
@@ -336,7 +336,7 @@ def _state_runtime(state: "State") -> "Runtime":
 
 def _run_time(ws: "Workspace", code: "Code", rt: "Runtime", kept, command: tuple[str, int | None],
               service: "Service | None" = None) -> list[Model]:
-    from aicache_lint.compose.caches import _hf_cache
+    from aicache_lint.compose.caches import hf_cache
     from aicache_lint.python.launch import MODULE, SCRIPT
 
     cwd = next((l.cwd for l in code.launches if l.kind in (SCRIPT, MODULE)), None)
@@ -355,7 +355,7 @@ def _run_time(ws: "Workspace", code: "Code", rt: "Runtime", kept, command: tuple
         if download.local_dir or download.cache_dir:
             cache = (download.local_dir or download.cache_dir, "`--local-dir`" if download.local_dir else "`--cache-dir`")
         else:
-            hub = _hf_cache(rt._replace(env={**rt.env, **{k: v for k, v in download.env.items() if v is not None}}), "")
+            hub = hf_cache(rt._replace(env={**rt.env, **{k: v for k, v in download.env.items() if v is not None}}), "")
             cache = (hub.directory, hub.where)
         out.append(_cli_model(download, path, line, RUN, "command", cache, kept(cache[0])))
     return out
@@ -379,7 +379,7 @@ def _value_sources(service: "Service | None", code: "Code") -> dict[str, tuple[s
 
 def _load_cache(load: "ModelLoad", rt: "Runtime", cwd: str | None) -> tuple[str | None, str]:
     """The directory a load fills, and where that comes from: its cache argument, else its library's cache."""
-    from aicache_lint.compose.caches import _default, _default_where, _hf_cache, _torch_cache
+    from aicache_lint.compose.caches import default_cache, default_where, hf_cache, torch_cache
     from aicache_lint.dockerfile.hub_downloads import LIBRARY_CACHE, LIBRARY_HOME
 
     if load.cache_keyword:
@@ -397,11 +397,11 @@ def _load_cache(load: "ModelLoad", rt: "Runtime", cwd: str | None) -> tuple[str 
         return (posixpath.normpath(value) if value and value.startswith("/") else None), f"`{home_var}`"
     tool = LIBRARY_CACHE.get(load.library or "")
     if tool is None:
-        cache = _hf_cache(rt, "")
+        cache = hf_cache(rt, "")
     elif tool[1] == "TORCH_HOME":
-        cache = _torch_cache(rt, "")
+        cache = torch_cache(rt, "")
     else:
-        return _default(rt, tool[0]), _default_where(rt, tool[0])
+        return default_cache(rt, tool[0]), default_where(rt, tool[0])
     return cache.directory, cache.where
 
 

@@ -179,7 +179,7 @@ def _hub_only(project: "Project") -> bool:
 def _needs(project: "Project") -> list[_Need]:
     """Services whose Hugging Face cache is known, on no volume, and mountable somewhere (once per
     project: every finding of a pass asks)."""
-    from aicache_lint.compose.caches import _hf_cache, model_caches
+    from aicache_lint.compose.caches import hf_cache, model_caches
 
     if project in _NEEDS:
         return _NEEDS[project]
@@ -188,7 +188,7 @@ def _needs(project: "Project") -> list[_Need]:
         rt = runtime(service)
         if not any(c.kind == HF for c in model_caches(service, rt)) and not any(rt.has(v) for v in HF_CACHE_VARS):
             continue
-        cache: ModelCache = _hf_cache(rt, "")
+        cache: ModelCache = hf_cache(rt, "")
         if cache.root is None or covered(service, cache) is not False:
             continue
         layouts = frozenset(lay for lay, path in _mount_points(cache.root, cache.layout).items()

@@ -141,10 +141,10 @@ def model_caches(service: "Service", rt: Runtime | None = None) -> list[ModelCac
     found: list[ModelCache] = []
     hf_why = _hf_reason(service, rt)
     if hf_why:
-        found.append(_hf_cache(rt, hf_why))
+        found.append(hf_cache(rt, hf_why))
     torch_why = _torch_reason(service, rt)
     if torch_why:
-        found.append(_torch_cache(rt, torch_why))
+        found.append(torch_cache(rt, torch_why))
     image = rt.image
     if image is not None and not image.hub_layout:
         kind = image.repositories[0].rsplit("/", 1)[-1]
@@ -268,7 +268,7 @@ def _abs(value: str | None) -> str | None:
     return posixpath.normpath(value) if value and value.startswith("/") else None
 
 
-def _hf_cache(rt: Runtime, why: str) -> ModelCache:
+def hf_cache(rt: Runtime, why: str) -> ModelCache:
     extra = tuple(d for d in (_abs(rt.get(v)) for v in TRANSFORMERS_CACHE_VARS if rt.has(v)) if d)
     unknown_extra = any(rt.has(v) and _abs(rt.get(v)) is None for v in TRANSFORMERS_CACHE_VARS)
     for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
@@ -281,22 +281,22 @@ def _hf_cache(rt: Runtime, why: str) -> ModelCache:
         home = _abs(rt.get("HF_HOME"))
         return ModelCache(HF, posixpath.join(home, "hub") if home else None, home, HF_HOME_LAYOUT, why,
                           "`HF_HOME`", "HF_HOME", extra)
-    root = _default(rt, "huggingface")
+    root = default_cache(rt, "huggingface")
     return ModelCache(HF, posixpath.join(root, "hub") if root else None, root, HF_HOME_LAYOUT, why,
-                      _default_where(rt, "huggingface"), None, extra)
+                      default_where(rt, "huggingface"), None, extra)
 
 
-def _torch_cache(rt: Runtime, why: str) -> ModelCache:
+def torch_cache(rt: Runtime, why: str) -> ModelCache:
     if rt.has("TORCH_HOME"):
         home = _abs(rt.get("TORCH_HOME"))
         return ModelCache(TORCH, posixpath.join(home, "hub") if home else None, home, TORCH_HOME_LAYOUT, why,
                           "`TORCH_HOME`", "TORCH_HOME")
-    root = _default(rt, "torch")
+    root = default_cache(rt, "torch")
     return ModelCache(TORCH, posixpath.join(root, "hub") if root else None, root, TORCH_HOME_LAYOUT, why,
-                      _default_where(rt, "torch"), None)
+                      default_where(rt, "torch"), None)
 
 
-def _default(rt: Runtime, tool: str) -> str | None:
+def default_cache(rt: Runtime, tool: str) -> str | None:
     """`$XDG_CACHE_HOME/<tool>`, else `~/.cache/<tool>` when the home is known."""
     if rt.has("XDG_CACHE_HOME"):
         xdg = _abs(rt.get("XDG_CACHE_HOME"))
@@ -306,7 +306,7 @@ def _default(rt: Runtime, tool: str) -> str | None:
     return posixpath.join(rt.home, ".cache", tool)
 
 
-def _default_where(rt: Runtime, tool: str) -> str:
+def default_where(rt: Runtime, tool: str) -> str:
     if rt.has("XDG_CACHE_HOME"):
         return "`XDG_CACHE_HOME`"
     return f"the default `~/.cache/{tool}` of {'root' if rt.is_root else 'the user'}"
@@ -342,7 +342,7 @@ def volume_layouts(project: "Project") -> dict[str, set[str]]:
             if caches is None:
                 rt = runtime(service)
                 # What the service's variables say, whether or not it is seen downloading.
-                caches = [*model_caches(service, rt), _hf_cache(rt, ""), _torch_cache(rt, "")]
+                caches = [*model_caches(service, rt), hf_cache(rt, ""), torch_cache(rt, "")]
             target = posixpath.normpath(volume.target)
             layout = "other"
             for cache in caches:

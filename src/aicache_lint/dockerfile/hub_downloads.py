@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.dockerfile.shell import PYTHON, subcommand
+from aicache_lint.dockerfile.shell import PYTHON, shebang_program, subcommand
 from aicache_lint.source import MappedText
 
 if TYPE_CHECKING:
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.index import Workspace
     from aicache_lint.workspace.python_code import CodeFile
 
-_SHEBANG_PYTHON = re.compile(r"#![^\n]*\bpython\d*(?:\.\d+)*[ \t]*(?:\n|$)")
 # Where each library keeps what it downloads (DOMAIN §3.3): (tool directory, override variable,
 # subdirectory); the libraries not named here download through the Hugging Face Hub cache.
 LIBRARY_CACHE = {
@@ -101,7 +99,7 @@ def _python_bodies(script: "Script | None") -> list["MappedText"]:
             if doc is None or r.fd not in (None, "0"):
                 continue
             body = _heredoc_text(cmd.script.source, doc)
-            if inv is not None or _SHEBANG_PYTHON.match(body.text):
+            if inv is not None or PYTHON.fullmatch(shebang_program(body.text) or ""):
                 out.append(body)
     return out
 

@@ -976,13 +976,20 @@ def _stdin_script(cmd: Command, inv: Invocation | None, text: str) -> ShellHered
 
 def _foreign_shebang(body: str) -> bool:
     """Whether the body starts with a shebang naming something other than a shell."""
-    first = body.lstrip("\t").split("\n", 1)[0]
+    program = shebang_program(body.lstrip("\t"))
+    return program is not None and program not in _SHELLS
+
+
+def shebang_program(text: str) -> str | None:
+    """The program a text's `#!` line runs (seen through `env`), "" for a bare `#!`, None when the
+    text has no shebang."""
+    first = text.split("\n", 1)[0]
     if not first.startswith("#!"):
-        return False
+        return None
     parts = first[2:].split()
     if parts and parts[0].rsplit("/", 1)[-1] == "env":
         parts = [p for p in parts[1:] if not p.startswith("-") and "=" not in p]
-    return not parts or parts[0].rsplit("/", 1)[-1] not in _SHELLS
+    return parts[0].rsplit("/", 1)[-1] if parts else ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from aicache_lint.dockerfile.shell import Invocation, Word
+    from aicache_lint.source import Span
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Options of pip/uv/conda/pipx/poetry that take a value as the next word.
@@ -134,6 +135,16 @@ class Requested(NamedTuple):
     name: str  # normalised (PEP 503)
     word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
     where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line
+
+    def span(self, inv: "Invocation") -> "Span":
+        """Where a finding about it goes in the Dockerfile: its word, else the install's program."""
+        words = [self.word] if self.word is not None else inv.program_words
+        return inv.command.script.file_span(words[0].start, words[-1].end)
+
+    @property
+    def named(self) -> str:
+        """How a message names it: "`torch`", or "`torch` (from `requirements.txt:3`)"."""
+        return f"`{self.name}` (from `{self.where}`)" if self.where else f"`{self.name}`"
 
 
 _INSTALLERS = frozenset({"pip", "uv", "poetry", "conda", "mamba", "micromamba"})

@@ -121,8 +121,7 @@ def _run_time(ws, dockerfile: str, facts: "Facts", stage: "Stage", stages: list)
                 req = next((r for r in ws.requested_packages(dockerfile, facts, instr, inv)
                             if r.name in TORCH_LIBRARIES), None)
                 if req is not None:
-                    words = [req.word] if req.word is not None else inv.program_words
-                    install = (s, inv.command.script.file_span(words[0].start, words[-1].end))
+                    install = (s, req.span(inv))
                     break
     if install is None and not unseen:
         return None  # torch is not installed as far as the file shows
@@ -158,8 +157,5 @@ def _build_time(ws, dockerfile: str, facts: "Facts", stages: list) -> TorchHubUs
             for inv in facts.invocations(instr):
                 for req in ws.requested_packages(dockerfile, facts, instr, inv):
                     if req.name in HUB_LIBRARIES:
-                        words = [req.word] if req.word is not None else inv.program_words
-                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
-                        return TorchHubUse(s, inv.command.script.file_span(words[0].start, words[-1].end),
-                                           f"{named}, which {HUB_LIBRARIES[req.name]},")
+                        return TorchHubUse(s, req.span(inv), f"{req.named}, which {HUB_LIBRARIES[req.name]},")
     return None

@@ -488,6 +488,7 @@ class _Tracer:
         return tuple(p for p in value.split(":") if p.startswith("/"))
 
     def shell(self, image_path: str, launch: "Launch", depth: int, passed: list[str] | None) -> None:
+        from aicache_lint.dockerfile.shell import PYTHON, shebang_program
         from aicache_lint.python.launch import Reader
         from aicache_lint.source import MappedText
 
@@ -498,7 +499,7 @@ class _Tracer:
         text = self.ws.text(local)
         if text is None:
             return
-        if text.startswith("#!") and "python" in text.split("\n", 1)[0]:
+        if PYTHON.fullmatch(shebang_program(text) or ""):  # `#!/usr/bin/env python3`: a script
             self.add(image_path, local, None, (posixpath.dirname(image_path),), launch)
             return
         if depth >= _MAX_SHELL_DEPTH:

@@ -242,9 +242,9 @@ def _hf_mount(project, service, rt, setting: CacheSetting, name: str):
     """Where the Hugging Face cache volume goes for a setting of `HF_HOME` or `HF_HUB_CACHE`, as
     the project's other services share it (``cache_plan``)."""
     from aicache_lint.compose.cache_plan import Mount, hf_mount
-    from aicache_lint.compose.caches import HF_HOME_LAYOUT, _hf_cache
+    from aicache_lint.compose.caches import HF_HOME_LAYOUT, hf_cache
 
-    cache = _hf_cache(rt, "")
+    cache = hf_cache(rt, "")
     if cache.root is None:
         return Mount(None, cache.layout)
     if cache.root == setting.path:

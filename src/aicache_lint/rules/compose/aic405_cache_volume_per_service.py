@@ -136,7 +136,7 @@ def _cache_mounts(project: "Project") -> list[tuple[str, "Service", "Volume"]]:
     from aicache_lint.compose.caches import (
         HF_HOME_LAYOUT,
         HF_HUB_LAYOUT,
-        _hf_cache,
+        hf_cache,
         runtime,
     )
 
@@ -148,7 +148,7 @@ def _cache_mounts(project: "Project") -> list[tuple[str, "Service", "Volume"]]:
         rt = runtime(service)
         if rt.image is not None and rt.image.name in _TAG_DEPENDENT_LAYOUT:
             continue
-        cache = _hf_cache(rt, "")
+        cache = hf_cache(rt, "")
         for volume in named:
             target = posixpath.normpath(volume.target)
             if cache.root is not None and target == cache.root:

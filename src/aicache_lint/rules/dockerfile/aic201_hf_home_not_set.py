@@ -114,9 +114,7 @@ class HfHomeNotSet(Rule):
                         return script.file_span(words[0].start, words[-1].end), f"`{inv.program} download` fetches a model"
                 for req in ctx.workspace.requested_packages(ctx.path, facts, instr, inv):
                     if req.name in HF_LIBRARIES:
-                        words = [req.word] if req.word is not None else inv.program_words
-                        named = f"`{req.name}` (from `{req.where}`)" if req.where else f"`{req.name}`"
-                        return script.file_span(words[0].start, words[-1].end), f"{named} downloads models from the Hugging Face Hub"
+                        return req.span(inv), f"{req.named} downloads models from the Hugging Face Hub"
         return None
 
     def _fix(self, ctx: DockerfileContext, stage: Stage, end, target: CacheTarget) -> Fix | None:

@@ -118,8 +118,7 @@ class CacheVariableSetAfterImport(Rule):
             libraries = libraries_reading(write.name) if write.name else frozenset()
             if libraries and loads is None:
                 # An import of the project's own module counts with what that module imports.
-                loads = import_time_libraries(ctx.workspace, ctx.path, loaded_libraries) if any(
-                    i.relative or not loaded_libraries(i) for i in facts.imports) else loaded_libraries
+                loads = import_time_libraries(ctx.workspace, ctx.path, loaded_libraries)
             imp = first_import_of(facts, libraries, loads) if libraries else None
             if imp is None or imp.span.start > write.span.start or (imp.scope == MAIN and write.scope != MAIN):
                 continue
@@ -236,7 +235,7 @@ def _harmless(node, variable: str) -> bool:
         return True
     env = _env_value(node)
     if env is not None:
-        keys = [k for k in _env_keys(node)]
+        keys = list(_env_keys(node))
         return _pure(env) and None not in keys and variable not in keys
     if isinstance(node, (ast.Assign, ast.Expr)) and isinstance(node.value, ast.Call):
         call = _dotted(node.value.func) or ""
