@@ -12,7 +12,7 @@ import re
 from typing import NamedTuple
 
 from aicache_lint.fix import Edit
-from aicache_lint.python.read import Positions
+from aicache_lint.python.read import Positions, syntax_tree
 from aicache_lint.source import Span
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -26,11 +26,8 @@ class Statement(NamedTuple):
 
 def module_statements(text: str) -> list[Statement] | None:
     """The top-level statements of ``text`` in order (None: not valid Python)."""
-    import ast
-
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = syntax_tree(text)
+    if tree is None:
         return None
     positions = Positions(text)
     return [Statement(node, positions.span(node), _own_lines(positions, node)) for node in tree.body]

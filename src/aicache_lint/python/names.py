@@ -33,11 +33,10 @@ def string_literals(text: str, value: str) -> list[tuple[int, Span]]:
     is not valid Python)."""
     import ast
 
-    from aicache_lint.python.read import Positions
+    from aicache_lint.python.read import Positions, syntax_tree
 
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = syntax_tree(text)
+    if tree is None:
         return []
     positions = Positions(text)
     return [(n.lineno, positions.span(n)) for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value == value]

@@ -12,7 +12,7 @@ they map back to a file through the ``MappedText`` the text came from.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from aicache_lint.source import Span
 
@@ -140,11 +140,8 @@ _MAY_LOAD_OR_SET = re.compile(
 
 def read(text: str) -> PythonFacts | None:
     """The facts of ``text``; None when it is not valid Python (it would not run either)."""
-    import ast
-
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = syntax_tree(text)
+    if tree is None:
         return None
     if not _MAY_LOAD_OR_SET.search(text):
         # Most files of a service load no model and touch no variable: their imports are all that
@@ -158,6 +155,16 @@ def read(text: str) -> PythonFacts | None:
     except RecursionError:
         return None
     return PythonFacts(reader.imports, reader.env_writes, reader.env_reads, reader.loads)
+
+
+def syntax_tree(text: str) -> "ast.Module | None":
+    """The syntax tree of ``text``; None when it is not valid Python (or too deeply nested to read)."""
+    import ast
+
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def syntax_error(text: str) -> tuple[str, int] | None:
@@ -184,9 +191,8 @@ def statements(text: str) -> list[Span] | None:
     valid Python."""
     import ast
 
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = syntax_tree(text)
+    if tree is None:
         return None
     positions = Positions(text)
     return sorted(positions.span(n) for n in ast.walk(tree) if isinstance(n, ast.stmt))
@@ -221,14 +227,12 @@ class Positions:
 
 
 def _aliases(tree: "ast.Module") -> dict[str, str]:
-    """Each name an absolute import binds, to the dotted name it stands for (imports are statements:
-    no expression is visited)."""
+    """Each name an absolute import binds, to the dotted name it stands for (a later import of a
+    name wins, in file order)."""
     import ast
 
     out: dict[str, str] = {}
-    pending = list(reversed(tree.body))
-    while pending:  # in file order: a later import of a name wins
-        node = pending.pop()
+    for node, _ in import_statements(tree.body, MODULE):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -236,16 +240,32 @@ def _aliases(tree: "ast.Module") -> dict[str, str]:
                 else:
                     top = a.name.split(".", 1)[0]
                     out[top] = top
-        elif isinstance(node, ast.ImportFrom):
-            if not node.level and node.module:
-                for a in node.names:
-                    out[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif not node.level and node.module:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out
+
+
+def import_statements(body: list, scope: str) -> Iterator[tuple["ast.stmt", str]]:
+    """Every import statement of ``body`` and of the statements nested in it, in file order, with
+    the scope it runs in (imports are statements: no expression is visited)."""
+    import ast
+
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, scope
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from import_statements(node.body, FUNCTION)
+        elif isinstance(node, ast.ClassDef):
+            yield from import_statements(node.body, CLASS)
+        elif isinstance(node, ast.If) and scope == MODULE and _is_main_guard(node.test):
+            yield from import_statements(node.body, MAIN)
+            yield from import_statements(node.orelse, MODULE)
         else:
             for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                 nested = getattr(node, field, None)
                 if isinstance(nested, list):
-                    pending.extend(reversed(nested))
-    return out
+                    yield from import_statements(nested, scope)
 
 
 def _constants(tree: "ast.Module") -> dict[str, "ast.expr"]:
@@ -291,22 +311,8 @@ class _Reader(Positions):
 
     def imports_in(self, body: list, scope: str) -> None:
         """The imports of ``body`` and of the statements nested in it (no expression is visited)."""
-        ast = self.ast
-        for node in body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                self.import_statement(node, scope)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                self.imports_in(node.body, FUNCTION)
-            elif isinstance(node, ast.ClassDef):
-                self.imports_in(node.body, CLASS)
-            elif isinstance(node, ast.If) and scope == MODULE and _is_main_guard(node.test):
-                self.imports_in(node.body, MAIN)
-                self.imports_in(node.orelse, MODULE)
-            else:
-                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-                    nested = getattr(node, field, None)
-                    if isinstance(nested, list):
-                        self.imports_in(nested, scope)
+        for node, where in import_statements(body, scope):
+            self.import_statement(node, where)
 
     def key(self, node) -> Span | None:
         """The span of a literal variable name (None for anything else)."""
