@@ -185,6 +185,16 @@ def test_selection_longest_prefix_wins() -> None:
         Settings(ignore=("AIC9",))
 
 
+def test_select_all_enables_every_rule_and_narrower_selectors_still_win() -> None:
+    from aicache_lint.rules import RULES
+
+    every = {rule.code for rule in RULES}
+    assert any(not rule.default_enabled for rule in RULES)
+    assert Settings(select=("ALL",)).enabled_codes == every
+    assert Settings(select=("all",), ignore=("AIC1",)).enabled_codes == {c for c in every if not c.startswith("AIC1")}
+    assert Settings(ignore=("ALL",), extend_select=("AIC101",)).enabled_codes == {"AIC101"}
+
+
 def test_findings_are_sorted_and_positions_count_characters() -> None:
     text = "FROM a\nRUN echo é && pip install numpy>=1 torch<2\n"
     findings = check_source(SourceText(text), Settings(select=("AIC302",)))

@@ -13,7 +13,7 @@ import pytest
 from cli_runner import invoke
 
 from aicache_lint.workspace.images import image_key
-from aicache_lint.workspace.index import BUILDS, Workspace
+from aicache_lint.workspace.index import BUILDS, LISTED, PROBED, Workspace
 
 
 def _repo(root: Path, files: dict[str, str]) -> Path:
@@ -289,7 +289,10 @@ def _with_build_files(root: Path, dockerfile: str) -> Path:
 def test_a_one_file_run_on_a_known_base_reads_that_file_only(tmp_path: Path) -> None:
     root = _with_build_files(tmp_path, "FROM python:3.12\nRUN pip install flask\n")
     path = str(root / "app" / "Dockerfile")
-    assert _checked_reads(_ws(root, "app/Dockerfile"), path) == {path}
+    reads = _checked_reads(_ws(root, "app/Dockerfile"), path)
+    assert {r for r in reads if not r.startswith((LISTED, PROBED))} == {path}
+    # besides, only the directories from the file up to the root are listed (for Compose files)
+    assert {r for r in reads if r.startswith((LISTED, PROBED))} <= {LISTED + str(root / "app"), LISTED + str(root)}
 
 
 def test_a_one_file_run_on_an_unknown_base_reads_the_build_files(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from aicache_lint.source import SourceError, SourceText
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aicache_lint.result_cache import ResultCache
     from aicache_lint.workspace.index import Workspace
 
 PARALLEL_THRESHOLD = 16  # below this, process start-up costs more than it saves
@@ -60,24 +61,58 @@ class Task(NamedTuple):
     fix: bool = False  # compute fixes (--fix, --diff)
     write: bool = False  # write the new text back (--fix, --add-ignore without --diff)
     add_ignore: str | None = None  # --add-ignore: insert suppressions with this reason
+    cache: str | None = None  # the result cache's directory (plain lint runs), None: no cache
 
 
-def process_file(task: Task, workspace: "Workspace | None" = None) -> FileResult:
-    """Lint one file (fixes are planned over all files together: see ``process_paths``)."""
-    source = _read(task.path)
+def process_file(task: Task, workspace: "Workspace | None" = None, reach: bool = False,
+                 cache: "ResultCache | None" = None) -> FileResult:
+    """Lint one file (fixes are planned over all files together: see ``process_paths``).
+    ``reach``: also say which Python files its images and services run (``FileResult.reached``);
+    ``cache``: the run's result cache (lint only), consulted before checking and filled after."""
+    data = _read_bytes(task.path)
+    if isinstance(data, FileResult):
+        return data
+    source = _decode(task.path, data)
     if isinstance(source, FileResult):
         return source
-    if workspace is not None:
-        workspace.remember(task.path, source)
-    return FileResult(task.path, check_source(source, task.settings, workspace), source.text)
+    if workspace is None:
+        return FileResult(task.path, check_source(source, task.settings), source.text)
+    workspace.remember(task.path, source)
+    if cache is not None:
+        hit = cache.lookup(task.path, data, task.settings, workspace, reach)
+        if hit is not None:
+            for notice in hit.notices:
+                workspace.notice(notice)
+            result = FileResult(task.path, hit.findings, source.text)
+            result.reached = hit.reached or []
+            return result
+    said = set(workspace.notices)
+    with workspace.recording() as reads:
+        result = FileResult(task.path, check_source(source, task.settings, workspace), source.text)
+        if reach:
+            result.reached = _reached(workspace, [task.path])
+    if cache is not None:
+        cache.store(task.path, data, task.settings, workspace, reads, result.findings,
+                    [n for n in workspace.notices if n not in said], result.reached if reach else None)
+    return result
 
 
 def _read(path: str) -> "SourceText | FileResult":
     """The decoded text of ``path``, or the result that says why it cannot be read."""
+    data = _read_bytes(path)
+    return data if isinstance(data, FileResult) else _decode(path, data)
+
+
+def _read_bytes(path: str) -> "bytes | FileResult":
     try:
-        return SourceText.decode(read_bytes(path), path=path)
+        return read_bytes(path)
     except OSError as exc:
         return FileResult(path, [io_error(path, f"cannot read file: {exc.strerror or exc}")])
+
+
+def _decode(path: str, data: bytes) -> "SourceText | FileResult":
+    try:
+        return SourceText.decode(data, path=path)
     except SourceError as exc:
         if _is_shell(path):  # read only for a daemon.json it may write: a huge or binary one is not such a script
             return FileResult(path, [])
@@ -172,10 +207,12 @@ def process_paths(tasks: list[Task], jobs: int | None = None,
     if any(t.fix or t.add_ignore is not None for t in tasks):
         return _plan(tasks, jobs, more)
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        ws = _workspace(tasks)
-        results = [process_file(t, ws) for t in tasks]
+        ws, caches = _workspace(tasks), _Caches()
+        reach = more is not None
+        results = [process_file(t, ws, reach, caches.of(t)) for t in tasks]
         if more is not None:
-            results += [process_file(t, ws) for t in more(_reached(ws, [t.path for t in tasks]))]
+            extra = more(list(dict.fromkeys(p for r in results for p in r.reached)))
+            results += [process_file(t, ws, reach, caches.of(t)) for t in extra]
         _add_notices(results, ws)
         return results
     from concurrent.futures import ProcessPoolExecutor
@@ -231,9 +268,25 @@ def _add_notices(results: list[FileResult], ws: "Workspace") -> None:
         results[0].notices.extend(ws.notices)
 
 
+class _Caches:
+    """The result caches of one run (one per cache directory the tasks name)."""
+
+    def __init__(self) -> None:
+        self._by_directory: dict[str, ResultCache] = {}
+
+    def of(self, task: Task) -> "ResultCache | None":
+        if task.cache is None:
+            return None
+        cache = self._by_directory.get(task.cache)
+        if cache is None:
+            from aicache_lint.result_cache import ResultCache
+
+            cache = self._by_directory[task.cache] = ResultCache(task.cache)
+        return cache
+
+
 _WORKER: "Workspace | None" = None  # this worker process's view of the run's workspace
-
-
+_WORKER_CACHES = _Caches()
 _REACH = False  # whether a worker says which Python files its files' images and services run
 
 
@@ -244,8 +297,6 @@ def _start_worker(tasks: list[Task], reach: bool) -> None:
 
 def _lint_in_worker(task: Task) -> FileResult:
     """In a worker process: the notices and the code it reached travel back with the file's result."""
-    result = process_file(task, _WORKER)
-    if _REACH and _WORKER is not None:
-        result.reached = _reached(_WORKER, [task.path])
+    result = process_file(task, _WORKER, _REACH, _WORKER_CACHES.of(task))
     result.notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
     return result

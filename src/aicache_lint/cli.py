@@ -76,6 +76,11 @@ def _check_parser() -> argparse.ArgumentParser:
     config = parser.add_argument_group("configuration")
     config.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
     config.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    config.add_argument("--no-cache", action="store_true",
+                        help="check every file, neither reading nor writing the result cache "
+                             "(also: AICACHE_LINT_NO_CACHE=1)")
+    config.add_argument("--cache-dir", metavar="PATH",
+                        help="keep the result cache here (default: .aicache_lint_cache in the project root)")
     config.add_argument("--show-settings", action="store_true", help="print the settings that apply to the first PATH")
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", choices=tuple(FORMATS), help="default: text, or the configuration's")
@@ -122,6 +127,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         output_format=args.output_format,
         config=args.config,
         isolated=args.isolated,
+        cache_dir=args.cache_dir,
     )
     api.forget_network_answers()
     try:
@@ -142,13 +148,19 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
                 raise UsageError(f"`{misplaced}` is a subcommand and comes first: `{PROG} {misplaced} [OPTIONS] ...`")
             write = (args.fix or add_ignore is not None) and not args.diff
             known = {os.path.abspath(f) for f in files}
+            cached = not (fixing or add_ignore is not None or args.no_cache or _no_cache_in_environment())
+
+            def task(path: str) -> api.Task:
+                settings = resolver.for_path(path)
+                cache = settings.result_cache if cached and not settings.resolve_images else None
+                return api.Task(path, settings, fixing, write, add_ignore, cache)
 
             def more(reached: list[str]) -> list[api.Task]:
                 """A directory's Python files are linted when an image or service runs them."""
-                return [api.Task(p, resolver.for_path(p), fixing, write, add_ignore) for p in sorted(reached)
+                return [task(p) for p in sorted(reached)
                         if os.path.abspath(p) not in known and not resolver.for_path(p).is_excluded(p)]
 
-            tasks = [api.Task(f, resolver.for_path(f), fixing, write, add_ignore) for f in files]
+            tasks = [task(f) for f in files]
             results = api.process_paths(tasks, jobs=args.jobs, more=more if python and files else None)
             results.extend(api.FileResult(p, [io_error(p, f"cannot read path: {why}")]) for p, why in problems)
             results.sort(key=lambda r: r.path)
@@ -178,6 +190,10 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if report_stream is not None:
             report_stream.close()
     return _exit_code(results, args.exit_zero, diff=False)
+
+
+def _no_cache_in_environment() -> bool:
+    return os.environ.get("AICACHE_LINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
 
 
 def _check_add_ignore(args, reason: str, paths: list[str]) -> None:

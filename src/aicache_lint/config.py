@@ -39,6 +39,7 @@ class CliOverrides(NamedTuple):
     output_format: str | None = None
     config: str | None = None  # --config PATH
     isolated: bool = False  # --isolated: no configuration file at all
+    cache_dir: str | None = None  # --cache-dir PATH
 
 
 def find_config(start: str) -> str | None:
@@ -111,13 +112,17 @@ def build_settings(config: str | None, cli: CliOverrides) -> Settings:
     unsafe_fixes = values.pop("unsafe_fixes", False)
     resolve_images = values.pop("resolve_images", False)
     output_format = values.pop("output_format", "text")
+    root = os.path.dirname(config) if config else os.getcwd()
+    in_file = values.pop("cache_dir", None)
+    cache_dir = cli.cache_dir or (os.path.join(root, in_file) if in_file else None)  # the file's: from the file
     return Settings(
         selections=(file_layer, Selection(cli.select, cli.extend_select, cli.ignore)),
         unsafe_fixes=unsafe_fixes if cli.unsafe_fixes is None else cli.unsafe_fixes,
         resolve_images=resolve_images if cli.resolve_images is None else cli.resolve_images,
         output_format=cli.output_format or output_format,
-        root=os.path.dirname(config) if config else os.getcwd(),
+        root=root,
         config_file=config,
+        cache_dir=cache_dir,
         **values,
     )
 
@@ -255,6 +260,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any, str, str], Any]]] = {
     "exclude": ("exclude", _strings),
     "extend-exclude": ("extend_exclude", _strings),
     "output-format": ("output_format", _string),
+    "cache-dir": ("cache_dir", _string),
     "severity": ("severity", _severity),
     "rules": ("rule_options", _rule_options),
 }

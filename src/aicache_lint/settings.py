@@ -27,8 +27,9 @@ class Selection(NamedTuple):
 
 # `vendor` holds dependencies fetched into the repository (Go modules, Composer, Bundler): their
 # Dockerfiles and Bake files are not this repository's to lint or to fix.
+RESULT_CACHE = ".aicache_lint_cache"  # the result cache's directory in the root (result_cache.py)
 DEFAULT_EXCLUDE = (
-    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".mypy_cache",
+    RESULT_CACHE, ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".venv", "venv", ".eggs", "vendor",
 )
 
@@ -55,6 +56,7 @@ class Settings:
         resolve_timeout: float = 5.0,  # seconds per request
         root: str | None = None,  # the directory per-file-ignores and excludes are relative to
         config_file: str | None = None,
+        cache_dir: str | None = None,  # the result cache's directory (None: in ``root``)
     ) -> None:
         layers = (Selection(select or None, extend_select, ignore), *selections)
         for layer in layers:
@@ -77,6 +79,7 @@ class Settings:
         self.resolve_timeout = resolve_timeout
         self.root = os.path.abspath(root or os.getcwd())
         self.config_file = config_file
+        self.cache_dir = os.path.abspath(cache_dir) if cache_dir else None
         self.enabled_codes = self._enabled_codes()
         self.fixable_codes = _matching(self.fixable, self.unfixable)
 
@@ -96,12 +99,27 @@ class Settings:
                 best: tuple[int, bool] | None = None
                 for prefix, on in chosen:
                     prefix = prefix.upper()
-                    if rule.code.startswith(prefix) and (best is None or len(prefix) >= best[0]):
+                    if prefix == "ALL":  # every rule, off by default or not; any other selector is more specific
+                        if best is None:
+                            best = (0, on)
+                    elif rule.code.startswith(prefix) and (best is None or len(prefix) >= best[0]):
                         best = (len(prefix), on and (prefix == rule.code or rule.default_enabled))
                 if best is not None:
                     (base.add if best[1] else base.discard)(rule.code)
             enabled = base
         return frozenset(enabled)
+
+    @property
+    def result_cache(self) -> str:
+        """The result cache's directory: the ``cache-dir`` setting, else ``.aicache_lint_cache`` in the root."""
+        return self.cache_dir or os.path.join(self.root, RESULT_CACHE)
+
+    def fingerprint(self) -> str:
+        """Everything findings depend on, as text (the result cache's key); not how they are shown."""
+        return repr((sorted(self.enabled_codes), sorted(self.fixable_codes), self.unsafe_fixes,
+                     sorted((c, sorted(o.items())) for c, o in self.rule_options.items()),
+                     self.per_file_ignores, sorted(self.severity.items()), self.root, self.resolve_images,
+                     sorted(self.registry_mirrors.items())))
 
     def options_for(self, code: str) -> dict[str, Any]:
         return self.rule_options.get(code, {})
@@ -146,6 +164,7 @@ class Settings:
             ("exclude", list(self.exclude)),
             ("extend-exclude", list(self.extend_exclude)),
             ("output-format", self.output_format),
+            ("cache-dir", self.cache_dir or "(default)"),
             ("resolve-images", self.resolve_images),
             ("registry-mirrors", dict(self.registry_mirrors)),
             ("resolve-timeout", self.resolve_timeout),

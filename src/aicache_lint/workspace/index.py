@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from aicache_lint.workspace.runtime import LinkedImage
 
 BUILDS = "<builds>"  # read by whoever asks for the project's builds (see Workspace.cached)
+BUILD_FILES = "<build-files>"  # read by whoever asks which files declare builds (they depend on the run's paths)
+LISTED, PROBED = "ls:", "is:"  # recorded with a path: its names were listed, whether it is a file was asked
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
 _DECLARES_BUILDS = frozenset({"compose", "workflow", "gitlab", "bake"})  # file kinds whose files declare builds
@@ -73,10 +75,15 @@ class Workspace:
         self._recording: list[set[str]] = []
         self._notices: dict[str, None] = {}  # ordered set
         self._graph: ImageGraph | None = None
-        self._compose_dirs: dict[str, list[tuple[str, ...]]] = {}  # directory -> its Compose projects
         self._listings: dict[str, list[str] | None] = {}  # directory -> its names (see listdir)
         self._changed: set[str] = set()  # see take_changes
         self._spelt: dict[str, str] = {}  # path -> as the run names it (asked for every import of the code)
+
+    @property
+    def spelling(self) -> tuple[bool, str | None]:
+        """Whether paths are named relative to the working directory, and the repository root:
+        what the names of other files in messages depend on."""
+        return self._relative, self.root
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -84,8 +91,7 @@ class Workspace:
         """The text of ``path``: the fix plan's current text, else the file on disk (read once);
         None when it cannot be read or decoded."""
         key = os.path.abspath(path)
-        for reads in self._recording:
-            reads.add(key)
+        self._record(key)
         if key in self._overlay:
             return self._overlay[key]
         if key not in self._disk:
@@ -100,11 +106,13 @@ class Workspace:
 
     def is_file(self, path: str) -> bool:
         key = os.path.abspath(path)
+        self._record(PROBED + key)
         return key in self._overlay or os.path.isfile(path)
 
     def listdir(self, path: str) -> list[str] | None:
         """The names in directory ``path``, sorted (None: not a directory), listed once per run:
         fixes never add or remove files."""
+        self._record(LISTED + os.path.abspath(path))
         if path not in self._listings:
             try:
                 self._listings[path] = sorted(os.listdir(path))
@@ -153,15 +161,29 @@ class Workspace:
         changed, self._changed = self._changed, set()
         return changed
 
+    def _record(self, read: str) -> None:
+        for reads in self._recording:
+            reads.add(read)
+
     @contextmanager
     def recording(self) -> Iterator[set[str]]:
-        """Collect the files read inside the block (absolute paths)."""
+        """Collect what is read inside the block: files (absolute paths), and -- for the result
+        cache -- directory listings (``LISTED`` + path), file probes (``PROBED`` + path) and
+        ``BUILDS``/``BUILD_FILES``, which ``dependencies`` unfolds."""
         reads: set[str] = set()
         self._recording.append(reads)
         try:
             yield reads
         finally:
             self._recording.pop()  # recordings nest: this one is the last
+
+    def dependencies(self, reads: set[str]) -> set[str]:
+        """``reads`` (a ``recording``) with ``BUILDS`` unfolded into what reading the project's
+        builds read: everything a result rests on, for the result cache."""
+        if BUILDS not in reads:
+            return set(reads)
+        built = self._derived.get(("invocations",))
+        return (reads - {BUILDS}) | (built[1] if built is not None else set())
 
     def notice(self, message: str) -> None:
         """A link that could not be resolved (said once per run)."""
@@ -297,9 +319,9 @@ class Workspace:
 
     def _compose_files_in(self, directory: str) -> list[tuple[str, ...]]:
         """The Compose projects of one directory (listed once per run)."""
-        found = self._compose_dirs.get(directory)
-        if found is not None:
-            return found
+        return self.cached(("compose-files-in", directory), lambda: self._find_compose_files(directory))
+
+    def _find_compose_files(self, directory: str) -> list[tuple[str, ...]]:
         from aicache_lint.discovery import is_compose_name
 
         names = [n for n in (self.listdir(directory) or ()) if is_compose_name(n)]
@@ -311,7 +333,6 @@ class Workspace:
                         if n in MAIN_NAMES + OVERRIDE_NAMES}
             alone = {(os.path.normpath(os.path.join(directory, n)),) for n in names if n not in MAIN_NAMES + OVERRIDE_NAMES}
             found = sorted(together | alone)
-        self._compose_dirs[directory] = found
         return found
 
     def spelt(self, path: str) -> str:
@@ -349,6 +370,7 @@ class Workspace:
         """Every file of the project that declares builds: Compose files (given or near a given
         file), workflows and local composite actions, GitLab CI and Bake files at the root, and
         any of these given to the run (a workflow of a folder linted on its own)."""
+        self._record(BUILD_FILES)
         return self.cached(("build-files",), self._find_build_files)
 
     def _find_build_files(self) -> list[str]:
