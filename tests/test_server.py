@@ -365,3 +365,26 @@ def test_changes_are_small_and_reproduce_the_new_text() -> None:
         out = out[:c.start] + c.new + out[c.end:]
     assert out == new
     assert changes(old, old) == []
+
+
+def test_the_readme_setups_start_this_server() -> None:
+    """The VS Code and Helix snippets parse, and name the command and languages the server serves."""
+    import re
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Language server\n", 1)[1].split("\n## ", 1)[0]
+    blocks = dict(re.findall(r"```(json|toml)\n(.*?)```", section, re.S))
+    vscode = json.loads(blocks["json"])
+    assert [vscode["glspc.server.command"], *vscode["glspc.server.commandArguments"]] == ["aicache-lint", "server"]
+    assert "source.fixAll.aicache-lint" in vscode["editor.codeActionsOnSave"]
+    helix = tomllib.loads(blocks["toml"])
+    server = helix["language-server"]["aicache-lint"]
+    assert [server["command"], *server["args"]] == ["aicache-lint", "server"]
+    assert {lang["name"] for lang in helix["language"] if "aicache-lint" in lang["language-servers"]} == {
+        "dockerfile", "docker-compose"}
+    assert section.count('cmd = { "aicache-lint", "server" }') == 2  # both Neovim setups
