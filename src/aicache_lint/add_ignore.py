@@ -70,6 +70,29 @@ def add_ignores(original: SourceText, settings: "Settings", reason: str, ws: "Wo
     return Outcome(result, remaining, added, removed)
 
 
+def suppress_finding(source: SourceText, finding: "Finding", settings: "Settings",
+                     ws: "Workspace | None" = None, reason: str = "") -> SourceText | None:
+    """The text with the comment ``add_ignores`` would write for ``finding`` alone (its code above
+    the instruction or key that holds it, else for the whole file), or None when it cannot be
+    suppressed: internal, parse and read errors, stale suppressions (AIC002 has its own fix), a
+    file that does not parse, JSON. As there, whether the finding is covered is checked by linting
+    the result; nothing else in the file changes."""
+    if finding.code in NOT_SUPPRESSIBLE or finding.code == STALE:
+        return None
+    parsed = parse_file(source)
+    if parsed.errors or getattr(parsed, "syntax", None) == "json":
+        return None
+    before = sum(f.code == finding.code for f in check_source(source, settings, ws))
+    file_wide: set[str] = set()
+    for _ in range(2):  # above its instruction or key; else for the whole file
+        result = _edited(source, _edits(source, [finding], file_wide, reason)[0])
+        if result is not source and not parse_file(result).errors:
+            if sum(f.code == finding.code for f in check_source(result, settings, ws)) < before:
+                return result
+        file_wide = {finding.code}
+    return None
+
+
 def _edited(source: SourceText, edits: list[Edit]) -> SourceText:
     if not edits:
         return source

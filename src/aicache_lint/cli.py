@@ -49,7 +49,9 @@ def _check_parser() -> argparse.ArgumentParser:
         prog=PROG,
         formatter_class=_HelpFormatter,
         description="Lint (and with --fix, fix) the Dockerfiles under PATHS (default: the current directory).",
-        epilog="Also: `aicache-lint rule CODE` prints a rule's documentation; `aicache-lint rules` lists the rules.",
+        epilog="Also: `aicache-lint rule CODE` prints a rule's documentation; `aicache-lint rules` lists the rules; "
+               "`aicache-lint graph` and `aicache-lint models` show what the project builds and loads; "
+               "`aicache-lint server` runs the language server (LSP) for editors.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; `-` reads standard input")
     fixing = parser.add_argument_group("fixing")
@@ -458,7 +460,27 @@ def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
     return EXIT_CLEAN
 
 
-SUBCOMMANDS = {"graph": graph, "models": models, "rule": rule, "rules": rules}
+def server(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} server", formatter_class=_HelpFormatter,
+        description="Run the language server: LSP over standard input and output, for editors (diagnostics "
+                    "as you type, fixes and suppressions as code actions, rule pages on hover).")
+    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    args = parser.parse_args(argv)
+    try:
+        from aicache_lint.server.protocol import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        stderr.write(f"{PROG} server needs pygls: install aicache-lint[server] (pip install 'aicache-lint[server]')\n")
+        return EXIT_ERROR
+    from aicache_lint.config import CliOverrides
+
+    return serve(CliOverrides(config=args.config, isolated=args.isolated))
+
+
+SUBCOMMANDS = {"graph": graph, "models": models, "rule": rule, "rules": rules, "server": server}
 
 
 def run(argv: list[str], stdin: IO[bytes] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
