@@ -42,20 +42,26 @@ class CliOverrides(NamedTuple):
     cache_dir: str | None = None  # --cache-dir PATH
 
 
-def find_config(start: str) -> str | None:
+def find_config(start: str, memo: dict[str, str | None] | None = None) -> str | None:
     """The nearest configuration file from ``start`` (a file or directory) upwards, stopping at
     the repository root (a directory with `.git`): a stray file above a checkout must not
-    change how its files are linted."""
+    change how its files are linted. ``memo``: answers per directory, filled on the way (a run
+    over 400 files in one tree then looks at each directory once)."""
     directory = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(os.path.abspath(start)))
-    while True:
-        for name in CONFIG_NAMES:
-            candidate = os.path.join(directory, name)
-            if os.path.isfile(candidate) and (name != "pyproject.toml" or _has_tool_table(candidate)):
-                return candidate
+    walked = []
+    while memo is None or directory not in memo:
+        walked.append(directory)
+        found = next((c for c in (os.path.join(directory, n) for n in CONFIG_NAMES)
+                      if os.path.isfile(c) and (not c.endswith("pyproject.toml") or _has_tool_table(c))), None)
         parent = os.path.dirname(directory)
-        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
-            return None
+        if found is not None or parent == directory or os.path.exists(os.path.join(directory, ".git")):
+            break
         directory = parent
+    else:
+        found = memo[directory]
+    if memo is not None:
+        memo.update(dict.fromkeys(walked, found))
+    return found
 
 
 def _has_tool_table(path: str) -> bool:
@@ -90,6 +96,7 @@ class Resolver:
     def __init__(self, overrides: CliOverrides) -> None:
         self.overrides = overrides
         self._by_file: dict[str | None, Settings] = {}
+        self._config_in: dict[str, str | None] = {}  # directory -> its nearest configuration file
         if overrides.config is not None and not os.path.isfile(overrides.config):
             raise ConfigError(f"{overrides.config}: no such configuration file")
 
@@ -99,7 +106,7 @@ class Resolver:
         elif self.overrides.config is not None:
             config = os.path.abspath(self.overrides.config)
         else:
-            config = find_config(path)
+            config = find_config(path, self._config_in)
         if config not in self._by_file:
             self._by_file[config] = build_settings(config, self.overrides)
         return self._by_file[config]

@@ -206,6 +206,7 @@ class Facts:
         self._stage_of: dict[int, Stage] = {}
         self._end_state: dict[int, State] = {}
         self._scripts: dict[int, "Script | None"] = {}
+        self._invocations: dict[int, list["Invocation"]] = {}
         self._block_starts: dict[tuple[int, str], dict[int, Instruction]] = {}
         self._cache_mounts: dict[int, dict[str, list[tuple[Instruction, Flag]]]] = {}
         self._build()
@@ -303,10 +304,16 @@ class Facts:
         return self._block_starts[key].get(id(run), run)
 
     def invocations(self, instruction: Instruction) -> list["Invocation"]:
-        from aicache_lint.dockerfile.shell import invocations
+        """The commands of a RUN, read once per instruction (rules ask for every RUN again and
+        again: this was a tenth of a 400-file run); callers must not change the list."""
+        key = id(instruction)
+        found = self._invocations.get(key)
+        if found is None:
+            from aicache_lint.dockerfile.shell import invocations
 
-        script = self.script(instruction)
-        return invocations(script) if script is not None else []
+            script = self.script(instruction)
+            found = self._invocations[key] = invocations(script) if script is not None else []
+        return found
 
     # -- building -----------------------------------------------------------------------------
 

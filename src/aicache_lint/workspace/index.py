@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 BUILDS = "<builds>"  # read by whoever asks for the project's builds (see Workspace.cached)
 BUILD_FILES = "<build-files>"  # read by whoever asks which files declare builds (they depend on the run's paths)
 LISTED, PROBED = "ls:", "is:"  # recorded with a path: its names were listed, whether it is a file was asked
+_NOT_FILES = (LISTED, PROBED)
 MAX_LEVELS = 4  # without a `.git`, Compose files this far above a Dockerfile are still looked for
 _BAKE_NAMES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl", "docker-bake.override.hcl")
 _DECLARES_BUILDS = frozenset({"compose", "workflow", "gitlab", "bake"})  # file kinds whose files declare builds
@@ -209,7 +210,8 @@ class Workspace:
                 self._recording = outer
             hit = self._derived[key] = (value, frozenset(reads))
             for path in reads:
-                self._dependents.setdefault(path, set()).add(key)
+                if path[:3] not in _NOT_FILES:  # listings and probes: a run never adds or removes files
+                    self._dependents.setdefault(path, set()).add(key)
         for active in self._recording:
             active.update((stands_for,) if stands_for else hit[1])
         return hit[0]
@@ -370,8 +372,9 @@ class Workspace:
         """Every file of the project that declares builds: Compose files (given or near a given
         file), workflows and local composite actions, GitLab CI and Bake files at the root, and
         any of these given to the run (a workflow of a folder linted on its own)."""
-        self._record(BUILD_FILES)
-        return self.cached(("build-files",), self._find_build_files)
+        # Recorded as one name: the list depends on the run's paths, so the result cache compares
+        # the list itself, not the many directories listed to make it.
+        return self.cached(("build-files",), self._find_build_files, stands_for=BUILD_FILES)
 
     def _find_build_files(self) -> list[str]:
         from aicache_lint.discovery import file_kind
@@ -463,16 +466,23 @@ class Workspace:
 
         if not reads_context_files(facts, instr, inv):
             return found
-        context = self.build_context(dockerfile)
-        if context is None:
-            return found
-        # The installs' own problems (a file not in the context) are not said: a file an earlier
-        # RUN writes (`git clone`, a generated lock) is as likely as a mistake.
-        for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
-            word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
+
+        def build() -> tuple["ShellInvocation", list[Requested]]:
+            context = self.build_context(dockerfile)
+            if context is None:
+                return inv, []
+            # The installs' own problems (a file not in the context) are not said: a file an earlier
+            # RUN writes (`git clone`, a generated lock) is as likely as a mistake.
             here = os.path.dirname(dockerfile) or "."  # named as the Dockerfile's own COPY lines would
-            found += [Requested(r.name, word, f"{os.path.relpath(r.path, here)}:{r.line}") for r in install.depfile.packages]
-        return found
+            out = []
+            for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
+                word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
+                out += [Requested(r.name, word, f"{os.path.relpath(r.path, here)}:{r.line}") for r in install.depfile.packages]
+            return inv, out
+
+        # Once per install: every rule about packages asks. The value holds ``inv``, so its id
+        # names no other invocation while the entry lives.
+        return found + self.cached(("requested", dockerfile, facts, id(instr), id(inv)), build)[1]
 
     # -- images ---------------------------------------------------------------------------------
 
