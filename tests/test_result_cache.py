@@ -177,3 +177,30 @@ def test_parallel_and_serial_runs_share_entries(tmp_path):
         == [(r.path, r.findings) for r in plain]
     assert all(r.findings for r in plain)
     assert len(written) == 20 and {p: p.stat().st_mtime_ns for p in _entries(cache)} == written
+
+
+def test_a_warm_run_starts_no_workers(tmp_path, monkeypatch):
+    """Hits are looked up before workers start; a few misses are checked in this process."""
+    import concurrent.futures
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    for i in range(20):
+        (project / f"svc{i}").mkdir()
+        (project / f"svc{i}" / "Dockerfile").write_text(f"FROM python:3.11\nRUN pip install torch=={i}.0\n")
+    cache = tmp_path / "cache"
+    settings = Resolver(CliOverrides()).for_path(str(project))
+    tasks = [api.Task(str(p), settings, cache=str(cache)) for p in sorted(project.rglob("Dockerfile"))]
+    cold = api.process_paths(tasks, jobs=2)
+
+    class NoWorkers:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("workers started")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoWorkers)
+    (project / "svc3" / "Dockerfile").write_text("FROM python:3.11\nRUN pip install --no-cache-dir torch\n")
+    warm = api.process_paths(tasks, jobs=2)
+    plain = api.process_paths([t._replace(cache=None) for t in tasks], jobs=1)
+    assert [(r.path, r.findings) for r in warm] == [(r.path, r.findings) for r in plain]
+    assert [r.findings for r in warm] != [r.findings for r in cold]  # svc3 was checked again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -69,38 +70,56 @@ def process_file(task: Task, workspace: "Workspace | None" = None, reach: bool =
     """Lint one file (fixes are planned over all files together: see ``process_paths``).
     ``reach``: also say which Python files its images and services run (``FileResult.reached``);
     ``cache``: the run's result cache (lint only), consulted before checking and filled after."""
-    data = _read_bytes(task.path)
+    read = _load(task.path)
+    if isinstance(read, FileResult):
+        return read
+    if workspace is None:
+        return FileResult(task.path, check_source(read[1], task.settings), read[1].text)
+    return _cached(task, read, workspace, reach, cache) or _checked(task, read, workspace, reach, cache)
+
+
+def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
+    data = _read_bytes(path)
     if isinstance(data, FileResult):
         return data
-    source = _decode(task.path, data)
-    if isinstance(source, FileResult):
-        return source
-    if workspace is None:
-        return FileResult(task.path, check_source(source, task.settings), source.text)
-    workspace.remember(task.path, source)
-    if cache is not None:
-        hit = cache.lookup(task.path, data, task.settings, workspace, reach)
-        if hit is not None:
-            for notice in hit.notices:
-                workspace.notice(notice)
-            result = FileResult(task.path, hit.findings, source.text)
-            result.reached = hit.reached or []
-            return result
-    said = set(workspace.notices)
-    with workspace.recording() as reads:
-        result = FileResult(task.path, check_source(source, task.settings, workspace), source.text)
+    source = _decode(path, data)
+    return source if isinstance(source, FileResult) else (data, source)
+
+
+def _cached(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: bool,
+            cache: "ResultCache | None") -> FileResult | None:
+    """The result the cache holds for the file (None: it must be checked); the workspace now
+    knows its text either way."""
+    data, source = read
+    ws.remember(task.path, source)
+    hit = cache.lookup(task.path, data, task.settings, ws, reach) if cache is not None else None
+    if hit is None:
+        return None
+    for notice in hit.notices:
+        ws.notice(notice)
+    result = FileResult(task.path, hit.findings, source.text)
+    result.reached = hit.reached or []
+    return result
+
+
+def _checked(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: bool,
+             cache: "ResultCache | None") -> FileResult:
+    data, source = read
+    said = set(ws.notices)
+    with ws.recording() as reads:
+        result = FileResult(task.path, check_source(source, task.settings, ws), source.text)
         if reach:
-            result.reached = _reached(workspace, [task.path])
+            result.reached = _reached(ws, [task.path])
     if cache is not None:
-        cache.store(task.path, data, task.settings, workspace, reads, result.findings,
-                    [n for n in workspace.notices if n not in said], result.reached if reach else None)
+        cache.store(task.path, data, task.settings, ws, reads, result.findings,
+                    [n for n in ws.notices if n not in said], result.reached if reach else None)
     return result
 
 
 def _read(path: str) -> "SourceText | FileResult":
     """The decoded text of ``path``, or the result that says why it cannot be read."""
-    data = _read_bytes(path)
-    return data if isinstance(data, FileResult) else _decode(path, data)
+    read = _load(path)
+    return read if isinstance(read, FileResult) else read[1]
 
 
 def _read_bytes(path: str) -> "bytes | FileResult":
@@ -206,24 +225,55 @@ def process_paths(tasks: list[Task], jobs: int | None = None,
     jobs = jobs or os.cpu_count() or 1
     if any(t.fix or t.add_ignore is not None for t in tasks):
         return _plan(tasks, jobs, more)
-    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        ws, caches = _workspace(tasks), _Caches()
-        reach = more is not None
-        results = [process_file(t, ws, reach, caches.of(t)) for t in tasks]
+    ws, caches, reach = _workspace(tasks), _Caches(), more is not None
+    with contextlib.ExitStack() as stack:
+        pool = _Pool(stack, tasks, jobs, reach)
+        results = _lint(tasks, ws, caches, reach, pool)
         if more is not None:
-            extra = more(list(dict.fromkeys(p for r in results for p in r.reached)))
-            results += [process_file(t, ws, reach, caches.of(t)) for t in extra]
-        _add_notices(results, ws)
-        return results
-    from concurrent.futures import ProcessPoolExecutor
+            results += _lint(more(list(dict.fromkeys(p for r in results for p in r.reached))), ws, caches, reach, pool)
+    _add_notices(results, ws)
+    return results
 
-    # Each worker finds the code its own files run (its workspace has parsed them already).
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(tasks, more is not None)) as pool:
-        results = list(pool.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (jobs * 4))))
-        if more is not None:
-            extra = more(list(dict.fromkeys(p for r in results for p in r.reached)))
-            results += pool.map(_lint_in_worker, extra, chunksize=max(1, len(extra) // (jobs * 4)))
-        return results
+
+def _lint(tasks: list[Task], ws: "Workspace", caches: "_Caches", reach: bool, pool: "_Pool") -> list[FileResult]:
+    """Results in task order: what the cache holds first (in this process), then the rest -- in
+    worker processes when there are enough of them to pay for starting the workers."""
+    if pool.pays_for(len(tasks)) and all(t.cache is None for t in tasks):
+        return pool.map(tasks)  # nothing to look up: the workers read the files
+    results: list[FileResult | None] = []
+    todo: list[tuple[int, Task, tuple[bytes, SourceText]]] = []
+    for task in tasks:
+        read = _load(task.path)
+        found = read if isinstance(read, FileResult) else _cached(task, read, ws, reach, caches.of(task))
+        if found is None:
+            todo.append((len(results), task, read))
+        results.append(found)
+    if pool.pays_for(len(todo)):
+        checked = pool.map([task for _, task, _ in todo])
+    else:
+        checked = [_checked(task, read, ws, reach, caches.of(task)) for _, task, read in todo]
+    for (index, _, _), result in zip(todo, checked):
+        results[index] = result
+    return results  # type: ignore[return-value]  # every None was replaced
+
+
+class _Pool:
+    """Worker processes, started on first use; each builds its own view of the run's workspace."""
+
+    def __init__(self, stack: contextlib.ExitStack, tasks: list[Task], jobs: int, reach: bool) -> None:
+        self._stack, self._tasks, self._jobs, self._reach = stack, tasks, jobs, reach
+        self._executor = None
+
+    def pays_for(self, files: int) -> bool:
+        return self._jobs > 1 and (self._executor is not None or files >= PARALLEL_THRESHOLD)
+
+    def map(self, tasks: list[Task]) -> list[FileResult]:
+        if self._executor is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._executor = self._stack.enter_context(ProcessPoolExecutor(
+                max_workers=self._jobs, initializer=_start_worker, initargs=(self._tasks, self._reach)))
+        return list(self._executor.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (self._jobs * 4))))
 
 
 def _reached(ws: "Workspace", paths: list[str]) -> list[str]:
