@@ -65,7 +65,12 @@ Python bases, apt/pip/uv RUNs with ``\\`` continuations and comments between
 continuation lines, ``&&`` chains, heredoc RUNs, cache mounts (sometimes at the
 wrong place), ARG/ENV/USER lines and unquoted version specifiers. Layout of
 the generated directory (``--keep``): ``all/`` (the N files), ``first-K/``
-(linearity), ``compose/``, ``caches/`` (the warm runs' result caches).
+(linearity), ``compose/``, ``caches/`` (the warm runs' result caches), and an
+empty ``.git``: users lint repositories, and the workspace stops looking for
+Compose and Bake files at the repository root. Without one it looks up to four
+directories above each file, and in a temporary directory that can mean listing
+a ``/tmp`` of thousands of entries on every run (and, warm, checking that
+listing again).
 
 Every command runs with the generated directory (or DIR) as its working
 directory, so no configuration file of the repository is picked up; give
@@ -742,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
             root.mkdir(parents=True, exist_ok=True)
         else:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aicache-bench-")))
+        (root / ".git").mkdir(exist_ok=True)  # a repository, as users have (see the docstring)
         top = root / "all"
         files = generate(top, args.files, args.seed)
         lines = {p: p.read_text(encoding="utf-8").count("\n") for p in files}

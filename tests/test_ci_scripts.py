@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aicache_lint.buildfiles import parse
-from aicache_lint.ci.scripts import build_commands, gitlab_scripts, scalar_text, workflow_scripts
+from aicache_lint.ci.scripts import build_commands, gitlab_scripts, workflow_scripts
 from aicache_lint.source import SourceText
 
 

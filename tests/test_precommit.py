@@ -29,7 +29,7 @@ from sandbox import (
 )
 
 from aicache_lint import __version__
-from aicache_lint.discovery import file_kind, is_compose_name, is_dockerfile_name, is_walked
+from aicache_lint.discovery import file_kind, is_compose_name, is_walked
 
 HOOKS_FILE = CHECKOUT / ".pre-commit-hooks.yaml"
 HOOK_IDS = ("aicache-lint", "aicache-lint-fix")
