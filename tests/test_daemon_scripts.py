@@ -73,6 +73,23 @@ def test_a_script_without_daemon_json_is_not_tokenized(monkeypatch: pytest.Monke
         _written(script + "cat /etc/docker/daemon.json\n")
 
 
+def test_a_run_keeps_no_script_that_no_rule_can_read(tmp_path: Path) -> None:
+    """A script without `daemon.json` or a suppression comment cannot have a finding: its text is
+    neither checked nor kept (a repository's install scripts run to megabytes); one with a stale
+    suppression comment still gets AIC002."""
+    from aicache_lint import api
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "install.sh").write_text("#!/bin/sh\n" + "kubectl apply -f - <<'EOF'\nkind: ConfigMap\nEOF\n" * 500)
+    (tmp_path / "setup.sh").write_text("#!/bin/sh\n# aicache-lint: ignore=AIC508\necho hi\n")
+    tasks = [api.Task(str(tmp_path / n), Settings()) for n in ("install.sh", "setup.sh")]
+    quiet, stale = api.process_paths(tasks, jobs=1)
+    assert (quiet.findings, quiet.original) == ([], None)
+    assert [f.code for f in stale.findings] == ["AIC002"]
+    assert [f.code for f in check_source(SourceText((tmp_path / "install.sh").read_text(), path="install.sh"),
+                                         Settings())] == []
+
+
 HUB_CACHE = """services:
   cache:
     image: registry:2

@@ -79,9 +79,15 @@ def process_file(task: Task, workspace: "Workspace | None" = None, reach: bool =
 
 
 def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
+    """The file's bytes and text, or its result when it needs no check: one that cannot be read,
+    or a shell script that neither writes a daemon.json nor holds a suppression comment, which
+    no rule can find anything in (a repository's multi-megabyte install scripts are then not
+    kept for the whole run)."""
     data = _read_bytes(path)
     if isinstance(data, FileResult):
         return data
+    if _is_shell(path) and b"daemon.json" not in data and b"aicache-lint" not in data:
+        return FileResult(path, [])
     source = _decode(path, data)
     return source if isinstance(source, FileResult) else (data, source)
 

@@ -45,7 +45,7 @@ class Span(_SpanFields):
 
 
 class SourceText:
-    __slots__ = ("text", "path", "bom", "yaml", "_line_starts")
+    __slots__ = ("text", "path", "bom", "yaml", "_starts")
 
     def __init__(self, text: str, path: str = "-", bom: bool = False, yaml: bool | None = None) -> None:
         """``yaml``: whether lines follow YAML's line breaks; by default, when ``path`` names a
@@ -54,16 +54,25 @@ class SourceText:
         self.path = path
         self.bom = bom
         self.yaml = is_compose_name(os.path.basename(path)) if yaml is None else yaml
-        if self.yaml:
-            self._line_starts = [0, *(m.end() for m in YAML_BREAK.finditer(text))]
-            return
-        starts = [0]
-        find = self.text.find
-        i = find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find("\n", i + 1)
-        self._line_starts = starts
+        self._starts: list[int] | None = None  # see _line_starts
+
+    @property
+    def _line_starts(self) -> list[int]:
+        """The offset where each line starts, worked out on first use: most files a run reads
+        (requirements, scripts, the Python an image runs) are never asked for a position, and a
+        list of every line start is larger than the text."""
+        if self._starts is None:
+            if self.yaml:
+                self._starts = [0, *(m.end() for m in YAML_BREAK.finditer(self.text))]
+            else:
+                starts = [0]
+                find = self.text.find
+                i = find("\n")
+                while i != -1:
+                    starts.append(i + 1)
+                    i = find("\n", i + 1)
+                self._starts = starts
+        return self._starts
 
     @classmethod
     def decode(cls, data: bytes, path: str = "-") -> "SourceText":
