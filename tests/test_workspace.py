@@ -395,3 +395,35 @@ def test_a_context_file_that_cannot_be_read_is_said_once_and_the_rest_goes_on(tm
         f"aicache-lint: warning: {root / 'app/reqdir/req.txt'}: cannot be read: not a regular file (a directory)",
         f"aicache-lint: warning: {root / 'app/requirements.txt'}: cannot be read: file is binary (contains NUL bytes)",
     ]
+
+
+def test_a_lint_run_lets_go_of_dockerfiles_no_build_names(tmp_path: Path, monkeypatch) -> None:
+    """Once checked, a Dockerfile that no build of the project names is dropped from the workspace
+    (memory stays flat over many files); a base built here is kept for the images that start from
+    it; the findings are those of a run that keeps everything."""
+    from aicache_lint import api
+    from aicache_lint.dockerfile.facts import Facts
+    from aicache_lint.settings import Settings
+
+    files = {
+        "compose.yaml": "services:\n  base:\n    build: ./base\n    image: acme/base:1\n",
+        "base/Dockerfile": BASE_APP,
+        **{f"app{i}/Dockerfile": f"ARG V={i}\nFROM acme/base:1\nRUN pip install torch==${{V}}\n" for i in range(6)},
+    }
+    root = _repo(tmp_path, files)
+    tasks = [api.Task(str(root / n), Settings()) for n in sorted(files)]
+
+    def lint() -> tuple[Workspace, list]:
+        ws = Workspace([t.path for t in tasks])
+        return ws, [(r.path, r.findings) for r in (api.process_file(t, ws) for t in tasks)]
+
+    ws, released = lint()
+    kept = {os.path.relpath(p, root) for p in ws._disk}
+    assert "base/Dockerfile" in kept and not any(k.startswith("app") for k in kept)
+    held = [key for keys in ws._dependents.values() for key in keys] + list(ws._derived)
+    named = {os.path.relpath(part, root) for key in held for part in key if isinstance(part, str) and part.startswith(str(root))}
+    assert not any(n.startswith("app") and n.endswith("Dockerfile") for n in named)  # directories' listings stay
+    assert not any(isinstance(part, Facts) for key in held for part in key)  # nothing keeps an image's facts
+    monkeypatch.setattr(Workspace, "release", lambda self, path: None)
+    assert lint()[1] == released
+    assert any(f.code == "AIC101" for _, findings in released for f in findings)

@@ -119,6 +119,8 @@ def _checked(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach:
     if cache is not None:
         cache.store(task.path, data, task.settings, ws, reads, result.findings,
                     [n for n in ws.notices if n not in said], result.reached if reach else None)
+    if _is_dockerfile(task.path):
+        ws.release(task.path)
     return result
 
 
@@ -148,6 +150,12 @@ def _is_shell(path: str) -> bool:
     from aicache_lint.discovery import file_kind
 
     return file_kind(path) == "shell"
+
+
+def _is_dockerfile(path: str) -> bool:
+    from aicache_lint.discovery import file_kind
+
+    return file_kind(path) == "dockerfile"
 
 
 def _network_module():

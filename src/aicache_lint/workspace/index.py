@@ -157,6 +157,20 @@ class Workspace:
                 self._changed.add(BUILDS)
                 self._forget(BUILDS)
 
+    def release(self, path: str) -> None:
+        """A lint run is done with the Dockerfile ``path``: when the project's builds are known and
+        none builds it (so no other image starts from it), drop its text and what was built from
+        it, so memory does not grow with the files linted. Whatever asks again reads it again."""
+        builds = self._derived.get(("builds-by-dockerfile",))
+        if builds is None or os.path.realpath(path) in builds[0]:
+            return
+        key = os.path.abspath(path)
+        for dependent in self._dependents.pop(key, ()):
+            dropped = self._derived.pop(dependent, None)
+            for read in dropped[1] if dropped is not None else ():  # nor do the other files it read keep it
+                self._dependents.get(read, set()).discard(dependent)
+        self._disk.pop(key, None)
+
     def take_changes(self) -> set[str]:
         """Besides files, what changed since the last call (``BUILDS``: the project's builds)."""
         changed, self._changed = self._changed, set()
@@ -468,6 +482,7 @@ class Workspace:
             return found
 
         def build() -> tuple["ShellInvocation", list[Requested]]:
+            self._record(os.path.abspath(dockerfile))  # it rests on the Dockerfile's text (``facts``)
             context = self.build_context(dockerfile)
             if context is None:
                 return inv, []
