@@ -158,11 +158,15 @@ class Workspace:
                 self._forget(BUILDS)
 
     def release(self, path: str) -> None:
-        """A lint run is done with the Dockerfile ``path``: when the project's builds are known and
-        none builds it (so no other image starts from it), drop its text and what was built from
-        it, so memory does not grow with the files linted. Whatever asks again reads it again."""
+        """A lint run is done with the Dockerfile ``path``: when the project declares no builds, or
+        its builds are known and none builds it (so no other image starts from it), drop its text
+        and what was built from it, so memory does not grow with the files linted. Whatever asks
+        again reads it again."""
         builds = self._derived.get(("builds-by-dockerfile",))
-        if builds is None or os.path.realpath(path) in builds[0]:
+        if builds is None:
+            if self.build_files():
+                return  # builds are declared, but no check asked for them yet: a later one may
+        elif os.path.realpath(path) in builds[0]:
             return
         key = os.path.abspath(path)
         for dependent in self._dependents.pop(key, ()):
@@ -400,8 +404,9 @@ class Workspace:
         for directory in dict.fromkeys(d for path in self.paths for d in self.directories_up(path)):
             for files in self._compose_files_in(directory):
                 found.update(dict.fromkeys(files))
+            names = self.listdir(directory) or ()
             found.update(dict.fromkeys(os.path.normpath(os.path.join(directory, n)) for n in _BAKE_NAMES
-                                       if self.is_file(os.path.join(directory, n))))
+                                       if n in names and self.is_file(os.path.join(directory, n))))
         root = self.spelt(self.root or (os.path.dirname(os.path.abspath(self.paths[0])) if self.paths else "."))
         for name in self.listdir(os.path.join(root, ".github", "workflows")) or ():
             if name.endswith((".yml", ".yaml")):
