@@ -75,7 +75,8 @@ def process_file(task: Task, workspace: "Workspace | None" = None, reach: bool =
         return read
     if workspace is None:
         return FileResult(task.path, check_source(read[1], task.settings), read[1].text)
-    return _cached(task, read, workspace, reach, cache) or _checked(task, read, workspace, reach, cache)
+    hit = _hit(task, read, workspace, reach, cache) if cache is not None else None
+    return hit or _checked(task, read, workspace, reach, cache)
 
 
 def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
@@ -92,13 +93,11 @@ def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
     return source if isinstance(source, FileResult) else (data, source)
 
 
-def _cached(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: bool,
-            cache: "ResultCache | None") -> FileResult | None:
-    """The result the cache holds for the file (None: it must be checked); the workspace now
-    knows its text either way."""
+def _hit(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: bool,
+         cache: "ResultCache") -> FileResult | None:
+    """The result the cache holds for the file (None: it must be checked)."""
     data, source = read
-    ws.remember(task.path, source)
-    hit = cache.lookup(task.path, data, task.settings, ws, reach) if cache is not None else None
+    hit = cache.lookup(task.path, data, task.settings, ws, reach)
     if hit is None:
         return None
     for notice in hit.notices:
@@ -111,6 +110,7 @@ def _cached(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: 
 def _checked(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach: bool,
              cache: "ResultCache | None") -> FileResult:
     data, source = read
+    ws.remember(task.path, source)
     said = set(ws.notices)
     with ws.recording() as reads:
         result = FileResult(task.path, check_source(source, task.settings, ws), source.text)
@@ -250,29 +250,31 @@ def process_paths(tasks: list[Task], jobs: int | None = None,
 
 
 def _lint(tasks: list[Task], ws: "Workspace", caches: "_Caches", reach: bool, pool: "_Pool") -> list[FileResult]:
-    """Results in task order: what the cache holds first (in this process), then the rest -- in
-    worker processes when there are enough of them to pay for starting the workers."""
-    if pool.pays_for(len(tasks)) and all(t.cache is None for t in tasks):
-        return pool.map(tasks)  # nothing to look up: the workers read the files
+    """Results in task order: what the cache holds first, then the rest -- shared between this
+    process and worker processes when there are enough of them to pay for starting workers."""
     results: list[FileResult | None] = []
-    todo: list[tuple[int, Task, tuple[bytes, SourceText]]] = []
+    todo: list[tuple[int, Task]] = []
     for task in tasks:
-        read = _load(task.path)
-        found = read if isinstance(read, FileResult) else _cached(task, read, ws, reach, caches.of(task))
+        found, cache = None, caches.of(task)
+        if cache is not None:
+            read = _load(task.path)
+            found = read if isinstance(read, FileResult) else _hit(task, read, ws, reach, cache)
         if found is None:
-            todo.append((len(results), task, read))
+            todo.append((len(results), task))
         results.append(found)
-    if pool.pays_for(len(todo)):
-        checked = pool.map([task for _, task, _ in todo])
-    else:
-        checked = [_checked(task, read, ws, reach, caches.of(task)) for _, task, read in todo]
-    for (index, _, _), result in zip(todo, checked):
+
+    def here(task: Task) -> FileResult:
+        return process_file(task, ws, reach, caches.of(task))
+
+    checked = pool.share(todo, here) if pool.pays_for(len(todo)) else [here(task) for _, task in todo]
+    for (index, _), result in zip(todo, checked):
         results[index] = result
     return results  # type: ignore[return-value]  # every None was replaced
 
 
 class _Pool:
-    """Worker processes, started on first use; each builds its own view of the run's workspace."""
+    """Worker processes besides this one (``jobs - 1``), started on first use; each builds its own
+    view of the run's workspace."""
 
     def __init__(self, stack: contextlib.ExitStack, tasks: list[Task], jobs: int, reach: bool) -> None:
         self._stack, self._tasks, self._jobs, self._reach = stack, tasks, jobs, reach
@@ -281,13 +283,33 @@ class _Pool:
     def pays_for(self, files: int) -> bool:
         return self._jobs > 1 and (self._executor is not None or files >= PARALLEL_THRESHOLD)
 
-    def map(self, tasks: list[Task]) -> list[FileResult]:
+    def share(self, items: list[tuple[int, Task]], here: "Callable[[Task], FileResult]") -> list[FileResult]:
+        """The results of ``items`` (index, task), in order: chunks go to the workers and to
+        ``here`` (this process) from one queue, so whoever is free takes the next one."""
+        from collections import deque
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        workers = self._jobs - 1
         if self._executor is None:
             from concurrent.futures import ProcessPoolExecutor
 
             self._executor = self._stack.enter_context(ProcessPoolExecutor(
-                max_workers=self._jobs, initializer=_start_worker, initargs=(self._tasks, self._reach)))
-        return list(self._executor.map(_lint_in_worker, tasks, chunksize=max(1, len(tasks) // (self._jobs * 4))))
+                max_workers=workers, initializer=_start_worker, initargs=(self._tasks, self._reach)))
+        size = max(1, len(items) // (self._jobs * 4))
+        chunks = deque(items[i:i + size] for i in range(0, len(items), size))
+        done: dict[int, FileResult] = {}
+        pending: dict = {}  # future -> its chunk
+        while chunks or pending:
+            while chunks and len(pending) < 2 * workers:  # a chunk queued behind each running one
+                chunk = chunks.popleft()
+                pending[self._executor.submit(_lint_in_worker, [task for _, task in chunk])] = chunk
+            for future in [f for f in pending if f.done()]:
+                done.update(zip((index for index, _ in pending.pop(future)), future.result()))
+            if chunks:
+                done.update((index, here(task)) for index, task in chunks.popleft())
+            elif pending:
+                wait(pending, return_when=FIRST_COMPLETED)
+        return [done[index] for index, _ in items]
 
 
 def _reached(ws: "Workspace", paths: list[str]) -> list[str]:
@@ -359,8 +381,9 @@ def _start_worker(tasks: list[Task], reach: bool) -> None:
     _WORKER, _REACH = _workspace(tasks), reach
 
 
-def _lint_in_worker(task: Task) -> FileResult:
-    """In a worker process: the notices and the code it reached travel back with the file's result."""
-    result = process_file(task, _WORKER, _REACH, _WORKER_CACHES.of(task))
-    result.notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
-    return result
+def _lint_in_worker(tasks: list[Task]) -> list[FileResult]:
+    """In a worker process: the notices and the code it reached travel back with the results."""
+    results = [process_file(task, _WORKER, _REACH, _WORKER_CACHES.of(task)) for task in tasks]
+    if results:
+        results[-1].notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
+    return results
