@@ -90,7 +90,7 @@ def _check_parser() -> argparse.ArgumentParser:
     output.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for input read from `-`")
-    parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="worker processes (default: CPU count)")
+    parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="processes that check files, this one included (default: CPU count)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
