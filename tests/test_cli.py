@@ -353,3 +353,29 @@ def _rule_modules_for(target: str, text: str | None = None) -> set[str]:
     return {resolve_name(e.module, "aicache_lint.rules") for e in RULES
             if e.default_enabled and target in e.targets
             and (text is None or not e.words or any(w in text.lower() for w in e.words))}
+
+
+def test_a_cuda_dockerfile_loads_nothing_heavy(tmp_path: Path) -> None:
+    """AIC303/AIC304 read the bundled CUDA tag table: from the package's directory, not through
+    importlib.resources (15 ms of the run)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM nvidia/cuda:12.1.0-devel-ubuntu22.04\nRUN pip install torch\n")
+    loaded = imports_of(
+        "import io; from aicache_lint.cli import run; run(['--isolated', 'Dockerfile'], stdout=io.StringIO())",
+        cwd=tmp_path)
+    assert "aicache_lint.images.cuda" in loaded.ours  # the table was read
+    loaded.assert_cheap()
+
+
+def test_a_warm_run_parses_nothing(tmp_path: Path) -> None:
+    """A second run over an unchanged file answers from the result cache: no parser, no rule."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . .\nRUN pip install torch\n")
+    code = ("import io, os; os.environ.pop('AICACHE_LINT_NO_CACHE', None); from aicache_lint.cli import run; "
+            "run(['--isolated', 'Dockerfile'], stdout=io.StringIO())")
+    cold = imports_of(code, cwd=tmp_path)
+    warm = imports_of(code, cwd=tmp_path)
+    assert (tmp_path / ".aicache_lint_cache").is_dir()
+    assert "aicache_lint.dockerfile.lexer" in cold.ours
+    assert not {m for m in warm.ours if m.startswith(("aicache_lint.dockerfile.", "aicache_lint.rules.dockerfile"))}
+    assert "aicache_lint.result_cache" in warm.ours
