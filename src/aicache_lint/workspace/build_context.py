@@ -453,6 +453,20 @@ def _expand(raw: str, state: "State", escape: str) -> str | None:
     return expand(raw, state.run_env, escape)
 
 
+class CopySources(NamedTuple):
+    """What a COPY or ADD takes, as the rebuild model reads it (``impact/rebuild.py``)."""
+
+    sources: list[str]  # relative to the build context, or to the stage in ``stage``
+    stage: "Stage | None"  # `--from=<a stage of this file>`
+    unknown: bool  # heredoc, --parents, another image or context, a source that cannot be read
+
+
+def copy_sources(facts: "Facts", instr: "Instruction") -> CopySources | None:
+    """The sources of a COPY or ADD (None: it names no destination)."""
+    spec = _copy_spec(facts, instr)
+    return None if spec is None else CopySources(spec.sources, spec.stage, spec.unknown)
+
+
 def _source(value: str) -> str | None:
     """A COPY source relative to the context root: `/` and `..` cannot leave it."""
     return posixpath.normpath("/" + value).lstrip("/") or "." if value else None

@@ -1,0 +1,226 @@
+"""The rebuild model: after a change, which steps of an image's build run again, and what they
+download.
+
+BuildKit reuses a step while its instruction and its inputs are unchanged. A RUN's cache key is its
+command line and the layer it runs on; a COPY's or ADD's also holds the content of the files it
+copies. Once one step runs again, every later step of its stage does, and so do the stages built
+FROM it and the steps that COPY --from it ("Docker build cache", docs.docker.com/build/cache/).
+Three events are modelled:
+
+- ``source``: a source file of the build context changes (not a dependency manifest). The first
+  COPY/ADD of each stage that takes such a file runs again: `COPY . .`, `COPY src/ src/`.
+- ``manifest``: a dependency manifest changes (`requirements.txt`, `pyproject.toml`, a lock file).
+  The first COPY/ADD of each stage that takes it runs again: `COPY requirements.txt .` and `COPY . .`.
+- ``base``: the base image moves (a new digest behind the tag). Every stage starts over, and the
+  base is pulled again.
+
+A step that runs again downloads what its commands fetch, unless a cache mount keeps it: pip, uv
+and poetry packages (named on the command line or in the build-context files they read), apt
+packages, models fetched with `hf download`. What cannot be sized is counted as unknown, never as
+zero: a size comes from ``sizes`` (``knowledge/sizes.py``, or a table a test gives).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from aicache_lint.dockerfile.facts import Facts, Stage, State
+    from aicache_lint.dockerfile.model import Instruction
+    from aicache_lint.dockerfile.shell import Invocation
+    from aicache_lint.workspace.index import Workspace
+
+EVENTS = ("source", "manifest", "base")
+
+# Files that declare dependencies: a change to one is a `manifest` event, to any other file a `source` one.
+MANIFESTS = (
+    "requirements*.txt", "requirements*.in", "constraints*.txt", "pyproject.toml", "setup.py", "setup.cfg",
+    "poetry.lock", "uv.lock", "pdm.lock", "pipfile", "pipfile.lock", "environment*.yml", "environment*.yaml",
+    "conda-lock.yml", "package.json", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "go.mod", "go.sum",
+    "cargo.toml", "cargo.lock",
+)
+
+
+class Size(Protocol):
+    bytes: int
+    source: str
+
+
+class Sizes(Protocol):
+    """Where sizes come from: ``knowledge/sizes.py``, or a table a test gives."""
+
+    def package(self, name: str, spec: str = "") -> Size | None: ...
+
+    def apt(self, name: str) -> Size | None: ...
+
+    def image(self, reference: str) -> Size | None: ...
+
+    def model(self, repo_id: str) -> Size | None: ...
+
+
+class Download(NamedTuple):
+    what: str  # "pip: torch", "apt: ffmpeg", "image: nvidia/cuda:12.4.1-runtime-ubuntu22.04", "model: org/m"
+    bytes: int | None  # None: the size is not known
+    source: str | None  # where the size comes from
+    cached: bool  # a cache mount keeps it from one build to the next: nothing is fetched again
+
+    @property
+    def fetched(self) -> int | None:
+        """What a build fetches for it: 0 when a cache mount keeps it, None when not known."""
+        return 0 if self.cached else self.bytes
+
+
+class Step(NamedTuple):
+    stage: "Stage"
+    instruction: "Instruction"
+    downloads: tuple[Download, ...]
+
+
+class Rebuild(NamedTuple):
+    """What one event costs an image: the steps that run again, in build order."""
+
+    event: str
+    steps: tuple[Step, ...]
+
+    @property
+    def downloads(self) -> list[Download]:
+        return [d for step in self.steps for d in step.downloads]
+
+    @property
+    def fetched(self) -> int:
+        """Bytes fetched, counting what is known."""
+        return sum(d.fetched or 0 for d in self.downloads)
+
+    @property
+    def unknown(self) -> list[Download]:
+        """Downloads of unknown size that a build fetches (the total is at least ``fetched``)."""
+        return [d for d in self.downloads if d.fetched is None]
+
+
+def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", event: str, sizes: Sizes) -> Rebuild:
+    """The steps of the image that ``final`` makes that run again after ``event``, and their downloads."""
+    from aicache_lint.knowledge.model_cache import image_stages
+
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r} (one of {', '.join(EVENTS)})")
+    stages = sorted(image_stages(final), key=lambda s: s.index)
+    first: dict[int, int] = {}  # stage index -> index of its first step that runs again
+    steps: list[Step] = []
+    for stage in stages:
+        start = _first_rerun(facts, stage, event, first)
+        if start is None:
+            continue
+        first[stage.index] = start
+        if start == 0 and stage.parent is None and event == "base" and stage.base:
+            size = sizes.image(stage.base)
+            pull = Download(f"image: {stage.base}", size.bytes if size else None, size.source if size else None, False)
+            steps.append(Step(stage, stage.from_instruction, (pull,)))
+        for instr in stage.instructions[start:]:
+            steps.append(Step(stage, instr, tuple(_downloads(ws, dockerfile, facts, instr, sizes))))
+    return Rebuild(event, tuple(steps))
+
+
+def _first_rerun(facts: "Facts", stage: "Stage", event: str, first: dict[int, int]) -> int | None:
+    """The index of the stage's first step that runs again, None when none does."""
+    from aicache_lint.workspace.build_context import copy_sources
+
+    if stage.parent is not None:
+        if stage.parent.index in first:
+            return 0
+    elif event == "base":
+        return 0
+    for i, instr in enumerate(stage.instructions):
+        if instr.keyword not in ("COPY", "ADD"):
+            continue
+        copied = copy_sources(facts, instr)
+        if copied is None:
+            continue
+        if copied.stage is not None:
+            if copied.stage.index in first:
+                return i
+        elif instr.flags_named("from"):
+            continue  # another image: its own base event, not modelled here
+        elif copied.unknown or any(event in _kinds(source) for source in copied.sources):
+            return i
+    return None
+
+
+def _kinds(source: str) -> tuple[str, ...]:
+    """Which events a COPY source takes part in: a manifest, another file, or a directory or
+    pattern that may hold both."""
+    if source.startswith(("http://", "https://", "git@")):
+        return ()  # ADD of a URL: fetched again only when its content changes
+    name = posixpath.basename(source.rstrip("/")).lower()
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in MANIFESTS):
+        return ("manifest",)
+    if source in (".", "./") or source.endswith("/") or "." not in name or any(c in name for c in "*?["):
+        return ("source", "manifest")  # a directory (or a pattern): it may hold manifests too
+    return ("source",)
+
+
+def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruction", sizes: Sizes) -> list[Download]:
+    if (instr.inner or instr).keyword != "RUN":
+        return []
+    state = facts.state(instr)
+    out: list[Download] = []
+    for inv in facts.invocations(instr):
+        out += _python_packages(ws, dockerfile, facts, instr, inv, state, sizes)
+        out += _apt_packages(instr, inv, state, sizes)
+        out += _models(instr, inv, state, sizes)
+    return out
+
+
+def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruction", inv: "Invocation",
+                     state: "State", sizes: Sizes) -> list[Download]:
+    from aicache_lint.knowledge.package_cache import PYTHON_TOOLS, mount_covering
+    from aicache_lint.knowledge.requirements import requested_requirements
+
+    tool = next((t for t in PYTHON_TOOLS if t.downloading(inv)), None)
+    if tool is None:
+        return []
+    cached = mount_covering(instr, state, tool.cache_dir(inv, state))[0]
+    specs = {name: spec for name, spec, _ in requested_requirements(inv)}
+    names = list(dict.fromkeys(r.name for r in ws.requested_packages(dockerfile, facts, instr, inv)))
+    out = []
+    for name in names:
+        size = sizes.package(name, specs.get(name, ""))
+        out.append(Download(f"{tool.label}: {name}", size.bytes if size else None, size.source if size else None, cached))
+    if not names:  # a local project, a wheel file, a lock file it cannot read: counted as unknown
+        out.append(Download(f"{tool.label}: packages the linter cannot see", None, None, cached))
+    return out
+
+
+def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
+    from aicache_lint.knowledge.system_cache import APT_ARCHIVES, APT_PROGRAMS, covered, subcommand_of
+
+    if inv.program not in APT_PROGRAMS or subcommand_of(inv) != "install":
+        return []
+    cached = covered(instr, state, APT_ARCHIVES)
+    words = [w.value for w in inv.args]
+    names = [v for v in words[words.index("install") + 1:] if not v.startswith("-")] if "install" in words else []
+    out = []
+    for name in names:
+        base = name.split("=", 1)[0]
+        size = sizes.apt(base)
+        out.append(Download(f"apt: {base}", size.bytes if size else None, size.source if size else None, cached))
+    return out
+
+
+def _models(instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
+    from aicache_lint.dockerfile.hub_downloads import hub_cache, is_hub_download
+    from aicache_lint.dockerfile.shell import subcommand
+    from aicache_lint.knowledge.system_cache import covered
+
+    if not is_hub_download(inv):
+        return []
+    after = inv.args[len(subcommand(inv, 1)):]
+    repo = next((w.value for w in after if not w.value.startswith("-")), None)
+    if repo is None:
+        return []
+    directory = hub_cache(state, {k: w.value for k, w in inv.env.items()})
+    local_dir = any(w.value.split("=", 1)[0] == "--local-dir" for w in after)
+    cached = directory is not None and not local_dir and covered(instr, state, directory)
+    size = sizes.model(repo)
+    return [Download(f"model: {repo}", size.bytes if size else None, size.source if size else None, cached)]
