@@ -49,7 +49,7 @@ PYPI = {
     "opencv-python-headless": 2, "opencv-contrib-python": 2, "transformers": 3, "diffusers": 3,
     "accelerate": 3, "onnxruntime": 3, "onnxruntime-gpu": 3, "numpy": 3, "scipy": 3, "pandas": 3,
     "scikit-learn": 2, "pyarrow": 2, "tokenizers": 2, "safetensors": 2, "sentencepiece": 2,
-    "sentence-transformers": 2, "deepspeed": 2, "cupy-cuda12x": 2, "tensorrt-cu12-libs": 2,
+    "sentence-transformers": 2, "deepspeed": 2, "cupy-cuda12x": 2,
     "ctranslate2": 2, "faiss-cpu": 2, "llvmlite": 2, "spacy": 2,
 }
 # versions AI images commonly pin that the newest minors above leave out
@@ -365,7 +365,10 @@ def pick_versions(versions: list[str], minors: int, pins: tuple[str, ...] = ()) 
 
 
 def best_file(files: list[dict], python: str, machine: str) -> dict | None:
-    ranked = [(file_rank(f["filename"], python, machine), f) for f in files]
+    """The file pip installs; the sdist only for a release without wheels (a release whose wheels
+    leave this Python out is one pip skips, as its Requires-Python says)."""
+    wheels = [f for f in files if f["filename"].endswith(".whl")]
+    ranked = [(file_rank(f["filename"], python, machine), f) for f in wheels or files]
     ranked = [(r, f) for r, f in ranked if r is not None]
     return min(ranked, key=lambda rf: rf[0])[1] if ranked else None
 
