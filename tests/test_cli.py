@@ -320,7 +320,8 @@ def test_yaml_is_not_imported_for_dockerfiles(repo: Path) -> None:
     loaded.assert_cheap()
     assert "aicache_lint.rules.dockerfile.aic101_pip_cache_not_mounted" in loaded.ours  # the lint did run
     text_report = {"aicache_lint.report._common", "aicache_lint.report.concise", "aicache_lint.report.text"}
-    unneeded = ("aicache_lint.compose", "aicache_lint.registry", "aicache_lint.report.")
+    unneeded = ("aicache_lint.compose", "aicache_lint.registry", "aicache_lint.report.", "aicache_lint.impact",
+                "aicache_lint.knowledge.sizes")
     assert sorted(m for m in loaded.ours - text_report if m.startswith(unneeded)) == []
     # Only the rules that run on a Dockerfile by default (with AIC001, which reports its parse errors),
     # and of those only the ones whose words the file holds (RuleEntry.words).

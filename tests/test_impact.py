@@ -84,3 +84,89 @@ def test_an_unknown_event_is_refused(tmp_path):
     ws, dockerfile, facts, sizes, _ = _image(tmp_path, "cuda-three-stage")
     with pytest.raises(ValueError, match="unknown event"):
         rebuild(ws, dockerfile, facts, facts.final_stage, "weather", sizes)
+
+
+def test_after_the_fixes_a_source_edit_reinstalls_nothing(tmp_path):
+    """AIC301's fix copies requirements.txt before the install and the rest after it; AIC101's
+    mounts the pip cache: after `--fix --unsafe-fixes`, a source edit re-runs no install and a
+    manifest edit fetches nothing the cache keeps."""
+    from aicache_lint.impact.estimate import fixed_texts, image_costs, savings, with_texts
+    from aicache_lint.settings import Settings
+    from aicache_lint.source import SourceText
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    (project / "requirements.txt").write_text("torch==2.5.1\ntransformers\n")
+    (project / "serve.py").write_text("print(1)\n")
+    (project / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"serve.py\"]\n")
+    shutil.copy(FIXTURES / "copy-before-install" / "sizes.tsv", project / "sizes.tsv")
+    sizes = TableSizes(project / "sizes.tsv")
+    path = str(project / "Dockerfile")
+    ws = with_texts([path], {})
+    before = image_costs(ws, [path], sizes)
+    source = SourceText((project / "Dockerfile").read_text(), path=path)
+    fixed = fixed_texts([source], Settings(select=("AIC101", "AIC301"), unsafe_fixes=True), with_texts([path], {}))
+    assert path in fixed and "COPY requirements.txt" in fixed[path].text
+    after = image_costs(with_texts([path], fixed), [path], sizes)
+    assert before[0].fetched("source") == 2_510_000_000
+    assert after[0].fetched("source") == 0  # the install comes before `COPY . .` now
+    assert after[0].fetched("manifest") == 0  # under the pip cache mount
+    assert after[0].fetched("base") == 50_000_000  # the base is pulled, the packages come from the cache
+    saved = {(s.event, s.bytes) for s in savings(before, after)}
+    assert saved == {("source", 2_510_000_000), ("manifest", 2_510_000_000), ("base", 2_510_000_000)}
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "p"
+    (project / "svc").mkdir(parents=True)
+    (project / ".git").mkdir()
+    (project / "svc" / "requirements.txt").write_text("torch==2.5.1\n")
+    (project / "svc" / "serve.py").write_text("print(1)\n")
+    (project / "svc" / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"serve.py\"]\n")
+    return project
+
+
+def _impact(project: Path, *args: str):
+    import os
+
+    from cli_runner import invoke
+
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        return invoke(["impact", "--isolated", *args])
+    finally:
+        os.chdir(cwd)
+
+
+def test_impact_command_text(tmp_path):
+    result = _impact(_project(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Estimated downloads per rebuild (estimates), now -> after --fix:")
+    row = next(line for line in out.splitlines() if line.startswith("svc/Dockerfile"))
+    assert "GB -> 0" in row  # a source edit re-installs torch now, nothing after AIC301's fix
+    assert "svc/Dockerfile:4:5 AIC101 saves ~" in out and "Assumptions:" in out
+    assert "pypi.org" in out  # where the sizes come from
+
+
+def test_impact_command_json_and_markdown(tmp_path):
+    import json
+
+    project = _project(tmp_path)
+    data = json.loads(_impact(project, "--output-format", "json").stdout)
+    assert data["estimate"] is True and data["assumptions"]
+    (image,) = data["images"]
+    assert image["dockerfile"] == "svc/Dockerfile"
+    assert image["now"]["source"]["bytes"] > 1_000_000_000 and image["after_fix"]["source"]["bytes"] == 0
+    assert {f["code"] for f in data["findings"]} == {"AIC101"}  # AIC301's fix is unsafe
+    unsafe = json.loads(_impact(project, "--output-format", "json", "--unsafe-fixes").stdout)
+    assert {f["code"] for f in unsafe["findings"]} == {"AIC101", "AIC301"}
+    markdown = _impact(project, "--output-format", "markdown").stdout
+    assert markdown.startswith("### aicache-lint: estimated downloads per rebuild\n")
+    chart = markdown[markdown.index("```mermaid"):]
+    assert "xychart-beta" in chart and "    bar [" in chart and "    line [" in chart
+    assert "| `svc/Dockerfile` |" in markdown and "→" in markdown

@@ -51,6 +51,7 @@ def _check_parser() -> argparse.ArgumentParser:
         description="Lint (and with --fix, fix) the Dockerfiles under PATHS (default: the current directory).",
         epilog="Also: `aicache-lint rule CODE` prints a rule's documentation; `aicache-lint rules` lists the rules; "
                "`aicache-lint graph` and `aicache-lint models` show what the project builds and loads; "
+               "`aicache-lint impact` estimates the gigabytes each rebuild downloads; "
                "`aicache-lint server` runs the language server (LSP) for editors.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; `-` reads standard input")
@@ -460,6 +461,37 @@ def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
     return EXIT_CLEAN
 
 
+def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
+    from aicache_lint.report.impact import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} impact", formatter_class=_HelpFormatter,
+        description="Estimate what each image under PATHS (default: the current directory) downloads per "
+                    "rebuild after a source edit, a dependency edit and a base-image update, now and after "
+                    "--fix, and what each fix saves on its own. Sizes come from a dated table shipped with "
+                    "the tool; what cannot be sized is listed, not counted.")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
+    parser.add_argument("--output-format", choices=FORMATS, default="text",
+                        help="text (default), json, or markdown (a pull-request comment with a chart)")
+    parser.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
+    parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="count unsafe fixes too")
+    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    args = parser.parse_args(argv)
+    from aicache_lint.config import CliOverrides, Resolver
+    from aicache_lint.discovery import file_kind
+    from aicache_lint.impact.estimate import BundledSizes, project_impact, sources_used
+    from aicache_lint.report.impact import render
+
+    overrides = CliOverrides(unsafe_fixes=args.unsafe_fixes, config=args.config, isolated=args.isolated)
+    ws, files = _project("impact", args.paths, overrides)
+    dockerfiles = [f for f in files if file_kind(f) == "dockerfile"]
+    settings = Resolver(overrides).for_path((args.paths or ["."])[0])
+    result = project_impact(ws, dockerfiles, settings, BundledSizes())
+    _write_output(render(args.output_format, result, sources_used(result)), args.output_file, stdout)
+    return EXIT_CLEAN
+
+
 def server(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} server", formatter_class=_HelpFormatter,
@@ -480,7 +512,7 @@ def server(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
     return serve(CliOverrides(config=args.config, isolated=args.isolated))
 
 
-SUBCOMMANDS = {"graph": graph, "models": models, "rule": rule, "rules": rules, "server": server}
+SUBCOMMANDS = {"graph": graph, "impact": impact, "models": models, "rule": rule, "rules": rules, "server": server}
 
 
 def run(argv: list[str], stdin: IO[bytes] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:

@@ -1,0 +1,182 @@
+"""What the images of a project cost per event now, after the fixes, and what one finding's fix
+saves: the rebuild model (``rebuild.py``) run on the project as it is and on in-memory copies with
+the fixes applied (the same fix plan as `--fix`; nothing is written)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, NamedTuple
+
+from aicache_lint.impact.rebuild import EVENTS, Rebuild, Sizes, rebuild
+
+if TYPE_CHECKING:
+    from aicache_lint.finding import Finding
+    from aicache_lint.settings import Settings
+    from aicache_lint.source import SourceText
+    from aicache_lint.workspace.index import Workspace
+
+
+class ImageCost(NamedTuple):
+    """One image: the Dockerfile and the stage that makes it, and each event's rebuild."""
+
+    dockerfile: str
+    stage: str | None  # the final stage's name (None: unnamed)
+    events: dict[str, Rebuild]
+
+    def fetched(self, event: str) -> int:
+        return self.events[event].fetched
+
+    def unknown(self, event: str) -> int:
+        return len(self.events[event].unknown)
+
+
+def image_costs(ws: "Workspace", dockerfiles: list[str], sizes: Sizes) -> list[ImageCost]:
+    """The image each Dockerfile's final stage makes, priced for every event (a Dockerfile that
+    cannot be read or parsed is left out)."""
+    out = []
+    for path in dockerfiles:
+        parsed = ws.linted_dockerfile(path)
+        if parsed is None or parsed[1].final_stage is None:
+            continue
+        facts = parsed[1]
+        final = facts.final_stage
+        out.append(ImageCost(path, final.name, {e: rebuild(ws, path, facts, final, e, sizes) for e in EVENTS}))
+    return out
+
+
+def with_texts(paths: list[str], texts: dict[str, "SourceText"]) -> "Workspace":
+    """A workspace over ``paths`` that sees ``texts`` (absolute path -> text) instead of the disk."""
+    from aicache_lint.workspace.index import Workspace
+
+    ws = Workspace(paths)
+    for path, source in texts.items():
+        ws.update(path, source)
+    return ws
+
+
+def fixed_texts(sources: list["SourceText"], settings: "Settings", ws: "Workspace") -> dict[str, "SourceText"]:
+    """The texts `--fix` would write (with ``settings``' unsafe-fixes choice), by absolute path;
+    only the files that change."""
+    from aicache_lint.plan import fix_files
+
+    results = fix_files([(s, settings) for s in sources], ws)
+    return {os.path.abspath(s.path): r.source for s, r in zip(sources, results) if r.changed}
+
+
+def one_fix_applied(source: "SourceText", finding: "Finding") -> "SourceText | None":
+    """``source`` with ``finding``'s fix alone applied (None: it has none)."""
+    from aicache_lint.fix import apply_edits
+    from aicache_lint.source import SourceText
+
+    if finding.fix is None:
+        return None
+    text = apply_edits(source.text, list(finding.fix.edits), source.newline)
+    return SourceText(text, path=source.path, bom=source.bom)
+
+
+class Saving(NamedTuple):
+    """What one fix saves an image per event (bytes no longer fetched; negative: it costs more)."""
+
+    dockerfile: str
+    event: str
+    bytes: int
+
+
+def savings(before: list[ImageCost], after: list[ImageCost]) -> list[Saving]:
+    """Per image and event, what ``after`` fetches less than ``before`` (images matched by file)."""
+    later = {cost.dockerfile: cost for cost in after}
+    out = []
+    for cost in before:
+        then = later.get(cost.dockerfile)
+        if then is None:
+            continue
+        for event in EVENTS:
+            saved = cost.fetched(event) - then.fetched(event)
+            if saved:
+                out.append(Saving(cost.dockerfile, event, saved))
+    return out
+
+
+class FindingSaving(NamedTuple):
+    """What applying one finding's fix alone saves its image, per event."""
+
+    finding: "Finding"
+    saved: dict[str, int]  # event -> bytes (events it changes nothing for are left out)
+
+    @property
+    def most(self) -> int:
+        return max(self.saved.values(), default=0)
+
+
+class Impact(NamedTuple):
+    now: list[ImageCost]
+    fixed: list[ImageCost]  # after the fixes `--fix` (with the settings' unsafe-fixes choice) applies
+    findings: list[FindingSaving]  # largest saving first
+
+
+def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings", sizes: Sizes) -> Impact:
+    """Every image of ``dockerfiles`` now and after the fixes, and what each fixable finding's fix
+    saves on its own."""
+    from aicache_lint.engine import applicable, check_source
+
+    now = image_costs(ws, dockerfiles, sizes)
+    sources = [s for s in (ws.source(p) for p in dockerfiles) if s is not None]
+    fixed = image_costs(with_texts(dockerfiles, fixed_texts(sources, settings, with_texts(dockerfiles, {}))),
+                        dockerfiles, sizes)
+    before = {cost.dockerfile: cost for cost in now}
+    found: list[FindingSaving] = []
+    for source in sources:
+        if source.path not in before:
+            continue
+        for finding in check_source(source, settings, ws):
+            changed = one_fix_applied(source, finding) if applicable(finding, settings) else None
+            if changed is None:
+                continue
+            alone = image_costs(with_texts(dockerfiles, {os.path.abspath(source.path): changed}), [source.path], sizes)
+            saved = {s.event: s.bytes for s in savings([before[source.path]], alone)}
+            if saved:
+                found.append(FindingSaving(finding, saved))
+    found.sort(key=lambda f: (-f.most, f.finding.sort_key))
+    return Impact(now, fixed, found)
+
+
+class BundledSizes:
+    """The model's questions answered from the bundled, dated size table (``knowledge/sizes.py``):
+    a pinned version's own row when there is one, else the nearest version's (an estimate); torch
+    and its family with the CUDA wheels their Linux wheel pulls."""
+
+    def package(self, name: str, spec: str = ""):
+        from aicache_lint.knowledge import sizes
+
+        pinned = spec.strip()
+        version = pinned[2:].strip() if pinned.startswith("==") and "," not in pinned and "*" not in pinned else None
+        return sizes.package(name, version, with_deps=True) or sizes.package(name, version)
+
+    def apt(self, name: str):
+        from aicache_lint.knowledge import sizes
+
+        return sizes.apt(name)
+
+    def image(self, reference: str):
+        from aicache_lint.knowledge import sizes
+
+        return sizes.image(reference)
+
+    def model(self, repo_id: str):
+        from aicache_lint.knowledge import sizes
+
+        return sizes.model(repo_id)
+
+
+def sources_used(impact: Impact) -> list[str]:
+    """Where the counted sizes come from, by host, for the report's footer."""
+    from urllib.parse import urlparse
+
+    hosts: dict[str, int] = {}
+    for cost in impact.now + impact.fixed:
+        for event in EVENTS:
+            for d in cost.events[event].downloads:
+                if d.source:
+                    host = urlparse(d.source).netloc or d.source
+                    hosts[host] = hosts.get(host, 0) + 1
+    return [f"{host} ({n} sizes)" for host, n in sorted(hosts.items())]

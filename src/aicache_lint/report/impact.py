@@ -1,0 +1,145 @@
+"""`aicache-lint impact`: what each image downloads per rebuild, now and after the fixes, as text,
+JSON or a Markdown pull-request comment (a table, the top fixes, and a mermaid bar chart that
+GitHub renders). Every number is an estimate: its sizes come from a dated table (or the package
+index, with --resolve-images), and what cannot be sized is listed, not counted."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING
+
+from aicache_lint.impact.rebuild import EVENTS
+
+if TYPE_CHECKING:
+    from aicache_lint.impact.estimate import ImageCost, Impact
+
+FORMATS = ("text", "json", "markdown")
+EVENT_NAMES = {"source": "source edit", "manifest": "dependency edit", "base": "base update"}
+TOP = 10  # findings listed in text and Markdown
+ASSUMPTIONS = (
+    "A step runs again when its instruction or the files it copies change, and so does every later step of its "
+    "stage, the stages built FROM it and the COPY --from it.",
+    "A cache mount keeps what it caches between builds; the layer cache itself is assumed warm (no eviction, "
+    "no --no-cache, a builder that keeps its cache: CI runners without a cache backend start cold).",
+    "Only pip/uv/poetry packages, apt packages, `hf download` models and base pulls are sized; other downloads "
+    "(curl, git clone, conda) are not counted.",
+)
+
+
+def size(n: int | None) -> str:
+    """A byte count for people: decimal units, as registries and the package index show them."""
+    if n is None:
+        return "unknown"
+    if abs(n) >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    if abs(n) >= 1e6:
+        return f"{n / 1e6:.0f} MB"
+    return f"{n / 1e3:.0f} kB" if n else "0"
+
+
+def render(fmt: str, impact: "Impact", sources: list[str]) -> str:
+    return {"text": _text, "json": _json, "markdown": _markdown}[fmt](impact, sources)
+
+
+def _label(cost: "ImageCost") -> str:
+    path = os.path.relpath(cost.dockerfile)
+    return f"{path} ({cost.stage})" if cost.stage else path
+
+
+def _pairs(impact: "Impact") -> list[tuple["ImageCost", "ImageCost | None"]]:
+    fixed = {c.dockerfile: c for c in impact.fixed}
+    return [(c, fixed.get(c.dockerfile)) for c in impact.now]
+
+
+def _change(now: int, after: int | None) -> str:
+    return size(now) if after is None or after == now else f"{size(now)} -> {size(after)}"
+
+
+def _unknowns(impact: "Impact") -> list[str]:
+    out = []
+    for cost in impact.now:
+        for step in {s for e in EVENTS for s in cost.events[e].steps}:
+            for d in step.downloads:
+                if d.fetched is None:
+                    out.append(f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}: {d.what}")
+    return sorted(set(out))
+
+
+def _finding_line(f, saved: dict[str, int]) -> str:
+    best = max(saved, key=lambda e: saved[e])
+    where = f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column}"
+    return f"{where} {f.code} saves ~{size(saved[best])} per rebuild after a {EVENT_NAMES[best]}"
+
+
+def _text(impact: "Impact", sources: list[str]) -> str:
+    lines = ["Estimated downloads per rebuild (estimates), now -> after --fix:", ""]
+    width = max([len(_label(c)) for c in impact.now] + [5])
+    lines.append(f"{'image':<{width}}  " + "  ".join(f"{EVENT_NAMES[e]:>22}" for e in EVENTS))
+    for now, after in _pairs(impact):
+        cells = [_change(now.fetched(e), after.fetched(e) if after else None) for e in EVENTS]
+        lines.append(f"{_label(now):<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
+    if len(impact.now) > 1:
+        cells = [_change(sum(c.fetched(e) for c in impact.now), sum(c.fetched(e) for c in impact.fixed)) for e in EVENTS]
+        lines.append(f"{'total':<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
+    if impact.findings:
+        lines += ["", "What each fix saves on its own:"]
+        lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
+    unknown = _unknowns(impact)
+    if unknown:
+        lines += ["", "Not counted (size unknown):"] + [f"  {u}" for u in unknown]
+    lines += ["", "Sizes: " + "; ".join(sources) if sources else "Sizes: none known"]
+    lines += ["Assumptions:"] + [f"  - {a}" for a in ASSUMPTIONS]
+    return "\n".join(lines) + "\n"
+
+
+def _json(impact: "Impact", sources: list[str]) -> str:
+    def image(cost: "ImageCost") -> dict:
+        return {e: {"bytes": cost.fetched(e), "unknown": cost.unknown(e)} for e in EVENTS}
+
+    data = {
+        "estimate": True,
+        "sources": sources,
+        "assumptions": list(ASSUMPTIONS),
+        "images": [{"dockerfile": os.path.relpath(now.dockerfile), "stage": now.stage, "now": image(now),
+                    "after_fix": image(after) if after else None} for now, after in _pairs(impact)],
+        "findings": [{"path": os.path.relpath(s.finding.path), "row": s.finding.start.row,
+                      "column": s.finding.start.column, "code": s.finding.code,
+                      "saves": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.findings],
+        "unknown": _unknowns(impact),
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _markdown(impact: "Impact", sources: list[str]) -> str:
+    lines = ["### aicache-lint: estimated downloads per rebuild", "",
+             "| image | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " |",
+             "| --- | " + " | ".join("---:" for _ in EVENTS) + " |"]
+    for now, after in _pairs(impact):
+        cells = [_change(now.fetched(e), after.fetched(e) if after else None).replace("->", "→") for e in EVENTS]
+        lines.append(f"| `{_label(now)}` | " + " | ".join(cells) + " |")
+    if impact.findings:
+        lines += ["", "**What each fix saves on its own**", ""]
+        lines += [f"- {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
+    if impact.now:
+        lines += ["", *_chart(impact)]
+    unknown = _unknowns(impact)
+    note = f" {len(unknown)} downloads of unknown size are not counted." if unknown else ""
+    lines += ["", f"<sub>Estimates. Sizes: {'; '.join(sources) or 'none known'}.{note} "
+                  f"{' '.join(ASSUMPTIONS)}</sub>"]
+    return "\n".join(lines) + "\n"
+
+
+def _chart(impact: "Impact") -> list[str]:
+    """A mermaid `xychart-beta`: GB per rebuild after a dependency edit, bars now, a line after --fix."""
+    pairs = _pairs(impact)
+    names = ", ".join(json.dumps(now.stage or os.path.basename(os.path.dirname(os.path.abspath(now.dockerfile))))
+                      for now, _ in pairs)
+    before = [now.fetched("manifest") / 1e9 for now, _ in pairs]
+    after = [(a.fetched("manifest") if a else n.fetched("manifest")) / 1e9 for n, a in pairs]
+    top = max(before + after + [0.1])
+    return ["```mermaid", "xychart-beta",
+            '    title "GB per rebuild after a dependency edit: now (bars), after --fix (line)"',
+            f"    x-axis [{names}]", f'    y-axis "GB" 0 --> {top * 1.1:.1f}',
+            f"    bar [{', '.join(f'{v:.2f}' for v in before)}]",
+            f"    line [{', '.join(f'{v:.2f}' for v in after)}]", "```"]
