@@ -304,7 +304,8 @@ def file_rank(filename: str, python: str, machine: str) -> tuple | None:
         interp = 0
     elif "abi3" in abis and any(p.startswith("cp3") and int(p[3:]) <= minor for p in pys):
         interp = 1
-    elif "none" in abis and any(p in (python, f"py3{minor}", "py3", "py2.py3") for p in pys):
+    elif "none" in abis and any(p in (python, "py3") or (re.fullmatch(r"py3\d+", p) and int(p[3:]) <= minor)
+                                for p in pys):
         interp = 2
     else:
         return None
@@ -357,7 +358,8 @@ def pick_versions(versions: list[str], minors: int, pins: tuple[str, ...] = ()) 
         key = parse_version(v)
         if key is None:
             continue
-        family = (key[0] + (0,))[:2]
+        release = key[0] + (0, 0)
+        family = release[:2] if release[:2] != (0, 0) else release[:3]  # 0.0.x: each patch is a release line
         if family not in best or key > best[family][0]:
             best[family] = (key, v)
     chosen = [v for _, (_, v) in sorted(best.items(), reverse=True)[:minors]]

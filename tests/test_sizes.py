@@ -178,6 +178,7 @@ def test_releases_and_the_wheel_pip_picks():
     assert sorted(files) == ["2.8.0", "2.9.0", "2.9.1"]
     assert refresh.pick_versions(list(files), 1) == ["2.9.1"]
     assert refresh.pick_versions(list(files), 2, ("2.9.0",)) == ["2.9.1", "2.8.0", "2.9.0"]
+    assert refresh.pick_versions(["0.0.33.post1", "0.0.33", "0.0.34", "0.1.0"], 3) == ["0.1.0", "0.0.34", "0.0.33.post1"]
     amd = refresh.best_file(files["2.9.1"], "cp312", "x86_64")
     assert amd["filename"] == "torch-2.9.1-cp312-cp312-manylinux_2_28_x86_64.whl" and amd["size"] == 899742281
     assert refresh.best_file(files["2.9.1"], "cp312", "aarch64")["filename"].endswith("cp312-manylinux_2_28_aarch64.whl")
@@ -189,6 +190,8 @@ def test_releases_and_the_wheel_pip_picks():
     ("triton-3.9.0-cp312-abi3-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl", "cp313", "x86_64", True),
     ("triton-3.9.0-cp312-abi3-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl", "cp311", "x86_64", False),
     ("cuda_toolkit-13.2.2-py2.py3-none-any.whl", "cp311", "aarch64", True),
+    ("xformers-0.0.35-py39-none-manylinux_2_28_x86_64.whl", "cp312", "x86_64", True),
+    ("xformers-0.0.35-py313-none-manylinux_2_28_x86_64.whl", "cp312", "x86_64", False),
     ("torch-2.9.1-cp312-cp312-win_amd64.whl", "cp312", "x86_64", False),
     ("numpy-2.3.0-cp312-cp312-musllinux_1_2_x86_64.whl", "cp312", "x86_64", False),
     ("flash_attn-2.8.3.tar.gz", "cp312", "x86_64", True),
