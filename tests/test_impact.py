@@ -170,3 +170,12 @@ def test_impact_command_json_and_markdown(tmp_path):
     chart = markdown[markdown.index("```mermaid"):]
     assert "xychart-beta" in chart and "    bar [" in chart and "    line [" in chart
     assert "| `svc/Dockerfile` |" in markdown and "→" in markdown
+
+
+def test_the_readme_example_is_what_the_command_prints_on_examples():
+    """The README shows `aicache-lint impact` on examples/: its first lines, as printed today."""
+    readme = (FIXTURES.parent.parent / "README.md").read_text()
+    section = readme[readme.index("### `aicache-lint impact`"):]
+    block = section[section.index("```text\n") + 8:section.index("\n...\n```")]
+    out = _impact(FIXTURES.parent.parent / "examples").stdout
+    assert out.startswith(block + "\n")

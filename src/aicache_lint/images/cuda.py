@@ -8,7 +8,6 @@ not this module, says which one a version has). The pre-2021 scheme had short ta
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from typing import Iterable, NamedTuple
@@ -135,18 +134,10 @@ TABLE_NAME = "nvidia-cuda-tags.tsv"
 
 @lru_cache(maxsize=1)
 def bundled_table() -> TagTable:
-    """``aicache_lint/data/nvidia-cuda-tags.tsv`` (read on first use). Read next to the package's
-    files, as every install but a zipped one has it: importing importlib.resources cost 15 ms of
-    a one-file run on a CUDA image."""
-    import aicache_lint.data
+    """``aicache_lint/data/nvidia-cuda-tags.tsv`` (read on first use)."""
+    from aicache_lint.data import read_text
 
-    try:
-        with open(os.path.join(os.path.dirname(aicache_lint.data.__file__), TABLE_NAME), encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError:  # in a zip archive
-        from importlib.resources import files
-
-        text = files("aicache_lint.data").joinpath(TABLE_NAME).read_text(encoding="utf-8")
+    text = read_text(TABLE_NAME)
     return load_table_text(text)
 
 

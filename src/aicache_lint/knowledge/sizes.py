@@ -13,7 +13,6 @@ tag of the same CUDA minor version and flavor, and ``what`` says which.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -58,19 +57,12 @@ def parse_table(text: str) -> list[Row]:
 
 @lru_cache(maxsize=1)
 def table() -> dict[str, list[Row]]:
-    """The shipped rows by kind, read on first use (next to the package's files, as every install
-    but a zipped one has them: importing importlib.resources costs a one-file run ~15 ms)."""
-    import aicache_lint.data
+    """The shipped rows by kind, read on first use."""
+    from aicache_lint.data import read_text
 
     by_kind: dict[str, list[Row]] = {}
     for name in TABLES:
-        try:
-            with open(os.path.join(os.path.dirname(aicache_lint.data.__file__), name), encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError:  # in a zip archive
-            from importlib.resources import files
-
-            text = files("aicache_lint.data").joinpath(name).read_text(encoding="utf-8")
+        text = read_text(name)
         for row in parse_table(text):
             by_kind.setdefault(row.kind, []).append(row)
     return by_kind

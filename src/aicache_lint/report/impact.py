@@ -1,7 +1,7 @@
 """`aicache-lint impact`: what each image downloads per rebuild, now and after the fixes, as text,
 JSON or a Markdown pull-request comment (a table, the top fixes, and a mermaid bar chart that
-GitHub renders). Every number is an estimate: its sizes come from a dated table (or the package
-index, with --resolve-images), and what cannot be sized is listed, not counted."""
+GitHub renders). Every number is an estimate: its sizes come from a dated table, and what cannot
+be sized is listed and shown as `?`, never counted as zero."""
 
 from __future__ import annotations
 
@@ -52,8 +52,23 @@ def _pairs(impact: "Impact") -> list[tuple["ImageCost", "ImageCost | None"]]:
     return [(c, fixed.get(c.dockerfile)) for c in impact.now]
 
 
-def _change(now: int, after: int | None) -> str:
-    return size(now) if after is None or after == now else f"{size(now)} -> {size(after)}"
+def _amount(cost: "ImageCost", event: str) -> str:
+    """What an event fetches, `+ ?` when some of it cannot be sized (unknown is never shown as 0)."""
+    known, unknown = cost.fetched(event), cost.unknown(event)
+    if not unknown:
+        return size(known)
+    return "?" if not known else f"{size(known)} + ?"
+
+
+def _change(now: "ImageCost", after: "ImageCost | None", event: str) -> str:
+    before = _amount(now, event)
+    later = _amount(after, event) if after is not None else before
+    return before if later == before else f"{before} -> {later}"
+
+
+def _total(costs: list["ImageCost"], event: str) -> str:
+    known, unknown = sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs)
+    return size(known) if not unknown else ("?" if not known else f"{size(known)} + ?")
 
 
 def _unknowns(impact: "Impact") -> list[str]:
@@ -77,17 +92,20 @@ def _text(impact: "Impact", sources: list[str]) -> str:
     width = max([len(_label(c)) for c in impact.now] + [5])
     lines.append(f"{'image':<{width}}  " + "  ".join(f"{EVENT_NAMES[e]:>22}" for e in EVENTS))
     for now, after in _pairs(impact):
-        cells = [_change(now.fetched(e), after.fetched(e) if after else None) for e in EVENTS]
+        cells = [_change(now, after, e) for e in EVENTS]
         lines.append(f"{_label(now):<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
     if len(impact.now) > 1:
-        cells = [_change(sum(c.fetched(e) for c in impact.now), sum(c.fetched(e) for c in impact.fixed)) for e in EVENTS]
+        cells = []
+        for e in EVENTS:
+            before, later = _total(impact.now, e), _total(impact.fixed, e)
+            cells.append(before if before == later else f"{before} -> {later}")
         lines.append(f"{'total':<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
         lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
     unknown = _unknowns(impact)
     if unknown:
-        lines += ["", "Not counted (size unknown):"] + [f"  {u}" for u in unknown]
+        lines += ["", "Not counted (size unknown, `?` above):"] + [f"  {u}" for u in unknown]
     lines += ["", "Sizes: " + "; ".join(sources) if sources else "Sizes: none known"]
     lines += ["Assumptions:"] + [f"  - {a}" for a in ASSUMPTIONS]
     return "\n".join(lines) + "\n"
@@ -116,7 +134,7 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
              "| image | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " |",
              "| --- | " + " | ".join("---:" for _ in EVENTS) + " |"]
     for now, after in _pairs(impact):
-        cells = [_change(now.fetched(e), after.fetched(e) if after else None).replace("->", "→") for e in EVENTS]
+        cells = [_change(now, after, e).replace("->", "→") for e in EVENTS]
         lines.append(f"| `{_label(now)}` | " + " | ".join(cells) + " |")
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
@@ -124,22 +142,24 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
     if impact.now:
         lines += ["", *_chart(impact)]
     unknown = _unknowns(impact)
-    note = f" {len(unknown)} downloads of unknown size are not counted." if unknown else ""
+    note = f" `?`: {len(unknown)} downloads of unknown size, not counted." if unknown else ""
     lines += ["", f"<sub>Estimates. Sizes: {'; '.join(sources) or 'none known'}.{note} "
                   f"{' '.join(ASSUMPTIONS)}</sub>"]
     return "\n".join(lines) + "\n"
 
 
 def _chart(impact: "Impact") -> list[str]:
-    """A mermaid `xychart-beta`: GB per rebuild after a dependency edit, bars now, a line after --fix."""
+    """A mermaid `xychart-beta` of the event that costs most: GB per rebuild now (bars) and after
+    --fix (a line), per image."""
     pairs = _pairs(impact)
+    event = max(EVENTS, key=lambda e: sum(now.fetched(e) for now, _ in pairs))
     names = ", ".join(json.dumps(now.stage or os.path.basename(os.path.dirname(os.path.abspath(now.dockerfile))))
                       for now, _ in pairs)
-    before = [now.fetched("manifest") / 1e9 for now, _ in pairs]
-    after = [(a.fetched("manifest") if a else n.fetched("manifest")) / 1e9 for n, a in pairs]
+    before = [now.fetched(event) / 1e9 for now, _ in pairs]
+    after = [(a.fetched(event) if a else n.fetched(event)) / 1e9 for n, a in pairs]
     top = max(before + after + [0.1])
     return ["```mermaid", "xychart-beta",
-            '    title "GB per rebuild after a dependency edit: now (bars), after --fix (line)"',
+            f'    title "GB per rebuild after a {EVENT_NAMES[event]}: now (bars), after --fix (line)"',
             f"    x-axis [{names}]", f'    y-axis "GB" 0 --> {top * 1.1:.1f}',
             f"    bar [{', '.join(f'{v:.2f}' for v in before)}]",
             f"    line [{', '.join(f'{v:.2f}' for v in after)}]", "```"]
