@@ -235,21 +235,20 @@ def marker_holds(marker: str, env: dict[str, str]) -> bool:
             return (left == right) == (op != "!=")
         return bool(parse_version(left) and parse_version(right)) and spec_matches(left, op + right)
 
-    def both() -> bool:
+    def chain(word: str, operand, combine) -> bool:
+        """``operand (word operand)*``; every operand is read, whatever the result so far."""
         nonlocal at
-        result = compare()
-        while at < len(tokens) and tokens[at] == "and":
+        result = operand()
+        while at < len(tokens) and tokens[at] == word:
             at += 1
-            result = compare() and result
+            result = combine(operand(), result)
         return result
 
-    def either() -> bool:
-        nonlocal at
-        result = both()
-        while at < len(tokens) and tokens[at] == "or":
-            at += 1
-            result = both() or result
-        return result
+    def both() -> bool:
+        return chain("and", compare, lambda a, b: a and b)
+
+    def either() -> bool:  # parentheses nest a whole expression (see ``value``)
+        return chain("or", both, lambda a, b: a or b)
 
     return either()
 
