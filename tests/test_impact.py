@@ -179,3 +179,63 @@ def test_the_readme_example_is_what_the_command_prints_on_examples():
     block = section[section.index("```text\n") + 8:section.index("\n...\n```")]
     out = _impact(FIXTURES.parent.parent / "examples").stdout
     assert out.startswith(block + "\n")
+
+
+def _lint(project: Path, *args: str):
+    import os
+
+    from cli_runner import invoke
+
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        return invoke(["--isolated", *args, "."])
+    finally:
+        os.chdir(cwd)
+
+
+def test_estimate_flag_in_text_json_sarif_and_statistics(tmp_path):
+    """--estimate gives each Dockerfile finding what its fix alone saves (here AIC101: the pip
+    cache mount keeps torch, the whole download), in every report that carries it; without the
+    flag nothing changes."""
+    import json
+
+    from aicache_lint.impact.estimate import BundledSizes
+
+    project = _project(tmp_path)
+    torch = BundledSizes().package("torch", "==2.5.1").bytes
+    text = _lint(project, "--estimate").stdout
+    assert f"= estimate: ~{torch / 1e9:.1f} GB per rebuild after a source edit" in text
+    assert "estimate" not in _lint(project).stdout
+
+    plain = json.loads(_lint(project, "--output-format", "json").stdout)
+    assert all("estimate" not in f for f in plain)
+    found = {f["code"]: f["estimate"] for f in json.loads(_lint(project, "--estimate", "--output-format", "json").stdout)}
+    assert found["AIC101"]["bytes"] == torch and found["AIC101"]["event"] == "source"
+    assert found["AIC101"]["estimate"] is True and found["AIC101"]["source"][0].startswith("https://pypi.org/")
+    assert found["AIC301"]["bytes"] == torch  # unsafe, but what it would save is still shown
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent / "data" / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    sarif = json.loads(_lint(project, "--estimate", "--output-format", "sarif").stdout)
+    jsonschema.Draft7Validator(schema).validate(sarif)
+    props = {r["ruleId"]: r.get("properties") for r in sarif["runs"][0]["results"]}
+    assert props["AIC101"]["estimate"]["bytes"] == torch
+
+    stats = _lint(project, "--estimate", "--statistics").stdout.splitlines()
+    assert stats[0].split()[:4] == ["count", "code", "fixable", "GB"]
+    assert any(line.split()[1] == "AIC101" and line.split()[3] == f"{torch / 1e9:.1f}" for line in stats[1:-1])
+
+
+def test_sort_impact_puts_the_costliest_fix_first(tmp_path):
+    import json
+
+    project = _project(tmp_path)
+    (project / "small").mkdir()
+    (project / "small" / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install numpy==2.1.3\n")
+    by_path = [(f["filename"], f["code"]) for f in json.loads(_lint(project, "--output-format", "json").stdout)]
+    by_impact = json.loads(_lint(project, "--sort", "impact", "--output-format", "json").stdout)
+    assert by_path[0][0].endswith("small/Dockerfile")  # by file name first
+    assert by_impact[0]["filename"].endswith("svc/Dockerfile") and by_impact[0]["estimate"]["bytes"] > 1e9
+    assert sorted((f["filename"], f["code"]) for f in by_impact) == sorted(by_path)  # the same findings

@@ -49,6 +49,7 @@ class FileResult:
         self.suppressions_removed = 0  # --add-ignore: stale codes and comments removed
         self.notices: list[str] = []  # network lookups that failed (--resolve-images)
         self.reached: list[str] = []  # in a worker: the Python files this file's images and services run
+        self.estimates: dict = {}  # finding -> impact.estimate.Estimate (--estimate, --sort impact)
 
     def __repr__(self) -> str:
         return f"FileResult({self.path!r}, {len(self.findings)} findings)"

@@ -89,6 +89,11 @@ def _check_parser() -> argparse.ArgumentParser:
     output.add_argument("--output-format", choices=tuple(FORMATS), help="default: text, or the configuration's")
     output.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
     output.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead")
+    output.add_argument("--estimate", action="store_true",
+                        help="give each finding of a Dockerfile what its fix saves per rebuild (GB, an estimate: "
+                             "see `aicache-lint impact`); with --statistics, a GB column")
+    output.add_argument("--sort", choices=("path", "impact"), default="path",
+                        help="report order: by file (default), or by what the fixes save, most first (implies --estimate)")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for input read from `-`")
     parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="processes that check files, this one included (default: CPU count)")
@@ -177,6 +182,9 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     if args.diff:
         _print_diffs(results, stdout, stderr)
         return _exit_code(results, args.exit_zero, diff=True)
+    estimates = (args.estimate or args.sort == "impact") and not args.fix
+    if estimates:
+        _estimate(results, by_impact=args.sort == "impact")
     report_stream = open(args.output_file, "w", encoding="utf-8") if args.output_file else None
     try:
         out = report_stream or (stderr if args.fix and paths == ["-"] else stdout)
@@ -186,9 +194,9 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if args.show_fixes and args.fix:
             _show_fixes(results, out if settings.output_format in ("text", "concise") else stderr)
         if args.statistics:
-            _statistics(results, settings, out)
+            _statistics(results, settings, out, estimates)
         else:
-            _report(results, settings, settings.output_format, fixing=args.fix, stream=out)
+            _report(results, settings, settings.output_format, fixing=args.fix, stream=out, estimates=estimates)
     finally:
         if report_stream is not None:
             report_stream.close()
@@ -236,10 +244,26 @@ def _report_add_ignore(results, diff: bool, stdout: IO[str], stderr: IO[str]) ->
         )
 
 
-def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]) -> None:
+def _report(results, settings, output_format: str, fixing: bool, stream: IO[str], estimates: bool = False) -> None:
     from aicache_lint.report import ReportContext, render
 
-    stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd())))
+    stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd(), estimates)))
+
+
+def _estimate(results, by_impact: bool) -> None:
+    """What each Dockerfile finding's fix saves (``FileResult.estimates``); ``by_impact``: files and
+    findings ordered by it, most first (the rest keep their order)."""
+    from aicache_lint.impact.estimate import BundledSizes, estimate_findings
+
+    estimate_findings(results, BundledSizes())
+    if by_impact:
+        def saved(r, f) -> int:
+            found = r.estimates.get(f)
+            return found.bytes if found else 0
+
+        for r in results:
+            r.findings.sort(key=lambda f: -saved(r, f))  # stable: ties keep the file's order
+        results.sort(key=lambda r: -max((saved(r, f) for f in r.findings), default=0))
 
 
 def _print_notices(results, stderr: IO[str]) -> None:
@@ -259,20 +283,27 @@ def _show_settings(path: str, settings, stdout: IO[str]) -> None:
         stdout.write(f"{key} = {json.dumps(value)}\n")
 
 
-def _statistics(results, settings, stream: IO[str]) -> None:
+def _statistics(results, settings, stream: IO[str], estimates: bool = False) -> None:
     from aicache_lint.engine import applicable
     from aicache_lint.rules import lookup
 
     counts: dict[str, list[int]] = {}
-    for f in (f for r in results for f in r.findings):
-        entry = counts.setdefault(f.code, [0, 0])
-        entry[0] += 1
-        entry[1] += applicable(f, settings)
-    rows = [("count", "code", "fixable", "name")]
-    rows += [(str(n), code, str(fix), lookup(code).name) for code, (n, fix) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0]))]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        stream.write(f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}\n")
+    for r in results:
+        for f in r.findings:
+            entry = counts.setdefault(f.code, [0, 0, 0])
+            entry[0] += 1
+            entry[1] += applicable(f, settings)
+            entry[2] += r.estimates[f].bytes if f in r.estimates else 0
+    rows = [("count", "code", "fixable", "GB") if estimates else ("count", "code", "fixable")]
+    for code, (n, fix, saved) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
+        rows.append((str(n), code, str(fix), f"{saved / 1e9:.1f}") if estimates else (str(n), code, str(fix)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    names = ["name"] + [lookup(code).name for code in sorted(counts, key=lambda c: (-counts[c][0], c))]
+    for row, name in zip(rows, names):
+        cells = [f"{row[0]:>{widths[0]}}", f"{row[1]:<{widths[1]}}"] + [f"{c:>{w}}" for c, w in zip(row[2:], widths[2:])]
+        stream.write("  ".join(cells + [name]) + "\n")
+    if estimates:
+        stream.write("GB: what the fixes of the findings would save per rebuild, for the event each saves most (an estimate)\n")
 
 
 def _show_fixes(results, stream: IO[str]) -> None:

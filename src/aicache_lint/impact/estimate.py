@@ -180,3 +180,43 @@ def sources_used(impact: Impact) -> list[str]:
                     host = urlparse(d.source).netloc or d.source
                     hosts[host] = hosts.get(host, 0) + 1
     return [f"{host} ({n} sizes)" for host, n in sorted(hosts.items())]
+
+
+class Estimate(NamedTuple):
+    """What a finding's fix saves its image, for the event where it saves most."""
+
+    bytes: int
+    event: str
+    sources: tuple[str, ...]  # where the sizes counted come from
+
+
+def estimate_findings(results: list, sizes: Sizes) -> None:
+    """Give each finding of a Dockerfile whose fix saves downloads its ``Estimate``
+    (``FileResult.estimates``): the fix applied alone, the image priced again (lint runs)."""
+    from aicache_lint.discovery import file_kind
+    from aicache_lint.source import SourceText
+
+    linted = [r for r in results if r.original is not None and file_kind(r.path) == "dockerfile"
+              and any(f.fix is not None for f in r.findings)]
+    paths = [r.path for r in results]
+    ws = with_texts(paths, {})
+    for r in linted:
+        before = image_costs(ws, [r.path], sizes)
+        if not before:
+            continue
+        source = SourceText(r.original, path=r.path)
+        for finding in r.findings:
+            changed = one_fix_applied(source, finding) if finding.path == r.path else None
+            if changed is None:
+                continue
+            after = image_costs(with_texts(paths, {os.path.abspath(r.path): changed}), [r.path], sizes)
+            saved = savings(before, after)
+            if not saved:
+                continue
+            best = max(saved, key=lambda s: s.bytes)
+            if best.bytes > 0:
+                r.estimates[finding] = Estimate(best.bytes, best.event, _sources(before[0], best.event))
+
+
+def _sources(cost: ImageCost, event: str) -> tuple[str, ...]:
+    return tuple(sorted({d.source for d in cost.events[event].downloads if d.source}))

@@ -175,19 +175,17 @@ def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruc
 def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruction", inv: "Invocation",
                      state: "State", sizes: Sizes) -> list[Download]:
     from aicache_lint.knowledge.package_cache import PYTHON_TOOLS, mount_covering
-    from aicache_lint.knowledge.requirements import requested_requirements
 
     tool = next((t for t in PYTHON_TOOLS if t.downloading(inv)), None)
     if tool is None:
         return []
     cached = mount_covering(instr, state, tool.cache_dir(inv, state))[0]
-    specs = {name: spec for name, spec, _ in requested_requirements(inv)}
-    names = list(dict.fromkeys(r.name for r in ws.requested_packages(dockerfile, facts, instr, inv)))
+    wanted = {r.name: r.spec for r in ws.requested_packages(dockerfile, facts, instr, inv)}  # one row per package
     out = []
-    for name in names:
-        size = sizes.package(name, specs.get(name, ""))
+    for name, spec in wanted.items():
+        size = sizes.package(name, spec)
         out.append(Download(f"{tool.label}: {name}", size.bytes if size else None, size.source if size else None, cached))
-    if not names:  # a local project, a wheel file, a lock file it cannot read: counted as unknown
+    if not wanted:  # a local project, a wheel file, a lock file it cannot read: counted as unknown
         out.append(Download(f"{tool.label}: packages the linter cannot see", None, None, cached))
     return out
 

@@ -99,14 +99,16 @@ def requested_requirements(inv: "Invocation") -> list[tuple[str, str, int]]:
     """(normalised name, version specifier text, index into inv.args) of each package an install
     command names: `"huggingface_hub[cli]>=0.20,<1"` -> ('huggingface-hub', '>=0.20,<1', i).
     The specifier is empty when the package is named without a version."""
-    out = []
-    for name, index in requested_packages(inv):
-        value = inv.args[index].value.rsplit("::", 1)[-1]
-        m = _NAME.match(value)
-        rest = value[m.end() :] if m else ""
-        rest = _EXTRAS.sub("", rest, count=1) if rest.startswith("[") else rest
-        out.append((name, rest.split(";", 1)[0].strip(), index))
-    return out
+    return [(name, specifier(inv.args[index].value.rsplit("::", 1)[-1]), index) for name, index in requested_packages(inv)]
+
+
+def specifier(requirement: str) -> str:
+    """The version specifier of a requirement as written: `torch[cuda]==2.5.1; python_version>"3"`
+    -> `==2.5.1` (empty when none)."""
+    m = _NAME.match(requirement)
+    rest = requirement[m.end() :] if m else ""
+    rest = _EXTRAS.sub("", rest, count=1) if rest.lstrip().startswith("[") else rest
+    return rest.split(";", 1)[0].strip()
 
 
 def unseen_requirements(inv: "Invocation") -> bool:
@@ -135,6 +137,7 @@ class Requested(NamedTuple):
     name: str  # normalised (PEP 503)
     word: "Word | None"  # the command-line word naming it, or the file it comes from (None: not shown)
     where: str | None  # "requirements.txt:3" when a build-context file names it, None on the command line
+    spec: str = ""  # its version specifier as written (`==2.5.1`), empty when none
 
     def span(self, inv: "Invocation") -> "Span":
         """Where a finding about it goes in the Dockerfile: its word, else the install's program."""

@@ -26,6 +26,7 @@ class ReportContext(NamedTuple):
     settings: "Settings"
     fixing: bool  # --fix ran: findings are what remains
     root: str  # absolute directory that relative paths (SARIF, GitLab) are relative to
+    estimates: bool = False  # --estimate: findings carry what their fix saves (FileResult.estimates)
 
 
 def render(fmt: str, ctx: ReportContext) -> str:

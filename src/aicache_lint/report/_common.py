@@ -70,3 +70,26 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return value
+
+
+EVENT_NAMES = {"source": "source edit", "manifest": "dependency edit", "base": "base update"}
+
+
+def gigabytes(n: int) -> str:
+    """A byte count for people: decimal units, as registries and the package index show them."""
+    if abs(n) >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    if abs(n) >= 1e6:
+        return f"{n / 1e6:.0f} MB"
+    return f"{n / 1e3:.0f} kB" if n else "0"
+
+
+def estimate_text(estimate) -> str:
+    """`~2.5 GB per rebuild after a base update` (an ``impact.estimate.Estimate``)."""
+    return f"~{gigabytes(estimate.bytes)} per rebuild after a {EVENT_NAMES[estimate.event]}"
+
+
+def estimate_dict(estimate) -> dict | None:
+    if estimate is None:
+        return None
+    return {"bytes": estimate.bytes, "event": estimate.event, "source": list(estimate.sources), "estimate": True}

@@ -10,12 +10,12 @@ import os
 from typing import TYPE_CHECKING
 
 from aicache_lint.impact.rebuild import EVENTS
+from aicache_lint.report._common import EVENT_NAMES, gigabytes
 
 if TYPE_CHECKING:
     from aicache_lint.impact.estimate import ImageCost, Impact
 
 FORMATS = ("text", "json", "markdown")
-EVENT_NAMES = {"source": "source edit", "manifest": "dependency edit", "base": "base update"}
 TOP = 10  # findings listed in text and Markdown
 ASSUMPTIONS = (
     "A step runs again when its instruction or the files it copies change, and so does every later step of its "
@@ -28,14 +28,7 @@ ASSUMPTIONS = (
 
 
 def size(n: int | None) -> str:
-    """A byte count for people: decimal units, as registries and the package index show them."""
-    if n is None:
-        return "unknown"
-    if abs(n) >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    if abs(n) >= 1e6:
-        return f"{n / 1e6:.0f} MB"
-    return f"{n / 1e3:.0f} kB" if n else "0"
+    return "unknown" if n is None else gigabytes(n)
 
 
 def render(fmt: str, impact: "Impact", sources: list[str]) -> str:

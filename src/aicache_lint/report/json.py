@@ -3,7 +3,8 @@
 Scripts and editor integrations read one array of objects: `code`, `name`, `severity`, `message`,
 `filename` (absolute), `location`/`end_location` (1-based row and character column in the file's
 final text), `fix` (`applicability`, `message`, `edits` with `content` and positions) or null,
-and `url` (the rule's page).
+and `url` (the rule's page). With `--estimate`, also `estimate`: what the fix saves (`bytes`, `event`,
+`source`, `estimate: true`) or null.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Iterator
 
-from aicache_lint.report._common import final_text
+from aicache_lint.report._common import estimate_dict, final_text
 from aicache_lint.rules.base import rule_url
 from aicache_lint.source import SourceText
 
@@ -60,7 +61,11 @@ def finding_dicts(ctx: "ReportContext") -> Iterator[dict]:
     """Every finding's object, in report order (shared with `json-lines`)."""
     for r in ctx.results:
         source = SourceText(final_text(r) or "", path=r.path)
-        yield from (finding_dict(f, source) for f in r.findings)
+        for f in r.findings:
+            found = finding_dict(f, source)
+            if ctx.estimates:  # --estimate: what the fix saves, or null
+                found["estimate"] = estimate_dict(r.estimates.get(f))
+            yield found
 
 
 def render(ctx: "ReportContext") -> str:

@@ -27,7 +27,7 @@ import sarif_om as om
 
 from aicache_lint.finding import Severity
 from aicache_lint.fix import with_newline
-from aicache_lint.report._common import final_source, keyed_findings, relative_path
+from aicache_lint.report._common import estimate_dict, final_source, keyed_findings, relative_path
 from aicache_lint.rules.base import DOCS_BASE_URL, rule_url
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ def _results(r: "FileResult", root: str, index: dict[str, int]) -> list[om.Resul
                 ],
                 partial_fingerprints={FINGERPRINT_KEY: f"{line_hash}:{occurrence}"},
                 fixes=[_fix(f, source, artifact)] if f.fix is not None and source is not None else None,
+                # a property bag takes any key (SARIF 3.8); sarif-om's PropertyBag knows only `tags`
+                properties={"estimate": estimate_dict(r.estimates[f])} if f in r.estimates else None,
             )
         )
     return out

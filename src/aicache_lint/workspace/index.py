@@ -473,9 +473,9 @@ class Workspace:
                            inv: "ShellInvocation") -> list["Requested"]:
         """The packages one install of a RUN asks for: named on its command line, or in the
         build-context files it reads (`-r requirements.txt`, `.`, `uv sync`, `conda env create`)."""
-        from aicache_lint.knowledge.requirements import Requested, may_name_files, requested_packages
+        from aicache_lint.knowledge.requirements import Requested, may_name_files, requested_requirements, specifier
 
-        found = [Requested(name, inv.args[index], None) for name, index in requested_packages(inv)]
+        found = [Requested(name, inv.args[index], None, spec) for name, spec, index in requested_requirements(inv)]
         if not may_name_files(inv):  # the common `pip install torch`: nothing to map (and nothing to import)
             return found
         from aicache_lint.workspace.build_context import (
@@ -497,7 +497,8 @@ class Workspace:
             out = []
             for install in context_installs(facts, instr, inv, context, self.text, self.listdir):
                 word = next((w for w in inv.args if w.value.rstrip("/").endswith(posixpath.basename(install.image_path))), None)
-                out += [Requested(r.name, word, f"{os.path.relpath(r.path, here)}:{r.line}") for r in install.depfile.packages]
+                out += [Requested(r.name, word, f"{os.path.relpath(r.path, here)}:{r.line}", specifier(r.spec))
+                        for r in install.depfile.packages]
             return inv, out
 
         # Once per install: every rule about packages asks. The value holds ``inv``, so its id
