@@ -43,9 +43,11 @@ class TableSizes:
         return self.rows.get(("model", repo_id))
 
 
-def _expected(path: Path) -> dict[str, tuple[int, int]]:
+def _expected(path: Path) -> dict[str, tuple[int, int, int, int]]:
+    """event -> (bytes, unknown, after the fixes: bytes, unknown)."""
     rows = csv.DictReader((line for line in path.read_text().splitlines() if not line.startswith("#")), delimiter="\t")
-    return {r["event"]: (int(r["bytes"]), int(r["unknown"])) for r in rows}
+    return {r["event"]: (int(r["bytes"]), int(r["unknown"]), int(r["fixed_bytes"]), int(r["fixed_unknown"]))
+            for r in rows}
 
 
 def _image(tmp_path: Path, name: str):
@@ -60,11 +62,18 @@ def _image(tmp_path: Path, name: str):
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()))
 def test_the_cost_of_each_event_is_what_the_fixture_worked_out(tmp_path, name):
+    """Before and after `--fix --unsafe-fixes` with every rule, as the fixture's comments work it out."""
+    from aicache_lint.impact.estimate import fixed_texts, image_costs, with_texts
+    from aicache_lint.settings import Settings
+
     ws, dockerfile, facts, sizes, expected = _image(tmp_path, name)
+    source = ws.source(dockerfile)
+    fixed = fixed_texts([source], Settings(select=("ALL",), unsafe_fixes=True), with_texts([dockerfile], {}))
+    (after,) = image_costs(with_texts([dockerfile], fixed), [dockerfile], sizes)
     got = {}
     for event in EVENTS:
         result = rebuild(ws, dockerfile, facts, facts.final_stage, event, sizes)
-        got[event] = (result.fetched, len(result.unknown))
+        got[event] = (result.fetched, len(result.unknown), after.fetched(event), after.unknown(event))
     assert got == expected
 
 
