@@ -63,15 +63,19 @@ def fixed_texts(sources: list["SourceText"], settings: "Settings", ws: "Workspac
     return {os.path.abspath(s.path): r.source for s, r in zip(sources, results) if r.changed}
 
 
-def one_fix_applied(source: "SourceText", finding: "Finding") -> "SourceText | None":
-    """``source`` with ``finding``'s fix alone applied (None: it has none)."""
+def fix_saves(paths: list[str], source: "SourceText", finding: "Finding", before: ImageCost,
+              sizes: Sizes) -> dict[str, int]:
+    """What ``finding``'s fix alone saves the image ``before`` prices, per event (``source``: the
+    Dockerfile's text; events it changes nothing for are left out)."""
     from aicache_lint.fix import apply_edits
     from aicache_lint.source import SourceText
 
-    if finding.fix is None:
-        return None
-    text = apply_edits(source.text, list(finding.fix.edits), source.newline)
-    return SourceText(text, path=source.path, bom=source.bom)
+    if finding.fix is None or finding.path != source.path:
+        return {}
+    changed = SourceText(apply_edits(source.text, list(finding.fix.edits), source.newline),
+                         path=source.path, bom=source.bom)
+    after = image_costs(with_texts(paths, {os.path.abspath(source.path): changed}), [source.path], sizes)
+    return {s.event: s.bytes for s in savings([before], after)}
 
 
 class Saving(NamedTuple):
@@ -129,11 +133,8 @@ def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings"
         if source.path not in before:
             continue
         for finding in check_source(source, settings, ws):
-            changed = one_fix_applied(source, finding) if applicable(finding, settings) else None
-            if changed is None:
-                continue
-            alone = image_costs(with_texts(dockerfiles, {os.path.abspath(source.path): changed}), [source.path], sizes)
-            saved = {s.event: s.bytes for s in savings([before[source.path]], alone)}
+            saved = fix_saves(dockerfiles, source, finding, before[source.path], sizes) \
+                if applicable(finding, settings) else {}
             if saved:
                 found.append(FindingSaving(finding, saved))
     found.sort(key=lambda f: (-f.most, f.finding.sort_key))
@@ -206,16 +207,10 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
             continue
         source = SourceText(r.original, path=r.path)
         for finding in r.findings:
-            changed = one_fix_applied(source, finding) if finding.path == r.path else None
-            if changed is None:
-                continue
-            after = image_costs(with_texts(paths, {os.path.abspath(r.path): changed}), [r.path], sizes)
-            saved = savings(before, after)
-            if not saved:
-                continue
-            best = max(saved, key=lambda s: s.bytes)
-            if best.bytes > 0:
-                r.estimates[finding] = Estimate(best.bytes, best.event, _sources(before[0], best.event))
+            saved = fix_saves(paths, source, finding, before[0], sizes)
+            event = max(saved, key=lambda e: saved[e], default=None)
+            if event is not None and saved[event] > 0:
+                r.estimates[finding] = Estimate(saved[event], event, _sources(before[0], event))
 
 
 def _sources(cost: ImageCost, event: str) -> tuple[str, ...]:
