@@ -17,7 +17,9 @@ Three events are modelled:
 A step that runs again downloads what its commands fetch, unless a cache mount keeps it: pip, uv
 and poetry packages (named on the command line or in the build-context files they read), apt
 packages, models fetched with `hf download`. What cannot be sized is counted as unknown, never as
-zero: a size comes from ``sizes`` (``knowledge/sizes.py``, or a table a test gives).
+zero: other fetches (curl or wget of a URL, git clone, conda, npm, apk, dnf, go, cargo, an ADD of
+a URL) and packages the linter cannot see. A size comes from ``sizes`` (``knowledge/sizes.py``, or
+a table a test gives).
 """
 
 from __future__ import annotations
@@ -160,16 +162,55 @@ def _kinds(source: str) -> tuple[str, ...]:
     return ("source",)
 
 
+# Commands that fetch over the network but are not sized here (the subcommands that fetch; None:
+# any call with a URL): a step that runs one again counts an unknown download, never nothing.
+_FETCHES: dict[str, tuple[str, ...] | None] = {
+    "curl": None, "wget": None,
+    "git": ("clone", "fetch", "pull", "submodule"),
+    "conda": ("install", "create", "update", "env"), "mamba": ("install", "create", "update", "env"),
+    "micromamba": ("install", "create", "update", "env"),
+    "npm": ("install", "i", "ci"), "yarn": ("install", "add"), "pnpm": ("install", "i", "add"),
+    "apk": ("add",), "dnf": ("install",), "yum": ("install",), "microdnf": ("install",), "zypper": ("install", "in"),
+    "go": ("get", "install", "build", "mod"), "cargo": ("build", "install", "fetch"),
+}
+
+
 def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruction", sizes: Sizes) -> list[Download]:
-    if (instr.inner or instr).keyword != "RUN":
+    keyword = (instr.inner or instr).keyword
+    if keyword == "ADD":
+        urls = [s for s in _add_sources(facts, instr) if s.startswith(("http://", "https://", "git@"))]
+        return [Download(f"ADD {url}", None, None, False) for url in urls]
+    if keyword != "RUN":
         return []
     state = facts.state(instr)
     out: list[Download] = []
     for inv in facts.invocations(instr):
-        out += _python_packages(ws, dockerfile, facts, instr, inv, state, sizes)
-        out += _apt_packages(instr, inv, state, sizes)
-        out += _models(instr, inv, state, sizes)
+        sized = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(instr, inv, state, sizes)
+                 + _models(instr, inv, state, sizes))
+        out += sized or _unsized(inv)
     return out
+
+
+def _add_sources(facts: "Facts", instr: "Instruction") -> list[str]:
+    from aicache_lint.workspace.build_context import copy_sources
+
+    copied = copy_sources(facts, instr)
+    return copied.sources if copied is not None else []
+
+
+def _unsized(inv: "Invocation") -> list[Download]:
+    """A fetch this model does not size (curl, git clone, conda, npm...): unknown."""
+    from aicache_lint.dockerfile.shell import subcommand
+
+    if inv.program not in _FETCHES:
+        return []
+    fetching = _FETCHES[inv.program]
+    if fetching is None:
+        if not any("://" in w.value for w in inv.args):
+            return []
+    elif not set(subcommand(inv, 1)) & set(fetching):
+        return []
+    return [Download(f"{inv.program}: a download the model does not size", None, None, False)]
 
 
 def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruction", inv: "Invocation",

@@ -22,8 +22,8 @@ ASSUMPTIONS = (
     "stage, the stages built FROM it and the COPY --from it.",
     "A cache mount keeps what it caches between builds; the layer cache itself is assumed warm (no eviction, "
     "no --no-cache, a builder that keeps its cache: CI runners without a cache backend start cold).",
-    "Only pip/uv/poetry packages, apt packages, `hf download` models and base pulls are sized; other downloads "
-    "(curl, git clone, conda) are not counted.",
+    "Only pip/uv/poetry packages, apt packages, `hf download` models and base pulls are sized; other fetches "
+    "(curl, git clone, conda, npm, ADD of a URL) are listed as unknown.",
 )
 
 
