@@ -119,6 +119,7 @@ class FakeRegistry:
         require_token: bool = True,
         configs: dict[str, dict[str, dict[str, Any]]] | None = None,
         index: bool = True,
+        layers: dict[str, dict[str, list[int]]] | None = None,  # repo -> tag -> its layers' sizes
     ) -> None:
         self.repositories = repositories
         self.page_size = page_size
@@ -128,7 +129,7 @@ class FakeRegistry:
         self._tag_manifests: dict[tuple[str, str], tuple[str, bytes]] = {}  # (repo, tag) -> (type, body)
         for repo, tags in (configs or {}).items():
             for tag, config in tags.items():
-                self._tag_manifests[(repo, tag)] = self._image(config, index)
+                self._tag_manifests[(repo, tag)] = self._image(config, index, (layers or {}).get(repo, {}).get(tag, []))
         self.requests: list[Request] = []
         self.fail_status: int | None = None
         self.refuse_token = False
@@ -179,11 +180,14 @@ class FakeRegistry:
         self._blobs[digest] = body
         return {"mediaType": value.get("mediaType", CONFIG_MEDIA_TYPE), "digest": digest, "size": len(body)}
 
-    def _image(self, config: dict[str, Any], index: bool) -> tuple[str, bytes]:
+    def _image(self, config: dict[str, Any], index: bool, sizes: list[int]) -> tuple[str, bytes]:
         def manifest(arch: str, settings: dict[str, Any] | None) -> dict[str, Any]:
             blob = {"architecture": arch, "os": "linux", "config": settings,
                     "rootfs": {"type": "layers", "diff_ids": []}}
-            return {"schemaVersion": 2, "mediaType": IMAGE_MEDIA_TYPE, "config": self._add(blob), "layers": []}
+            layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                       "digest": "sha256:" + hashlib.sha256(f"{arch}{i}".encode()).hexdigest(),
+                       "size": n if arch == "amd64" else n * 2} for i, n in enumerate(sizes)]
+            return {"schemaVersion": 2, "mediaType": IMAGE_MEDIA_TYPE, "config": self._add(blob), "layers": layers}
 
         amd64 = manifest("amd64", config)
         if not index:

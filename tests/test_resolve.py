@@ -995,3 +995,54 @@ def test_aic303_repository_missing_from_the_registry(project: Path) -> None:
         result = lint(path, "--select", "AIC303", "--fix", "--unsafe-fixes")
     assert warnings(result) == [f"aicache-lint: warning: docker.io has no repository `nvidia/cuda`{OFFLINE}"]
     assert path.read_text() == text.replace("12.4-", "12.4.1-")
+
+
+# -- image sizes for estimates (aicache-lint impact --resolve-images) --------------------------------
+
+SIZED = {"team/app": {"1.0": {}}}
+LAYERS = {"team/app": {"1.0": [1_000_000, 250_000_000, 5]}}
+
+
+def test_client_sums_the_linux_amd64_layers() -> None:
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED, layers=LAYERS) as reg:
+        assert client_for(reg.url).compressed_size(REG, "team/app", "1.0") == 251_000_005  # not arm64's
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED, layers=LAYERS, index=False) as reg:
+        assert client_for(reg.url).compressed_size(REG, "team/app", "1.0") == 251_000_005
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED) as reg:  # a manifest that lists no layer
+        with pytest.raises(RegistryError, match="without layer sizes for team/app:1.0"):
+            client_for(reg.url).compressed_size(REG, "team/app", "1.0")
+        with pytest.raises(NotFound):
+            client_for(reg.url).compressed_size(REG, "team/app", "9.9")
+
+
+def test_resolver_image_size_is_cached_on_disk(cache_dir: Path) -> None:
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED, layers=LAYERS) as reg:
+        assert make_resolver(reg.url, cache_dir).image_size(f"{REG}/team/app:1.0") == 251_000_005
+        asked = len(reg.requests)
+        assert make_resolver(reg.url, cache_dir).image_size(f"{REG}/team/app:1.0") == 251_000_005
+        assert len(reg.requests) == asked  # the second resolver read the disk cache
+        assert make_resolver(reg.url, cache_dir).image_size(f"{REG}/team/app:9.9") is None
+
+
+def test_impact_sizes_a_base_the_table_lacks_from_its_registry(project: Path) -> None:
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED, layers=LAYERS) as reg:
+        configure(project, {REG: reg.url}, head="")
+        dockerfile(project, f"FROM {REG}/team/app:1.0\nRUN pip install numpy==2.1.3\n")
+        offline = invoke(["impact", "--output-format", "json", str(project)])
+        online = invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
+    before = json.loads(offline.stdout)["images"][0]["now"]["base"]
+    after = json.loads(online.stdout)["images"][0]["now"]["base"]
+    assert after["unknown"] == before["unknown"] - 1  # the pull is sized now
+    assert after["bytes"] == before["bytes"] + 251_000_005
+    assert any(s.startswith(f"{REG} ") for s in json.loads(online.stdout)["sources"])
+
+
+def test_impact_offline_fallback_when_the_registry_fails(project: Path) -> None:
+    with FakeRegistry({"team/app": {"1.0": D1}}, configs=SIZED, layers=LAYERS) as reg:
+        reg.fail_status = 503
+        configure(project, {REG: reg.url}, head="")
+        dockerfile(project, f"FROM {REG}/team/app:1.0\nRUN pip install numpy==2.1.3\n")
+        result = invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["images"][0]["now"]["base"]["unknown"] == 1
+    assert "continuing with what aicache-lint knows offline" in result.stderr

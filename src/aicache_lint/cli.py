@@ -184,7 +184,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         return _exit_code(results, args.exit_zero, diff=True)
     estimates = (args.estimate or args.sort == "impact") and not args.fix
     if estimates:
-        _estimate(results, by_impact=args.sort == "impact")
+        _estimate(results, settings, by_impact=args.sort == "impact")
     report_stream = open(args.output_file, "w", encoding="utf-8") if args.output_file else None
     try:
         out = report_stream or (stderr if args.fix and paths == ["-"] else stdout)
@@ -250,12 +250,12 @@ def _report(results, settings, output_format: str, fixing: bool, stream: IO[str]
     stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd(), estimates)))
 
 
-def _estimate(results, by_impact: bool) -> None:
+def _estimate(results, settings, by_impact: bool) -> None:
     """What each Dockerfile finding's fix saves (``FileResult.estimates``); ``by_impact``: files and
     findings ordered by it, most first (the rest keep their order)."""
-    from aicache_lint.impact.estimate import BundledSizes, estimate_findings
+    from aicache_lint.impact.estimate import estimate_findings
 
-    estimate_findings(results, BundledSizes())
+    estimate_findings(results, _sizes(settings))
     if by_impact:
         def saved(r, f) -> int:
             found = r.estimates.get(f)
@@ -506,21 +506,35 @@ def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
                         help="text (default), json, or markdown (a pull-request comment with a chart)")
     parser.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
     parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="count unsafe fixes too")
+    parser.add_argument("--resolve-images", action="store_true", default=None,
+                        help="size base images the table does not know from their registry manifests (network)")
+    parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
+                        help="stay offline, whatever the configuration says")
     parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides, Resolver
     from aicache_lint.discovery import file_kind
-    from aicache_lint.impact.estimate import BundledSizes, project_impact, sources_used
+    from aicache_lint.impact.estimate import project_impact, sources_used
     from aicache_lint.report.impact import render
 
-    overrides = CliOverrides(unsafe_fixes=args.unsafe_fixes, config=args.config, isolated=args.isolated)
+    overrides = CliOverrides(unsafe_fixes=args.unsafe_fixes, resolve_images=args.resolve_images,
+                             config=args.config, isolated=args.isolated)
     ws, files = _project("impact", args.paths, overrides)
     dockerfiles = [f for f in files if file_kind(f) == "dockerfile"]
     settings = Resolver(overrides).for_path((args.paths or ["."])[0])
-    result = project_impact(ws, dockerfiles, settings, BundledSizes())
+    result = project_impact(ws, dockerfiles, settings, _sizes(settings))
+    _print_notices([], stderr)
     _write_output(render(args.output_format, result, sources_used(result)), args.output_file, stdout)
     return EXIT_CLEAN
+
+
+def _sizes(settings):
+    """The sizes estimates are priced with: the bundled table, and with --resolve-images the registry."""
+    from aicache_lint.engine import network_resolver
+    from aicache_lint.impact.estimate import BundledSizes
+
+    return BundledSizes(network_resolver(settings))
 
 
 def server(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -> int:

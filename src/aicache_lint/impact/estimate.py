@@ -144,7 +144,12 @@ def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings"
 class BundledSizes:
     """The model's questions answered from the bundled, dated size table (``knowledge/sizes.py``):
     a pinned version's own row when there is one, else the nearest version's (an estimate); torch
-    and its family with the CUDA wheels their Linux wheel pulls."""
+    and its family with the CUDA wheels their Linux wheel pulls. ``registry`` (--resolve-images:
+    the run's registry resolver) sizes a base image the table has no row of its own for, from its
+    manifest; when the registry does not answer, the table's estimate stands."""
+
+    def __init__(self, registry=None) -> None:
+        self.registry = registry
 
     def package(self, name: str, spec: str = ""):
         from aicache_lint.knowledge import sizes
@@ -161,7 +166,18 @@ class BundledSizes:
     def image(self, reference: str):
         from aicache_lint.knowledge import sizes
 
-        return sizes.image(reference)
+        found = sizes.image(reference)
+        if (found is None or not found.exact) and self.registry is not None:
+            pulled = self.registry.image_size(reference)
+            if pulled is not None:
+                import datetime
+
+                from aicache_lint.images.reference import parse_reference
+
+                image = parse_reference(reference)
+                where = f"https://{image.registry}/v2/{image.repository}/manifests/{image.digest or image.tag or 'latest'}"
+                return sizes.Size(pulled, where, datetime.date.today().isoformat(), True, reference)
+        return found
 
     def model(self, repo_id: str):
         from aicache_lint.knowledge import sizes

@@ -91,9 +91,9 @@ class RegistryClient:
             raise RegistryError(f"{registry} sent no sha256 digest for {repository}:{reference}")
         return digest
 
-    def config(self, registry: str, repository: str, reference: str) -> dict:
-        """``User``, ``Env`` and ``WorkingDir`` of the linux/amd64 image ``reference`` (a tag or a
-        digest) names, as its config blob has them (missing keys left out)."""
+    def _manifest(self, registry: str, repository: str, reference: str) -> tuple[dict, str]:
+        """The linux/amd64 image manifest ``reference`` (a tag or a digest) names, and how errors
+        name it."""
         base = f"{self.endpoint(registry)}/v2/{repository}"
         what = f"{repository}@{reference}" if _DIGEST.fullmatch(reference) else f"{repository}:{reference}"
         response = self._request("GET", f"{base}/manifests/{reference}", registry, repository, what, MANIFEST_TYPES)
@@ -104,6 +104,23 @@ class RegistryClient:
                 raise NotFound(f"{registry} has no linux/amd64 image of {what}")
             response = self._request("GET", f"{base}/manifests/{digest}", registry, repository, what, MANIFEST_TYPES)
             manifest = _json_object(_verified(response.body, digest, registry), registry, f"the manifest of {what}")
+        return manifest, what
+
+    def compressed_size(self, registry: str, repository: str, reference: str) -> int:
+        """What pulling the linux/amd64 image ``reference`` downloads: the sizes of its layers, as
+        its manifest lists them (compressed, as Docker Hub shows them)."""
+        manifest, what = self._manifest(registry, repository, reference)
+        layers = manifest.get("layers")
+        sizes = [layer.get("size") for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
+        if not layers or not all(isinstance(n, int) and n >= 0 for n in sizes):
+            raise RegistryError(f"{registry} sent a manifest without layer sizes for {what}")
+        return sum(sizes)
+
+    def config(self, registry: str, repository: str, reference: str) -> dict:
+        """``User``, ``Env`` and ``WorkingDir`` of the linux/amd64 image ``reference`` (a tag or a
+        digest) names, as its config blob has them (missing keys left out)."""
+        base = f"{self.endpoint(registry)}/v2/{repository}"
+        manifest, what = self._manifest(registry, repository, reference)
         descriptor = manifest.get("config")
         digest = descriptor.get("digest") if isinstance(descriptor, dict) else None
         if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):

@@ -87,6 +87,19 @@ class Resolver:
             return None
         return facts_from_config(reference, config) if isinstance(config, dict) else None
 
+    def image_size(self, reference: str) -> int | None:
+        """What pulling the (linux/amd64) image ``reference`` downloads, from its manifest in the
+        registry; None when the registry does not answer or has no such image."""
+        image = parse_reference(reference)
+        if image is None:
+            return None
+        pinned = f"@{image.digest}" if image.digest else f":{image.tag or 'latest'}"
+        key = f"size {image.registry}/{image.repository}{pinned}"
+        size = self._ask(key, image.registry,
+                         lambda: self.client.compressed_size(image.registry, image.repository, pinned[1:]),
+                         lambda v: isinstance(v, int) and v >= 0)
+        return size if isinstance(size, int) else None
+
     def commit(self, url: str, ref: str | None) -> Lookup:
         key = f"git {url}"
         host = url.split("://", 1)[-1].split("/", 1)[0] or url
