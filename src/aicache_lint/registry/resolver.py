@@ -73,15 +73,9 @@ class Resolver:
     def image_facts(self, reference: str) -> ImageFacts | None:
         """USER, HOME and environment of the (linux/amd64) image ``reference`` names, from its
         config in the registry; None when the registry does not answer or has no such image."""
-        image = parse_reference(reference)
-        if image is None:
-            return None
-        pinned = f"@{image.digest}" if image.digest else f":{image.tag or 'latest'}"
-        key = f"config {image.registry}/{image.repository}{pinned}"
-        config = self._ask(key, image.registry,
-                           lambda: self.client.config(image.registry, image.repository, pinned[1:]), _is_config)
+        config, missing = self._about_image("config", reference, self.client.config, _is_config)
         if config is NotFound:
-            notice = f"{image.registry} has no linux/amd64 image `{image.repository}{pinned}`{OFFLINE}"
+            notice = f"{missing}{OFFLINE}"
             if notice not in self.notices:
                 self.notices.append(notice)
             return None
@@ -90,15 +84,20 @@ class Resolver:
     def image_size(self, reference: str) -> int | None:
         """What pulling the (linux/amd64) image ``reference`` downloads, from its manifest in the
         registry; None when the registry does not answer or has no such image."""
+        size, _ = self._about_image("size", reference, self.client.compressed_size,
+                                    lambda v: isinstance(v, int) and v >= 0)
+        return size if isinstance(size, int) else None
+
+    def _about_image(self, what: str, reference: str, ask, valid):
+        """``ask(registry, repository, tag or digest)`` about the image ``reference`` names,
+        through ``_ask`` (cached under ``what``), and the sentence that says the registry lacks the image."""
         image = parse_reference(reference)
         if image is None:
-            return None
+            return None, reference
         pinned = f"@{image.digest}" if image.digest else f":{image.tag or 'latest'}"
-        key = f"size {image.registry}/{image.repository}{pinned}"
-        size = self._ask(key, image.registry,
-                         lambda: self.client.compressed_size(image.registry, image.repository, pinned[1:]),
-                         lambda v: isinstance(v, int) and v >= 0)
-        return size if isinstance(size, int) else None
+        answer = self._ask(f"{what} {image.registry}/{image.repository}{pinned}", image.registry,
+                           lambda: ask(image.registry, image.repository, pinned[1:]), valid)
+        return answer, f"{image.registry} has no linux/amd64 image `{image.repository}{pinned}`"
 
     def commit(self, url: str, ref: str | None) -> Lookup:
         key = f"git {url}"
