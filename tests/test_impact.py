@@ -248,3 +248,26 @@ def test_sort_impact_puts_the_costliest_fix_first(tmp_path):
     assert by_path[0][0].endswith("small/Dockerfile")  # by file name first
     assert by_impact[0]["filename"].endswith("svc/Dockerfile") and by_impact[0]["estimate"]["bytes"] > 1e9
     assert sorted((f["filename"], f["code"]) for f in by_impact) == sorted(by_path)  # the same findings
+
+
+def test_a_fix_is_priced_in_the_same_project_as_the_image(tmp_path):
+    """A workflow builds docker/Dockerfile with the repository root as context, so `pip install -r
+    requirements.txt` reads the root's file (torch). Pricing the apt fix must keep that context: a
+    workspace without the workflow would lose torch and credit the apt fix with its gigabytes."""
+    import json
+
+    project = tmp_path / "p"  # not a repository (no .git, as in a downloaded snapshot): the workflow is
+    (project / "docker").mkdir(parents=True)  # known because the run was given it, not found at a root
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / ".github" / "workflows" / "build.yml").write_text(
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: .\n"
+        "          file: ./docker/Dockerfile\n")
+    (project / "requirements.txt").write_text("torch==2.5.1\n")
+    (project / "docker" / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y git\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\n")
+    data = json.loads(_impact(project, "--output-format", "json", "--unsafe-fixes").stdout)
+    assert data["images"][0]["now"]["base"]["bytes"] > 2_000_000_000  # torch, from the root's requirements
+    apt = [f for f in data["findings"] if f["code"] == "AIC110"]
+    assert apt and all(f["saves"]["base"]["bytes"] < 100_000_000 for f in apt)  # git's packages, not torch

@@ -63,10 +63,11 @@ def fixed_texts(sources: list["SourceText"], settings: "Settings", ws: "Workspac
     return {os.path.abspath(s.path): r.source for s, r in zip(sources, results) if r.changed}
 
 
-def fix_saves(paths: list[str], source: "SourceText", finding: "Finding", before: ImageCost,
+def fix_saves(ws: "Workspace", source: "SourceText", finding: "Finding", before: ImageCost,
               sizes: Sizes) -> dict[str, int]:
     """What ``finding``'s fix alone saves the image ``before`` prices, per event (``source``: the
-    Dockerfile's text; events it changes nothing for are left out)."""
+    Dockerfile's text; events it changes nothing for are left out). The workspace sees the fixed
+    text while the image is priced again, then its own text: what rests on other files is kept."""
     from aicache_lint.fix import apply_edits
     from aicache_lint.source import SourceText
 
@@ -74,7 +75,11 @@ def fix_saves(paths: list[str], source: "SourceText", finding: "Finding", before
         return {}
     changed = SourceText(apply_edits(source.text, list(finding.fix.edits), source.newline),
                          path=source.path, bom=source.bom)
-    after = image_costs(with_texts(paths, {os.path.abspath(source.path): changed}), [source.path], sizes)
+    ws.update(source.path, changed)
+    try:
+        after = image_costs(ws, [source.path], sizes)
+    finally:
+        ws.update(source.path, source)
     return {s.event: s.bytes for s in savings([before], after)}
 
 
@@ -125,7 +130,8 @@ def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings"
 
     now = image_costs(ws, dockerfiles, sizes)
     sources = [s for s in (ws.source(p) for p in dockerfiles) if s is not None]
-    fixed = image_costs(with_texts(dockerfiles, fixed_texts(sources, settings, with_texts(dockerfiles, {}))),
+    # the same run's paths as ``ws``: the project's build files (and so build args) are the same
+    fixed = image_costs(with_texts(ws.paths, fixed_texts(sources, settings, with_texts(ws.paths, {}))),
                         dockerfiles, sizes)
     before = {cost.dockerfile: cost for cost in now}
     found: list[FindingSaving] = []
@@ -133,8 +139,7 @@ def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings"
         if source.path not in before:
             continue
         for finding in check_source(source, settings, ws):
-            saved = fix_saves(dockerfiles, source, finding, before[source.path], sizes) \
-                if applicable(finding, settings) else {}
+            saved = fix_saves(ws, source, finding, before[source.path], sizes) if applicable(finding, settings) else {}
             if saved:
                 found.append(FindingSaving(finding, saved))
     found.sort(key=lambda f: (-f.most, f.finding.sort_key))
@@ -223,7 +228,7 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
             continue
         source = SourceText(r.original, path=r.path)
         for finding in r.findings:
-            saved = fix_saves(paths, source, finding, before[0], sizes)
+            saved = fix_saves(ws, source, finding, before[0], sizes)
             event = max(saved, key=lambda e: saved[e], default=None)
             if event is not None and saved[event] > 0:
                 r.estimates[finding] = Estimate(saved[event], event, _sources(before[0], event))
