@@ -151,7 +151,8 @@ class BundledSizes:
     a pinned version's own row when there is one, else the nearest version's (an estimate); torch
     and its family with the CUDA wheels their Linux wheel pulls. ``registry`` (--resolve-images:
     the run's registry resolver) sizes a base image the table has no row of its own for, from its
-    manifest; when the registry does not answer, the table's estimate stands."""
+    manifest, and a package the table lacks, from the package index; when they do not answer,
+    the table's estimate (or unknown) stands."""
 
     def __init__(self, registry=None) -> None:
         self.registry = registry
@@ -161,7 +162,13 @@ class BundledSizes:
 
         pinned = spec.strip()
         version = pinned[2:].strip() if pinned.startswith("==") and "," not in pinned and "*" not in pinned else None
-        return sizes.package(name, version, with_deps=True) or sizes.package(name, version)
+        found = sizes.package(name, version, with_deps=True) or sizes.package(name, version)
+        # only what the table lacks: its torch rows count the CUDA wheels, which the index's one file does not
+        if found is None and self.registry is not None and (version or not spec.strip()):
+            asked = self.registry.package_size(name, version)
+            if asked is not None:
+                return sizes.Size(asked[0], asked[1], _today(), True, f"{name} {version or '(newest)'}")
+        return found
 
     def apt(self, name: str):
         from aicache_lint.knowledge import sizes
@@ -175,19 +182,23 @@ class BundledSizes:
         if (found is None or not found.exact) and self.registry is not None:
             pulled = self.registry.image_size(reference)
             if pulled is not None:
-                import datetime
-
                 from aicache_lint.images.reference import parse_reference
 
                 image = parse_reference(reference)
                 where = f"https://{image.registry}/v2/{image.repository}/manifests/{image.digest or image.tag or 'latest'}"
-                return sizes.Size(pulled, where, datetime.date.today().isoformat(), True, reference)
+                return sizes.Size(pulled, where, _today(), True, reference)
         return found
 
     def model(self, repo_id: str):
         from aicache_lint.knowledge import sizes
 
         return sizes.model(repo_id)
+
+
+def _today() -> str:
+    import datetime
+
+    return datetime.date.today().isoformat()
 
 
 def sources_used(impact: Impact) -> list[str]:

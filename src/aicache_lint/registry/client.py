@@ -38,6 +38,8 @@ _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_PAGES = 200  # a registry that keeps sending "next" links is not followed forever
 USER_AGENT = f"aicache-lint/{__version__}"
+PYPI = "pypi.org"  # the package index sizes come from (a `registry-mirrors` entry for it is asked instead)
+PYPI_JSON = "application/vnd.pypi.simple.v1+json"
 
 
 class RegistryError(Exception):
@@ -131,6 +133,18 @@ class RegistryClient:
         if not isinstance(config, dict):
             raise RegistryError(f"{registry} sent a config of {what} that is not an object")
         return {key: config[key] for key in CONFIG_KEYS if config.get(key) is not None}
+
+    def package_files(self, name: str) -> dict:
+        """The package index's JSON page of project ``name`` (PEP 691: its files with their sizes,
+        PEP 700: its versions), from pypi.org or the mirror configured for it."""
+        base = self.mirrors.get(PYPI, f"https://{PYPI}")
+        project = re.sub(r"[-_.]+", "-", name).lower()
+        response = self._send("GET", f"{base}/simple/{project}/", PYPI, PYPI_JSON, None)
+        if response.status == 404:
+            raise NotFound(f"{PYPI} has no project {project}")
+        if response.status != 200:
+            raise RegistryError(f"{PYPI} answered HTTP {response.status} for {project}")
+        return _json_object(response.body, PYPI, f"the page of {project}")
 
     # -- HTTP ---------------------------------------------------------------------------------
 

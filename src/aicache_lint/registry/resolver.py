@@ -88,6 +88,22 @@ class Resolver:
                                     lambda v: isinstance(v, int) and v >= 0)
         return size if isinstance(size, int) else None
 
+    def package_size(self, name: str, version: str | None) -> tuple[int, str] | None:
+        """(bytes, URL) of what installing release ``version`` (None: the newest) of the Python
+        package ``name`` downloads on Linux x86_64, CPython 3.12: from the package index's page,
+        cached; None when the index does not answer or lists no such file."""
+        from aicache_lint.registry.client import PYPI
+        from aicache_lint.registry.pypi import wheel_size
+
+        page = self._ask(f"pypi {name.lower()}", PYPI, lambda: _sizes_only(self.client.package_files(name)),
+                         lambda v: isinstance(v, dict))
+        found = wheel_size(page, version) if isinstance(page, dict) else None
+        if found is None:
+            return None
+        size, filename, _ = found
+        base = self.client.mirrors.get(PYPI, f"https://{PYPI}")
+        return size, f"{base}/simple/{name.lower()}/#{filename}"
+
     def _about_image(self, what: str, reference: str, ask, valid):
         """``ask(registry, repository, tag or digest)`` about the image ``reference`` names,
         through ``_ask`` (cached under ``what``), and the sentence that says the registry lacks the image."""
@@ -146,6 +162,12 @@ class Resolver:
                 return None
         self._memo[key] = value
         return value
+
+
+def _sizes_only(page: dict) -> dict:
+    """What ``wheel_size`` reads of an index page (torch's full page is megabytes; the cache keeps this)."""
+    files = [{k: f.get(k) for k in ("filename", "size", "yanked")} for f in page.get("files", []) if isinstance(f, dict)]
+    return {"files": files, "versions": [v for v in page.get("versions", []) if isinstance(v, str)]}
 
 
 def _is_config(value: object) -> bool:
