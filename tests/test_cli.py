@@ -380,3 +380,18 @@ def test_a_warm_run_parses_nothing(tmp_path: Path) -> None:
     assert "aicache_lint.dockerfile.lexer" in cold.ours
     assert not {m for m in warm.ours if m.startswith(("aicache_lint.dockerfile.", "aicache_lint.rules.dockerfile"))}
     assert "aicache_lint.result_cache" in warm.ours
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(repo: Path, monkeypatch) -> None:
+    """`aicache-lint . | head`: standard output is a pipe whose reader has gone (every write fails
+    with EPIPE); the run ends with exit code 1 and no BrokenPipeError."""
+    from aicache_lint import cli as cli_module
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    closed = open(write_end, "w", encoding="utf-8", buffering=1)
+    monkeypatch.setattr(sys, "stdout", closed)
+    monkeypatch.chdir(repo)
+    with pytest.raises(SystemExit) as exit_:
+        cli_module.main(["--isolated", "--no-cache", "Dockerfile"])
+    assert exit_.value.code == 1

@@ -579,7 +579,25 @@ def run(argv: list[str], stdin: IO[bytes] | None = None, stdout: IO[str] | None 
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    # The reader may go away (`aicache-lint . | head`): no traceback then. Standard output goes to
+    # devnull so that flushing it at exit cannot fail again (Python docs, "Note on SIGPIPE"); a run
+    # that was cut short says so with exit code 1, one that finished keeps its own.
+    try:
+        code = run(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        code = EXIT_FINDINGS
+        _quiet_stdout()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    except ValueError:  # already closed (the language server's stdio, at exit): nothing to flush
+        pass
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover
