@@ -372,11 +372,12 @@ def test_a_warm_run_parses_nothing(tmp_path: Path) -> None:
     """A second run over an unchanged file answers from the result cache: no parser, no rule."""
     (tmp_path / ".git").mkdir()
     (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . .\nRUN pip install torch\n")
-    code = ("import io, os; os.environ.pop('AICACHE_LINT_NO_CACHE', None); from aicache_lint.cli import run; "
-            "run(['--isolated', 'Dockerfile'], stdout=io.StringIO())")
+    code = ("import io, os; os.environ.pop('AICACHE_LINT_NO_CACHE', None); "
+            f"os.environ['AICACHE_LINT_CACHE_DIR'] = {str(tmp_path / 'user-cache')!r}; "
+            "from aicache_lint.cli import run; run(['--isolated', 'Dockerfile'], stdout=io.StringIO())")
     cold = imports_of(code, cwd=tmp_path)
     warm = imports_of(code, cwd=tmp_path)
-    assert (tmp_path / ".aicache_lint_cache").is_dir()
+    assert (tmp_path / "user-cache" / "results").is_dir()
     assert "aicache_lint.dockerfile.lexer" in cold.ours
     assert not {m for m in warm.ours if m.startswith(("aicache_lint.dockerfile.", "aicache_lint.rules.dockerfile"))}
     assert "aicache_lint.result_cache" in warm.ours

@@ -126,26 +126,32 @@ def test_environment_variable_turns_it_off(tmp_path, monkeypatch):
     assert not cache.exists()
 
 
-def test_default_location_is_the_root_with_a_gitignore(tmp_path):
+def test_default_location_is_the_user_cache_and_the_project_stays_untouched(tmp_path, monkeypatch):
+    """A lint run writes nothing into the project: a cache directory there would change the build
+    context of every `COPY . .` (and `--diff` would no longer show all a run leaves behind)."""
+    monkeypatch.setenv("AICACHE_LINT_CACHE_DIR", str(tmp_path / "user-cache"))
     project = _tree(tmp_path, PROJECTS[0])
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
     cwd = os.getcwd()
     os.chdir(project)
     try:
         invoke(["."])
     finally:
         os.chdir(cwd)
-    directory = project / ".aicache_lint_cache"
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    directory = tmp_path / "user-cache" / "results"
     assert (directory / ".gitignore").read_text().splitlines()[-1] == "*"
     assert (directory / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     assert _entries(directory)
 
 
-def test_config_cache_dir_is_relative_to_the_config_file(tmp_path):
+def test_config_cache_dir_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("AICACHE_LINT_CACHE_DIR", str(tmp_path / "user-cache"))
     project = _tree(tmp_path, PROJECTS[0])
     (project / "aicache-lint.toml").write_text('cache-dir = "build/lint-cache"\n')
     invoke([str(project)])
     assert _entries(project / "build" / "lint-cache")
-    assert not (project / ".aicache_lint_cache").exists()
+    assert not (tmp_path / "user-cache").exists()
 
 
 def test_unwritable_cache_directory_is_a_warning(tmp_path):

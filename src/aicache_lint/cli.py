@@ -83,7 +83,7 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="check every file, neither reading nor writing the result cache "
                              "(also: AICACHE_LINT_NO_CACHE=1)")
     config.add_argument("--cache-dir", metavar="PATH",
-                        help="keep the result cache here (default: .aicache_lint_cache in the project root)")
+                        help="keep the result cache here (default: results in the user's cache directory)")
     config.add_argument("--show-settings", action="store_true", help="print the settings that apply to the first PATH")
     output = parser.add_argument_group("output")
     output.add_argument("--output-format", choices=tuple(FORMATS), help="default: text, or the configuration's")

@@ -1,8 +1,9 @@
 """The result cache: each file's findings kept on disk with everything they rest on, so that a run
 over an unchanged project reads files and compares digests instead of checking them.
 
-Where: ``.aicache_lint_cache/`` in the settings' root (the directory of the configuration file, else
-the working directory), or the ``cache-dir`` setting; ``--no-cache`` or ``AICACHE_LINT_NO_CACHE=1``
+Where: ``results/`` in the user's cache directory (``$AICACHE_LINT_CACHE_DIR``, else
+``~/.cache/aicache-lint``), or the ``cache-dir`` setting; never in the project by default, whose
+`COPY . .` layers a changing directory would invalidate. ``--no-cache`` or ``AICACHE_LINT_NO_CACHE=1``
 turns it off. It is used for plain lint runs only: ``--fix``, ``--diff``, ``--add-ignore``,
 standard input and ``--resolve-images`` (answers that change with the registries) always check.
 
@@ -25,8 +26,8 @@ files is not seen.
 
 Entries are written to a temporary name and renamed (parallel workers and runs never see half an
 entry; the last writer wins, and any writer's entry is right). An entry that cannot be read is
-ignored with a warning and written again. The directory holds a `.gitignore` of `*` and a
-`CACHEDIR.TAG`, so neither Git nor backup tools pick it up.
+ignored with a warning and written again. The directory holds a `.gitignore` of `*` (for a
+`cache-dir` inside a repository) and a `CACHEDIR.TAG`, so neither Git nor backup tools pick it up.
 """
 
 from __future__ import annotations

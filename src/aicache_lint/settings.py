@@ -5,7 +5,22 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from typing import Any, NamedTuple
+
+
+def user_cache_dir() -> str:
+    """``$AICACHE_LINT_CACHE_DIR``, else the platform's user cache directory + ``aicache-lint``:
+    where the result cache and the registry answers are kept."""
+    explicit = os.environ.get("AICACHE_LINT_CACHE_DIR")
+    if explicit:
+        return explicit
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+        return os.path.join(base, "aicache-lint", "Cache")
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Caches/aicache-lint")
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "aicache-lint")
 
 
 class SettingsError(ValueError):
@@ -27,9 +42,8 @@ class Selection(NamedTuple):
 
 # `vendor` holds dependencies fetched into the repository (Go modules, Composer, Bundler): their
 # Dockerfiles and Bake files are not this repository's to lint or to fix.
-RESULT_CACHE = ".aicache_lint_cache"  # the result cache's directory in the root (result_cache.py)
 DEFAULT_EXCLUDE = (
-    RESULT_CACHE, ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".mypy_cache",
+    ".git", ".hg", ".svn", "node_modules", "__pycache__", ".tox", ".nox", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".venv", "venv", ".eggs", "vendor",
 )
 
@@ -111,8 +125,10 @@ class Settings:
 
     @property
     def result_cache(self) -> str:
-        """The result cache's directory: the ``cache-dir`` setting, else ``.aicache_lint_cache`` in the root."""
-        return self.cache_dir or os.path.join(self.root, RESULT_CACHE)
+        """The result cache's directory: the ``cache-dir`` setting, else ``results`` in the user's
+        cache directory -- not in the project, whose `COPY . .` layers a changing cache directory
+        would invalidate (and whose files a lint run must leave as they are)."""
+        return self.cache_dir or os.path.join(user_cache_dir(), "results")
 
     def fingerprint(self) -> str:
         """Everything findings depend on, as text (the result cache's key); not how they are shown."""

@@ -7,24 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 from typing import Any
 
 DEFAULT_TTL = 24 * 3600  # seconds: tags and branches move, but rarely within a day
-
-
-def user_cache_dir() -> str:
-    """``$AICACHE_LINT_CACHE_DIR``, else the platform's user cache directory + ``aicache-lint``."""
-    explicit = os.environ.get("AICACHE_LINT_CACHE_DIR")
-    if explicit:
-        return explicit
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
-        return os.path.join(base, "aicache-lint", "Cache")
-    if sys.platform == "darwin":
-        return os.path.expanduser("~/Library/Caches/aicache-lint")
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "aicache-lint")
 
 
 class DiskCache:

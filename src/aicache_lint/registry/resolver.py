@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 from aicache_lint.images.reference import DIGEST, ImageRef, parse_reference
 from aicache_lint.knowledge.base_images import ImageFacts
-from aicache_lint.registry.cache import DiskCache, user_cache_dir
+from aicache_lint.registry.cache import DiskCache
+from aicache_lint.settings import user_cache_dir
 from aicache_lint.registry.client import (
     CONFIG_KEYS,
     NotFound,
