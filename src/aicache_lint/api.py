@@ -6,6 +6,7 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
+from aicache_lint.discovery import file_kind
 from aicache_lint.engine import FixResult, check_source, fix_source, io_error
 from aicache_lint.files import read_bytes, write_atomic
 from aicache_lint.finding import Finding
@@ -88,7 +89,7 @@ def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
     data = _read_bytes(path)
     if isinstance(data, FileResult):
         return data
-    if _is_shell(path) and b"daemon.json" not in data and b"aicache-lint" not in data:
+    if file_kind(path) == "shell" and b"daemon.json" not in data and b"aicache-lint" not in data:
         return FileResult(path, [])
     source = _decode(path, data)
     return source if isinstance(source, FileResult) else (data, source)
@@ -120,7 +121,7 @@ def _checked(task: Task, read: tuple[bytes, SourceText], ws: "Workspace", reach:
     if cache is not None:
         cache.store(task.path, data, task.settings, ws, reads, result.findings,
                     [n for n in ws.notices if n not in said], result.reached if reach else None)
-    if _is_dockerfile(task.path):
+    if file_kind(task.path) == "dockerfile":
         ws.release(task.path)
     return result
 
@@ -142,21 +143,9 @@ def _decode(path: str, data: bytes) -> "SourceText | FileResult":
     try:
         return SourceText.decode(data, path=path)
     except SourceError as exc:
-        if _is_shell(path):  # read only for a daemon.json it may write: a huge or binary one is not such a script
+        if file_kind(path) == "shell":  # read only for a daemon.json it may write: a huge or binary one is not such a script
             return FileResult(path, [])
         return FileResult(path, [io_error(path, f"cannot read file: {exc}")])
-
-
-def _is_shell(path: str) -> bool:
-    from aicache_lint.discovery import file_kind
-
-    return file_kind(path) == "shell"
-
-
-def _is_dockerfile(path: str) -> bool:
-    from aicache_lint.discovery import file_kind
-
-    return file_kind(path) == "dockerfile"
 
 
 def _network_module():

@@ -294,14 +294,14 @@ def _statistics(results, settings, stream: IO[str], estimates: bool = False) -> 
             entry[0] += 1
             entry[1] += applicable(f, settings)
             entry[2] += r.estimates[f].bytes if f in r.estimates else 0
-    rows = [("count", "code", "fixable", "GB") if estimates else ("count", "code", "fixable")]
+    # count, code, fixable[, GB], name: the last column is not padded
+    rows = [("count", "code", "fixable", *(("GB",) if estimates else ()), "name")]
     for code, (n, fix, saved) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        rows.append((str(n), code, str(fix), f"{saved / 1e9:.1f}") if estimates else (str(n), code, str(fix)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    names = ["name"] + [lookup(code).name for code in sorted(counts, key=lambda c: (-counts[c][0], c))]
-    for row, name in zip(rows, names):
-        cells = [f"{row[0]:>{widths[0]}}", f"{row[1]:<{widths[1]}}"] + [f"{c:>{w}}" for c, w in zip(row[2:], widths[2:])]
-        stream.write("  ".join(cells + [name]) + "\n")
+        rows.append((str(n), code, str(fix), *((f"{saved / 1e9:.1f}",) if estimates else ()), lookup(code).name))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [f"{row[0]:>{widths[0]}}", f"{row[1]:<{widths[1]}}"] + [f"{c:>{w}}" for c, w in zip(row[2:-1], widths[2:])]
+        stream.write("  ".join(cells + [row[-1]]) + "\n")
     if estimates:
         stream.write("GB: what the fixes of the findings would save per rebuild, for the event each saves most (an estimate)\n")
 

@@ -27,10 +27,6 @@ ASSUMPTIONS = (
 )
 
 
-def size(n: int | None) -> str:
-    return "unknown" if n is None else gigabytes(n)
-
-
 def render(fmt: str, impact: "Impact", sources: list[str]) -> str:
     return {"text": _text, "json": _json, "markdown": _markdown}[fmt](impact, sources)
 
@@ -49,8 +45,8 @@ def _amount(cost: "ImageCost", event: str) -> str:
     """What an event fetches, `+ ?` when some of it cannot be sized (unknown is never shown as 0)."""
     known, unknown = cost.fetched(event), cost.unknown(event)
     if not unknown:
-        return size(known)
-    return "?" if not known else f"{size(known)} + ?"
+        return gigabytes(known)
+    return "?" if not known else f"{gigabytes(known)} + ?"
 
 
 def _change(now: "ImageCost", after: "ImageCost | None", event: str) -> str:
@@ -61,7 +57,7 @@ def _change(now: "ImageCost", after: "ImageCost | None", event: str) -> str:
 
 def _total(costs: list["ImageCost"], event: str) -> str:
     known, unknown = sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs)
-    return size(known) if not unknown else ("?" if not known else f"{size(known)} + ?")
+    return gigabytes(known) if not unknown else ("?" if not known else f"{gigabytes(known)} + ?")
 
 
 def _unknowns(impact: "Impact") -> list[str]:
@@ -77,7 +73,7 @@ def _unknowns(impact: "Impact") -> list[str]:
 def _finding_line(f, saved: dict[str, int]) -> str:
     best = max(saved, key=lambda e: saved[e])
     where = f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column}"
-    return f"{where} {f.code} saves ~{size(saved[best])} per rebuild after a {EVENT_NAMES[best]}"
+    return f"{where} {f.code} saves ~{gigabytes(saved[best])} per rebuild after a {EVENT_NAMES[best]}"
 
 
 def _text(impact: "Impact", sources: list[str]) -> str:
