@@ -5,6 +5,7 @@ each event costs, worked out by hand in its comments."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -60,7 +61,7 @@ def _image(tmp_path: Path, name: str):
     return ws, dockerfile, facts, TableSizes(project / "sizes.tsv"), _expected(project / "expected.txt")
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir()))
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if (p / "Dockerfile").is_file()))
 def test_the_cost_of_each_event_is_what_the_fixture_worked_out(tmp_path, name):
     """Before and after `--fix --unsafe-fixes` with every rule, as the fixture's comments work it out."""
     from aicache_lint.impact.estimate import fixed_texts, image_costs, with_texts
@@ -75,6 +76,39 @@ def test_the_cost_of_each_event_is_what_the_fixture_worked_out(tmp_path, name):
         result = rebuild(ws, dockerfile, facts, facts.final_stage, event, sizes)
         got[event] = (result.fetched, len(result.unknown), after.fetched(event), after.unknown(event))
     assert got == expected
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if (p / "compose.yaml").is_file()))
+def test_each_service_costs_what_the_fixture_worked_out(tmp_path, monkeypatch, name):
+    """A Compose project: its image per build event and each service per new container, before and
+    after `--fix --unsafe-fixes` with every rule, as the fixture's comments work it out."""
+    from aicache_lint.discovery import discover
+    from aicache_lint.impact.estimate import project_impact, with_texts
+    from aicache_lint.settings import Settings
+
+    project = tmp_path / name
+    shutil.copytree(FIXTURES / name, project)
+    (project / ".git").mkdir()
+    monkeypatch.chdir(project)
+    files = discover(["."], lambda p: False)[0]
+    rows = csv.DictReader((line for line in (project / "expected.txt").read_text().splitlines()
+                           if not line.startswith("#")), delimiter="\t")
+    expected = {(r["unit"], r["event"]): tuple(int(r[k]) for k in ("bytes", "unknown", "fixed_bytes", "fixed_unknown"))
+                for r in rows}
+    impact = project_impact(with_texts(files, {}), files, Settings(select=("ALL",), unsafe_fixes=True),
+                            TableSizes(project / "sizes.tsv"))
+    got = {}
+    for now, after in zip(impact.now.images, impact.fixed.images):
+        for event in EVENTS:
+            got[("image", event)] = (now.fetched(event), now.unknown(event), after.fetched(event), after.unknown(event))
+    for now, after in zip(impact.now.services, impact.fixed.services):
+        got[(now.name, "recreate")] = (now.fetched("recreate"), now.unknown("recreate"),
+                                       after.fetched("recreate"), after.unknown("recreate"))
+    assert got == expected
+    saved = {(s.finding.code, e, b) for s in impact.findings for e, b in s.saved.items()}
+    assert ("AIC401", "recreate", 400_000_000) in saved
+    costs = {(s.finding.code, e, b) for s in impact.unfixed for e, b in s.saved.items()}
+    assert costs == {("AIC602", "recreate", 100_000_000)}  # the cross-encoder in /tmp: no fix
 
 
 def test_steps_and_what_stays_cached(tmp_path):
@@ -99,7 +133,7 @@ def test_after_the_fixes_a_source_edit_reinstalls_nothing(tmp_path):
     """AIC301's fix copies requirements.txt before the install and the rest after it; AIC101's
     mounts the pip cache: after `--fix --unsafe-fixes`, a source edit re-runs no install and a
     manifest edit fetches nothing the cache keeps."""
-    from aicache_lint.impact.estimate import fixed_texts, image_costs, savings, with_texts
+    from aicache_lint.impact.estimate import Costs, fixed_texts, image_costs, savings, with_texts
     from aicache_lint.settings import Settings
     from aicache_lint.source import SourceText
 
@@ -123,8 +157,8 @@ def test_after_the_fixes_a_source_edit_reinstalls_nothing(tmp_path):
     assert after[0].fetched("source") == 0  # the install comes before `COPY . .` now
     assert after[0].fetched("manifest") == 0  # under the pip cache mount
     assert after[0].fetched("base") == 50_000_000  # the base is pulled, the packages come from the cache
-    saved = {(s.event, s.bytes) for s in savings(before, after)}
-    assert saved == {("source", 2_510_000_000), ("manifest", 2_510_000_000), ("base", 2_510_000_000)}
+    saved = savings(Costs(before, []), Costs(after, []))
+    assert saved == {"source": 2_510_000_000, "manifest": 2_510_000_000, "base": 2_510_000_000}
 
 
 def _project(tmp_path: Path) -> Path:
@@ -271,3 +305,51 @@ def test_a_fix_is_priced_in_the_same_project_as_the_image(tmp_path):
     assert data["images"][0]["now"]["base"]["bytes"] > 2_000_000_000  # torch, from the root's requirements
     apt = [f for f in data["findings"] if f["code"] == "AIC110"]
     assert apt and all(f["saves"]["base"]["bytes"] < 100_000_000 for f in apt)  # git's packages, not torch
+
+
+def test_compose_and_code_findings_get_a_new_container_estimate(tmp_path):
+    """AIC401's fix (a volume for the Hugging Face cache) saves what a new container of `api`
+    downloads into it (BAAI/bge-base-en-v1.5 from the bundled table); the services are in the
+    impact report, JSON included, and AIC602 (no fix) is priced by the model it reports when the
+    table knows it."""
+    import json
+
+    from aicache_lint.impact.estimate import BundledSizes
+
+    project = tmp_path / "p"
+    shutil.copytree(FIXTURES / "compose-model-cache", project)
+    (project / ".git").mkdir()
+    bge = BundledSizes().model("BAAI/bge-base-en-v1.5").bytes
+    found = {f["code"]: f["estimate"] for f in json.loads(_lint(project, "--estimate", "--output-format", "json").stdout)}
+    assert found["AIC401"] == {"bytes": bge, "event": "recreate", "estimate": True,
+                               "source": [BundledSizes().model("BAAI/bge-base-en-v1.5").source]}
+    assert "~" in _lint(project, "--estimate").stdout.split("AIC401", 1)[1].split("\n\n", 1)[0]
+    rerank = BundledSizes().model("cross-encoder/ms-marco-MiniLM-L6-v2")
+    assert (found["AIC602"] or {}).get("bytes") == (rerank.bytes if rerank else None)
+
+    data = json.loads(_impact(project, "--output-format", "json", "--unsafe-fixes").stdout)
+    services = {s["name"]: s for s in data["services"]}
+    assert set(services) == {"api", "worker"} and services["api"]["dockerfile"] == os.path.join("api", "Dockerfile")
+    api = services["api"]
+    assert api["now"]["recreate"]["bytes"] - api["after_fix"]["recreate"]["bytes"] == bge
+    assert services["worker"]["now"]["recreate"] == {"bytes": 0, "unknown": 0}  # its volume keeps the cache
+    assert api["now"]["base"] == data["images"][0]["now"]["base"]  # a service's build is its image's
+    assert {f["code"] for f in data["findings"]} >= {"AIC401"}
+    text = _impact(project).stdout
+    assert "per new container" in text and "\napi (compose.yaml)" in text
+    markdown = _impact(project, "--output-format", "markdown").stdout
+    assert "| service |" in markdown and "new container |" in markdown
+
+
+def test_a_pulled_image_service_has_no_build_events(tmp_path):
+    import json
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    (project / "compose.yaml").write_text("services:\n  cache:\n    image: redis:7\n")
+    data = json.loads(_impact(project, "--output-format", "json").stdout)
+    assert data["services"] == [{"name": "cache", "compose_files": ["compose.yaml"], "dockerfile": None,
+                                 "now": {"recreate": {"bytes": 0, "unknown": 0}},
+                                 "after_fix": {"recreate": {"bytes": 0, "unknown": 0}}}]
+    assert "cache (compose.yaml)" in _impact(project).stdout.split("Per service", 1)[1].replace("  ", " ")

@@ -90,8 +90,8 @@ def _check_parser() -> argparse.ArgumentParser:
     output.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
     output.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead")
     output.add_argument("--estimate", action="store_true",
-                        help="give each finding of a Dockerfile what its fix saves per rebuild (GB, an estimate: "
-                             "see `aicache-lint impact`); with --statistics, a GB column")
+                        help="give each finding of a Dockerfile or Compose file what its fix saves per rebuild or "
+                             "new container (GB, an estimate: see `aicache-lint impact`); with --statistics, a GB column")
     output.add_argument("--sort", choices=("path", "impact"), default="path",
                         help="report order: by file (default), or by what the fixes save, most first (implies --estimate)")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
@@ -303,7 +303,8 @@ def _statistics(results, settings, stream: IO[str], estimates: bool = False) -> 
         cells = [f"{row[0]:>{widths[0]}}", f"{row[1]:<{widths[1]}}"] + [f"{c:>{w}}" for c, w in zip(row[2:-1], widths[2:])]
         stream.write("  ".join(cells + [row[-1]]) + "\n")
     if estimates:
-        stream.write("GB: what the fixes of the findings would save per rebuild, for the event each saves most (an estimate)\n")
+        stream.write("GB: what the fixes of the findings would save per rebuild or new container, for the event each "
+                     "saves most (an estimate)\n")
 
 
 def _show_fixes(results, stream: IO[str]) -> None:
@@ -498,9 +499,9 @@ def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
     parser = argparse.ArgumentParser(
         prog=f"{PROG} impact", formatter_class=_HelpFormatter,
         description="Estimate what each image under PATHS (default: the current directory) downloads per "
-                    "rebuild after a source edit, a dependency edit and a base-image update, now and after "
-                    "--fix, and what each fix saves on its own. Sizes come from a dated table shipped with "
-                    "the tool; what cannot be sized is listed, not counted.")
+                    "rebuild after a source edit, a dependency edit and a base-image update, what each Compose "
+                    "service downloads per new container, now and after --fix, and what each fix saves on its "
+                    "own. Sizes come from a dated table shipped with the tool; what cannot be sized is listed, not counted.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     parser.add_argument("--output-format", choices=FORMATS, default="text",
                         help="text (default), json, or markdown (a pull-request comment with a chart)")
@@ -514,16 +515,14 @@ def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
     parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides, Resolver
-    from aicache_lint.discovery import file_kind
     from aicache_lint.impact.estimate import project_impact, sources_used
     from aicache_lint.report.impact import render
 
     overrides = CliOverrides(unsafe_fixes=args.unsafe_fixes, resolve_images=args.resolve_images,
                              config=args.config, isolated=args.isolated)
     ws, files = _project("impact", args.paths, overrides)
-    dockerfiles = [f for f in files if file_kind(f) == "dockerfile"]
     settings = Resolver(overrides).for_path((args.paths or ["."])[0])
-    result = project_impact(ws, dockerfiles, settings, _sizes(settings))
+    result = project_impact(ws, files, settings, _sizes(settings))
     _print_notices([], stderr)
     _write_output(render(args.output_format, result, sources_used(result)), args.output_file, stdout)
     return EXIT_CLEAN

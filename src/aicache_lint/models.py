@@ -113,7 +113,7 @@ def build_inventory(ws: "Workspace", files: list[str]) -> Inventory:
         targets = {inv.target for inv in invocations if inv.dockerfile and os.path.realpath(inv.dockerfile) == real}
         for target in sorted(targets or {None}, key=lambda t: t or ""):
             images.append(_image(ws, path, target))
-    services = [_service(ws, group, s) for group in projects for s in ws.compose_project(group).services.values()
+    services = [service_models(ws, group, s) for group in projects for s in ws.compose_project(group).services.values()
                 if declaring & {os.path.realpath(f) for f in group} or _builds(s, listed)]
     return Inventory(sorted(images, key=lambda i: (i.dockerfile, i.target or "")),
                      sorted(services, key=lambda s: (s.files, s.name)))
@@ -273,7 +273,9 @@ def _command_line(ws: "Workspace", dockerfile: str, facts: "Facts", stage: "Stag
 # -- services -----------------------------------------------------------------------------------
 
 
-def _service(ws: "Workspace", group: tuple[str, ...], service: "Service") -> ServiceModels:
+def service_models(ws: "Workspace", group: tuple[str, ...], service: "Service") -> ServiceModels:
+    """The models of ``service`` of the Compose project ``group``: what the code it runs loads, its
+    `hf download`s and its `MODEL_ID`-style variables, each with the cache it fills and what keeps it."""
     from aicache_lint.compose.caches import MODEL_ID_VARS, hf_cache, covers, runtime
 
     code = ws.service_code(service)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, NamedTuple
 
-from aicache_lint.impact.rebuild import EVENTS, Rebuild, Sizes, rebuild
+from aicache_lint.impact.container import RECREATE, Startup, startup
+from aicache_lint.impact.rebuild import EVENTS, Download, Rebuild, Sizes, rebuild
 
 if TYPE_CHECKING:
     from aicache_lint.finding import Finding
@@ -63,11 +64,92 @@ def fixed_texts(sources: list["SourceText"], settings: "Settings", ws: "Workspac
     return {os.path.abspath(s.path): r.source for s, r in zip(sources, results) if r.changed}
 
 
-def fix_saves(ws: "Workspace", source: "SourceText", finding: "Finding", before: ImageCost,
+class ServiceCost(NamedTuple):
+    """One Compose service: the image it builds (each build event), and what a new container of it
+    downloads."""
+
+    files: tuple[str, ...]  # its Compose project's files, base first
+    name: str
+    dockerfile: str | None  # the Dockerfile its `build:` names; None: it runs a pulled image
+    build: dict[str, Rebuild] | None  # None: not built here
+    start: Startup
+
+    def priced(self, event: str) -> bool:
+        return event == RECREATE or self.build is not None
+
+    def fetched(self, event: str) -> int:
+        if event == RECREATE:
+            return self.start.fetched
+        return self.build[event].fetched if self.build else 0
+
+    def unknown(self, event: str) -> int:
+        if event == RECREATE:
+            return len(self.start.unknown)
+        return len(self.build[event].unknown) if self.build else 0
+
+
+def service_costs(ws: "Workspace", files: list[str], sizes: Sizes) -> list[ServiceCost]:
+    """Every service of the Compose projects of ``files`` (and of the builds the project declares)."""
+    from aicache_lint.graph import compose_projects
+
+    return [service_cost(ws, group, service, sizes)
+            for group in compose_projects(ws, files) for service in ws.compose_project(group).services.values()]
+
+
+def service_cost(ws: "Workspace", group: tuple[str, ...], service, sizes: Sizes) -> ServiceCost:
+    from aicache_lint.workspace.runtime import built_stage
+
+    built = built_stage(ws, service)  # with the service's build args and target
+    build = {e: rebuild(ws, built[0], built[1], built[2], e, sizes) for e in EVENTS} if built else None
+    return ServiceCost(group, service.name, built[0] if built else None, build, startup(ws, group, service, sizes))
+
+
+class Costs(NamedTuple):
+    """What a project (or the part of it one file's change touches) costs per event."""
+
+    images: list[ImageCost]
+    services: list[ServiceCost]
+
+    def fetched(self) -> dict[str, int]:
+        """Bytes fetched per event: the build events from the images (a service's build is its
+        image's, counted once), new containers from the services."""
+        out = {e: sum(c.fetched(e) for c in self.images) for e in EVENTS}
+        out[RECREATE] = sum(s.fetched(RECREATE) for s in self.services)
+        return out
+
+    def downloads(self, event: str) -> list[Download]:
+        if event == RECREATE:
+            return [d for s in self.services for d in s.start.downloads]
+        return [d for c in self.images for d in c.events[event].downloads]
+
+    def resting_on(self, path: str) -> "Costs":
+        """The images and services a change to ``path`` (a Dockerfile or a Compose file) can change."""
+        real = os.path.realpath(path)
+        return Costs([c for c in self.images if os.path.realpath(c.dockerfile) == real],
+                     [s for s in self.services if real in {os.path.realpath(f) for f in s.files}
+                      or (s.dockerfile is not None and os.path.realpath(s.dockerfile) == real)])
+
+    def again(self, ws: "Workspace", sizes: Sizes) -> "Costs":
+        """The same images and services priced again, as ``ws`` now reads their files."""
+        images = image_costs(ws, [c.dockerfile for c in self.images], sizes)
+        services = []
+        for s in self.services:
+            service = ws.compose_project(s.files).services.get(s.name)
+            if service is not None:
+                services.append(service_cost(ws, s.files, service, sizes))
+        return Costs(images, services)
+
+
+def project_costs(ws: "Workspace", dockerfiles: list[str], files: list[str], sizes: Sizes) -> Costs:
+    return Costs(image_costs(ws, dockerfiles, sizes), service_costs(ws, files, sizes))
+
+
+def fix_saves(ws: "Workspace", source: "SourceText", finding: "Finding", before: Costs,
               sizes: Sizes) -> dict[str, int]:
-    """What ``finding``'s fix alone saves the image ``before`` prices, per event (``source``: the
-    Dockerfile's text; events it changes nothing for are left out). The workspace sees the fixed
-    text while the image is priced again, then its own text: what rests on other files is kept."""
+    """What ``finding``'s fix alone saves, per event, the images and services of ``before`` (those
+    resting on ``source``, the text of the finding's file; events it changes nothing for are left
+    out; negative: it costs more). The workspace sees the fixed text while they are priced again,
+    then its own text: what rests on other files is kept."""
     from aicache_lint.fix import apply_edits
     from aicache_lint.source import SourceText
 
@@ -77,37 +159,20 @@ def fix_saves(ws: "Workspace", source: "SourceText", finding: "Finding", before:
                          path=source.path, bom=source.bom)
     ws.update(source.path, changed)
     try:
-        after = image_costs(ws, [source.path], sizes)
+        after = before.again(ws, sizes)
     finally:
         ws.update(source.path, source)
-    return {s.event: s.bytes for s in savings([before], after)}
+    return savings(before, after)
 
 
-class Saving(NamedTuple):
-    """What one fix saves an image per event (bytes no longer fetched; negative: it costs more)."""
-
-    dockerfile: str
-    event: str
-    bytes: int
-
-
-def savings(before: list[ImageCost], after: list[ImageCost]) -> list[Saving]:
-    """Per image and event, what ``after`` fetches less than ``before`` (images matched by file)."""
-    later = {cost.dockerfile: cost for cost in after}
-    out = []
-    for cost in before:
-        then = later.get(cost.dockerfile)
-        if then is None:
-            continue
-        for event in EVENTS:
-            saved = cost.fetched(event) - then.fetched(event)
-            if saved:
-                out.append(Saving(cost.dockerfile, event, saved))
-    return out
+def savings(before: Costs, after: Costs) -> dict[str, int]:
+    """Per event, what ``after`` fetches less than ``before`` (events with no change left out)."""
+    then, later = before.fetched(), after.fetched()
+    return {e: then[e] - later[e] for e in then if then[e] != later[e]}
 
 
 class FindingSaving(NamedTuple):
-    """What applying one finding's fix alone saves its image, per event."""
+    """What applying one finding's fix alone saves, per event."""
 
     finding: "Finding"
     saved: dict[str, int]  # event -> bytes (events it changes nothing for are left out)
@@ -118,32 +183,46 @@ class FindingSaving(NamedTuple):
 
 
 class Impact(NamedTuple):
-    now: list[ImageCost]
-    fixed: list[ImageCost]  # after the fixes `--fix` (with the settings' unsafe-fixes choice) applies
+    now: Costs
+    fixed: Costs  # after the fixes `--fix` (with the settings' unsafe-fixes choice) applies
     findings: list[FindingSaving]  # largest saving first
+    unfixed: list[FindingSaving]  # findings without a fix and what the download they report costs, largest first
 
 
-def project_impact(ws: "Workspace", dockerfiles: list[str], settings: "Settings", sizes: Sizes) -> Impact:
-    """Every image of ``dockerfiles`` now and after the fixes, and what each fixable finding's fix
-    saves on its own."""
+def project_impact(ws: "Workspace", files: list[str], settings: "Settings", sizes: Sizes) -> Impact:
+    """Every image of the Dockerfiles and every service of the Compose projects of ``files`` now
+    and after the fixes, and what each fixable finding's fix saves on its own."""
+    from aicache_lint.discovery import file_kind
     from aicache_lint.engine import applicable, check_source
 
-    now = image_costs(ws, dockerfiles, sizes)
-    sources = [s for s in (ws.source(p) for p in dockerfiles) if s is not None]
+    dockerfiles = [f for f in files if file_kind(f) == "dockerfile"]
+    now = project_costs(ws, dockerfiles, files, sizes)
+    fixable = [f for f in files if file_kind(f) in ("dockerfile", "compose")]
+    sources = [s for s in (ws.source(p) for p in fixable) if s is not None]
     # the same run's paths as ``ws``: the project's build files (and so build args) are the same
-    fixed = image_costs(with_texts(ws.paths, fixed_texts(sources, settings, with_texts(ws.paths, {}))),
-                        dockerfiles, sizes)
-    before = {cost.dockerfile: cost for cost in now}
+    fixed_ws = with_texts(ws.paths, fixed_texts(sources, settings, with_texts(ws.paths, {})))
+    fixed = project_costs(fixed_ws, dockerfiles, files, sizes)
     found: list[FindingSaving] = []
     for source in sources:
-        if source.path not in before:
+        before = now.resting_on(source.path)
+        if not before.images and not before.services:
             continue
         for finding in check_source(source, settings, ws):
-            saved = fix_saves(ws, source, finding, before[source.path], sizes) if applicable(finding, settings) else {}
-            if saved:
+            saved = fix_saves(ws, source, finding, before, sizes) if applicable(finding, settings) else {}
+            if any(b > 0 for b in saved.values()):
                 found.append(FindingSaving(finding, saved))
+    from aicache_lint.workspace.python_code import reached_files
+
+    unfixed = []
+    code = dict.fromkeys([p for p in files if file_kind(p) == "python"] + reached_files(ws, files))
+    for source in (s for s in (ws.source(p) for p in code) if s is not None):
+        for finding in check_source(source, settings, ws):
+            cost = cost_at(now, finding)[0] if finding.fix is None else 0
+            if cost:
+                unfixed.append(FindingSaving(finding, {RECREATE: cost}))
     found.sort(key=lambda f: (-f.most, f.finding.sort_key))
-    return Impact(now, fixed, found)
+    unfixed.sort(key=lambda f: (-f.most, f.finding.sort_key))
+    return Impact(now, fixed, found, unfixed)
 
 
 class BundledSizes:
@@ -206,9 +285,9 @@ def sources_used(impact: Impact) -> list[str]:
     from urllib.parse import urlparse
 
     hosts: dict[str, int] = {}
-    for cost in impact.now + impact.fixed:
-        for event in EVENTS:
-            for d in cost.events[event].downloads:
+    for costs in (impact.now, impact.fixed):
+        for event in (*EVENTS, RECREATE):
+            for d in costs.downloads(event):
                 if d.source:
                     host = urlparse(d.source).netloc or d.source
                     hosts[host] = hosts.get(host, 0) + 1
@@ -216,7 +295,7 @@ def sources_used(impact: Impact) -> list[str]:
 
 
 class Estimate(NamedTuple):
-    """What a finding's fix saves its image, for the event where it saves most."""
+    """What a finding's fix saves, for the event where it saves most."""
 
     bytes: int
     event: str
@@ -224,26 +303,50 @@ class Estimate(NamedTuple):
 
 
 def estimate_findings(results: list, sizes: Sizes) -> None:
-    """Give each finding of a Dockerfile whose fix saves downloads its ``Estimate``
-    (``FileResult.estimates``): the fix applied alone, the image priced again (lint runs)."""
+    """Give each finding whose fix saves downloads its ``Estimate`` (``FileResult.estimates``): the
+    fix applied alone, the images and services resting on its file priced again; and a finding
+    without a fix at a model load a new container repeats (AIC602) what that download costs (lint
+    runs)."""
     from aicache_lint.discovery import file_kind
     from aicache_lint.source import SourceText
 
-    linted = [r for r in results if r.original is not None and file_kind(r.path) == "dockerfile"
-              and any(f.fix is not None for f in r.findings)]
+    linted = [r for r in results if r.original is not None and r.findings
+              and file_kind(r.path) in ("dockerfile", "compose", "python")]
+    if not linted:
+        return
     paths = [r.path for r in results]
     ws = with_texts(paths, {})
+    everything = project_costs(ws, [r.path for r in results if file_kind(r.path) == "dockerfile"], paths, sizes)
     for r in linted:
-        before = image_costs(ws, [r.path], sizes)
-        if not before:
-            continue
+        before = everything.resting_on(r.path)
         source = SourceText(r.original, path=r.path)
         for finding in r.findings:
-            saved = fix_saves(ws, source, finding, before[0], sizes)
+            if finding.fix is None:
+                cost, sources = cost_at(everything, finding)
+                if cost:
+                    r.estimates[finding] = Estimate(cost, RECREATE, sources)
+                continue
+            if not before.images and not before.services:
+                continue
+            saved = fix_saves(ws, source, finding, before, sizes)
             event = max(saved, key=lambda e: saved[e], default=None)
             if event is not None and saved[event] > 0:
-                r.estimates[finding] = Estimate(saved[event], event, _sources(before[0], event))
+                found = sorted({d.source for d in before.downloads(event) if d.source})
+                r.estimates[finding] = Estimate(saved[event], event, tuple(found))
 
 
-def _sources(cost: ImageCost, event: str) -> tuple[str, ...]:
-    return tuple(sorted({d.source for d in cost.events[event].downloads if d.source}))
+def cost_at(costs: Costs, finding: "Finding") -> tuple[int, tuple[str, ...]]:
+    """What the run-time downloads on the finding's line cost all new containers together (each
+    service's container downloads its own copy), and where their sizes come from: a finding with no
+    fix at a model load is priced by what it lets happen."""
+    real = os.path.realpath(finding.path)
+    total, sources = 0, set()
+    for service in costs.services:
+        for d in service.start.downloads:
+            if d.where is None or d.cached or not d.bytes:
+                continue
+            path, _, line = d.where.rpartition(":")
+            if line == str(finding.start.row) and os.path.realpath(path) == real:
+                total += d.bytes
+                sources.add(d.source)
+    return total, tuple(sorted(s for s in sources if s))

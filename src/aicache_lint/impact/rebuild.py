@@ -66,12 +66,18 @@ class Download(NamedTuple):
     what: str  # "pip: torch", "apt: ffmpeg", "image: nvidia/cuda:12.4.1-runtime-ubuntu22.04", "model: org/m"
     bytes: int | None  # None: the size is not known
     source: str | None  # where the size comes from
-    cached: bool  # a cache mount keeps it from one build to the next: nothing is fetched again
+    cached: bool  # a cache mount (or a volume) keeps it from one build (or container) to the next
+    where: str | None = None  # `path:line` that causes it, when no build step says it
 
     @property
     def fetched(self) -> int | None:
         """What a build fetches for it: 0 when a cache mount keeps it, None when not known."""
         return 0 if self.cached else self.bytes
+
+
+def sized(what: str, size: Size | None, cached: bool, where: str | None = None) -> Download:
+    """A download of ``size`` (None: not known)."""
+    return Download(what, size.bytes if size else None, size.source if size else None, cached, where)
 
 
 class Step(NamedTuple):
@@ -92,13 +98,21 @@ class Rebuild(NamedTuple):
 
     @property
     def fetched(self) -> int:
-        """Bytes fetched, counting what is known."""
-        return sum(d.fetched or 0 for d in self.downloads)
+        return fetched(self.downloads)
 
     @property
     def unknown(self) -> list[Download]:
-        """Downloads of unknown size that a build fetches (the total is at least ``fetched``)."""
-        return [d for d in self.downloads if d.fetched is None]
+        return unknown(self.downloads)
+
+
+def fetched(downloads: list[Download]) -> int:
+    """Bytes fetched, counting what is known."""
+    return sum(d.fetched or 0 for d in downloads)
+
+
+def unknown(downloads: list[Download]) -> list[Download]:
+    """Downloads of unknown size that are fetched (the total is at least ``fetched``)."""
+    return [d for d in downloads if d.fetched is None]
 
 
 def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", event: str, sizes: Sizes) -> Rebuild:
@@ -117,7 +131,7 @@ def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", ev
         first[stage.index] = start
         if start == 0 and stage.parent is None and event == "base" and stage.base:
             size = sizes.image(stage.base)
-            pull = Download(f"image: {stage.base}", size.bytes if size else None, size.source if size else None, False)
+            pull = sized(f"image: {stage.base}", size, False)
             steps.append(Step(stage, stage.from_instruction, (pull,)))
         for instr in stage.instructions[start:]:
             steps.append(Step(stage, instr, tuple(_downloads(ws, dockerfile, facts, instr, sizes))))
@@ -185,9 +199,9 @@ def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruc
     state = facts.state(instr)
     out: list[Download] = []
     for inv in facts.invocations(instr):
-        sized = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(instr, inv, state, sizes)
+        found = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(instr, inv, state, sizes)
                  + _models(instr, inv, state, sizes))
-        out += sized or _unsized(inv)
+        out += found or _unsized(inv)
     return out
 
 
@@ -225,7 +239,7 @@ def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "I
     out = []
     for name, spec in wanted.items():
         size = sizes.package(name, spec)
-        out.append(Download(f"{tool.label}: {name}", size.bytes if size else None, size.source if size else None, cached))
+        out.append(sized(f"{tool.label}: {name}", size, cached))
     if not wanted:  # a local project, a wheel file, a lock file it cannot read: counted as unknown
         out.append(Download(f"{tool.label}: packages the linter cannot see", None, None, cached))
     return out
@@ -243,7 +257,7 @@ def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes
     for name in names:
         base = name.split("=", 1)[0]
         size = sizes.apt(base)
-        out.append(Download(f"apt: {base}", size.bytes if size else None, size.source if size else None, cached))
+        out.append(sized(f"apt: {base}", size, cached))
     return out
 
 
@@ -262,4 +276,4 @@ def _models(instr: "Instruction", inv: "Invocation", state: "State", sizes: Size
     local_dir = any(w.value.split("=", 1)[0] == "--local-dir" for w in after)
     cached = directory is not None and not local_dir and covered(instr, state, directory)
     size = sizes.model(repo)
-    return [Download(f"model: {repo}", size.bytes if size else None, size.source if size else None, cached)]
+    return [sized(f"model: {repo}", size, cached)]

@@ -72,7 +72,8 @@ def plain(value: Any) -> Any:
     return value
 
 
-EVENT_NAMES = {"source": "source edit", "manifest": "dependency edit", "base": "base update"}
+EVENT_NAMES = {"source": "source edit", "manifest": "dependency edit", "base": "base update",
+               "recreate": "new container"}
 
 
 def gigabytes(n: int) -> str:
@@ -84,9 +85,16 @@ def gigabytes(n: int) -> str:
     return f"{n / 1e3:.0f} kB" if n else "0"
 
 
+def per_event(n: int, event: str) -> str:
+    """`~2.5 GB per rebuild after a base update`, `~1.3 GB per new container`."""
+    if event == "recreate":
+        return f"~{gigabytes(n)} per new container"
+    return f"~{gigabytes(n)} per rebuild after a {EVENT_NAMES[event]}"
+
+
 def estimate_text(estimate) -> str:
-    """`~2.5 GB per rebuild after a base update` (an ``impact.estimate.Estimate``)."""
-    return f"~{gigabytes(estimate.bytes)} per rebuild after a {EVENT_NAMES[estimate.event]}"
+    """What an ``impact.estimate.Estimate`` says, for people."""
+    return per_event(estimate.bytes, estimate.event)
 
 
 def estimate_dict(estimate) -> dict | None:

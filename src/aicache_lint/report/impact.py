@@ -1,4 +1,5 @@
-"""`aicache-lint impact`: what each image downloads per rebuild, now and after the fixes, as text,
+"""`aicache-lint impact`: what each image downloads per rebuild and each Compose service per new
+container, now and after the fixes, as text,
 JSON or a Markdown pull-request comment (a table, the top fixes, and a mermaid bar chart that
 GitHub renders). Every number is an estimate: its sizes come from a dated table, and what cannot
 be sized is listed and shown as `?`, never counted as zero."""
@@ -7,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from aicache_lint.impact.container import RECREATE
+from aicache_lint.impact.estimate import ServiceCost
 from aicache_lint.impact.rebuild import EVENTS
-from aicache_lint.report._common import EVENT_NAMES, gigabytes
+from aicache_lint.report._common import EVENT_NAMES, gigabytes, per_event
 
 if TYPE_CHECKING:
     from aicache_lint.impact.estimate import ImageCost, Impact
@@ -24,74 +27,108 @@ ASSUMPTIONS = (
     "no --no-cache, a builder that keeps its cache: CI runners without a cache backend start cold).",
     "Only pip/uv/poetry packages, apt packages, `hf download` models and base pulls are sized; other fetches "
     "(curl, git clone, conda, npm, ADD of a URL) are listed as unknown.",
+    "A new container (`docker compose up` after a rebuild or a pull) starts without the old one's files: the "
+    "models its code loads are downloaded again unless a volume keeps their directory or the image holds them.",
 )
+ALL = (*EVENTS, RECREATE)
+_WIDTH = 22  # a table cell in text
 
 
 def render(fmt: str, impact: "Impact", sources: list[str]) -> str:
     return {"text": _text, "json": _json, "markdown": _markdown}[fmt](impact, sources)
 
 
-def _label(cost: "ImageCost") -> str:
-    path = os.path.relpath(cost.dockerfile)
-    return f"{path} ({cost.stage})" if cost.stage else path
+class _Row(NamedTuple):
+    label: str
+    now: "ImageCost | ServiceCost"
+    after: "ImageCost | ServiceCost | None"
 
 
-def _pairs(impact: "Impact") -> list[tuple["ImageCost", "ImageCost | None"]]:
-    fixed = {c.dockerfile: c for c in impact.fixed}
-    return [(c, fixed.get(c.dockerfile)) for c in impact.now]
+def _image_rows(impact: "Impact") -> list[_Row]:
+    fixed = {c.dockerfile: c for c in impact.fixed.images}
+    out = []
+    for c in impact.now.images:
+        path = os.path.relpath(c.dockerfile)
+        out.append(_Row(f"{path} ({c.stage})" if c.stage else path, c, fixed.get(c.dockerfile)))
+    return out
 
 
-def _amount(cost: "ImageCost", event: str) -> str:
-    """What an event fetches, `+ ?` when some of it cannot be sized (unknown is never shown as 0)."""
-    known, unknown = cost.fetched(event), cost.unknown(event)
+def _service_rows(impact: "Impact") -> list[_Row]:
+    fixed = {(s.files, s.name): s for s in impact.fixed.services}
+    return [_Row(f"{s.name} ({os.path.relpath(s.files[-1])})", s, fixed.get((s.files, s.name)))
+            for s in impact.now.services]
+
+
+def _amount(cost, event: str) -> str:
+    """What an event fetches, `+ ?` when some of it cannot be sized (unknown is never shown as 0);
+    `-` for an event that does not apply (a pulled image is not built)."""
+    if isinstance(cost, ServiceCost) and not cost.priced(event):
+        return "-"
+    return _sum(cost.fetched(event), cost.unknown(event))
+
+
+def _sum(known: int, unknown: int) -> str:
     if not unknown:
         return gigabytes(known)
     return "?" if not known else f"{gigabytes(known)} + ?"
 
 
-def _change(now: "ImageCost", after: "ImageCost | None", event: str) -> str:
-    before = _amount(now, event)
-    later = _amount(after, event) if after is not None else before
+def _change(row: _Row, event: str) -> str:
+    before = _amount(row.now, event)
+    later = _amount(row.after, event) if row.after is not None else before
     return before if later == before else f"{before} -> {later}"
 
 
-def _total(costs: list["ImageCost"], event: str) -> str:
-    known, unknown = sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs)
-    return gigabytes(known) if not unknown else ("?" if not known else f"{gigabytes(known)} + ?")
+def _total(costs: list, event: str) -> str:
+    return _sum(sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs))
 
 
 def _unknowns(impact: "Impact") -> list[str]:
     out = []
-    for cost in impact.now:
+    for cost in impact.now.images:
         for step in {s for e in EVENTS for s in cost.events[e].steps}:
             for d in step.downloads:
                 if d.fetched is None:
                     out.append(f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}: {d.what}")
+    for service in impact.now.services:
+        out += [f"{d.where}: {d.what} (service `{service.name}`)" for d in service.start.unknown]
     return sorted(set(out))
 
 
-def _finding_line(f, saved: dict[str, int]) -> str:
+def _finding_line(f, saved: dict[str, int], verb: str = "saves") -> str:
     best = max(saved, key=lambda e: saved[e])
-    where = f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column}"
-    return f"{where} {f.code} saves ~{gigabytes(saved[best])} per rebuild after a {EVENT_NAMES[best]}"
+    return f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column} {f.code} {verb} {per_event(saved[best], best)}"
+
+
+_UNFIXED = "What the findings without a fix cost (the download they report):"
+
+
+def _text_table(head: str, rows: list[_Row], events: tuple[str, ...], total: tuple[list, list] | None) -> list[str]:
+    width = max([len(r.label) for r in rows] + [len(head), 5])
+    lines = [f"{head:<{width}}  " + "  ".join(f"{EVENT_NAMES[e]:>{_WIDTH}}" for e in events)]
+    for row in rows:
+        lines.append(f"{row.label:<{width}}  " + "  ".join(f"{_change(row, e):>{_WIDTH}}" for e in events))
+    if total is not None and len(rows) > 1:
+        cells = []
+        for e in events:
+            before, later = _total(total[0], e), _total(total[1], e)
+            cells.append(before if before == later else f"{before} -> {later}")
+        lines.append(f"{'total':<{width}}  " + "  ".join(f"{c:>{_WIDTH}}" for c in cells))
+    return lines
 
 
 def _text(impact: "Impact", sources: list[str]) -> str:
     lines = ["Estimated downloads per rebuild (estimates), now -> after --fix:", ""]
-    width = max([len(_label(c)) for c in impact.now] + [5])
-    lines.append(f"{'image':<{width}}  " + "  ".join(f"{EVENT_NAMES[e]:>22}" for e in EVENTS))
-    for now, after in _pairs(impact):
-        cells = [_change(now, after, e) for e in EVENTS]
-        lines.append(f"{_label(now):<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
-    if len(impact.now) > 1:
-        cells = []
-        for e in EVENTS:
-            before, later = _total(impact.now, e), _total(impact.fixed, e)
-            cells.append(before if before == later else f"{before} -> {later}")
-        lines.append(f"{'total':<{width}}  " + "  ".join(f"{c:>22}" for c in cells))
+    lines += _text_table("image", _image_rows(impact), EVENTS, (impact.now.images, impact.fixed.images))
+    services = _service_rows(impact)
+    if services:
+        lines += ["", "Per service (the build events are its image's; `-`: a pulled image, not built here):", ""]
+        lines += _text_table("service", services, ALL, None)
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
         lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
+    if impact.unfixed:
+        lines += ["", _UNFIXED] + [f"  {_finding_line(s.finding, s.saved, 'costs')}" for s in impact.unfixed[:TOP]]
     unknown = _unknowns(impact)
     if unknown:
         lines += ["", "Not counted (size unknown, `?` above):"] + [f"  {u}" for u in unknown]
@@ -101,34 +138,52 @@ def _text(impact: "Impact", sources: list[str]) -> str:
 
 
 def _json(impact: "Impact", sources: list[str]) -> str:
-    def image(cost: "ImageCost") -> dict:
-        return {e: {"bytes": cost.fetched(e), "unknown": cost.unknown(e)} for e in EVENTS}
+    def events(cost, names) -> dict:
+        return {e: {"bytes": cost.fetched(e), "unknown": cost.unknown(e)} for e in names
+                if not isinstance(cost, ServiceCost) or cost.priced(e)}
 
     data = {
         "estimate": True,
         "sources": sources,
         "assumptions": list(ASSUMPTIONS),
-        "images": [{"dockerfile": os.path.relpath(now.dockerfile), "stage": now.stage, "now": image(now),
-                    "after_fix": image(after) if after else None} for now, after in _pairs(impact)],
+        "images": [{"dockerfile": os.path.relpath(r.now.dockerfile), "stage": r.now.stage,
+                    "now": events(r.now, EVENTS), "after_fix": events(r.after, EVENTS) if r.after else None}
+                   for r in _image_rows(impact)],
+        "services": [{"name": r.now.name, "compose_files": [os.path.relpath(f) for f in r.now.files],
+                      "dockerfile": os.path.relpath(r.now.dockerfile) if r.now.dockerfile else None,
+                      "now": events(r.now, ALL), "after_fix": events(r.after, ALL) if r.after else None}
+                     for r in _service_rows(impact)],
         "findings": [{"path": os.path.relpath(s.finding.path), "row": s.finding.start.row,
                       "column": s.finding.start.column, "code": s.finding.code,
                       "saves": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.findings],
+        "unfixed": [{"path": os.path.relpath(s.finding.path), "row": s.finding.start.row,
+                     "column": s.finding.start.column, "code": s.finding.code,
+                     "costs": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.unfixed],
         "unknown": _unknowns(impact),
     }
     return json.dumps(data, indent=2) + "\n"
 
 
+def _markdown_table(head: str, rows: list[_Row], events: tuple[str, ...]) -> list[str]:
+    lines = [f"| {head} | " + " | ".join(EVENT_NAMES[e] for e in events) + " |",
+             "| --- | " + " | ".join("---:" for _ in events) + " |"]
+    for row in rows:
+        lines.append(f"| `{row.label}` | " + " | ".join(_change(row, e).replace("->", "→") for e in events) + " |")
+    return lines
+
+
 def _markdown(impact: "Impact", sources: list[str]) -> str:
-    lines = ["### aicache-lint: estimated downloads per rebuild", "",
-             "| image | " + " | ".join(EVENT_NAMES[e] for e in EVENTS) + " |",
-             "| --- | " + " | ".join("---:" for _ in EVENTS) + " |"]
-    for now, after in _pairs(impact):
-        cells = [_change(now, after, e).replace("->", "→") for e in EVENTS]
-        lines.append(f"| `{_label(now)}` | " + " | ".join(cells) + " |")
+    lines = ["### aicache-lint: estimated downloads per rebuild", "", *_markdown_table("image", _image_rows(impact), EVENTS)]
+    services = _service_rows(impact)
+    if services:
+        lines += ["", *_markdown_table("service", services, ALL)]
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
         lines += [f"- {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
-    if impact.now:
+    if impact.unfixed:
+        lines += ["", f"**{_UNFIXED[:-1]}**", ""]
+        lines += [f"- {_finding_line(s.finding, s.saved, 'costs')}" for s in impact.unfixed[:TOP]]
+    if impact.now.images or impact.now.services:
         lines += ["", *_chart(impact)]
     unknown = _unknowns(impact)
     note = f" `?`: {len(unknown)} downloads of unknown size, not counted." if unknown else ""
@@ -138,17 +193,22 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
 
 
 def _chart(impact: "Impact") -> list[str]:
-    """A mermaid `xychart-beta` of the event that costs most: GB per rebuild now (bars) and after
-    --fix (a line), per image."""
-    pairs = _pairs(impact)
-    event = max(EVENTS, key=lambda e: sum(now.fetched(e) for now, _ in pairs))
-    names = ", ".join(json.dumps(now.stage or os.path.basename(os.path.dirname(os.path.abspath(now.dockerfile))))
-                      for now, _ in pairs)
-    before = [now.fetched(event) / 1e9 for now, _ in pairs]
-    after = [(a.fetched(event) if a else n.fetched(event)) / 1e9 for n, a in pairs]
+    """A mermaid `xychart-beta` of the event that costs most: GB now (bars) and after --fix (a
+    line), per image (a build event) or per service (new containers)."""
+    images, services = _image_rows(impact), _service_rows(impact)
+    options = [(e, images) for e in EVENTS] + ([(RECREATE, services)] if services else [])
+    event, rows = max(options, key=lambda o: sum(r.now.fetched(o[0]) for r in o[1]))
+    if event == RECREATE:
+        names = [r.now.name for r in rows]
+        title = "GB per new container"
+    else:
+        names = [r.now.stage or os.path.basename(os.path.dirname(os.path.abspath(r.now.dockerfile))) for r in rows]
+        title = f"GB per rebuild after a {EVENT_NAMES[event]}"
+    before = [r.now.fetched(event) / 1e9 for r in rows]
+    after = [(r.after or r.now).fetched(event) / 1e9 for r in rows]
     top = max(before + after + [0.1])
     return ["```mermaid", "xychart-beta",
-            f'    title "GB per rebuild after a {EVENT_NAMES[event]}: now (bars), after --fix (line)"',
-            f"    x-axis [{names}]", f'    y-axis "GB" 0 --> {top * 1.1:.1f}',
+            f'    title "{title}: now (bars), after --fix (line)"',
+            f"    x-axis [{', '.join(json.dumps(n) for n in names)}]", f'    y-axis "GB" 0 --> {top * 1.1:.1f}',
             f"    bar [{', '.join(f'{v:.2f}' for v in before)}]",
             f"    line [{', '.join(f'{v:.2f}' for v in after)}]", "```"]
