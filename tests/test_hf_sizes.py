@@ -186,6 +186,14 @@ def test_the_resolver_caches_the_two_sizes(hub, tmp_path):
     assert resolver.take_notices() == []
 
 
+def test_a_bad_cached_answer_is_asked_again(hub, tmp_path):
+    resolver = _resolver(hub, tmp_path / "cache")
+    resolver.cache.put("hf org/old-bert", {"whole": [-1, "all 1 files"], "load": None})
+    assert resolver.model_size("org/old-bert", whole=False)[0] == 440_473_133
+    [problem] = resolver.take_notices()
+    assert problem.startswith("ignoring the corrupt cache file") and len(_Hub.asked) == 1
+
+
 def test_the_resolver_offline_asks_once_and_says_so_once(tmp_path):
     resolver = _resolver(f"http://127.0.0.1:{_closed_port()}", tmp_path / "cache")
     assert resolver.model_size("org/sharded", whole=False) is None
