@@ -268,10 +268,18 @@ class BundledSizes:
                 return sizes.Size(pulled, where, _today(), True, reference)
         return found
 
-    def model(self, repo_id: str):
+    def model(self, repo_id: str, whole: bool = False):
+        """The weights a library load of ``repo_id`` downloads, or with ``whole`` the whole
+        repository (`hf download REPO` with no file names). The table's rows count the weights, so
+        for ``whole`` the Hub (``registry``) is asked first and a row is the fallback."""
         from aicache_lint.knowledge import sizes
 
-        return sizes.model(repo_id)
+        found = sizes.model(repo_id)
+        if (found is None or whole) and self.registry is not None:
+            asked = self.registry.model_size(repo_id, whole)
+            if asked is not None:
+                return sizes.Size(asked[0], asked[1], _today(), True, asked[2])
+        return found
 
 
 def _today() -> str:

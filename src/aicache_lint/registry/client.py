@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import socket
 import urllib.error
@@ -40,6 +41,7 @@ MAX_PAGES = 200  # a registry that keeps sending "next" links is not followed fo
 USER_AGENT = f"aicache-lint/{__version__}"
 PYPI = "pypi.org"  # the package index sizes come from (a `registry-mirrors` entry for it is asked instead)
 PYPI_JSON = "application/vnd.pypi.simple.v1+json"
+HF = "huggingface.co"  # the model hub sizes come from (a `registry-mirrors` entry or $HF_ENDPOINT is asked instead)
 
 
 class RegistryError(Exception):
@@ -60,6 +62,9 @@ class RegistryClient:
     def __init__(self, timeout: float = 5.0, mirrors: dict[str, str] | None = None) -> None:
         self.timeout = timeout
         self.mirrors = {host.lower(): url.rstrip("/") for host, url in (mirrors or {}).items()}
+        # huggingface_hub's own endpoint variable: where the user reaches the Hub (hf-mirror.com...)
+        if HF not in self.mirrors and os.environ.get("HF_ENDPOINT", "").strip():
+            self.mirrors[HF] = os.environ["HF_ENDPOINT"].strip().rstrip("/")
         self._tokens: dict[str, str] = {}  # scope -> bearer token
 
     def endpoint(self, registry: str) -> str:
@@ -145,6 +150,28 @@ class RegistryClient:
         if response.status != 200:
             raise RegistryError(f"{PYPI} answered HTTP {response.status} for {project}")
         return _json_object(response.body, PYPI, f"the page of {project}")
+
+    def model_info(self, repo_id: str, revision: str | None = None) -> dict:
+        """The Hub's JSON about model repository ``repo_id`` at ``revision`` (None: its default
+        branch) with every file's size (``?blobs=true``), asked anonymously of huggingface.co or the
+        mirror configured for it. A missing or private repository is NotFound (the Hub answers
+        anonymous questions about them with 401, huggingface_hub's RepositoryNotFoundError; 403 and
+        404 too). A gated repository lists its files to anyone: only downloads need a token."""
+        response = self._send("GET", f"{self.model_api(repo_id, revision)}?blobs=true", HF, "application/json", None)
+        if response.status in (401, 403, 404):
+            raise NotFound(f"{HF} shows no model {repo_id} (HTTP {response.status}: missing or private)")
+        if response.status == 429:
+            raise RegistryError(f"{HF} is rate-limiting requests (HTTP 429)")
+        if response.status != 200:
+            raise RegistryError(f"{HF} answered HTTP {response.status} for {repo_id}")
+        return _json_object(response.body, HF, f"the model info of {repo_id}")
+
+    def model_api(self, repo_id: str, revision: str | None = None) -> str:
+        """The URL of the Hub's model API for ``repo_id`` (and ``revision``), on the mirror if one is set."""
+        path = urllib.parse.quote(repo_id, safe="/")
+        if revision is not None:
+            path += "/revision/" + urllib.parse.quote(revision, safe="")
+        return f"{self.mirrors.get(HF, f'https://{HF}')}/api/models/{path}"
 
     # -- HTTP ---------------------------------------------------------------------------------
 

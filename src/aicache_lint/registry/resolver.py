@@ -23,6 +23,9 @@ from aicache_lint.registry.git import GitError, commit_for, ls_remote
 
 OFFLINE = "; continuing with what aicache-lint knows offline"
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object ids
+# A Hub repository id: `name` or `owner/name`, letters, digits, `-`, `_`, `.` (huggingface_hub's
+# validate_repo_id: no `--` or `..`); a shell variable, a path or a URL is not asked about.
+_REPO_ID = re.compile(r"(?!.*(?:--|\.\.))\w[\w.-]*(?:/\w[\w.-]*)?")
 
 
 class LiveTags(NamedTuple):
@@ -105,6 +108,29 @@ class Resolver:
         base = self.client.mirrors.get(PYPI, f"https://{PYPI}")
         return size, f"{base}/simple/{name.lower()}/#{filename}"
 
+    def model_size(self, repo_id: str, whole: bool, revision: str | None = None) -> tuple[int, str, str] | None:
+        """(bytes, URL, what) of what downloading the Hugging Face model ``repo_id`` fetches: with
+        ``whole`` every file (``hf download REPO``), else the weights ``from_pretrained`` takes
+        (registry/hf.py); from the Hub's model API, cached; None when the Hub does not answer,
+        shows no such model, or (not ``whole``) the repository has no weights a library loads."""
+        from aicache_lint.registry.client import HF
+        from aicache_lint.registry.hf import load_size, snapshot_size
+
+        if not _REPO_ID.fullmatch(repo_id):  # `${MODEL}`, a path, a URL: nothing to ask the Hub
+            return None
+        at = f"@{revision}" if revision else ""
+
+        def ask() -> dict:
+            info = self.client.model_info(repo_id, revision)
+            return {key: list(found) if found else None
+                    for key, found in (("whole", snapshot_size(info)), ("load", load_size(info)))}
+
+        sizes = self._ask(f"hf {repo_id.lower()}{at}", HF, ask, _is_model_sizes)
+        found = sizes.get("whole" if whole else "load") if isinstance(sizes, dict) else None
+        if found is None:
+            return None
+        return found[0], self.client.model_api(repo_id, revision), f"{repo_id}{at}: {found[1]}"
+
     def _about_image(self, what: str, reference: str, ask, valid):
         """``ask(registry, repository, tag or digest)`` about the image ``reference`` names,
         through ``_ask`` (cached under ``what``), and the sentence that says the registry lacks the image."""
@@ -169,6 +195,13 @@ def _sizes_only(page: dict) -> dict:
     """What ``wheel_size`` reads of an index page (torch's full page is megabytes; the cache keeps this)."""
     files = [{k: f.get(k) for k in ("filename", "size", "yanked")} for f in page.get("files", []) if isinstance(f, dict)]
     return {"files": files, "versions": [v for v in page.get("versions", []) if isinstance(v, str)]}
+
+
+def _is_model_sizes(value: object) -> bool:
+    """A cached ``model_size`` answer: each of ``whole`` and ``load`` null or [bytes, what]."""
+    return isinstance(value, dict) and set(value) == {"whole", "load"} and all(
+        v is None or (isinstance(v, list) and len(v) == 2 and isinstance(v[0], int) and v[0] >= 0
+                      and isinstance(v[1], str)) for v in value.values())
 
 
 def _is_config(value: object) -> bool:
