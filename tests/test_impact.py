@@ -40,7 +40,7 @@ class TableSizes:
     def image(self, reference: str) -> _Size | None:
         return self.rows.get(("image", reference))
 
-    def model(self, repo_id: str) -> _Size | None:
+    def model(self, repo_id: str, whole: bool = False) -> _Size | None:
         return self.rows.get(("model", repo_id))
 
 
@@ -353,3 +353,32 @@ def test_a_pulled_image_service_has_no_build_events(tmp_path):
                                  "now": {"recreate": {"bytes": 0, "unknown": 0}},
                                  "after_fix": {"recreate": {"bytes": 0, "unknown": 0}}}]
     assert "cache (compose.yaml)" in _impact(project).stdout.split("Per service", 1)[1].replace("  ", " ")
+
+
+def test_hf_download_counts_the_whole_repository_or_an_unknown_part(tmp_path):
+    """`hf download REPO` fetches the whole repository (the sizes are asked with ``whole``); file
+    names or --include/--exclude patterns fetch part of it, whose size is not known here; options
+    with a value (before or after the repository) are not taken for it."""
+    asked = []
+
+    class Sizes(TableSizes):
+        def model(self, repo_id: str, whole: bool = False):
+            asked.append((repo_id, whole))
+            return _Size(1_000_000_000, "table") if repo_id == "org/m" else None
+
+    (tmp_path / "sizes.tsv").write_text("kind\tname\tbytes\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\n"
+        "RUN hf download org/m\n"
+        "RUN hf download --repo-type model --revision v1 org/m\n"
+        "RUN hf download org/m --local-dir /weights\n"
+        "RUN hf download org/m config.json\n"
+        "RUN hf download org/m --include '*.safetensors'\n"
+        "RUN hf download --exclude=*.bin org/m\n")
+    path = str(tmp_path / "Dockerfile")
+    ws = Workspace([path])
+    facts = ws.linted_dockerfile(path)[1]
+    result = rebuild(ws, path, facts, facts.final_stage, "base", Sizes(tmp_path / "sizes.tsv"))
+    models = [(d.what, d.bytes) for d in result.downloads if d.what.startswith("model:")]
+    assert models == [("model: org/m", 1_000_000_000)] * 3 + [("model: org/m (some of its files)", None)] * 3
+    assert asked == [("org/m", True)] * 3

@@ -54,7 +54,8 @@ def startup(ws: "Workspace", group: tuple[str, ...], service: "Service", sizes: 
         if m.kept.kind == UNKNOWN:
             out.append(Download(f"{what} ({m.kept.detail})", None, None, False, where))
             continue
-        size = sizes.model(m.model) if m.model and m.hub else None
+        # `hf download` fetches the whole repository (file names it may give are not known here)
+        size = sizes.model(m.model, whole=m.call == "hf download") if m.model and m.hub else None
         out.append(sized(what, size, m.kept.kind != CONTAINER, where))
     for cache in model_caches(service, runtime(service)):
         if covered(service, cache) is not False or cache.directory is None:

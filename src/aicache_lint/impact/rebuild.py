@@ -59,7 +59,9 @@ class Sizes(Protocol):
 
     def image(self, reference: str) -> Size | None: ...
 
-    def model(self, repo_id: str) -> Size | None: ...
+    def model(self, repo_id: str, whole: bool = False) -> Size | None:
+        """The weights a library load takes, or with ``whole`` the whole repository."""
+        ...
 
 
 class Download(NamedTuple):
@@ -261,6 +263,28 @@ def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes
     return out
 
 
+# `hf download` options that take a value (huggingface_hub's CLI reference, "hf download").
+_VALUED = {"--repo-type", "--revision", "--include", "--exclude", "--cache-dir", "--local-dir", "--token",
+           "--max-workers", "--local-dir-use-symlinks"}
+
+
+def _download_words(words: list) -> tuple[list[str], bool]:
+    """The positional words of `hf download` (the repository, then file names) and whether it
+    takes --include/--exclude patterns."""
+    positional: list[str] = []
+    patterns = skip = False
+    for value in (w.value for w in words):
+        flag = value.split("=", 1)[0]
+        if skip:
+            skip = False
+        elif value.startswith("-"):
+            patterns = patterns or flag in ("--include", "--exclude")
+            skip = flag in _VALUED and "=" not in value
+        else:
+            positional.append(value)
+    return positional, patterns
+
+
 def _models(instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
     from aicache_lint.dockerfile.hub_downloads import hub_cache, is_hub_download
     from aicache_lint.dockerfile.shell import subcommand
@@ -269,11 +293,14 @@ def _models(instr: "Instruction", inv: "Invocation", state: "State", sizes: Size
     if not is_hub_download(inv):
         return []
     after = inv.args[len(subcommand(inv, 1)):]
-    repo = next((w.value for w in after if not w.value.startswith("-")), None)
-    if repo is None:
+    positional, patterns = _download_words(after)
+    if not positional:
         return []
+    repo = positional[0]
     directory = hub_cache(state, {k: w.value for k, w in inv.env.items()})
     local_dir = any(w.value.split("=", 1)[0] == "--local-dir" for w in after)
     cached = directory is not None and not local_dir and covered(instr, state, directory)
-    size = sizes.model(repo)
-    return [sized(f"model: {repo}", size, cached)]
+    # file names or patterns: only part of the repository, of a size not known here
+    partial = len(positional) > 1 or patterns
+    size = None if partial else sizes.model(repo, whole=True)
+    return [sized(f"model: {repo}" + (" (some of its files)" if partial else ""), size, cached)]
