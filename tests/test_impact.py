@@ -284,6 +284,26 @@ def test_sort_impact_puts_the_costliest_fix_first(tmp_path):
     assert sorted((f["filename"], f["code"]) for f in by_impact) == sorted(by_path)  # the same findings
 
 
+def test_sort_impact_orders_findings_across_files(tmp_path):
+    """Not file by file: a small saving in one file comes after a larger one in another, whatever
+    file they are in; every format that lists findings follows the order."""
+    import json
+
+    project = _project(tmp_path)
+    (project / "svc" / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y curl\nWORKDIR /app\nCOPY . .\n"
+        "RUN pip install -r requirements.txt\nCMD [\"python\", \"serve.py\"]\n")
+    (project / "small").mkdir()
+    (project / "small" / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install numpy==2.1.3\n")
+    found = json.loads(_lint(project, "--sort", "impact", "--output-format", "json").stdout)
+    saved = [(f["estimate"] or {}).get("bytes", 0) for f in found]
+    assert saved == sorted(saved, reverse=True) and saved[3] > 0
+    files = [f["filename"].split("/")[-2] for f in found]
+    assert files == ["svc", "svc", "small", "svc"]  # torch (AIC301, AIC101), numpy, then curl (AIC110)
+    concise = _lint(project, "--sort", "impact", "--output-format", "concise").stdout.splitlines()
+    assert [line.split(":")[0].split("/")[-2] for line in concise if ": AIC" in line] == files
+
+
 def test_a_fix_is_priced_in_the_same_project_as_the_image(tmp_path):
     """A workflow builds docker/Dockerfile with the repository root as context, so `pip install -r
     requirements.txt` reads the root's file (torch). Pricing the apt fix must keep that context: a

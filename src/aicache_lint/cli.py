@@ -93,7 +93,7 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="give each finding of a Dockerfile or Compose file what its fix saves per rebuild or "
                              "new container (GB, an estimate: see `aicache-lint impact`); with --statistics, a GB column")
     output.add_argument("--sort", choices=("path", "impact"), default="path",
-                        help="report order: by file (default), or by what the fixes save, most first (implies --estimate)")
+                        help="report order: by file (default), or by estimate across all files, largest first (implies --estimate)")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     parser.add_argument("--stdin-filename", metavar="PATH", help="the name to report for input read from `-`")
     parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N", help="processes that check files, this one included (default: CPU count)")
@@ -184,7 +184,7 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         return _exit_code(results, args.exit_zero, diff=True)
     estimates = (args.estimate or args.sort == "impact") and not args.fix
     if estimates:
-        _estimate(results, settings, by_impact=args.sort == "impact")
+        _estimate(results, settings)
     report_stream = open(args.output_file, "w", encoding="utf-8") if args.output_file else None
     try:
         out = report_stream or (stderr if args.fix and paths == ["-"] else stdout)
@@ -196,7 +196,8 @@ def check(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
         if args.statistics:
             _statistics(results, settings, out, estimates)
         else:
-            _report(results, settings, settings.output_format, fixing=args.fix, stream=out, estimates=estimates)
+            _report(results, settings, settings.output_format, fixing=args.fix, stream=out, estimates=estimates,
+                    by_impact=estimates and args.sort == "impact")
     finally:
         if report_stream is not None:
             report_stream.close()
@@ -244,26 +245,18 @@ def _report_add_ignore(results, diff: bool, stdout: IO[str], stderr: IO[str]) ->
         )
 
 
-def _report(results, settings, output_format: str, fixing: bool, stream: IO[str], estimates: bool = False) -> None:
+def _report(results, settings, output_format: str, fixing: bool, stream: IO[str], estimates: bool = False,
+            by_impact: bool = False) -> None:
     from aicache_lint.report import ReportContext, render
 
-    stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd(), estimates)))
+    stream.write(render(output_format, ReportContext(results, settings, fixing, os.getcwd(), estimates, by_impact)))
 
 
-def _estimate(results, settings, by_impact: bool) -> None:
-    """What each Dockerfile finding's fix saves (``FileResult.estimates``); ``by_impact``: files and
-    findings ordered by it, most first (the rest keep their order)."""
+def _estimate(results, settings) -> None:
+    """What each finding's fix saves (``FileResult.estimates``)."""
     from aicache_lint.impact.estimate import estimate_findings
 
     estimate_findings(results, _sizes(settings))
-    if by_impact:
-        def saved(r, f) -> int:
-            found = r.estimates.get(f)
-            return found.bytes if found else 0
-
-        for r in results:
-            r.findings.sort(key=lambda f: -saved(r, f))  # stable: ties keep the file's order
-        results.sort(key=lambda r: -max((saved(r, f) for f in r.findings), default=0))
 
 
 def _print_notices(results, stderr: IO[str]) -> None:

@@ -27,6 +27,7 @@ class ReportContext(NamedTuple):
     fixing: bool  # --fix ran: findings are what remains
     root: str  # absolute directory that relative paths (SARIF, GitLab) are relative to
     estimates: bool = False  # --estimate: findings carry what their fix saves (FileResult.estimates)
+    by_impact: bool = False  # --sort impact: findings in the order of their estimates, largest first
 
 
 def render(fmt: str, ctx: ReportContext) -> str:

@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from aicache_lint.finding import Finding
 
 
+def in_order(ctx) -> list[tuple["FileResult", "Finding"]]:
+    """Every finding with its file's result, in report order: by file, or with ``--sort impact``
+    by estimate across all files, largest first (ties keep the file order)."""
+    pairs = [(r, f) for r in ctx.results for f in r.findings]
+    if ctx.by_impact:
+        pairs.sort(key=lambda p: -(p[0].estimates[p[1]].bytes if p[1] in p[0].estimates else 0))
+    return pairs
+
+
 def final_text(r: "FileResult") -> str | None:
     """The text the findings' positions refer to: the fixed text when fixes changed it; None
     when the file could not be read."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aicache_lint.engine import applicable
+from aicache_lint.report._common import in_order
 
 if TYPE_CHECKING:
     from aicache_lint.finding import Finding
@@ -40,7 +41,7 @@ def summary(ctx: "ReportContext") -> list[str]:
 
 
 def render(ctx: "ReportContext") -> str:
-    lines = [header(f, ctx.settings) for r in ctx.results for f in r.findings]
+    lines = [header(f, ctx.settings) for _, f in in_order(ctx)]
     return "\n".join(lines + summary(ctx)) + "\n"
 
 

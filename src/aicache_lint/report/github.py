@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aicache_lint.finding import Severity
-from aicache_lint.report._common import display_path
+from aicache_lint.report._common import display_path, in_order
 
 if TYPE_CHECKING:
     from aicache_lint.finding import Finding
@@ -20,7 +20,7 @@ COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 
 
 def render(ctx: "ReportContext") -> str:
-    return "".join(_command(f, display_path(r.path, ctx.root)) + "\n" for r in ctx.results for f in r.findings)
+    return "".join(_command(f, display_path(r.path, ctx.root)) + "\n" for r, f in in_order(ctx))
 
 
 def _command(f: "Finding", path: str) -> str:

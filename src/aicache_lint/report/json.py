@@ -13,7 +13,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Iterator
 
-from aicache_lint.report._common import estimate_dict, final_text
+from aicache_lint.report._common import estimate_dict, final_text, in_order
 from aicache_lint.rules.base import rule_url
 from aicache_lint.source import SourceText
 
@@ -59,13 +59,12 @@ def finding_dict(f: "Finding", source: SourceText) -> dict:
 
 def finding_dicts(ctx: "ReportContext") -> Iterator[dict]:
     """Every finding's object, in report order (shared with `json-lines`)."""
-    for r in ctx.results:
-        source = SourceText(final_text(r) or "", path=r.path)
-        for f in r.findings:
-            found = finding_dict(f, source)
-            if ctx.estimates:  # --estimate: what the fix saves, or null
-                found["estimate"] = estimate_dict(r.estimates.get(f))
-            yield found
+    sources = {id(r): SourceText(final_text(r) or "", path=r.path) for r in ctx.results}
+    for r, f in in_order(ctx):
+        found = finding_dict(f, sources[id(r)])
+        if ctx.estimates:  # --estimate: what the fix saves, or null
+            found["estimate"] = estimate_dict(r.estimates.get(f))
+        yield found
 
 
 def render(ctx: "ReportContext") -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
-from aicache_lint.report._common import estimate_text, final_source
+from aicache_lint.report._common import estimate_text, final_source, in_order
 from aicache_lint.report.concise import header, summary
 
 if TYPE_CHECKING:
@@ -24,16 +24,16 @@ TAB_WIDTH = 4
 
 def render(ctx: "ReportContext") -> str:
     lines: list[str] = []
-    for r in ctx.results:
-        source = final_source(r)
-        for f in r.findings:
-            lines.append(header(f, ctx.settings))
-            if source is not None and f.start.row <= source.line_count:
-                lines.extend(_snippet(f, source))
-            estimate = r.estimates.get(f) if ctx.estimates else None
-            if estimate is not None:  # under the snippet's `= help:`, in its gutter
-                lines.append(f"{' ' * len(str(f.start.row))} = estimate: {estimate_text(estimate)}")
-            lines.append("")
+    sources = {id(r): final_source(r) for r in ctx.results}
+    for r, f in in_order(ctx):
+        source = sources[id(r)]
+        lines.append(header(f, ctx.settings))
+        if source is not None and f.start.row <= source.line_count:
+            lines.extend(_snippet(f, source))
+        estimate = r.estimates.get(f) if ctx.estimates else None
+        if estimate is not None:  # under the snippet's `= help:`, in its gutter
+            lines.append(f"{' ' * len(str(f.start.row))} = estimate: {estimate_text(estimate)}")
+        lines.append("")
     return "\n".join(lines + summary(ctx)) + "\n"
 
 
