@@ -18,6 +18,25 @@ def fix_label(rule: type[Rule]) -> str:
     return f"{rule.fix_safety.value} ({when})"
 
 
+def estimate_label(rule: type[Rule]) -> str:
+    """What `--estimate` (and `aicache-lint impact`) says about the rule's findings
+    (``impact/estimate.py``): what a fix saves, or for a finding at a model load that has no fix,
+    what that download costs."""
+    shown = "shown when it is more than nothing and the sizes are known (`--estimate`, `aicache-lint impact`)"
+    fixed = rule.fix_availability != FixAvailability.NONE
+    if fixed and "dockerfile" in rule.targets:
+        return f"what its fix saves per rebuild of the image, or per new container of the services that run it; {shown}"
+    if fixed and "compose" in rule.targets:
+        return f"what its fix saves per new container of the services it changes; {shown}"
+    if rule.targets == ("python",):
+        if fixed:
+            return "none (fixes to Python code are not priced)"
+        return f"what the model load it reports downloads per new container of the services that run the code; {shown}"
+    if {"dockerfile", "compose"} & set(rule.targets):
+        return "none (no fix to price)"
+    return "none (CI, Bake and daemon files are not priced)"
+
+
 def rule_page(rule: type[Rule]) -> str:
     head = [
         f"# {rule.code} `{rule.name}`",
@@ -27,6 +46,7 @@ def rule_page(rule: type[Rule]) -> str:
         f"- Severity: {rule.severity.value}",
         f"- Default: {'on' if rule.default_enabled else 'opt-in (select it to enable)'}",
         f"- Fix: {fix_label(rule)}",
+        f"- Estimate: {estimate_label(rule)}",
         "",
         "",
     ]
