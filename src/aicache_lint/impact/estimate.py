@@ -199,8 +199,11 @@ def project_impact(ws: "Workspace", files: list[str], settings: "Settings", size
     now = project_costs(ws, dockerfiles, files, sizes)
     fixable = [f for f in files if file_kind(f) in ("dockerfile", "compose")]
     sources = [s for s in (ws.source(p) for p in fixable) if s is not None]
-    # the same run's paths as ``ws``: the project's build files (and so build args) are the same
-    fixed_ws = with_texts(ws.paths, fixed_texts(sources, settings, with_texts(ws.paths, {})))
+    # the same run's paths as ``ws``: the project's build files (and so build args) are the same;
+    # the plan leaves its workspace reading the fixed texts, with what rests on the others kept
+    fixed_ws = with_texts(ws.paths, {})
+    for path, text in fixed_texts(sources, settings, fixed_ws).items():
+        fixed_ws.update(path, text)
     fixed = project_costs(fixed_ws, dockerfiles, files, sizes)
     found: list[FindingSaving] = []
     for source in sources:
