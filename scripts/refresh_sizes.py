@@ -51,6 +51,14 @@ PYPI = {
     "scikit-learn": 2, "pyarrow": 2, "tokenizers": 2, "safetensors": 2, "sentencepiece": 2,
     "sentence-transformers": 2, "deepspeed": 2, "cupy-cuda12x": 2,
     "ctranslate2": 2, "faiss-cpu": 2, "llvmlite": 2, "spacy": 2,
+    # the tooling and libraries around them that AI images install too
+    "pip": 2, "setuptools": 2, "wheel": 2, "uv": 2, "packaging": 2, "ninja": 2, "psutil": 2,
+    "requests": 2, "tqdm": 2, "pyyaml": 2, "regex": 2, "protobuf": 2, "grpcio": 2, "sympy": 1,
+    "networkx": 1, "pillow": 2, "matplotlib": 2, "av": 2, "fastapi": 2, "starlette": 2, "uvicorn": 2,
+    "pydantic": 2, "pydantic-core": 2, "gradio": 2, "huggingface-hub": 2, "hf-xet": 2, "datasets": 2,
+    "peft": 2, "einops": 2, "timm": 2, "open-clip-torch": 2, "ultralytics": 2, "lightning": 2,
+    "onnx": 2, "numba": 2, "librosa": 2, "soundfile": 2, "faster-whisper": 2, "openai-whisper": 1,
+    "whisperx": 1, "misaki": 2, "kokoro": 1, "paddlepaddle": 1, "paddlepaddle-gpu": 1,
 }
 # versions AI images commonly pin that the newest minors above leave out
 PINS = {"numpy": ("1.26.4",), "tensorflow": ("2.15.1",), "transformers": ("4.46.3",)}

@@ -137,10 +137,33 @@ def test_image_sizes_exact_estimated_or_unknown():
     assert sizes.image("python:3.12-slim") is None
 
 
+def test_an_image_other_than_nvidia_cuda_is_known_by_its_exact_tag_only():
+    slim = sizes.image("node:22.23.4-slim")
+    assert slim.exact and slim.bytes == 76_150_000 and slim.source.startswith("https://hub.docker.com/_/node/tags")
+    arm = sizes.image("node:22.23.4-slim", platform="linux/arm64")
+    assert arm.exact and arm.bytes == 76_180_000
+    assert sizes.image("node:22-slim") is None  # the tag that moves: another digest by now
+    assert sizes.image("node:22.23.4-alpine") is None  # not on the page read
+
+
+def test_image_rows_are_compressed_sizes_from_a_page_that_shows_them():
+    for row in _rows("image"):
+        assert row.variant == "compressed" and "compressed" in row.detail, row
+        assert row.platform in ("linux/amd64", "linux/arm64"), row
+
+
 def test_model_sizes():
     size = sizes.model("OpenAI/Whisper-Large-V3")
     assert size.exact and size.source.startswith("https://huggingface.co/openai/whisper-large-v3/")
     assert sizes.model("meta-llama/Meta-Llama-3-8B") is None
+    ctranslate2 = sizes.model("Systran/faster-whisper-large-v3")
+    assert ctranslate2.exact and ctranslate2.bytes == 3_090_000_000 and "(model.bin)" in ctranslate2.what
+
+
+def test_every_model_row_names_the_files_it_counts_and_a_hub_page():
+    for row in _rows("model"):
+        assert row.variant.endswith((".safetensors", ".bin")), row
+        assert row.source.startswith(f"https://huggingface.co/{row.name}/") or "Duplicate from" in row.detail, row
 
 
 # -- start-up cost --------------------------------------------------------------------------------
