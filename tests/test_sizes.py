@@ -144,6 +144,8 @@ def test_an_image_other_than_nvidia_cuda_is_known_by_its_exact_tag_only():
     assert arm.exact and arm.bytes == 76_180_000
     assert sizes.image("node:22-slim") is None  # the tag that moves: another digest by now
     assert sizes.image("node:22.23.4-alpine") is None  # not on the page read
+    for spelled in ("docker.io/library/node:22.23.4-slim", "library/node:22.23.4-slim", "docker.io/node:22.23.4-slim"):
+        assert sizes.image(spelled).bytes == slim.bytes, spelled  # Docker Hub's names for the same image
 
 
 def test_image_rows_are_compressed_sizes_from_a_page_that_shows_them():

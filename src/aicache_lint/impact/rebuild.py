@@ -12,7 +12,8 @@ Three events are modelled:
 - ``manifest``: a dependency manifest changes (`requirements.txt`, `pyproject.toml`, a lock file).
   The first COPY/ADD of each stage that takes it runs again: `COPY requirements.txt .` and `COPY . .`.
 - ``base``: the base image moves (a new digest behind the tag). Every stage starts over, and the
-  base is pulled again.
+  base is pulled again; a base that a build of this project makes (``workspace/images.py``) is
+  built again first, from its own base's pull: the whole FROM chain in the repository.
 
 A step that runs again downloads what its commands fetch, unless a cache mount keeps it: pip, uv
 and poetry packages (named on the command line or in the build-context files they read), apt
@@ -25,6 +26,7 @@ a table a test gives).
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -86,6 +88,7 @@ class Step(NamedTuple):
     stage: "Stage"
     instruction: "Instruction"
     downloads: tuple[Download, ...]
+    dockerfile: str | None = None  # the Dockerfile of a base image built here; None: the image's own
 
 
 class Rebuild(NamedTuple):
@@ -106,6 +109,12 @@ class Rebuild(NamedTuple):
     def unknown(self) -> list[Download]:
         return unknown(self.downloads)
 
+    def apart_from(self, dockerfiles: set[str]) -> "Rebuild":
+        """Without the steps of base images built from ``dockerfiles`` (real paths): a total over
+        several images counts each image's own steps once."""
+        return self._replace(steps=tuple(s for s in self.steps
+                                         if s.dockerfile is None or os.path.realpath(s.dockerfile) not in dockerfiles))
+
 
 def fetched(downloads: list[Download]) -> int:
     """Bytes fetched, counting what is known."""
@@ -117,7 +126,8 @@ def unknown(downloads: list[Download]) -> list[Download]:
     return [d for d in downloads if d.fetched is None]
 
 
-def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", event: str, sizes: Sizes) -> Rebuild:
+def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", event: str, sizes: Sizes,
+            depth: int = 0) -> Rebuild:
     """The steps of the image that ``final`` makes that run again after ``event``, and their downloads."""
     from aicache_lint.knowledge.model_cache import image_stages
 
@@ -132,12 +142,29 @@ def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", ev
             continue
         first[stage.index] = start
         if start == 0 and stage.parent is None and event == "base" and stage.base:
-            size = sizes.image(stage.base)
-            pull = sized(f"image: {stage.base}", size, False)
-            steps.append(Step(stage, stage.from_instruction, (pull,)))
+            steps += _base_steps(ws, stage, sizes, depth)
         for instr in stage.instructions[start:]:
             steps.append(Step(stage, instr, tuple(_downloads(ws, dockerfile, facts, instr, sizes))))
     return Rebuild(event, tuple(steps))
+
+
+_MAX_CHAIN = 8  # images built FROM images built here, followed for a base update
+
+
+def _base_steps(ws: "Workspace", stage: "Stage", sizes: Sizes, depth: int) -> list[Step]:
+    """What a base update costs before ``stage``'s own steps: the pull of its base, or, when a
+    build of this project makes that base (``workspace/images.py``), that image's own base update
+    -- its pull and every step, each download saying where it is."""
+    built = ws.graph.built(stage.base) if depth < _MAX_CHAIN else None
+    if built is None or built.invocation.dockerfile is None:
+        return [Step(stage, stage.from_instruction, (sized(f"image: {stage.base}", sizes.image(stage.base), False),))]
+    path = built.invocation.dockerfile
+    upstream = rebuild(ws, path, built.facts, built.stage, "base", sizes, depth + 1)
+    shown = os.path.relpath(path)
+    return [step._replace(dockerfile=step.dockerfile or path,
+                          downloads=tuple(d if d.where else d._replace(where=f"{shown}:{step.instruction.start_line}")
+                                          for d in step.downloads))
+            for step in upstream.steps]
 
 
 def _first_rerun(facts: "Facts", stage: "Stage", event: str, first: dict[int, int]) -> int | None:

@@ -148,6 +148,8 @@ def image(reference: str, platform: str = "linux/amd64") -> Size | None:
     for registry in _REGISTRIES:
         if ref.startswith(registry):
             ref = ref[len(registry):]
+    if ref.startswith("library/"):  # Docker Hub's official images: `node` is `library/node`
+        ref = ref[len("library/"):]
     repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
     rows = [r for r in table().get("image", ()) if r.name == repo and r.platform == platform]
     for row in rows:

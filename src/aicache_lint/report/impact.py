@@ -53,10 +53,21 @@ def _image_rows(impact: "Impact") -> list[_Row]:
     return out
 
 
-def _service_rows(impact: "Impact") -> list[_Row]:
+def _service_rows(impact: "Impact", every: bool = True) -> list[_Row]:
+    """The services; not ``every``: without those that pull an image and download nothing when
+    they start (databases, proxies: rows of dashes and zeros), in text and Markdown."""
     fixed = {(s.files, s.name): s for s in impact.fixed.services}
     return [_Row(f"{s.name} ({os.path.relpath(s.files[-1])})", s, fixed.get((s.files, s.name)))
-            for s in impact.now.services]
+            for s in impact.now.services if every or s.dockerfile is not None or s.start.downloads]
+
+
+def _quiet_services(impact: "Impact") -> list[str]:
+    hidden = len(impact.now.services) - len(_service_rows(impact, every=False))
+    if not hidden:
+        return []
+    if hidden == 1:
+        return ["1 service that pulls an image and downloads no model when it starts is not listed."]
+    return [f"{hidden} services that pull an image and download no model when they start are not listed."]
 
 
 def _amount(cost, event: str) -> str:
@@ -79,8 +90,11 @@ def _change(row: _Row, event: str) -> str:
     return before if later == before else f"{before} -> {later}"
 
 
-def _total(costs: list, event: str) -> str:
-    return _sum(sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs))
+def _total(costs: list["ImageCost"], event: str) -> str:
+    """The images together: the steps of a base image built here count once, in its own row."""
+    listed = {os.path.realpath(c.dockerfile) for c in costs}
+    apart = [c.events[event].apart_from(listed) for c in costs]
+    return _sum(sum(r.fetched for r in apart), sum(len(r.unknown) for r in apart))
 
 
 def _unknowns(impact: "Impact") -> list[str]:
@@ -89,7 +103,8 @@ def _unknowns(impact: "Impact") -> list[str]:
         for step in {s for e in EVENTS for s in cost.events[e].steps}:
             for d in step.downloads:
                 if d.fetched is None:
-                    out.append(f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}: {d.what}")
+                    where = d.where or f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}"
+                    out.append(f"{where}: {d.what}")
     for service in impact.now.services:
         out += [f"{d.where}: {d.what} (service `{service.name}`)" for d in service.start.unknown]
     return sorted(set(out))
@@ -120,10 +135,12 @@ def _text_table(head: str, rows: list[_Row], events: tuple[str, ...], total: tup
 def _text(impact: "Impact", sources: list[str]) -> str:
     lines = ["Estimated downloads per rebuild (estimates), now -> after --fix:", ""]
     lines += _text_table("image", _image_rows(impact), EVENTS, (impact.now.images, impact.fixed.images))
-    services = _service_rows(impact)
+    services = _service_rows(impact, every=False)
     if services:
         lines += ["", "Per service (the build events are its image's; `-`: a pulled image, not built here):", ""]
         lines += _text_table("service", services, ALL, None)
+    if impact.now.services:
+        lines += _quiet_services(impact)
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
         lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
@@ -174,9 +191,11 @@ def _markdown_table(head: str, rows: list[_Row], events: tuple[str, ...]) -> lis
 
 def _markdown(impact: "Impact", sources: list[str]) -> str:
     lines = ["### aicache-lint: estimated downloads per rebuild", "", *_markdown_table("image", _image_rows(impact), EVENTS)]
-    services = _service_rows(impact)
+    services = _service_rows(impact, every=False)
     if services:
         lines += ["", *_markdown_table("service", services, ALL)]
+    if impact.now.services and _quiet_services(impact):
+        lines += ["", *_quiet_services(impact)]
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
         lines += [f"- {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
@@ -195,7 +214,7 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
 def _chart(impact: "Impact") -> list[str]:
     """A mermaid `xychart-beta` of the event that costs most: GB now (bars) and after --fix (a
     line), per image (a build event) or per service (new containers)."""
-    images, services = _image_rows(impact), _service_rows(impact)
+    images, services = _image_rows(impact), _service_rows(impact, every=False)
     options = [(e, images) for e in EVENTS] + ([(RECREATE, services)] if services else [])
     event, rows = max(options, key=lambda o: sum(r.now.fetched(o[0]) for r in o[1]))
     if event == RECREATE:
