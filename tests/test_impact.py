@@ -437,3 +437,23 @@ def test_a_base_built_here_is_rebuilt_first_and_counted_once_in_the_total(tmp_pa
     from aicache_lint.report._common import gigabytes
 
     assert _total([base, app], "base") == gigabytes(python + torch + transformers)
+
+
+def test_unknowns_are_listed_by_line_and_one_steps_packages_together(tmp_path):
+    """A lock file's hundred packages are one line in text (the first few named), every one in
+    JSON; lines sort as numbers (2 before 10)."""
+    import json
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    unknown = ["zz-one", "zz-two", "zz-three", "zz-four", "zz-five"]
+    (project / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN pip install zz-alone\n" + "RUN true\n" * 7 + f"RUN pip install {' '.join(unknown)}\n")
+    text = _impact(project).stdout
+    listed = text.split("Not counted (size unknown, `?` above):\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert listed == ["  Dockerfile:1: image: python:3.12-slim", "  Dockerfile:2: pip: zz-alone",
+                      "  Dockerfile:10: pip: zz-five, zz-four, zz-one and 2 more"]  # by name
+    data = json.loads(_impact(project, "--output-format", "json").stdout)
+    assert [u for u in data["unknown"] if u.startswith("Dockerfile:10:")] == [f"Dockerfile:10: pip: {n}" for n in
+                                                                              sorted(unknown)]

@@ -98,16 +98,43 @@ def _total(costs: list["ImageCost"], event: str) -> str:
 
 
 def _unknowns(impact: "Impact") -> list[str]:
-    out = []
+    """Each download of unknown size, `file:line: what`, by file and line (every one: for JSON)."""
+    found: set[tuple[str, str]] = set()
     for cost in impact.now.images:
         for step in {s for e in EVENTS for s in cost.events[e].steps}:
             for d in step.downloads:
                 if d.fetched is None:
-                    where = d.where or f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}"
-                    out.append(f"{where}: {d.what}")
+                    found.add((d.where or f"{os.path.relpath(cost.dockerfile)}:{step.instruction.start_line}", d.what))
     for service in impact.now.services:
-        out += [f"{d.where}: {d.what} (service `{service.name}`)" for d in service.start.unknown]
-    return sorted(set(out))
+        found |= {(d.where, f"{d.what} (service `{service.name}`)") for d in service.start.unknown}
+    return [f"{where}: {what}" for where, what in sorted(found, key=_place)]
+
+
+def _place(item: tuple[str, str]) -> tuple[str, int, str]:
+    path, _, line = item[0].rpartition(":")
+    return (path, int(line), item[1]) if line.isdigit() else (item[0], 0, item[1])
+
+
+_LISTED = 3  # names shown of one step's unknown packages in text and Markdown
+
+
+def _unknown_lines(impact: "Impact") -> list[str]:
+    """The unknowns for people: one step's packages of one tool on one line (a lock file lists
+    hundreds), the first few named."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in _unknowns(impact):
+        where, _, what = entry.partition(": ")
+        tool, _, name = what.partition(": ")
+        groups.setdefault((where, tool if name else what), []).append(name)
+    out = []
+    for (where, tool), names in groups.items():
+        names = [n for n in names if n]
+        if len(names) > _LISTED:
+            shown = f"{', '.join(names[:_LISTED])} and {len(names) - _LISTED} more"
+            out.append(f"{where}: {tool}: {shown}")
+        else:
+            out += [f"{where}: {tool}: {n}" if n else f"{where}: {tool}" for n in names or [""]]
+    return out
 
 
 def _finding_line(f, saved: dict[str, int], verb: str = "saves") -> str:
@@ -146,7 +173,7 @@ def _text(impact: "Impact", sources: list[str]) -> str:
         lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
     if impact.unfixed:
         lines += ["", _UNFIXED] + [f"  {_finding_line(s.finding, s.saved, 'costs')}" for s in impact.unfixed[:TOP]]
-    unknown = _unknowns(impact)
+    unknown = _unknown_lines(impact)
     if unknown:
         lines += ["", "Not counted (size unknown, `?` above):"] + [f"  {u}" for u in unknown]
     lines += ["", "Sizes: " + "; ".join(sources) if sources else "Sizes: none known"]
