@@ -34,8 +34,8 @@ class TableSizes:
     def package(self, name: str, spec: str = "") -> _Size | None:
         return self.rows.get(("package", name))
 
-    def apt(self, name: str) -> _Size | None:
-        return self.rows.get(("apt", name))
+    def apt(self, name: str, with_deps: bool = False) -> _Size | None:
+        return self.rows.get(("apt+deps" if with_deps else "apt", name)) or self.rows.get(("apt", name))
 
     def image(self, reference: str) -> _Size | None:
         return self.rows.get(("image", reference))
@@ -457,3 +457,44 @@ def test_unknowns_are_listed_by_line_and_one_steps_packages_together(tmp_path):
     data = json.loads(_impact(project, "--output-format", "json").stdout)
     assert [u for u in data["unknown"] if u.startswith("Dockerfile:10:")] == [f"Dockerfile:10: pip: {n}" for n in
                                                                               sorted(unknown)]
+
+
+def test_one_fix_for_several_findings_is_priced_and_counted_once(tmp_path):
+    """AIC110's fix mounts the apt caches on every apt RUN of the stage, so each of its findings
+    carries the same fix: the impact report lists it once (saying for how many findings) and the
+    --statistics GB column adds its saving once."""
+    import json
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    (project / "Dockerfile").write_text(
+        "# syntax=docker/dockerfile:1\nFROM debian:bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y ffmpeg\nRUN apt-get update && apt-get install -y default-jdk-headless\n")
+    data = json.loads(_impact(project, "--output-format", "json", "--unsafe-fixes").stdout)
+    apt = [f for f in data["findings"] if f["code"] == "AIC110"]
+    assert len(apt) == 1 and apt[0]["findings"] == 2
+    assert "(one fix for 2 findings)" in _impact(project, "--unsafe-fixes").stdout
+    found = json.loads(_lint(project, "--estimate", "--output-format", "json").stdout)
+    each = [f["estimate"]["bytes"] for f in found if f["code"] == "AIC110"]
+    assert len(each) == 2 and each[0] == each[1] > 0  # each finding says what its (shared) fix saves
+    stats = _lint(project, "--estimate", "--statistics").stdout
+    row = next(line.split() for line in stats.splitlines() if "AIC110" in line)
+    assert each[0] > 0.25e9 and row[0] == "2" and float(row[3]) == round(each[0] / 1e9, 1)  # once, not twice
+
+
+def test_apt_counts_the_largest_closure_and_the_other_packages_alone(tmp_path):
+    """`apt-get install ffmpeg libgl1`: they share most dependencies, so ffmpeg counts with its
+    dependencies and libgl1 alone -- not the two closures summed, nor the two .debs alone."""
+    (tmp_path / "sizes.tsv").write_text(
+        "kind\tname\tbytes\napt\tffmpeg\t2000000\napt+deps\tffmpeg\t130000000\napt\tlibgl1\t1000000\n"
+        "apt+deps\tlibgl1\t50000000\napt\tcurl\t300000\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends libgl1 ffmpeg=7:5.1 curl\n")
+    path = str(tmp_path / "Dockerfile")
+    ws = Workspace([path])
+    facts = ws.linted_dockerfile(path)[1]
+    result = rebuild(ws, path, facts, facts.final_stage, "base", TableSizes(tmp_path / "sizes.tsv"))
+    apt = [(d.what, d.bytes) for d in result.downloads if d.what.startswith("apt:")]
+    assert apt == [("apt: libgl1", 1_000_000), ("apt: ffmpeg (with its dependencies)", 130_000_000),
+                   ("apt: curl", 300_000)]

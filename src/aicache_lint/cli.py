@@ -282,11 +282,15 @@ def _statistics(results, settings, stream: IO[str], estimates: bool = False) -> 
 
     counts: dict[str, list[int]] = {}
     for r in results:
+        fixes = set()  # one fix may serve several findings (a whole stage): its saving counts once
         for f in r.findings:
             entry = counts.setdefault(f.code, [0, 0, 0])
             entry[0] += 1
             entry[1] += applicable(f, settings)
-            entry[2] += r.estimates[f].bytes if f in r.estimates else 0
+            key = f.fix.edits if f.fix is not None else f
+            if f in r.estimates and key not in fixes:
+                fixes.add(key)
+                entry[2] += r.estimates[f].bytes
     # count, code, fixable[, GB], name: the last column is not padded
     rows = [("count", "code", "fixable", *(("GB",) if estimates else ()), "name")]
     for code, (n, fix, saved) in sorted(counts.items(), key=lambda kv: (-kv[1][0], kv[0])):

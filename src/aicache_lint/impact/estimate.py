@@ -176,6 +176,7 @@ class FindingSaving(NamedTuple):
 
     finding: "Finding"
     saved: dict[str, int]  # event -> bytes (events it changes nothing for are left out)
+    findings: int = 1  # how many findings of the file carry this very fix (one fix for a whole stage)
 
     @property
     def most(self) -> int:
@@ -210,9 +211,17 @@ def project_impact(ws: "Workspace", files: list[str], settings: "Settings", size
         before = now.resting_on(source.path)
         if not before.images and not before.services:
             continue
+        by_fix: dict[tuple, int] = {}  # a fix's edits -> its entry in ``found``: priced and listed once
         for finding in check_source(source, settings, ws):
-            saved = fix_saves(ws, source, finding, before, sizes) if applicable(finding, settings) else {}
+            if not applicable(finding, settings):
+                continue
+            if finding.fix.edits in by_fix:
+                seen = found[by_fix[finding.fix.edits]]
+                found[by_fix[finding.fix.edits]] = seen._replace(findings=seen.findings + 1)
+                continue
+            saved = fix_saves(ws, source, finding, before, sizes)
             if any(b > 0 for b in saved.values()):
+                by_fix[finding.fix.edits] = len(found)
                 found.append(FindingSaving(finding, saved))
     from aicache_lint.workspace.python_code import reached_files
 
@@ -252,10 +261,10 @@ class BundledSizes:
                 return sizes.Size(asked[0], asked[1], _today(), True, f"{name} {version or '(newest)'}")
         return found
 
-    def apt(self, name: str):
+    def apt(self, name: str, with_deps: bool = False):
         from aicache_lint.knowledge import sizes
 
-        return sizes.apt(name)
+        return (sizes.apt(name, with_deps=True) if with_deps else None) or sizes.apt(name)
 
     def image(self, reference: str):
         from aicache_lint.knowledge import sizes
@@ -331,6 +340,7 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
     for r in linted:
         before = everything.resting_on(r.path)
         source = SourceText(r.original, path=r.path)
+        priced: dict[tuple, dict[str, int]] = {}  # a fix's edits -> what it saves (one fix may serve many findings)
         for finding in r.findings:
             if finding.fix is None:
                 cost, sources = cost_at(everything, finding)
@@ -339,7 +349,9 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
                 continue
             if not before.images and not before.services:
                 continue
-            saved = fix_saves(ws, source, finding, before, sizes)
+            if finding.fix.edits not in priced:
+                priced[finding.fix.edits] = fix_saves(ws, source, finding, before, sizes)
+            saved = priced[finding.fix.edits]
             event = max(saved, key=lambda e: saved[e], default=None)
             if event is not None and saved[event] > 0:
                 found = sorted({d.source for d in before.downloads(event) if d.source})

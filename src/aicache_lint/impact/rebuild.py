@@ -17,7 +17,8 @@ Three events are modelled:
 
 A step that runs again downloads what its commands fetch, unless a cache mount keeps it: pip, uv
 and poetry packages (named on the command line or in the build-context files they read), apt
-packages, models fetched with `hf download`. What cannot be sized is counted as unknown, never as
+packages (the one that pulls most with its dependencies, the others alone), models fetched with
+`hf download`. What cannot be sized is counted as unknown, never as
 zero: other fetches (curl or wget of a URL, git clone, conda, npm, apk, dnf, go, cargo, an ADD of
 a URL) and packages the linter cannot see. A size comes from ``sizes`` (``knowledge/sizes.py``, or
 a table a test gives).
@@ -57,7 +58,9 @@ class Sizes(Protocol):
 
     def package(self, name: str, spec: str = "") -> Size | None: ...
 
-    def apt(self, name: str) -> Size | None: ...
+    def apt(self, name: str, with_deps: bool = False) -> Size | None:
+        """The .deb, or with ``with_deps`` also the packages it depends on that a slim image lacks."""
+        ...
 
     def image(self, reference: str) -> Size | None: ...
 
@@ -282,11 +285,18 @@ def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes
     cached = covered(instr, state, APT_ARCHIVES)
     words = [w.value for w in inv.args]
     names = [v for v in words[words.index("install") + 1:] if not v.startswith("-")] if "install" in words else []
+    names = list(dict.fromkeys(name.split("=", 1)[0] for name in names))
+    # The packages share most dependencies (ffmpeg's 201 and libgl1's overlap): the one that pulls
+    # most counts with its dependencies, the others alone -- neither the sum of the closures, which
+    # counts shared packages again, nor the .debs alone, which forget the dependencies.
+    closures = {name: sizes.apt(name, with_deps=True) for name in names}
+    largest = max((n for n in names if closures[n]), key=lambda n: closures[n].bytes, default=None)
     out = []
     for name in names:
-        base = name.split("=", 1)[0]
-        size = sizes.apt(base)
-        out.append(sized(f"apt: {base}", size, cached))
+        if name == largest:
+            out.append(sized(f"apt: {name} (with its dependencies)", closures[name], cached))
+        else:
+            out.append(sized(f"apt: {name}", sizes.apt(name), cached))
     return out
 
 

@@ -16,7 +16,7 @@ from aicache_lint.impact.rebuild import EVENTS
 from aicache_lint.report._common import EVENT_NAMES, gigabytes, per_event
 
 if TYPE_CHECKING:
-    from aicache_lint.impact.estimate import ImageCost, Impact
+    from aicache_lint.impact.estimate import FindingSaving, ImageCost, Impact
 
 FORMATS = ("text", "json", "markdown")
 TOP = 10  # findings listed in text and Markdown
@@ -137,9 +137,11 @@ def _unknown_lines(impact: "Impact") -> list[str]:
     return out
 
 
-def _finding_line(f, saved: dict[str, int], verb: str = "saves") -> str:
+def _finding_line(s: "FindingSaving", verb: str = "saves") -> str:
+    f, saved = s.finding, s.saved
     best = max(saved, key=lambda e: saved[e])
-    return f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column} {f.code} {verb} {per_event(saved[best], best)}"
+    shared = f" (one fix for {s.findings} findings)" if s.findings > 1 else ""
+    return f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column} {f.code} {verb} {per_event(saved[best], best)}{shared}"
 
 
 _UNFIXED = "What the findings without a fix cost (the download they report):"
@@ -170,9 +172,9 @@ def _text(impact: "Impact", sources: list[str]) -> str:
         lines += _quiet_services(impact)
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
-        lines += [f"  {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
+        lines += [f"  {_finding_line(s)}" for s in impact.findings[:TOP]]
     if impact.unfixed:
-        lines += ["", _UNFIXED] + [f"  {_finding_line(s.finding, s.saved, 'costs')}" for s in impact.unfixed[:TOP]]
+        lines += ["", _UNFIXED] + [f"  {_finding_line(s, 'costs')}" for s in impact.unfixed[:TOP]]
     unknown = _unknown_lines(impact)
     if unknown:
         lines += ["", "Not counted (size unknown, `?` above):"] + [f"  {u}" for u in unknown]
@@ -199,7 +201,8 @@ def _json(impact: "Impact", sources: list[str]) -> str:
                      for r in _service_rows(impact)],
         "findings": [{"path": os.path.relpath(s.finding.path), "row": s.finding.start.row,
                       "column": s.finding.start.column, "code": s.finding.code,
-                      "saves": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.findings],
+                      "saves": {e: {"bytes": b} for e, b in s.saved.items()}, "findings": s.findings}
+                     for s in impact.findings],
         "unfixed": [{"path": os.path.relpath(s.finding.path), "row": s.finding.start.row,
                      "column": s.finding.start.column, "code": s.finding.code,
                      "costs": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.unfixed],
@@ -225,10 +228,10 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
         lines += ["", *_quiet_services(impact)]
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
-        lines += [f"- {_finding_line(s.finding, s.saved)}" for s in impact.findings[:TOP]]
+        lines += [f"- {_finding_line(s)}" for s in impact.findings[:TOP]]
     if impact.unfixed:
         lines += ["", f"**{_UNFIXED[:-1]}**", ""]
-        lines += [f"- {_finding_line(s.finding, s.saved, 'costs')}" for s in impact.unfixed[:TOP]]
+        lines += [f"- {_finding_line(s, 'costs')}" for s in impact.unfixed[:TOP]]
     if impact.now.images or impact.now.services:
         lines += ["", *_chart(impact)]
     unknown = _unknowns(impact)
