@@ -68,6 +68,16 @@ def table() -> dict[str, list[Row]]:
     return by_kind
 
 
+@lru_cache(maxsize=1)
+def _by_name() -> dict[tuple[str, str], list[Row]]:
+    """The rows by (kind, name): a lock file asks about hundreds of packages, each many times."""
+    index: dict[tuple[str, str], list[Row]] = {}
+    for kind, rows in table().items():
+        for row in rows:
+            index.setdefault((kind, row.name), []).append(row)
+    return index
+
+
 def _size(row: Row, exact: bool, what: str | None = None) -> Size:
     return Size(row.bytes, row.source, row.date, exact, what or row.detail)
 
@@ -110,8 +120,8 @@ def package(name: str, version: str | None = None, platform: str = "linux/amd64"
         if version and "+" in version:
             return None
     kinds = ("wheels",) if with_deps else ("wheel", "sdist")
-    rows = [r for kind in kinds for r in table().get(kind, ()) if r.name == _normalize(name)
-            and r.platform in (platform, "any")]
+    project = _normalize(name)
+    rows = [r for kind in kinds for r in _by_name().get((kind, project), ()) if r.platform in (platform, "any")]
     own = [r for r in rows if r.variant in (python, "abi3", "py3", "sdist")]
     found = _nearest(own or rows, version)
     if found is None:
@@ -126,7 +136,7 @@ def apt(name: str, release: str | None = None, platform: str = "linux/amd64", wi
     depends on that ``debian:<release>-slim`` lacks. ``release``: a Debian codename; None or another
     distribution's takes the newest Debian release's row, as an estimate (Ubuntu's packages differ)."""
     kind = "deb+deps" if with_deps else "deb"
-    rows = {r.variant: r for r in table().get(kind, ()) if r.name == name and r.platform == platform}
+    rows = {r.variant: r for r in _by_name().get((kind, name), ()) if r.platform == platform}
     if release in rows:
         return _size(rows[release], True, f"{name} {rows[release].version} ({release})")
     for newest in reversed(DEBIAN_RELEASES):
