@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_runner import invoke
 
-from aicache_lint.impact.estimate import BundledSizes
+from aicache_lint.impact.sizes import BundledSizes
 from aicache_lint.registry import resolver as resolver_module
 from aicache_lint.registry.cache import DiskCache
 from aicache_lint.registry.client import HF, NotFound, RegistryClient, RegistryError

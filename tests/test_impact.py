@@ -243,7 +243,7 @@ def test_estimate_flag_in_text_json_sarif_and_statistics(tmp_path):
     flag nothing changes."""
     import json
 
-    from aicache_lint.impact.estimate import BundledSizes
+    from aicache_lint.impact.sizes import BundledSizes
 
     project = _project(tmp_path)
     torch = BundledSizes().package("torch", "==2.5.1").bytes
@@ -334,7 +334,7 @@ def test_compose_and_code_findings_get_a_new_container_estimate(tmp_path):
     table knows it."""
     import json
 
-    from aicache_lint.impact.estimate import BundledSizes
+    from aicache_lint.impact.sizes import BundledSizes
 
     project = tmp_path / "p"
     shutil.copytree(FIXTURES / "compose-model-cache", project)

@@ -528,7 +528,7 @@ def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
 def _sizes(settings):
     """The sizes estimates are priced with: the bundled table, and with --resolve-images the registry."""
     from aicache_lint.engine import network_resolver
-    from aicache_lint.impact.estimate import BundledSizes
+    from aicache_lint.impact.sizes import BundledSizes
 
     return BundledSizes(network_resolver(settings))
 
