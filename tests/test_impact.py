@@ -498,3 +498,27 @@ def test_apt_counts_the_largest_closure_and_the_other_packages_alone(tmp_path):
     apt = [(d.what, d.bytes) for d in result.downloads if d.what.startswith("apt:")]
     assert apt == [("apt: libgl1", 1_000_000), ("apt: ffmpeg (with its dependencies)", 130_000_000),
                    ("apt: curl", 300_000)]
+
+
+@pytest.mark.parametrize("name", ["examples"] + sorted(p.name for p in (FIXTURES.parent / "_projects").iterdir() if p.is_dir()))
+def test_no_fix_makes_a_rebuild_or_a_container_download_more(tmp_path, name):
+    """On every multi-file fixture and examples/: after `--fix --unsafe-fixes`, no image and no
+    service fetches more for any event than before, no fix alone saves less than nothing, and
+    everything the report counts is accounted for (a known number or `?`)."""
+    import json
+
+    source = FIXTURES.parent.parent / "examples" if name == "examples" else FIXTURES.parent / "_projects" / name / "input"
+    project = tmp_path / name
+    shutil.copytree(source, project)
+    (project / ".git").mkdir()  # a repository: its root, with the workflows and Bake files, is found
+    result = _impact(project, "--output-format", "json", "--unsafe-fixes")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["images"] or data["services"]
+    for entry in data["images"] + data["services"]:
+        for event, now in entry["now"].items():
+            after = entry["after_fix"][event]
+            assert after["bytes"] <= now["bytes"], (entry, event)
+            assert min(now["bytes"], now["unknown"], after["unknown"]) >= 0
+    for finding in data["findings"]:
+        assert any(s["bytes"] > 0 for s in finding["saves"].values()) and finding["findings"] >= 1
