@@ -12,6 +12,7 @@ of unknown size, as does a model whose size or keeping cannot be known: never as
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from aicache_lint.impact.rebuild import Download, Sizes, fetched, sized, unknown
@@ -68,8 +69,6 @@ def startup(ws: "Workspace", group: tuple[str, ...], service: "Service", sizes: 
 
 def _where(ws: "Workspace", service: "Service") -> str:
     """`file:line` of the key that names the service (where AIC401 reports it)."""
-    import os
-
     key = service.key
     if key is None:
         return os.path.relpath(service.file.path)

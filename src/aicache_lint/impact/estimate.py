@@ -14,6 +14,7 @@ from aicache_lint.impact.container import RECREATE, Startup, startup
 from aicache_lint.impact.rebuild import EVENTS, Download, Rebuild, Sizes, rebuild
 
 if TYPE_CHECKING:
+    from aicache_lint.compose.project import Service
     from aicache_lint.finding import Finding
     from aicache_lint.settings import Settings
     from aicache_lint.source import SourceText
@@ -99,7 +100,8 @@ def service_costs(ws: "Workspace", files: list[str], sizes: Sizes) -> list[Servi
             for group in compose_projects(ws, files) for service in ws.compose_project(group).services.values()]
 
 
-def service_cost(ws: "Workspace", group: tuple[str, ...], service, sizes: Sizes) -> ServiceCost:
+def service_cost(ws: "Workspace", group: tuple[str, ...], service: "Service", sizes: Sizes) -> ServiceCost:
+    """``service`` of the Compose project ``group``: its image's build events, its new containers."""
     from aicache_lint.workspace.runtime import built_stage
 
     built = built_stage(ws, service)  # with the service's build args and target
