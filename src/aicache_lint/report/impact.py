@@ -257,7 +257,7 @@ def _chart(impact: "Impact") -> list[str]:
     after = [(r.after or r.now).fetched(event) / 1e9 for r in rows]
     top = max(before + after + [0.1])
     return ["```mermaid", "xychart-beta",
-            f'    title "{title}: now (bars), after --fix (line)"',
+            f'    title "{title}, known sizes: now (bars), after --fix (line)"',
             f"    x-axis [{', '.join(json.dumps(n) for n in names)}]", f'    y-axis "GB" 0 --> {top * 1.1:.1f}',
             f"    bar [{', '.join(f'{v:.2f}' for v in before)}]",
             f"    line [{', '.join(f'{v:.2f}' for v in after)}]", "```"]
