@@ -44,6 +44,14 @@ class TableSizes:
         return self.rows.get(("model", repo_id))
 
 
+def _rebuilt(dockerfile: Path, event: str, sizes):
+    """What ``event`` costs the image of ``dockerfile``'s final stage."""
+    path = str(dockerfile)
+    ws = Workspace([path])
+    facts = ws.linted_dockerfile(path)[1]
+    return rebuild(ws, path, facts, facts.final_stage, event, sizes)
+
+
 def _expected(path: Path) -> dict[str, tuple[int, int, int, int]]:
     """event -> (bytes, unknown, after the fixes: bytes, unknown)."""
     rows = csv.DictReader((line for line in path.read_text().splitlines() if not line.startswith("#")), delimiter="\t")
@@ -397,10 +405,7 @@ def test_hf_download_counts_the_whole_repository_or_an_unknown_part(tmp_path):
         "RUN hf download org/m config.json\n"
         "RUN hf download org/m --include '*.safetensors'\n"
         "RUN hf download --exclude=*.bin org/m\n")
-    path = str(tmp_path / "Dockerfile")
-    ws = Workspace([path])
-    facts = ws.linted_dockerfile(path)[1]
-    result = rebuild(ws, path, facts, facts.final_stage, "base", Sizes(tmp_path / "sizes.tsv"))
+    result = _rebuilt(tmp_path / "Dockerfile", "base", Sizes(tmp_path / "sizes.tsv"))
     models = [(d.what, d.bytes) for d in result.downloads if d.what.startswith("model:")]
     assert models == [("model: org/m", 1_000_000_000)] * 3 + [("model: org/m (some of its files)", None)] * 3
     assert asked == [("org/m", True)] * 3
@@ -491,10 +496,7 @@ def test_apt_counts_the_largest_closure_and_the_other_packages_alone(tmp_path):
         "apt+deps\tlibgl1\t50000000\napt\tcurl\t300000\n")
     (tmp_path / "Dockerfile").write_text(
         "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends libgl1 ffmpeg=7:5.1 curl\n")
-    path = str(tmp_path / "Dockerfile")
-    ws = Workspace([path])
-    facts = ws.linted_dockerfile(path)[1]
-    result = rebuild(ws, path, facts, facts.final_stage, "base", TableSizes(tmp_path / "sizes.tsv"))
+    result = _rebuilt(tmp_path / "Dockerfile", "base", TableSizes(tmp_path / "sizes.tsv"))
     apt = [(d.what, d.bytes) for d in result.downloads if d.what.startswith("apt:")]
     assert apt == [("apt: libgl1", 1_000_000), ("apt: ffmpeg (with its dependencies)", 130_000_000),
                    ("apt: curl", 300_000)]
