@@ -693,6 +693,17 @@ def real(bench: Bench, top: Path, repeat: int) -> dict:
     return res
 
 
+def estimates(bench: Bench, top: Path, cwd: Path, repeat: int, lint: dict | None) -> dict:
+    """`aicache-lint impact` and a `--estimate` lint run over ``top``, against the plain lint run
+    ``lint``: what pricing every image and every fix costs (no hadolint counterpart)."""
+    res = {
+        "impact": measure("aicache-lint", [*bench.aicache, "impact", str(top)], cwd, repeat),
+        "estimate": bench.cold([str(top)], cwd, repeat, "--estimate"),
+    }
+    res.update(impact_to_lint=ratio(res["impact"], lint), estimate_to_lint=ratio(res["estimate"], lint))
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
@@ -779,6 +790,11 @@ def main(argv: list[str] | None = None) -> int:
                                            through["hadolint"])
         results["linearity"] = linearity(bench, root, args.seed, through, top, args.scale_repeat)
         results["real"] = real(bench, args.real.resolve(), args.dir_repeat) if args.real else None
+        results["estimates"] = estimates(bench, top, root, args.dir_repeat, through["aicache"]) if aicache else None
+        if aicache and args.real:
+            real_dir = args.real.resolve()
+            results["real"]["estimates"] = estimates(bench, real_dir, real_dir, args.dir_repeat,
+                                                     results["real"]["aicache"])
         compose = None
         if aicache:
             compose_dir = root / "compose"
@@ -892,6 +908,12 @@ def print_text(res: dict) -> None:
         row("warm (second run)", r["second_run"]["aicache_warm"], r["hadolint"])
         if r["second_run"]["warm_to_cold"] is not None:
             print(f"  warm / cold: {r['second_run']['warm_to_cold']:.2f}")
+
+    for where, e in ((f"all {n} files", res["estimates"]), (r and r["dir"], r and r.get("estimates"))):
+        if e:
+            print(f"7. Estimates over {where} (no hadolint counterpart), median of {res['dir_repeat']}: "
+                  f"impact {e['impact']['ms']:.0f} ms ({e['impact_to_lint']:.1f}x the lint run), "
+                  f"lint --estimate {e['estimate']['ms']:.0f} ms ({e['estimate_to_lint']:.1f}x)")
 
     c = res["compose"]
     if c:
