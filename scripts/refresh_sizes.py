@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Refresh aicache-lint's download-size table from PyPI and Debian (maintainers' tool).
+"""Refresh aicache-lint's download-size table from PyPI, Debian and Ubuntu (maintainers' tool).
 
-    python scripts/refresh_sizes.py            # asks PyPI and deb.debian.org, rewrites data/sizes.tsv
+    python scripts/refresh_sizes.py            # asks PyPI, deb.debian.org and archive.ubuntu.com, rewrites data/sizes.tsv
     python scripts/refresh_sizes.py --dry-run  # prints what would change
 
 PyPI rows: for each project of ``PYPI``, the newest patch release of its newest minor releases (and
@@ -16,7 +16,11 @@ theirs, each at the newest release its specifier allows (the first pin met wins,
 Debian rows: ``Size`` (the .deb download) of each package of ``APT`` in each release of ``DEBIAN``,
 from the mirror's ``Packages.xz``, and a ``deb+deps`` row adding the ``Depends``/``Pre-Depends``
 closure (first alternative, no Recommends) minus what a ``debian:<release>-slim`` image holds (the
-``Priority: required`` packages and ``apt``, with their closure: debootstrap's minbase).
+``Priority: required`` packages and ``apt``, with their closure: debootstrap's minbase). Ubuntu rows
+likewise, per release of ``UBUNTU``, from ``main`` and ``universe`` of the release and its
+``-security`` and ``-updates`` pockets (a later pocket's stanza wins), minus what ``ubuntu:<version>``
+holds (its ``Priority: required`` packages and ``apt``, a dependency met by a required package
+where one can; for jammy these are the packages its image manifest lists).
 
 Hand-sourced rows (images, models) live in ``data/sizes-sourced.tsv`` and are not touched. Standard
 library only; every request has a time-out; the table is replaced only when every source answered.
@@ -71,6 +75,13 @@ SIMPLE = "https://pypi.org/simple/{}/"
 DEBIAN = ("trixie", "bookworm")
 DEB_ARCHES = {"linux/amd64": "amd64", "linux/arm64": "arm64"}
 PACKAGES_XZ = "https://deb.debian.org/debian/dists/{}/main/binary-{}/Packages.xz"
+# Ubuntu: codename -> version (the ``ubuntu`` image's tag); main and universe (a package is in one of
+# them), the release pocket and its updates; amd64 only: ports.ubuntu.com (arm64) does not resolve from here
+UBUNTU = {"jammy": "22.04", "noble": "24.04"}
+UBUNTU_MIRRORS = {"linux/amd64": ("https://archive.ubuntu.com/ubuntu", "amd64")}
+UBUNTU_COMPONENTS = ("main", "universe")
+UBUNTU_POCKETS = ("", "-security", "-updates")  # -updates also receives every security update
+UBUNTU_PACKAGES_XZ = "{}/dists/{}/{}/binary-{}/Packages.xz"
 APT = (
     "build-essential", "gcc", "g++", "make", "cmake", "ninja-build", "pkg-config", "git", "git-lfs",
     "curl", "wget", "ca-certificates", "unzip", "openssh-client", "vim", "python3", "python3-dev",
@@ -486,8 +497,10 @@ def parse_packages(text: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def deb_closure(names, index: dict[str, dict[str, str]]) -> set[str]:
-    """The packages ``names`` need: Depends and Pre-Depends, first installable alternative."""
+def deb_closure(names, index: dict[str, dict[str, str]], prefer: frozenset[str] = frozenset()) -> set[str]:
+    """The packages ``names`` need: Depends and Pre-Depends, first installable alternative -- but
+    an alternative (or a provider of it) in ``prefer``, what the image already holds, comes first,
+    as apt keeps a dependency that is already met (``awk``: the base's mawk, not gawk)."""
     providers: dict[str, list[str]] = {}
     for pkg, fields in index.items():
         for virtual in re.findall(r"([a-z0-9][a-z0-9+.-]*)", re.sub(r"\([^)]*\)", "", fields.get("Provides", ""))):
@@ -501,13 +514,31 @@ def deb_closure(names, index: dict[str, dict[str, str]]) -> set[str]:
         seen.add(pkg)
         deps = ",".join(filter(None, (index[pkg].get("Pre-Depends"), index[pkg].get("Depends"))))
         for group in filter(None, (g.strip() for g in deps.split(","))):
-            for alt in (a.strip() for a in group.split("|")):
-                name = re.split(r"[\s(:\[]", alt, maxsplit=1)[0]
-                chosen = name if name in index else next(iter(providers.get(name, ())), None)
-                if chosen:
-                    todo.append(chosen)
-                    break
+            alternatives = [re.split(r"[\s(:\[]", a.strip(), maxsplit=1)[0] for a in group.split("|")]
+            met = [p for name in alternatives for p in [name, *providers.get(name, ())] if p in prefer and p in index]
+            found = [name if name in index else next(iter(providers.get(name, ())), None) for name in alternatives]
+            chosen = next(iter(met + [p for p in found if p]), None)
+            if chosen:
+                todo.append(chosen)
     return seen
+
+
+def apt_rows(index: dict[str, dict[str, str]], base: set[str], release: str, platform: str, date: str,
+             where, image: str, prefer: frozenset[str] = frozenset()) -> list[tuple]:
+    """The ``deb`` and ``deb+deps`` rows of each package of ``APT`` in ``index``; ``where(name)`` is
+    the index file its stanza came from, ``base`` what the ``image`` holds."""
+    rows = []
+    for name in APT:
+        if name not in index:
+            continue
+        fields, url = index[name], where(name)
+        rows.append(("deb", name, fields["Version"], platform, release, fields["Size"], url, date,
+                     f"Installed-Size {fields.get('Installed-Size', '?')} KiB"))
+        extra = deb_closure([name], index, prefer) - base
+        rows.append(("deb+deps", name, fields["Version"], platform, release,
+                     str(sum(int(index[p]["Size"]) for p in extra)), url, date,
+                     f"{len(extra)} packages not in {image} (Depends, Pre-Depends; no Recommends)"))
+    return rows
 
 
 def debian_rows(http: Http, date: str, log) -> list[tuple]:
@@ -517,17 +548,37 @@ def debian_rows(http: Http, date: str, log) -> list[tuple]:
             url = PACKAGES_XZ.format(release, arch)
             index = parse_packages(lzma.decompress(http.get(url)).decode("utf-8"))
             base = deb_closure([p for p, f in index.items() if f.get("Priority") == "required"] + ["apt"], index)
-            for name in APT:
-                if name not in index:
-                    continue
-                fields = index[name]
-                rows.append(("deb", name, fields["Version"], platform, release, fields["Size"], url, date,
-                             f"Installed-Size {fields.get('Installed-Size', '?')} KiB"))
-                extra = deb_closure([name], index) - base
-                rows.append(("deb+deps", name, fields["Version"], platform, release,
-                             str(sum(int(index[p]["Size"]) for p in extra)), url, date,
-                             f"{len(extra)} packages not in debian:{release}-slim (Depends, Pre-Depends; no Recommends)"))
+            rows += apt_rows(index, base, release, platform, date, lambda _: url, f"debian:{release}-slim")
             log(f"debian: {release} {arch}")
+    return rows
+
+
+def ubuntu_index(http: Http, release: str, mirror: str, arch: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The packages of ``UBUNTU_COMPONENTS`` in the release and its pockets (a later pocket's
+    version wins), and the ``Packages.xz`` each package's stanza came from."""
+    index: dict[str, dict[str, str]] = {}
+    origin: dict[str, str] = {}
+    for pocket in UBUNTU_POCKETS:
+        for component in UBUNTU_COMPONENTS:
+            url = UBUNTU_PACKAGES_XZ.format(mirror, release + pocket, component, arch)
+            for name, fields in parse_packages(lzma.decompress(http.get(url)).decode("utf-8")).items():
+                index[name], origin[name] = fields, url
+    return index, origin
+
+
+def ubuntu_rows(http: Http, date: str, log) -> list[tuple]:
+    rows = []
+    for release, version in UBUNTU.items():
+        for platform, (mirror, arch) in UBUNTU_MIRRORS.items():
+            index, origin = ubuntu_index(http, release, mirror, arch)
+            # ubuntu:<version> holds the Priority: required packages and apt, each dependency met by
+            # a required package where one can (mawk for awk): for jammy exactly the 101 packages of
+            # the image's manifest (data/SOURCES.md)
+            required = frozenset(p for p, f in index.items() if f.get("Priority") == "required")
+            base = deb_closure(sorted(required) + ["apt"], index, required)
+            rows += apt_rows(index, base, release, platform, date, origin.__getitem__, f"ubuntu:{version}",
+                             frozenset(base))
+            log(f"ubuntu: {release} {arch}")
     return rows
 
 
@@ -538,7 +589,8 @@ HEADER = """\
 # Generated by scripts/refresh_sizes.py (see data/SOURCES.md); hand-sourced rows: sizes-sourced.tsv.
 # kind: wheel / sdist = one file from PyPI (variant: cp311, cp312, abi3, py3; platform any = pure Python);
 #   wheels = the wheel and the CUDA-stack wheels its metadata pulls (detail: the files, each a wheel row);
-#   deb = a Debian package's .deb (variant: the release); deb+deps = with what debian:<release>-slim lacks.
+#   deb = a Debian or Ubuntu package's .deb (variant: the release codename); deb+deps = with what
+#   debian:<release>-slim (ubuntu:<version>) lacks.
 """
 
 
@@ -576,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     http = Http(args.timeout)
     before = load(args.table.read_text(encoding="utf-8")) if args.table.exists() else []
     try:
-        after = pypi_rows(PyPI(http), args.date, log) + debian_rows(http, args.date, log)
+        after = pypi_rows(PyPI(http), args.date, log) + debian_rows(http, args.date, log) + ubuntu_rows(http, args.date, log)
     except (urllib.error.URLError, TimeoutError, LookupError, ValueError) as exc:
         print(f"refresh_sizes: {exc}; the table is unchanged", file=sys.stderr)
         return 1

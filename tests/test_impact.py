@@ -34,7 +34,7 @@ class TableSizes:
     def package(self, name: str, spec: str = "") -> _Size | None:
         return self.rows.get(("package", name))
 
-    def apt(self, name: str, with_deps: bool = False) -> _Size | None:
+    def apt(self, name: str, with_deps: bool = False, release: str | None = None) -> _Size | None:
         return self.rows.get(("apt+deps" if with_deps else "apt", name)) or self.rows.get(("apt", name))
 
     def image(self, reference: str) -> _Size | None:

@@ -122,8 +122,46 @@ def test_apt_sizes_by_release():
     assert sizes.apt("ffmpeg", "bookworm", with_deps=True).bytes > 20 * bookworm.bytes
     newest = sizes.apt("ffmpeg")
     assert not newest.exact and "(trixie)" in newest.what
-    assert sizes.apt("ffmpeg", "jammy") == newest  # another distribution: an estimate
+    assert sizes.apt("ffmpeg", "focal") == newest  # a release without rows: the newest Debian's, an estimate
+    assert sizes.apt("ffmpeg", "jammy", platform="linux/arm64") == sizes.apt("ffmpeg", platform="linux/arm64")
     assert sizes.apt("no-such-package") is None
+
+
+@pytest.mark.parametrize("release, version", [("jammy", "22.04"), ("noble", "24.04")])
+@pytest.mark.parametrize("name", ["ffmpeg", "git", "libgl1", "python3", "build-essential"])
+def test_ubuntu_packages_have_their_own_rows(name, release, version):
+    alone = sizes.apt(name, release)
+    closure = sizes.apt(name, release, with_deps=True)
+    assert alone.exact and closure.exact and f"({release})" in alone.what
+    assert alone.source.startswith(f"https://archive.ubuntu.com/ubuntu/dists/{release}")
+    assert alone.source.endswith("/binary-amd64/Packages.xz")
+    assert closure.bytes >= alone.bytes and alone != sizes.apt(name, "trixie")
+    (row,) = [r for r in _rows("deb+deps") if (r.name, r.variant) == (name, release)]
+    assert row.detail.endswith(f"not in ubuntu:{version} (Depends, Pre-Depends; no Recommends)")
+
+
+def test_ffmpeg_on_ubuntu_pulls_its_libraries_from_universe():
+    for release in ("jammy", "noble"):
+        ffmpeg = sizes.apt("ffmpeg", release, with_deps=True)
+        assert "/universe/" in ffmpeg.source and ffmpeg.bytes > 50 * sizes.apt("ffmpeg", release).bytes
+
+
+@pytest.mark.parametrize("reference, release", [
+    ("nvidia/cuda:12.4.1-runtime-ubuntu22.04", "jammy"),
+    ("nvcr.io/nvidia/cuda:12.8.1-cudnn-devel-ubuntu24.04@sha256:" + "0" * 64, "noble"),
+    ("nvidia/cuda:11.8.0-devel-ubuntu20.04", "focal"),
+    ("ubuntu:22.04", "jammy"), ("ubuntu:jammy", "jammy"), ("ubuntu:jammy-20240416", "jammy"),
+    ("docker.io/library/ubuntu:24.04", "noble"), ("ubuntu:noble", "noble"),
+    ("debian:bookworm-slim", "bookworm"), ("debian:bookworm", "bookworm"), ("debian:12-slim", "bookworm"),
+    ("python:3.12-slim-bookworm", "bookworm"), ("python:3.11-trixie", "trixie"), ("golang:1.23-bookworm", "bookworm"),
+    ("python:3.12-slim", None), ("python:3.12", None), ("ubuntu", None), ("ubuntu:latest", None),
+    ("pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", None), ("node:22-alpine", None),
+    ("nvidia/cuda:${CUDA_VERSION}-runtime-ubuntu22.04", None),  # not expanded: not known
+    ("myorg/ubuntu:22.04", None),  # not the official image: its tag need not be a release
+    ("scratch", None), (None, None),
+])
+def test_the_release_an_image_reference_names(reference, release):
+    assert sizes.apt_release(reference) == release
 
 
 def test_image_sizes_exact_estimated_or_unknown():
@@ -325,3 +363,49 @@ def test_the_table_round_trips_and_changes_are_listed():
     assert [r.bytes for r in sizes.parse_table(text)] == [7, 5]
     changed = [rows[0][:5] + ("6",) + rows[0][6:], rows[1]]
     assert refresh.changes(rows, changed) == ["~ wheel torch 2.9.1 linux/amd64 cp312 5 -> 6"]
+
+
+def test_a_dependency_the_image_already_meets_is_not_pulled_again():
+    """`awk` is met by the base's mawk (Priority: required), not by gawk, the first provider listed."""
+    index = refresh.parse_packages(
+        "Package: gawk\nProvides: awk\nSize: 5\n\nPackage: mawk\nPriority: required\nProvides: awk\nSize: 1\n\n"
+        "Package: tool\nDepends: awk, gawk | mawk\nSize: 2\n")
+    assert refresh.deb_closure(["tool"], index) == {"tool", "gawk"}
+    assert refresh.deb_closure(["tool"], index, frozenset({"mawk"})) == {"tool", "mawk"}
+
+
+class _RecordedUbuntu:
+    """archive.ubuntu.com as a few recorded stanzas: jammy, its -security and -updates pockets."""
+
+    STANZAS = {
+        "jammy/main": "Package: libc6\nPriority: required\nVersion: 2.35-0ubuntu3\nSize: 3000\n\n"
+                      "Package: mawk\nPriority: required\nProvides: awk\nVersion: 1.3.4\nSize: 100\n\n"
+                      "Package: apt\nVersion: 2.4.5\nDepends: libc6\nSize: 1300\n\n"
+                      "Package: git\nVersion: 1:2.34.1-1ubuntu1\nDepends: libc6, git-man, awk\nSize: 3100\n\n"
+                      "Package: git-man\nVersion: 1:2.34.1-1ubuntu1\nSize: 950\n",
+        "jammy/universe": "Package: gawk\nProvides: awk\nVersion: 1:5.1.0\nSize: 450\n\n"
+                          "Package: ffmpeg\nVersion: 7:4.4.1-3ubuntu5\nDepends: libc6, libavcodec58\nSize: 1700\n\n"
+                          "Package: libavcodec58\nVersion: 7:4.4.1-3ubuntu5\nSize: 5000\n",
+        "jammy-security/main": "Package: git\nVersion: 1:2.34.1-1ubuntu1.10\nDepends: libc6, git-man, awk\nSize: 3150\n",
+        "jammy-updates/main": "Package: git\nVersion: 1:2.34.1-1ubuntu1.11\nDepends: libc6, git-man, awk\nSize: 3176\n",
+        "jammy-security/universe": "", "jammy-updates/universe": "",
+    }
+
+    def get(self, url):
+        import lzma
+
+        dist = url.split("/dists/")[1].rsplit("/binary-", 1)[0]
+        return lzma.compress(self.STANZAS[dist].encode())
+
+
+def test_ubuntu_rows_take_the_newest_pocket_and_leave_out_what_ubuntu_holds(monkeypatch):
+    monkeypatch.setattr(refresh, "UBUNTU", {"jammy": "22.04"})
+    rows = {(r[0], r[1]): r for r in refresh.ubuntu_rows(_RecordedUbuntu(), "2026-12-06", lambda _: None)}
+    assert {name for _, name in rows} == {"git", "ffmpeg"}  # the packages of APT that the index holds
+    kind, name, version, platform, release, size, source, date, detail = rows[("deb", "git")]
+    assert (version, platform, release, size) == ("1:2.34.1-1ubuntu1.11", "linux/amd64", "jammy", "3176")
+    assert source == "https://archive.ubuntu.com/ubuntu/dists/jammy-updates/main/binary-amd64/Packages.xz"
+    # git + git-man; libc6 and awk (mawk) are in ubuntu:22.04
+    assert rows[("deb+deps", "git")][5] == str(3176 + 950) and rows[("deb+deps", "git")][8].startswith("2 packages not in ubuntu:22.04")
+    ffmpeg = rows[("deb+deps", "ffmpeg")]
+    assert ffmpeg[5] == str(1700 + 5000) and "/jammy/universe/" in ffmpeg[6]

@@ -58,8 +58,9 @@ class Sizes(Protocol):
 
     def package(self, name: str, spec: str = "") -> Size | None: ...
 
-    def apt(self, name: str, with_deps: bool = False) -> Size | None:
-        """The .deb, or with ``with_deps`` also the packages it depends on that a slim image lacks."""
+    def apt(self, name: str, with_deps: bool = False, release: str | None = None) -> Size | None:
+        """The .deb, or with ``with_deps`` also the packages it depends on that a slim image lacks;
+        ``release``: the Debian or Ubuntu codename of the base image, None when not known."""
         ...
 
     def image(self, reference: str) -> Size | None: ...
@@ -231,7 +232,7 @@ def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruc
     state = facts.state(instr)
     out: list[Download] = []
     for inv in facts.invocations(instr):
-        found = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(instr, inv, state, sizes)
+        found = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(facts, instr, inv, state, sizes)
                  + _models(instr, inv, state, sizes))
         out += found or _unsized(inv)
     return out
@@ -277,7 +278,8 @@ def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "I
     return out
 
 
-def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
+def _apt_packages(facts: "Facts", instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
+    from aicache_lint.knowledge.sizes import apt_release
     from aicache_lint.knowledge.system_cache import APT_ARCHIVES, APT_PROGRAMS, covered, subcommand_of
 
     if inv.program not in APT_PROGRAMS or subcommand_of(inv) != "install":
@@ -289,14 +291,17 @@ def _apt_packages(instr: "Instruction", inv: "Invocation", state: "State", sizes
     # The packages share most dependencies (ffmpeg's 201 and libgl1's overlap): the one that pulls
     # most counts with its dependencies, the others alone -- neither the sum of the closures, which
     # counts shared packages again, nor the .debs alone, which forget the dependencies.
-    closures = {name: sizes.apt(name, with_deps=True) for name in names}
+    # priced in the release of the image the stage starts FROM (an image built here: not known)
+    stage = facts.stage_of(instr)
+    release = apt_release(stage.chain()[-1].base) if stage is not None else None
+    closures = {name: sizes.apt(name, with_deps=True, release=release) for name in names}
     largest = max((n for n in names if closures[n]), key=lambda n: closures[n].bytes, default=None)
     out = []
     for name in names:
         if name == largest:
             out.append(sized(f"apt: {name} (with its dependencies)", closures[name], cached))
         else:
-            out.append(sized(f"apt: {name}", sizes.apt(name), cached))
+            out.append(sized(f"apt: {name}", sizes.apt(name, release=release), cached))
     return out
 
 

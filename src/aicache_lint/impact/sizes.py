@@ -29,10 +29,11 @@ class BundledSizes:
                 return sizes.Size(asked[0], asked[1], _today(), True, f"{name} {version or '(newest)'}")
         return found
 
-    def apt(self, name: str, with_deps: bool = False):
+    def apt(self, name: str, with_deps: bool = False, release: str | None = None):
+        """A package of ``release`` (a codename; None: not known, the newest Debian's as an estimate)."""
         from aicache_lint.knowledge import sizes
 
-        return (sizes.apt(name, with_deps=True) if with_deps else None) or sizes.apt(name)
+        return (sizes.apt(name, release, with_deps=True) if with_deps else None) or sizes.apt(name, release)
 
     def image(self, reference: str):
         from aicache_lint.knowledge import sizes

@@ -1,6 +1,6 @@
-"""Download sizes of what AI images fetch: Python packages, Debian packages, base images, models.
+"""Download sizes of what AI images fetch: Python packages, Debian and Ubuntu packages, base images, models.
 
-The table ships as data: ``data/sizes.tsv`` (PyPI wheels and Debian packages, rewritten by
+The table ships as data: ``data/sizes.tsv`` (PyPI wheels, Debian and Ubuntu packages, rewritten by
 ``scripts/refresh_sizes.py``) and ``data/sizes-sourced.tsv`` (``nvidia/cuda`` images and models, sourced
 by hand). Every row names its source and the date it was read (``data/SOURCES.md``). The files are
 read on the first lookup and kept: a lint run that shows no estimate never opens them.
@@ -35,7 +35,7 @@ class Row(NamedTuple):
     name: str
     version: str
     platform: str  # linux/amd64, linux/arm64, any
-    variant: str  # cp311/cp312/abi3/py3/sdist; a Debian release; what of an image or model is counted
+    variant: str  # cp311/cp312/abi3/py3/sdist; a Debian or Ubuntu release; what of an image or model is counted
     bytes: int
     source: str
     date: str
@@ -132,9 +132,11 @@ def package(name: str, version: str | None = None, platform: str = "linux/amd64"
 
 
 def apt(name: str, release: str | None = None, platform: str = "linux/amd64", with_deps: bool = False) -> Size | None:
-    """The .deb download of a Debian package (``Size``), or with ``with_deps`` with the packages it
-    depends on that ``debian:<release>-slim`` lacks. ``release``: a Debian codename; None or another
-    distribution's takes the newest Debian release's row, as an estimate (Ubuntu's packages differ)."""
+    """The .deb download of a Debian or Ubuntu package (``Size``), or with ``with_deps`` with the
+    packages it depends on that ``debian:<release>-slim`` (``ubuntu:<version>``) lacks. ``release``:
+    a codename (``bookworm``, ``jammy``; ``apt_release`` reads it from a base image); None, or a
+    release the table has no row of the package for, takes the newest Debian release's row, as an
+    estimate (another release's packages differ)."""
     kind = "deb+deps" if with_deps else "deb"
     rows = {r.variant: r for r in _by_name().get((kind, name), ()) if r.platform == platform}
     if release in rows:
@@ -143,6 +145,37 @@ def apt(name: str, release: str | None = None, platform: str = "linux/amd64", wi
         if newest in rows:
             row = rows[newest]
             return _size(row, False, f"{name} {row.version} ({newest})")
+    return None
+
+
+DEBIAN_VERSIONS = {"10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky"}
+
+
+def apt_release(reference: str | None) -> str | None:
+    """The Debian or Ubuntu release (codename) whose packages apt installs on the image
+    ``reference``, when its name says it: ``ubuntu:22.04`` and ``ubuntu:jammy-20240416`` (jammy),
+    ``debian:12-slim`` (bookworm), a tag word that is a codename (``python:3.12-slim-bookworm``) or
+    ``ubuntuXX.YY`` (``nvidia/cuda:12.4.1-runtime-ubuntu22.04``). None when it does not say
+    (``python:3.12-slim``, ``ubuntu:latest``, ``pytorch/pytorch:*``: images whose tag moves or
+    names no release) or holds a variable."""
+    from aicache_lint.images.reference import parse_reference
+    from aicache_lint.knowledge.base_images import _UBUNTU_CODENAMES
+
+    image = parse_reference(reference) if reference else None
+    if image is None or not image.tag:
+        return None
+    ubuntu = {f"{year}.{month:02d}": codename for codename, (year, month) in _UBUNTU_CODENAMES.items()}
+    words = re.split(r"[-_]", image.tag.lower())
+    if image.registry == "docker.io" and image.repository == "library/ubuntu" and words[0] in ubuntu:
+        return ubuntu[words[0]]
+    if image.registry == "docker.io" and image.repository == "library/debian":
+        if words[0].split(".")[0] in DEBIAN_VERSIONS:
+            return DEBIAN_VERSIONS[words[0].split(".")[0]]
+    for word in words:
+        if word in _UBUNTU_CODENAMES or word in DEBIAN_VERSIONS.values():
+            return word
+        if word.startswith("ubuntu") and word[len("ubuntu"):] in ubuntu:
+            return ubuntu[word[len("ubuntu"):]]
     return None
 
 
