@@ -290,8 +290,8 @@ def _apt_packages(facts: "Facts", instr: "Instruction", inv: "Invocation", state
     names = list(dict.fromkeys(name.split("=", 1)[0] for name in names))
     # The packages share most dependencies (ffmpeg's 201 and libgl1's overlap): the one that pulls
     # most counts with its dependencies, the others alone -- neither the sum of the closures, which
-    # counts shared packages again, nor the .debs alone, which forget the dependencies.
-    # priced in the release of the image the stage starts FROM (an image built here: not known)
+    # counts shared packages again, nor the .debs alone, which forget the dependencies. They are
+    # priced in the release of the image the stage starts FROM (an image built here: not known).
     stage = facts.stage_of(instr)
     release = apt_release(stage.chain()[-1].base) if stage is not None else None
     closures = {name: sizes.apt(name, with_deps=True, release=release) for name in names}

@@ -94,7 +94,7 @@ def _versions(low: tuple[int, ...] = (), high: tuple[int, ...] | None = None, *,
     return matches
 
 
-_UBUNTU_CODENAMES = {
+UBUNTU_CODENAMES = {
     "trusty": (14, 4), "xenial": (16, 4), "bionic": (18, 4), "focal": (20, 4), "jammy": (22, 4),
     "kinetic": (22, 10), "lunar": (23, 4), "mantic": (23, 10), "noble": (24, 4), "oracular": (24, 10),
     "plucky": (25, 4), "questing": (25, 10),
@@ -107,7 +107,7 @@ def _ubuntu_release(tag: str | None) -> tuple[int, ...] | None:
     if _floating(tag) or tag in ("rolling", "devel"):
         return (99,)
     assert tag is not None
-    return _UBUNTU_CODENAMES.get(tag.split("-")[0]) or _release(tag)
+    return UBUNTU_CODENAMES.get(tag.split("-")[0]) or _release(tag)
 
 
 def _ubuntu_with_user(tag: str | None) -> bool:

@@ -159,12 +159,12 @@ def apt_release(reference: str | None) -> str | None:
     (``python:3.12-slim``, ``ubuntu:latest``, ``pytorch/pytorch:*``: images whose tag moves or
     names no release) or holds a variable."""
     from aicache_lint.images.reference import parse_reference
-    from aicache_lint.knowledge.base_images import _UBUNTU_CODENAMES
+    from aicache_lint.knowledge.base_images import UBUNTU_CODENAMES
 
     image = parse_reference(reference) if reference else None
     if image is None or not image.tag:
         return None
-    ubuntu = {f"{year}.{month:02d}": codename for codename, (year, month) in _UBUNTU_CODENAMES.items()}
+    ubuntu = {f"{year}.{month:02d}": codename for codename, (year, month) in UBUNTU_CODENAMES.items()}
     words = re.split(r"[-_]", image.tag.lower())
     if image.registry == "docker.io" and image.repository == "library/ubuntu" and words[0] in ubuntu:
         return ubuntu[words[0]]
@@ -172,7 +172,7 @@ def apt_release(reference: str | None) -> str | None:
         if words[0].split(".")[0] in DEBIAN_VERSIONS:
             return DEBIAN_VERSIONS[words[0].split(".")[0]]
     for word in words:
-        if word in _UBUNTU_CODENAMES or word in DEBIAN_VERSIONS.values():
+        if word in UBUNTU_CODENAMES or word in DEBIAN_VERSIONS.values():
             return word
         if word.startswith("ubuntu") and word[len("ubuntu"):] in ubuntu:
             return ubuntu[word[len("ubuntu"):]]
