@@ -524,3 +524,30 @@ def test_no_fix_makes_a_rebuild_or_a_container_download_more(tmp_path, name):
             assert min(now["bytes"], now["unknown"], after["unknown"]) >= 0
     for finding in data["findings"]:
         assert any(s["bytes"] > 0 for s in finding["saves"].values()) and finding["findings"] >= 1
+
+
+def test_files_that_cannot_be_priced_are_named_and_the_rest_is_priced(tmp_path):
+    """A UTF-16 Dockerfile and Compose files that do not parse: the report names each with its
+    problem (text, Markdown, JSON `skipped`), prices the readable Dockerfile, and exits 0."""
+    import json
+
+    project = tmp_path / "p"
+    for d in ("a", "b"):
+        (project / d).mkdir(parents=True)
+    (project / ".git").mkdir()
+    (project / "compose.yaml").write_text("services:\n  x: [\n")
+    (project / "a" / "Dockerfile").write_bytes("FROM python:3.12-slim\n".encode("utf-16"))
+    (project / "b" / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install torch\n")
+    (project / "c").mkdir()
+    (project / "c" / "Dockerfile").write_text("# nothing to build yet\n")
+    result = _impact(project, "--output-format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [i["dockerfile"] for i in data["images"]] == [os.path.join("b", "Dockerfile")]
+    skipped = data["skipped"]
+    assert any(s.startswith(os.path.join("a", "Dockerfile") + ": cannot be read: file is UTF-16") for s in skipped)
+    assert any(s.startswith("compose.yaml: invalid YAML") for s in skipped)
+    assert os.path.join("c", "Dockerfile") + ": no image (no FROM, or it does not parse)" in skipped
+    text = _impact(project).stdout
+    assert "What could not be read or followed" in text and "compose.yaml: invalid YAML" in text
+    assert "**What could not be read or followed:**" in _impact(project, "--output-format", "markdown").stdout

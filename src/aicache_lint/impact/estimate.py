@@ -193,6 +193,7 @@ class Impact(NamedTuple):
     fixed: Costs  # after the fixes `--fix` (with the settings' unsafe-fixes choice) applies
     findings: list[FindingSaving]  # largest saving first
     unfixed: list[FindingSaving]  # findings without a fix and what the download they report costs, largest first
+    skipped: list[str]  # the files that could not be priced, and why
 
 
 def project_impact(ws: "Workspace", files: list[str], settings: "Settings", sizes: Sizes) -> Impact:
@@ -239,7 +240,25 @@ def project_impact(ws: "Workspace", files: list[str], settings: "Settings", size
                 unfixed.append(FindingSaving(finding, {RECREATE: cost}))
     found.sort(key=lambda f: (-f.most, f.finding.sort_key))
     unfixed.sort(key=lambda f: (-f.most, f.finding.sort_key))
-    return Impact(now, fixed, found, unfixed)
+    return Impact(now, fixed, found, unfixed, _skipped(ws, dockerfiles, files, now))
+
+
+def _skipped(ws: "Workspace", dockerfiles: list[str], files: list[str], now: Costs) -> list[str]:
+    """What could not be priced, said per file: unreadable files, Dockerfiles without an image,
+    Compose files that do not parse (their services are not listed)."""
+    from aicache_lint.graph import compose_projects
+
+    out = list(ws.notices)  # `path: cannot be read: ...`
+    priced = {os.path.realpath(c.dockerfile) for c in now.images}
+    for path in dockerfiles:
+        if os.path.realpath(path) not in priced and ws.source(path) is not None:
+            out.append(f"{path}: no image (no FROM, or it does not parse)")
+    for group in compose_projects(ws, files):
+        project = ws.compose_project(group)
+        for cfile in project.files:
+            out += [f"{cfile.path}: {e.message}" for e in cfile.doc.errors[:1]]
+        out += [f"{p.path}: {p.message}" for p in project.problems]
+    return sorted(set(out))
 
 
 def sources_used(impact: Impact) -> list[str]:

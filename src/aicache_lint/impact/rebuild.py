@@ -232,7 +232,8 @@ def _downloads(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "Instruc
     state = facts.state(instr)
     out: list[Download] = []
     for inv in facts.invocations(instr):
-        found = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes) + _apt_packages(facts, instr, inv, state, sizes)
+        found = (_python_packages(ws, dockerfile, facts, instr, inv, state, sizes)
+                 + _apt_packages(facts, instr, inv, state, sizes)
                  + _models(instr, inv, state, sizes))
         out += found or _unsized(inv)
     return out
@@ -278,7 +279,8 @@ def _python_packages(ws: "Workspace", dockerfile: str, facts: "Facts", instr: "I
     return out
 
 
-def _apt_packages(facts: "Facts", instr: "Instruction", inv: "Invocation", state: "State", sizes: Sizes) -> list[Download]:
+def _apt_packages(facts: "Facts", instr: "Instruction", inv: "Invocation", state: "State",
+                  sizes: Sizes) -> list[Download]:
     from aicache_lint.knowledge.sizes import apt_release
     from aicache_lint.knowledge.system_cache import APT_ARCHIVES, APT_PROGRAMS, covered, subcommand_of
 

@@ -45,7 +45,8 @@ class BundledSizes:
                 from aicache_lint.images.reference import parse_reference
 
                 image = parse_reference(reference)
-                where = f"https://{image.registry}/v2/{image.repository}/manifests/{image.digest or image.tag or 'latest'}"
+                pinned = image.digest or image.tag or "latest"
+                where = f"https://{image.registry}/v2/{image.repository}/manifests/{pinned}"
                 return sizes.Size(pulled, where, _today(), True, reference)
         return found
 

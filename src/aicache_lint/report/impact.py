@@ -141,7 +141,8 @@ def _finding_line(s: "FindingSaving", verb: str = "saves") -> str:
     f, saved = s.finding, s.saved
     best = max(saved, key=lambda e: saved[e])
     shared = f" (one fix for {s.findings} findings)" if s.findings > 1 else ""
-    return f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column} {f.code} {verb} {per_event(saved[best], best)}{shared}"
+    where = f"{os.path.relpath(f.path)}:{f.start.row}:{f.start.column}"
+    return f"{where} {f.code} {verb} {per_event(saved[best], best)}{shared}"
 
 
 _UNFIXED = "What the findings without a fix cost (the download they report):"
@@ -175,6 +176,9 @@ def _text(impact: "Impact", sources: list[str]) -> str:
         lines += [f"  {_finding_line(s)}" for s in impact.findings[:TOP]]
     if impact.unfixed:
         lines += ["", _UNFIXED] + [f"  {_finding_line(s, 'costs')}" for s in impact.unfixed[:TOP]]
+    if impact.skipped:
+        lines += ["", "What could not be read or followed (not priced, or not all of it):"]
+        lines += [f"  {s}" for s in impact.skipped]
     unknown = _unknown_lines(impact)
     if unknown:
         lines += ["", "Not counted (size unknown, `?` above):"] + [f"  {u}" for u in unknown]
@@ -207,6 +211,7 @@ def _json(impact: "Impact", sources: list[str]) -> str:
                      "column": s.finding.start.column, "code": s.finding.code,
                      "costs": {e: {"bytes": b} for e, b in s.saved.items()}} for s in impact.unfixed],
         "unknown": _unknowns(impact),
+        "skipped": impact.skipped,
     }
     return json.dumps(data, indent=2) + "\n"
 
@@ -220,7 +225,8 @@ def _markdown_table(head: str, rows: list[_Row], events: tuple[str, ...]) -> lis
 
 
 def _markdown(impact: "Impact", sources: list[str]) -> str:
-    lines = ["### aicache-lint: estimated downloads per rebuild", "", *_markdown_table("image", _image_rows(impact), EVENTS)]
+    lines = ["### aicache-lint: estimated downloads per rebuild", "",
+             *_markdown_table("image", _image_rows(impact), EVENTS)]
     services = _service_rows(impact, every=False)
     if services:
         lines += ["", *_markdown_table("service", services, ALL)]
@@ -234,6 +240,8 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
         lines += [f"- {_finding_line(s, 'costs')}" for s in impact.unfixed[:TOP]]
     if impact.now.images or impact.now.services:
         lines += ["", *_chart(impact)]
+    if impact.skipped:
+        lines += ["", "**What could not be read or followed:** " + "; ".join(f"`{s}`" for s in impact.skipped)]
     unknown = _unknowns(impact)
     note = f" `?`: {len(unknown)} downloads of unknown size, not counted." if unknown else ""
     lines += ["", f"<sub>Estimates. Sizes: {'; '.join(sources) or 'none known'}.{note} "
