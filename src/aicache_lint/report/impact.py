@@ -1,8 +1,8 @@
 """`aicache-lint impact`: what each image downloads per rebuild and each Compose service per new
-container, now and after the fixes, as text,
-JSON or a Markdown pull-request comment (a table, the top fixes, and a mermaid bar chart that
-GitHub renders). Every number is an estimate: its sizes come from a dated table, and what cannot
-be sized is listed and shown as `?`, never counted as zero."""
+container, now and after the fixes, as text, JSON or a Markdown pull-request comment (the tables,
+the top fixes, and a mermaid bar chart that GitHub renders). Every number is an estimate: its
+sizes come from a dated table, and what cannot be sized is listed and shown as `?`, never counted
+as zero."""
 
 from __future__ import annotations
 
