@@ -192,7 +192,7 @@ class Impact(NamedTuple):
     now: Costs
     fixed: Costs  # after the fixes `--fix` (with the settings' unsafe-fixes choice) applies
     findings: list[FindingSaving]  # largest saving first
-    unfixed: list[FindingSaving]  # findings without a fix and what the download they report costs, largest first
+    unfixed: list[FindingSaving]  # findings without a fix, with what the download they report costs
     skipped: list[str]  # the files that could not be priced, and why
 
 
@@ -217,30 +217,40 @@ def project_impact(ws: "Workspace", files: list[str], settings: "Settings", size
         before = now.resting_on(source.path)
         if not before.images and not before.services:
             continue
-        by_fix: dict[tuple, int] = {}  # a fix's edits -> its entry in ``found``: priced and listed once
+        priced: dict[tuple, int | None] = {}  # a fix's edits -> its entry in ``found`` (None: saves nothing)
         for finding in check_source(source, settings, ws):
             if not applicable(finding, settings):
                 continue
-            if finding.fix.edits in by_fix:
-                seen = found[by_fix[finding.fix.edits]]
-                found[by_fix[finding.fix.edits]] = seen._replace(findings=seen.findings + 1)
+            edits = finding.fix.edits
+            if edits in priced:  # one fix for several findings (a whole stage): priced and listed once
+                index = priced[edits]
+                if index is not None:
+                    found[index] = found[index]._replace(findings=found[index].findings + 1)
                 continue
             saved = fix_saves(ws, source, finding, before, sizes)
+            priced[edits] = None
             if any(b > 0 for b in saved.values()):
-                by_fix[finding.fix.edits] = len(found)
+                priced[edits] = len(found)
                 found.append(FindingSaving(finding, saved))
+    found.sort(key=lambda f: (-f.most, f.finding.sort_key))
+    return Impact(now, fixed, found, _unfixed(ws, files, settings, now), _skipped(ws, dockerfiles, files, now))
+
+
+def _unfixed(ws: "Workspace", files: list[str], settings: "Settings", now: Costs) -> list[FindingSaving]:
+    """The findings without a fix in the Python code the project runs that sit on a model load a
+    new container repeats, with what that download costs, largest first."""
+    from aicache_lint.discovery import file_kind
+    from aicache_lint.engine import check_source
     from aicache_lint.workspace.python_code import reached_files
 
-    unfixed = []
+    out = []
     code = dict.fromkeys([p for p in files if file_kind(p) == "python"] + reached_files(ws, files))
     for source in (s for s in (ws.source(p) for p in code) if s is not None):
         for finding in check_source(source, settings, ws):
             cost = cost_at(now, finding)[0] if finding.fix is None else 0
             if cost:
-                unfixed.append(FindingSaving(finding, {RECREATE: cost}))
-    found.sort(key=lambda f: (-f.most, f.finding.sort_key))
-    unfixed.sort(key=lambda f: (-f.most, f.finding.sort_key))
-    return Impact(now, fixed, found, unfixed, _skipped(ws, dockerfiles, files, now))
+                out.append(FindingSaving(finding, {RECREATE: cost}))
+    return sorted(out, key=lambda f: (-f.most, f.finding.sort_key))
 
 
 def _skipped(ws: "Workspace", dockerfiles: list[str], files: list[str], now: Costs) -> list[str]:
