@@ -551,3 +551,23 @@ def test_files_that_cannot_be_priced_are_named_and_the_rest_is_priced(tmp_path):
     text = _impact(project).stdout
     assert "What could not be read or followed" in text and "compose.yaml: invalid YAML" in text
     assert "**What could not be read or followed:**" in _impact(project, "--output-format", "markdown").stdout
+
+
+def test_no_fix_makes_a_generated_image_download_more(tmp_path):
+    """The benchmark's generator (pip/uv/apt with and without cache mounts, CUDA wheel indexes,
+    heredocs, non-root users): over 25 of its Dockerfiles, after `--fix --unsafe-fixes` no image
+    fetches more for any event, and each fix listed saves something."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("bench_run", FIXTURES.parent.parent / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (tmp_path / ".git").mkdir()
+    bench.generate(tmp_path / "all", 25, bench.DEFAULT_SEED)
+    data = json.loads(_impact(tmp_path, "--output-format", "json", "--unsafe-fixes").stdout)
+    assert len(data["images"]) == 25 and data["findings"]
+    for image in data["images"]:
+        for event, now in image["now"].items():
+            assert image["after_fix"][event]["bytes"] <= now["bytes"], (image["dockerfile"], event)
+    assert all(any(s["bytes"] > 0 for s in f["saves"].values()) for f in data["findings"])
