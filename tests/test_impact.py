@@ -343,6 +343,7 @@ def test_compose_and_code_findings_get_a_new_container_estimate(tmp_path):
     import json
 
     from aicache_lint.impact.sizes import BundledSizes
+    from aicache_lint.report._common import gigabytes
 
     project = tmp_path / "p"
     shutil.copytree(FIXTURES / "compose-model-cache", project)
@@ -365,6 +366,8 @@ def test_compose_and_code_findings_get_a_new_container_estimate(tmp_path):
     assert {f["code"] for f in data["findings"]} >= {"AIC401"}
     text = _impact(project).stdout
     assert "per new container" in text and "\napi (compose.yaml)" in text
+    together = api["now"]["recreate"]["bytes"] + services["worker"]["now"]["recreate"]["bytes"]
+    assert f"All services, one new container each: {gigabytes(together)}" in text
     markdown = _impact(project, "--output-format", "markdown").stdout
     assert "| service |" in markdown and "new container |" in markdown
 

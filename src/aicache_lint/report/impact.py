@@ -61,6 +61,14 @@ def _service_rows(impact: "Impact", every: bool = True) -> list[_Row]:
             for s in impact.now.services if every or s.dockerfile is not None or s.start.downloads]
 
 
+def _containers(impact: "Impact") -> list[str]:
+    """New containers of every service together (each downloads its own copy), now -> after --fix."""
+    if len(impact.now.services) < 2:
+        return []
+    before, later = _total(impact.now.services, RECREATE), _total(impact.fixed.services, RECREATE)
+    return [f"All services, one new container each: {before if before == later else f'{before} -> {later}'}."]
+
+
 def _quiet_services(impact: "Impact") -> list[str]:
     hidden = len(impact.now.services) - len(_service_rows(impact, every=False))
     if not hidden:
@@ -90,8 +98,11 @@ def _change(row: _Row, event: str) -> str:
     return before if later == before else f"{before} -> {later}"
 
 
-def _total(costs: list["ImageCost"], event: str) -> str:
-    """The images together: the steps of a base image built here count once, in its own row."""
+def _total(costs: list, event: str) -> str:
+    """The images (or services) together: the steps of a base image built here count once, in its
+    own row."""
+    if event == RECREATE:
+        return _sum(sum(c.fetched(event) for c in costs), sum(c.unknown(event) for c in costs))
     listed = {os.path.realpath(c.dockerfile) for c in costs}
     apart = [c.events[event].apart_from(listed) for c in costs]
     return _sum(sum(r.fetched for r in apart), sum(len(r.unknown) for r in apart))
@@ -170,7 +181,7 @@ def _text(impact: "Impact", sources: list[str]) -> str:
         lines += ["", "Per service (the build events are its image's; `-`: a pulled image, not built here):", ""]
         lines += _text_table("service", services, ALL, None)
     if impact.now.services:
-        lines += _quiet_services(impact)
+        lines += _containers(impact) + _quiet_services(impact)
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
         lines += [f"  {_finding_line(s)}" for s in impact.findings[:TOP]]
@@ -230,8 +241,8 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
     services = _service_rows(impact, every=False)
     if services:
         lines += ["", *_markdown_table("service", services, ALL)]
-    if impact.now.services and _quiet_services(impact):
-        lines += ["", *_quiet_services(impact)]
+    if _containers(impact) or _quiet_services(impact):
+        lines += ["", " ".join(_containers(impact) + _quiet_services(impact))]
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
         lines += [f"- {_finding_line(s)}" for s in impact.findings[:TOP]]
