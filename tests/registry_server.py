@@ -335,3 +335,16 @@ class FakeRegistry:
         else:
             body = self._blobs[digest]
             h.send(200, body[:-1] + b" " if self.corrupt_blobs else body, {"Content-Type": "application/octet-stream"})
+
+
+def mirrored_project(tmp_path, mirrors: dict[str, str], dockerfile: str):
+    """A repository under ``tmp_path`` holding ``dockerfile`` whose configuration sends each host of
+    ``mirrors`` to the given URL (`registry-mirrors`): online answers come from a fake server. Give
+    docker.io one too, or the base's size would be asked of the internet."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".git").mkdir()
+    table = "".join(f'"{host}" = "{url}"\n' for host, url in mirrors.items())
+    (project / "aicache-lint.toml").write_text(f"[registry-mirrors]\n{table}")
+    (project / "Dockerfile").write_text(dockerfile)
+    return project

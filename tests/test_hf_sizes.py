@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import invoke
+from registry_server import mirrored_project
 
 from aicache_lint.impact.sizes import BundledSizes
 from aicache_lint.registry import resolver as resolver_module
@@ -219,13 +220,9 @@ def test_bundled_sizes_asks_the_hub_only_for_what_the_table_lacks(hub, tmp_path)
 
 
 def _project(tmp_path: Path, url: str) -> Path:
-    project = tmp_path / "p"
-    project.mkdir()
-    (project / ".git").mkdir()
     # docker.io too: the base's size is asked of it, and this server knows no image (404, at once)
-    (project / "aicache-lint.toml").write_text(f'[registry-mirrors]\n"huggingface.co" = "{url}"\n"docker.io" = "{url}"\n')
-    (project / "Dockerfile").write_text("FROM python:3.12-slim\nRUN hf download org/sharded --local-dir /models/m\n")
-    return project
+    return mirrored_project(tmp_path, {"huggingface.co": url, "docker.io": url},
+                            "FROM python:3.12-slim\nRUN hf download org/sharded --local-dir /models/m\n")
 
 
 def test_impact_sizes_a_model_the_table_lacks_from_the_hub(tmp_path, hub):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import invoke
+from registry_server import mirrored_project
 
 from aicache_lint.registry.pypi import wheel_size
 
@@ -71,13 +72,9 @@ def index(tmp_path: Path, monkeypatch):
 
 
 def _project(tmp_path: Path, url: str) -> Path:
-    project = tmp_path / "p"
-    project.mkdir()
-    (project / ".git").mkdir()
     # docker.io too: the base's size is asked of it, and this index knows no image (404, at once)
-    (project / "aicache-lint.toml").write_text(f'[registry-mirrors]\n"pypi.org" = "{url}"\n"docker.io" = "{url}"\n')
-    (project / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install fastish==1.1.0 torch==2.5.1\n")
-    return project
+    return mirrored_project(tmp_path, {"pypi.org": url, "docker.io": url},
+                            "FROM python:3.12-slim\nRUN pip install fastish==1.1.0 torch==2.5.1\n")
 
 
 def test_impact_sizes_a_package_the_table_lacks_from_the_index(tmp_path, index):
