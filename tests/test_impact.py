@@ -574,3 +574,24 @@ def test_no_fix_makes_a_generated_image_download_more(tmp_path):
         for event, now in image["now"].items():
             assert image["after_fix"][event]["bytes"] <= now["bytes"], (image["dockerfile"], event)
     assert all(any(s["bytes"] > 0 for s in f["saves"].values()) for f in data["findings"])
+
+
+def test_the_estimate_of_standard_input_prices_its_text_not_the_file_on_disk(tmp_path):
+    """`aicache-lint --estimate --stdin-filename svc/Dockerfile -` (an editor's buffer): the image is
+    priced as the text read, which installs numpy, not as the file on disk, which installs torch."""
+    import json
+
+    from cli_runner import invoke
+
+    from aicache_lint.impact.sizes import BundledSizes
+
+    project = _project(tmp_path)  # svc/Dockerfile on disk: pip install -r requirements.txt (torch)
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        result = invoke(["--isolated", "--estimate", "--output-format", "json", "--stdin-filename",
+                         "svc/Dockerfile", "-"], input="FROM python:3.12-slim\nRUN pip install numpy==2.1.3\n")
+    finally:
+        os.chdir(cwd)
+    (found,) = [f for f in json.loads(result.stdout) if f["code"] == "AIC101"]
+    assert found["estimate"]["bytes"] == BundledSizes().package("numpy", "==2.1.3").bytes

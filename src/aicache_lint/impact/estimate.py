@@ -306,7 +306,8 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
     if not linted:
         return
     paths = [r.path for r in results]
-    ws = with_texts(paths, {})
+    # the texts the run checked (standard input's among them), not the disk's
+    ws = with_texts(paths, {os.path.abspath(r.path): SourceText(r.original, path=r.path) for r in linted})
     everything = project_costs(ws, [r.path for r in results if file_kind(r.path) == "dockerfile"], paths, sizes)
     for r in linted:
         before = everything.resting_on(r.path)
