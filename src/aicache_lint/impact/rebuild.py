@@ -18,9 +18,9 @@ Three events are modelled:
 A step that runs again downloads what its commands fetch, unless a cache mount keeps it: pip, uv
 and poetry packages (named on the command line or in the build-context files they read), apt
 packages (the one that pulls most with its dependencies, the others alone), models fetched with
-`hf download`. What cannot be sized is counted as unknown, never as
-zero: other fetches (curl or wget of a URL, git clone, conda, npm, apk, dnf, go, cargo, an ADD of
-a URL) and packages the linter cannot see. A size comes from ``sizes`` (``knowledge/sizes.py``, or
+`hf download`. What cannot be sized is counted as unknown, never as zero: other fetches (curl or
+wget of a URL, git clone, conda, npm, apk, dnf, go, cargo, an ADD of a URL) and packages the
+linter cannot see. A size comes from ``sizes`` (``knowledge/sizes.py``, or
 a table a test gives).
 """
 
@@ -116,8 +116,8 @@ class Rebuild(NamedTuple):
     def apart_from(self, dockerfiles: set[str]) -> "Rebuild":
         """Without the steps of base images built from ``dockerfiles`` (real paths): a total over
         several images counts each image's own steps once."""
-        return self._replace(steps=tuple(s for s in self.steps
-                                         if s.dockerfile is None or os.path.realpath(s.dockerfile) not in dockerfiles))
+        own = [s for s in self.steps if s.dockerfile is None or os.path.realpath(s.dockerfile) not in dockerfiles]
+        return self._replace(steps=tuple(own))
 
 
 def fetched(downloads: list[Download]) -> int:
@@ -161,14 +161,16 @@ def _base_steps(ws: "Workspace", stage: "Stage", sizes: Sizes, depth: int) -> li
     -- its pull and every step, each download saying where it is."""
     built = ws.graph.built(stage.base) if depth < _MAX_CHAIN else None
     if built is None or built.invocation.dockerfile is None:
-        return [Step(stage, stage.from_instruction, (sized(f"image: {stage.base}", sizes.image(stage.base), False),))]
+        pull = sized(f"image: {stage.base}", sizes.image(stage.base), False)
+        return [Step(stage, stage.from_instruction, (pull,))]
     path = built.invocation.dockerfile
     upstream = rebuild(ws, path, built.facts, built.stage, "base", sizes, depth + 1)
-    shown = os.path.relpath(path)
-    return [step._replace(dockerfile=step.dockerfile or path,
-                          downloads=tuple(d if d.where else d._replace(where=f"{shown}:{step.instruction.start_line}")
-                                          for d in step.downloads))
-            for step in upstream.steps]
+    out = []
+    for step in upstream.steps:
+        where = f"{os.path.relpath(path)}:{step.instruction.start_line}"
+        downloads = tuple(d if d.where else d._replace(where=where) for d in step.downloads)
+        out.append(step._replace(dockerfile=step.dockerfile or path, downloads=downloads))
+    return out
 
 
 def _first_rerun(facts: "Facts", stage: "Stage", event: str, first: dict[int, int]) -> int | None:
