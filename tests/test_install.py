@@ -137,6 +137,17 @@ def test_wheel_in_a_fresh_virtualenv(built: Built) -> None:
     assert ("AIC101", "Dockerfile") in results and ("AIC303", "Dockerfile.cuda") in results
     assert "AIC000" not in {code for code, _ in results}
 
+    # The pull-request comment workflow's `run:` steps but the one that posts it (gh, a token).
+    (workflow,) = readme_snippets("Rebuild cost as a pull-request comment", "yaml")
+    steps = [step["run"] for step in yaml.safe_load(workflow.code)["jobs"]["impact"]["steps"] if "run" in step]
+    assert steps[0] == f"pip install tools/{WHEEL}" and steps[-1].startswith("gh pr comment ")
+    for step in steps[:-1]:
+        done = venv.run(step, cwd=project)
+        assert done.returncode == 0, f"{step}\n{done.stdout}{done.stderr}"
+    comment = (project / "impact.md").read_text()
+    assert comment.startswith("### aicache-lint: estimated downloads per rebuild") and "```mermaid" in comment
+    (project / "impact.md").unlink()
+
     where = venv.run("python -c 'import aicache_lint; print(aicache_lint.__file__)'", cwd=project).stdout.strip()
     assert Path(where).is_relative_to(venv.path), where
     done = venv.run("aicache-lint --version && python -m aicache_lint --version && aicache-lint rules", cwd=project)
