@@ -81,6 +81,12 @@ def process_file(task: Task, workspace: "Workspace | None" = None, reach: bool =
     return hit or _checked(task, read, workspace, reach, cache)
 
 
+def _check_file(task: Task, ws: "Workspace", reach: bool, cache: "ResultCache | None") -> FileResult:
+    """A file the cache was asked about already (it does not hold it), or no cache: read and checked."""
+    read = _load(task.path)
+    return read if isinstance(read, FileResult) else _checked(task, read, ws, reach, cache)
+
+
 def _load(path: str) -> "tuple[bytes, SourceText] | FileResult":
     """The file's bytes and text, or its result when it needs no check: one that cannot be read,
     or a shell script that neither writes a daemon.json nor holds a suppression comment, which
@@ -244,17 +250,23 @@ def _lint(tasks: list[Task], ws: "Workspace", caches: "_Caches", reach: bool, po
     process and worker processes when there are enough of them to pay for starting workers."""
     results: list[FileResult | None] = []
     todo: list[tuple[int, Task]] = []
+    missed: dict[int, tuple[bytes, SourceText]] = {}  # id(task) -> what was read to ask the cache
     for task in tasks:
         found, cache = None, caches.of(task)
         if cache is not None:
             read = _load(task.path)
             found = read if isinstance(read, FileResult) else _hit(task, read, ws, reach, cache)
+            if found is None:
+                missed[id(task)] = read
         if found is None:
             todo.append((len(results), task))
         results.append(found)
 
-    def here(task: Task) -> FileResult:
-        return process_file(task, ws, reach, caches.of(task))
+    def here(task: Task) -> FileResult:  # neither read nor looked up a second time
+        read = missed.pop(id(task), None)
+        if read is None:
+            return _check_file(task, ws, reach, caches.of(task))
+        return _checked(task, read, ws, reach, caches.of(task))
 
     checked = pool.share(todo, here) if pool.pays_for(len(todo)) else [here(task) for _, task in todo]
     for (index, _), result in zip(todo, checked):
@@ -373,7 +385,8 @@ def _start_worker(tasks: list[Task], reach: bool) -> None:
 
 def _lint_in_worker(tasks: list[Task]) -> list[FileResult]:
     """In a worker process: the notices and the code it reached travel back with the results."""
-    results = [process_file(task, _WORKER, _REACH, _WORKER_CACHES.of(task)) for task in tasks]
+    # the parent asked the cache about each task already: what comes here is checked
+    results = [_check_file(task, _WORKER, _REACH, _WORKER_CACHES.of(task)) for task in tasks]
     if results:
         results[-1].notices = network_notices() + (_WORKER.notices if _WORKER is not None else [])
     return results
