@@ -42,6 +42,19 @@ def _codes(values: list[str] | None) -> tuple[str, ...]:
     return tuple(c.strip() for v in values or () for c in v.split(",") if c.strip())
 
 
+def _add_config_options(parser) -> None:
+    """--config and --isolated, which every command that reads configuration takes."""
+    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
+    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+
+
+def _add_network_options(parser, asks: str) -> None:
+    """--resolve-images (``asks``: what it asks the network for) and its opposite."""
+    parser.add_argument("--resolve-images", action="store_true", default=None, help=asks)
+    parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
+                        help="stay offline, whatever the configuration says")
+
+
 def _check_parser() -> argparse.ArgumentParser:
     from aicache_lint.report import FORMATS
 
@@ -61,12 +74,9 @@ def _check_parser() -> argparse.ArgumentParser:
                         help="also apply (and show as fixable) unsafe fixes")
     fixing.add_argument("--no-unsafe-fixes", dest="unsafe_fixes", action="store_false",
                         help="do not apply unsafe fixes, whatever the configuration says")
-    network = parser.add_argument_group("network (opt-in)")
-    network.add_argument("--resolve-images", action="store_true", default=None,
-                         help="ask registries and Git remotes (network): complete CUDA tags from the live list, "
-                              "digests for AIC306, commits for AIC305")
-    network.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
-                         help="stay offline, whatever the configuration says")
+    _add_network_options(parser.add_argument_group("network (opt-in)"),
+                         "ask registries and Git remotes (network): complete CUDA tags from the live list, "
+                         "digests for AIC306, commits for AIC305")
     fixing.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     fixing.add_argument("--show-fixes", action="store_true", help="with --fix, list what was fixed in each file")
     fixing.add_argument("--add-ignore", action="store_true",
@@ -77,8 +87,7 @@ def _check_parser() -> argparse.ArgumentParser:
     rules.add_argument("--extend-select", action="append", metavar="CODES", help="add rule codes or prefixes to the selection")
     rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
     config = parser.add_argument_group("configuration")
-    config.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
-    config.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    _add_config_options(config)
     config.add_argument("--no-cache", action="store_true",
                         help="check every file, neither reading nor writing the result cache "
                              "(also: AICACHE_LINT_NO_CACHE=1)")
@@ -402,12 +411,8 @@ def graph(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) -
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories")
     parser.add_argument("--output-format", choices=FORMATS, default="text", help="default: text")
     parser.add_argument("-o", "--output-file", metavar="PATH", help="write the graph to this file")
-    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
-    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    parser.add_argument("--resolve-images", action="store_true", default=None,
-                        help="read the config of bases not known here from their registry (network)")
-    parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
-                        help="stay offline, whatever the configuration says")
+    _add_config_options(parser)
+    _add_network_options(parser, "read the config of bases not known here from their registry (network)")
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides
     from aicache_lint.graph import build_graph
@@ -464,8 +469,7 @@ def models(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
                         help="print a POSIX sh script that downloads every Hub model into one shared HF_HOME")
     parser.add_argument("--hf-home", metavar="DIR", help="with --prefetch-script: the HF_HOME it fills (default: "
                         "the one most services set, else /data/.huggingface)")
-    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
-    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    _add_config_options(parser)
     args = parser.parse_args(argv)
     if args.prefetch_script and args.output_format:
         raise UsageError("--prefetch-script prints a script: it takes no --output-format")
@@ -504,12 +508,9 @@ def impact(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
                         help="text (default), json, or markdown (a pull-request comment with a chart)")
     parser.add_argument("-o", "--output-file", metavar="PATH", help="write the report to this file")
     parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="count unsafe fixes too")
-    parser.add_argument("--resolve-images", action="store_true", default=None,
-                        help="size base images the table does not know from their registry manifests (network)")
-    parser.add_argument("--no-resolve-images", dest="resolve_images", action="store_false",
-                        help="stay offline, whatever the configuration says")
-    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
-    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    _add_network_options(parser, "size base images, packages and models the table does not know from their "
+                                 "registries, the package index and the Hugging Face Hub (network)")
+    _add_config_options(parser)
     args = parser.parse_args(argv)
     from aicache_lint.config import CliOverrides, Resolver
     from aicache_lint.impact.estimate import project_impact, sources_used
@@ -538,8 +539,7 @@ def server(argv: list[str], stdin: IO[bytes], stdout: IO[str], stderr: IO[str]) 
         prog=f"{PROG} server", formatter_class=_HelpFormatter,
         description="Run the language server: LSP over standard input and output, for editors (diagnostics "
                     "as you type, fixes and suppressions as code actions, rule pages on hover).")
-    parser.add_argument("--config", metavar="PATH", help="use this configuration file instead of searching for one")
-    parser.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    _add_config_options(parser)
     args = parser.parse_args(argv)
     try:
         from aicache_lint.server.protocol import serve

@@ -70,7 +70,7 @@ class Settings:
         resolve_timeout: float = 5.0,  # seconds per request
         root: str | None = None,  # the directory per-file-ignores and excludes are relative to
         config_file: str | None = None,
-        cache_dir: str | None = None,  # the result cache's directory (None: in ``root``)
+        cache_dir: str | None = None,  # the result cache's directory (None: see ``result_cache``)
     ) -> None:
         layers = (Selection(select or None, extend_select, ignore), *selections)
         for layer in layers:
