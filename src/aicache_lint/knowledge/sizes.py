@@ -105,10 +105,6 @@ def _nearest(rows: list[Row], version: str | None) -> tuple[Row, bool] | None:
     return (candidates[-1] if candidates else ordered[0]), False
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def package(name: str, version: str | None = None, platform: str = "linux/amd64", python: str = "cp312",
             with_deps: bool = False) -> Size | None:
     """The download of a PyPI project on ``platform`` for CPython ``python`` (``cp312``): its wheel,
@@ -120,7 +116,9 @@ def package(name: str, version: str | None = None, platform: str = "linux/amd64"
         if version and "+" in version:
             return None
     kinds = ("wheels",) if with_deps else ("wheel", "sdist")
-    project = _normalize(name)
+    from aicache_lint.knowledge.requirements import normalize
+
+    project = normalize(name)
     rows = [r for kind in kinds for r in _by_name().get((kind, project), ()) if r.platform in (platform, "any")]
     own = [r for r in rows if r.variant in (python, "abi3", "py3", "sdist")]
     found = _nearest(own or rows, version)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from aicache_lint import __version__
 from aicache_lint.images.reference import DOCKER_HUB
+from aicache_lint.knowledge.requirements import normalize
 
 # Asking for indexes first gets the digest of the multi-platform image, which pins every platform.
 MANIFEST_TYPES = ", ".join((
@@ -142,14 +143,13 @@ class RegistryClient:
     def package_files(self, name: str) -> dict:
         """The package index's JSON page of project ``name`` (PEP 691: its files with their sizes,
         PEP 700: its versions), from pypi.org or the mirror configured for it."""
-        base = self.mirrors.get(PYPI, f"https://{PYPI}")
-        project = re.sub(r"[-_.]+", "-", name).lower()
-        response = self._send("GET", f"{base}/simple/{project}/", PYPI, PYPI_JSON, None)
-        if response.status == 404:
-            raise NotFound(f"{PYPI} has no project {project}")
-        if response.status != 200:
-            raise RegistryError(f"{PYPI} answered HTTP {response.status} for {project}")
-        return _json_object(response.body, PYPI, f"the page of {project}")
+        project = normalize(name)
+        return self._get_json(self.package_page(name), PYPI, PYPI_JSON, project, (404,),
+                              f"{PYPI} has no project {project}", f"the page of {project}")
+
+    def package_page(self, name: str) -> str:
+        """The URL of the package index's page of project ``name``, on the mirror if one is set."""
+        return f"{self.mirrors.get(PYPI, f'https://{PYPI}')}/simple/{normalize(name)}/"
 
     def model_info(self, repo_id: str, revision: str | None = None) -> dict:
         """The Hub's JSON about model repository ``repo_id`` at ``revision`` (None: its default
@@ -157,14 +157,9 @@ class RegistryClient:
         mirror configured for it. A missing or private repository is NotFound (the Hub answers
         anonymous questions about them with 401, huggingface_hub's RepositoryNotFoundError; 403 and
         404 too). A gated repository lists its files to anyone: only downloads need a token."""
-        response = self._send("GET", f"{self.model_api(repo_id, revision)}?blobs=true", HF, "application/json", None)
-        if response.status in (401, 403, 404):
-            raise NotFound(f"{HF} shows no model {repo_id} (HTTP {response.status}: missing or private)")
-        if response.status == 429:
-            raise RegistryError(f"{HF} is rate-limiting requests (HTTP 429)")
-        if response.status != 200:
-            raise RegistryError(f"{HF} answered HTTP {response.status} for {repo_id}")
-        return _json_object(response.body, HF, f"the model info of {repo_id}")
+        return self._get_json(f"{self.model_api(repo_id, revision)}?blobs=true", HF, "application/json", repo_id,
+                              (401, 403, 404), f"{HF} shows no model {repo_id} (HTTP {{status}}: missing or private)",
+                              f"the model info of {repo_id}")
 
     def model_api(self, repo_id: str, revision: str | None = None) -> str:
         """The URL of the Hub's model API for ``repo_id`` (and ``revision``), on the mirror if one is set."""
@@ -172,6 +167,19 @@ class RegistryClient:
         if revision is not None:
             path += "/revision/" + urllib.parse.quote(revision, safe="")
         return f"{self.mirrors.get(HF, f'https://{HF}')}/api/models/{path}"
+
+    def _get_json(self, url: str, host: str, accept: str, subject: str, missing: tuple[int, ...], gone: str,
+                  what: str) -> dict:
+        """The JSON object at ``url`` of ``host`` (an index or a hub: asked anonymously, no token
+        flow); a status in ``missing`` is NotFound(``gone``, with ``{status}`` filled in)."""
+        response = self._send("GET", url, host, accept, None)
+        if response.status in missing:
+            raise NotFound(gone.format(status=response.status))
+        if response.status == 429:
+            raise RegistryError(f"{host} is rate-limiting requests (HTTP 429)")
+        if response.status != 200:
+            raise RegistryError(f"{host} answered HTTP {response.status} for {subject}")
+        return _json_object(response.body, host, what)
 
     # -- HTTP ---------------------------------------------------------------------------------
 

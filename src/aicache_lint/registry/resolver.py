@@ -12,7 +12,6 @@ from typing import NamedTuple
 from aicache_lint.images.reference import DIGEST, ImageRef, parse_reference
 from aicache_lint.knowledge.base_images import ImageFacts
 from aicache_lint.registry.cache import DiskCache
-from aicache_lint.settings import user_cache_dir
 from aicache_lint.registry.client import (
     CONFIG_KEYS,
     NotFound,
@@ -20,6 +19,7 @@ from aicache_lint.registry.client import (
     RegistryError,
 )
 from aicache_lint.registry.git import GitError, commit_for, ls_remote
+from aicache_lint.settings import user_cache_dir
 
 OFFLINE = "; continuing with what aicache-lint knows offline"
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object ids
@@ -96,17 +96,17 @@ class Resolver:
         """(bytes, URL) of what installing release ``version`` (None: the newest) of the Python
         package ``name`` downloads on Linux x86_64, CPython 3.12: from the package index's page,
         cached; None when the index does not answer or lists no such file."""
+        from aicache_lint.knowledge.requirements import normalize
         from aicache_lint.registry.client import PYPI
         from aicache_lint.registry.pypi import wheel_size
 
-        page = self._ask(f"pypi {name.lower()}", PYPI, lambda: _sizes_only(self.client.package_files(name)),
+        page = self._ask(f"pypi {normalize(name)}", PYPI, lambda: _sizes_only(self.client.package_files(name)),
                          lambda v: isinstance(v, dict))
         found = wheel_size(page, version) if isinstance(page, dict) else None
         if found is None:
             return None
         size, filename, _ = found
-        base = self.client.mirrors.get(PYPI, f"https://{PYPI}")
-        return size, f"{base}/simple/{name.lower()}/#{filename}"
+        return size, f"{self.client.package_page(name)}#{filename}"
 
     def model_size(self, repo_id: str, whole: bool, revision: str | None = None) -> tuple[int, str, str] | None:
         """(bytes, URL, what) of what downloading the Hugging Face model ``repo_id`` fetches: with
@@ -193,7 +193,8 @@ class Resolver:
 
 def _sizes_only(page: dict) -> dict:
     """What ``wheel_size`` reads of an index page (torch's full page is megabytes; the cache keeps this)."""
-    files = [{k: f.get(k) for k in ("filename", "size", "yanked")} for f in page.get("files", []) if isinstance(f, dict)]
+    files = [{k: f.get(k) for k in ("filename", "size", "yanked")}
+             for f in page.get("files", []) if isinstance(f, dict)]
     return {"files": files, "versions": [v for v in page.get("versions", []) if isinstance(v, str)]}
 
 
