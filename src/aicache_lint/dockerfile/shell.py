@@ -998,7 +998,7 @@ def shebang_program(text: str) -> str | None:
 _PIP_RE = re.compile(r"pip\d*(?:\.\d+)*")
 # A Python interpreter's program name (`python`, `python3`, `python3.11`): what runs a script or `-c` code.
 PYTHON = re.compile(r"python\d*(?:\.\d+)*")
-_PYTHON_RE = re.compile(r"python\d*(?:\.\d+)*|py|pypy\d*(?:\.\d+)*")
+_PYTHON_RE = re.compile(rf"{PYTHON.pattern}|py|pypy\d*(?:\.\d+)*")  # and the launcher, and PyPy
 _PLAIN_NAME_RE = re.compile(r"[\w.+-]+")
 
 

@@ -69,8 +69,9 @@ def _containers(impact: "Impact") -> list[str]:
     return [f"All services, one new container each: {before if before == later else f'{before} -> {later}'}."]
 
 
-def _quiet_services(impact: "Impact") -> list[str]:
-    hidden = len(impact.now.services) - len(_service_rows(impact, every=False))
+def _quiet_services(impact: "Impact", shown: list[_Row]) -> list[str]:
+    """The line that says how many services ``shown`` (the table's rows) leaves out."""
+    hidden = len(impact.now.services) - len(shown)
     if not hidden:
         return []
     if hidden == 1:
@@ -181,7 +182,7 @@ def _text(impact: "Impact", sources: list[str]) -> str:
         lines += ["", "Per service (the build events are its image's; `-`: a pulled image, not built here):", ""]
         lines += _text_table("service", services, ALL, None)
     if impact.now.services:
-        lines += _containers(impact) + _quiet_services(impact)
+        lines += _containers(impact) + _quiet_services(impact, services)
     if impact.findings:
         lines += ["", "What each fix saves on its own:"]
         lines += [f"  {_finding_line(s)}" for s in impact.findings[:TOP]]
@@ -241,8 +242,9 @@ def _markdown(impact: "Impact", sources: list[str]) -> str:
     services = _service_rows(impact, every=False)
     if services:
         lines += ["", *_markdown_table("service", services, ALL)]
-    if _containers(impact) or _quiet_services(impact):
-        lines += ["", " ".join(_containers(impact) + _quiet_services(impact))]
+    said = _containers(impact) + _quiet_services(impact, services)
+    if said:
+        lines += ["", " ".join(said)]
     if impact.findings:
         lines += ["", "**What each fix saves on its own**", ""]
         lines += [f"- {_finding_line(s)}" for s in impact.findings[:TOP]]
