@@ -14,7 +14,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from aicache_lint import __version__
-from aicache_lint.config import CliOverrides
+from aicache_lint.config import CONFIG_NAMES, CliOverrides
 from aicache_lint.finding import Severity
 from aicache_lint.rules.base import rule_url
 from aicache_lint.server.positions import TextChange
@@ -28,8 +28,8 @@ SEVERITIES = {
     Severity.WARNING: lsp.DiagnosticSeverity.Warning,
     Severity.INFO: lsp.DiagnosticSeverity.Information,
 }
-# Configuration files and the files a check reads from disk: a change re-checks the open documents.
-WATCHED = ("**/pyproject.toml", "**/.aicache-lint.toml", "**/aicache-lint.toml")
+# Configuration files: a change re-reads them and re-checks the open documents.
+WATCHED = tuple(f"**/{name}" for name in CONFIG_NAMES)
 
 
 class Server(LanguageServer):
