@@ -38,7 +38,8 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
+from contextlib import contextmanager
+from typing import Any, Iterator, NamedTuple
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 SERVICE = "fake-registry"
@@ -348,3 +349,14 @@ def mirrored_project(tmp_path, mirrors: dict[str, str], dockerfile: str):
     (project / "aicache-lint.toml").write_text(f"[registry-mirrors]\n{table}")
     (project / "Dockerfile").write_text(dockerfile)
     return project
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on 127.0.0.1 (a free port) from a daemon thread; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke
-from registry_server import mirrored_project
+from cli_runner import base_update
+from registry_server import mirrored_project, serving
 
 from aicache_lint.impact.sizes import BundledSizes
 from aicache_lint.registry import resolver as resolver_module
@@ -126,10 +125,8 @@ def hub(tmp_path: Path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     resolver_module.reset()
     _Hub.models, _Hub.asked, _Hub.status = {"org/sharded": SHARDED, "org/old-bert": BIN_ONLY}, [], 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Hub) as url:
+        yield url
     resolver_module.reset()
 
 
@@ -227,22 +224,16 @@ def _project(tmp_path: Path, url: str) -> Path:
 
 def test_impact_sizes_a_model_the_table_lacks_from_the_hub(tmp_path, hub):
     project = _project(tmp_path, hub)
-    offline = json.loads(invoke(["impact", "--output-format", "json", str(project)]).stdout)
-    online = json.loads(invoke(["impact", "--resolve-images", "--output-format", "json", str(project)]).stdout)
-    before, after = offline["images"][0]["now"]["base"], online["images"][0]["now"]["base"]
+    before, after = base_update(project), base_update(project, "--resolve-images")
     # `hf download org/sharded` with no file names fetches the whole repository
     assert after["bytes"] == before["bytes"] + snapshot_size(SHARDED)[0] and after["unknown"] == before["unknown"] - 1
     assert [p for p in _Hub.asked if p.startswith("/api/")] == ["/api/models/org/sharded?blobs=true"]
     _Hub.status = 500  # a second run reads the disk cache; the Hub is not asked again
     resolver_module.reset()
-    cached = json.loads(invoke(["impact", "--resolve-images", "--output-format", "json", str(project)]).stdout)
-    assert cached["images"][0]["now"]["base"] == after
+    assert base_update(project, "--resolve-images") == after
     assert len([p for p in _Hub.asked if p.startswith("/api/")]) == 1
 
 
 def test_impact_with_the_hub_down_keeps_the_table(tmp_path, hub):
     project = _project(tmp_path, f"http://127.0.0.1:{_closed_port()}")
-    offline = json.loads(invoke(["impact", "--output-format", "json", str(project)]).stdout)
-    result = invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["images"][0]["now"]["base"] == offline["images"][0]["now"]["base"]
+    assert base_update(project, "--resolve-images") == base_update(project)  # exit code 0 too

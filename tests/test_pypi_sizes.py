@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from cli_runner import invoke
-from registry_server import mirrored_project
+from cli_runner import base_update
+from registry_server import mirrored_project, serving
 
 from aicache_lint.registry.pypi import wheel_size
 
@@ -63,11 +62,8 @@ def index(tmp_path: Path, monkeypatch):
 
     resolver.reset()
     _Index.pages, _Index.asked = {"fastish": PAGE}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Index)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_Index) as url:
+        yield url
     resolver.reset()
 
 
@@ -79,9 +75,7 @@ def _project(tmp_path: Path, url: str) -> Path:
 
 def test_impact_sizes_a_package_the_table_lacks_from_the_index(tmp_path, index):
     project = _project(tmp_path, index)
-    offline = json.loads(invoke(["impact", "--output-format", "json", str(project)]).stdout)
-    online = json.loads(invoke(["impact", "--resolve-images", "--output-format", "json", str(project)]).stdout)
-    before, after = offline["images"][0]["now"]["base"], online["images"][0]["now"]["base"]
+    before, after = base_update(project), base_update(project, "--resolve-images")
     assert after["bytes"] == before["bytes"] + 3000 and after["unknown"] == before["unknown"] - 1
     assert [p for p in _Index.asked if p.startswith("/simple/")] == ["/simple/fastish/"]  # torch is in the table
 
@@ -90,12 +84,10 @@ def test_the_index_page_is_cached_and_a_failing_index_leaves_the_table(tmp_path,
     from aicache_lint.registry import resolver
 
     project = _project(tmp_path, index)
-    invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
+    base_update(project, "--resolve-images")
     resolver.reset()
-    invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
+    base_update(project, "--resolve-images")
     assert [p for p in _Index.asked if p.startswith("/simple/")] == ["/simple/fastish/"]  # the second: the disk cache
     _Index.pages = {}
     (project / "Dockerfile").write_text("FROM python:3.12-slim\nRUN pip install nothere==1.0\n")
-    result = invoke(["impact", "--resolve-images", "--output-format", "json", str(project)])
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["images"][0]["now"]["base"]["unknown"] >= 1
+    assert base_update(project, "--resolve-images")["unknown"] >= 1  # exit code 0 too
