@@ -111,13 +111,13 @@ def package(name: str, version: str | None = None, platform: str = "linux/amd64"
     or with ``with_deps`` its wheel and the CUDA-stack wheels it pulls (recorded for torch only; None
     for the others). ``version`` is a pinned version (``2.5.1`` or ``==2.5.1``); a local version
     (``2.5.1+cu121``, ``+cpu``: download.pytorch.org builds) has no sourced row and answers None."""
+    from aicache_lint.knowledge.requirements import normalize
+
     if version is not None:
         version = version.strip().lstrip("=").strip() or None
         if version and "+" in version:
             return None
     kinds = ("wheels",) if with_deps else ("wheel", "sdist")
-    from aicache_lint.knowledge.requirements import normalize
-
     project = normalize(name)
     rows = [r for kind in kinds for r in _by_name().get((kind, project), ()) if r.platform in (platform, "any")]
     own = [r for r in rows if r.variant in (python, "abi3", "py3", "sdist")]
@@ -177,7 +177,7 @@ def apt_release(reference: str | None) -> str | None:
     return None
 
 
-_REGISTRIES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/", "nvcr.io/")
+_REGISTRIES = ("docker.io", "nvcr.io")  # the registries the table's image rows are read from
 _CUDA_TAG = re.compile(r"^(\d+\.\d+)(?:\.\d+)?-(cudnn\d*-)?(base|runtime|devel)(?:-(.+))?$")
 
 
@@ -185,13 +185,15 @@ def image(reference: str, platform: str = "linux/amd64") -> Size | None:
     """The compressed download of a base image (``nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04``):
     its own row, else (``nvidia/cuda``) a row of the same CUDA minor version and flavor (cuDNN or not;
     base, runtime, devel), preferring the same OS; None when neither is known."""
-    ref = reference.split("@", 1)[0]
-    for registry in _REGISTRIES:
-        if ref.startswith(registry):
-            ref = ref[len(registry):]
-    if ref.startswith("library/"):  # Docker Hub's official images: `node` is `library/node`
-        ref = ref[len("library/"):]
-    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    from aicache_lint.images.reference import DOCKER_HUB, parse_reference
+
+    image = parse_reference(reference)
+    if image is None or image.registry not in _REGISTRIES:
+        return None
+    # the table names Docker Hub's official images as Docker does (`node`, not `library/node`);
+    # nvcr.io publishes the same `nvidia/cuda` tags as Docker Hub
+    repo = image.repository.removeprefix("library/") if image.registry == DOCKER_HUB else image.repository
+    tag = image.tag or "latest"
     rows = [r for r in table().get("image", ()) if r.name == repo and r.platform == platform]
     for row in rows:
         if row.version == tag:
