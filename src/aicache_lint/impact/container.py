@@ -27,7 +27,6 @@ RECREATE = "recreate"
 class Startup(NamedTuple):
     """What one new container of a service downloads."""
 
-    event: str
     downloads: tuple[Download, ...]
 
     @property
@@ -64,7 +63,7 @@ def startup(ws: "Workspace", group: tuple[str, ...], service: "Service", sizes: 
         if any(m.cache and covers_path(cache.directory, m.cache) for m in loaded):
             continue  # the models it holds are counted above
         out.append(Download(f"models: {cache.why}", None, None, False, _where(ws, service)))
-    return Startup(RECREATE, tuple(out))
+    return Startup(tuple(out))
 
 
 def _where(ws: "Workspace", service: "Service") -> str:

@@ -98,7 +98,6 @@ class Step(NamedTuple):
 class Rebuild(NamedTuple):
     """What one event costs an image: the steps that run again, in build order."""
 
-    event: str
     steps: tuple[Step, ...]
 
     @property
@@ -149,7 +148,7 @@ def rebuild(ws: "Workspace", dockerfile: str, facts: "Facts", final: "Stage", ev
             steps += _base_steps(ws, stage, sizes, depth)
         for instr in stage.instructions[start:]:
             steps.append(Step(stage, instr, tuple(_downloads(ws, dockerfile, facts, instr, sizes))))
-    return Rebuild(event, tuple(steps))
+    return Rebuild(tuple(steps))
 
 
 _MAX_CHAIN = 8  # images built FROM images built here, followed for a base update
