@@ -307,11 +307,12 @@ def estimate_findings(results: list, sizes: Sizes) -> None:
         return
     paths = [r.path for r in results]
     # the texts the run checked (standard input's among them), not the disk's
-    ws = with_texts(paths, {os.path.abspath(r.path): SourceText(r.original, path=r.path) for r in linted})
+    texts = {os.path.abspath(r.path): SourceText(r.original, path=r.path) for r in linted}
+    ws = with_texts(paths, texts)
     everything = project_costs(ws, [r.path for r in results if file_kind(r.path) == "dockerfile"], paths, sizes)
     for r in linted:
         before = everything.resting_on(r.path)
-        source = SourceText(r.original, path=r.path)
+        source = texts[os.path.abspath(r.path)]
         priced: dict[tuple, dict[str, int]] = {}  # a fix's edits -> what it saves (one fix may serve many findings)
         for finding in r.findings:
             if finding.fix is None:
